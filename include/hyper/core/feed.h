@@ -1,0 +1,184 @@
+// hyper::core::Feed — a hypercore 9 append-only log, byte compatible on disk with Node
+// hypercore 9.12 (the SLEEP files `key`, `secret_key`, `tree`, `data`, `signatures`,
+// `bitfield`). The format is described in docs/formats/hypercore.md.
+//
+// Thread safety: every method may be called from any thread. Reads (Get, Has, Seek, Proof,
+// RootHashes, Signature, ...) take a shared lock; writes (Append, Put, Clear, Audit) take an
+// exclusive one. Listeners and the BlockFetcher are called without the lock held.
+//
+// Crash safety (our promise beyond the reference): Open() of a store left behind by a crash
+// succeeds at a length whose every block verifies. With FeedOptions::durable an Append that
+// returned Ok survives power loss.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "hyper/crypto/crypto.h"
+#include "hyper/storage/file.h"
+#include "hyper/util/bytes.h"
+#include "hyper/util/status.h"
+
+namespace hyper::core {
+
+// Blocks bigger than this are refused by Append (as the reference does: 8 MiB).
+constexpr uint64_t kMaxBlockBytes = 8 * 1024 * 1024;
+
+struct FeedOptions {
+  // The public key of the feed. Without it, an empty store gets a new random key pair and a
+  // non-empty store uses the key it holds.
+  std::optional<crypto::PublicKey> key;
+  // The secret key: makes the feed writable. Stored in `secret_key` when given.
+  std::optional<crypto::SecretKey> secret_key;
+  // When false, opening a store without a key is NotFound.
+  bool create_if_missing = true;
+  // Sync data, tree, signatures and bitfield before Append returns (see docs for the order).
+  bool durable = false;
+  // Throw away whatever the store holds and start a new feed (with `key` if given).
+  bool overwrite = false;
+};
+
+// A node of the Merkle tree: its flat-tree index, its BLAKE2b-256 hash and the number of data
+// bytes below it.
+struct TreeNode {
+  TreeIndex index;
+  crypto::Hash hash{};
+  uint64_t size = 0;
+  bool operator==(const TreeNode&) const = default;
+};
+
+// What a remote needs to verify a block: the sibling/uncle nodes it lacks, in the order the
+// reference sends them, and the signature of the tree they lead to (absent when the remote
+// already trusts a node on the path, see `digest`).
+struct Proof {
+  std::vector<TreeNode> nodes;
+  std::optional<crypto::Signature> signature;
+};
+
+struct ProofOptions {
+  // The remote's digest of which nodes on the path it already has (hypercore's `digest`,
+  // computed by Feed::Digest on the remote side). 0 = it has nothing.
+  uint64_t digest = 0;
+  // Include the block's own leaf node first (a hash-only request).
+  bool hash = false;
+};
+
+// A signature stored at some block: it signs the tree of the first index+1 blocks.
+struct StoredSignature {
+  BlockIndex index;
+  crypto::Signature signature{};
+};
+
+struct AuditReport {
+  uint64_t valid = 0;
+  uint64_t invalid = 0;
+};
+
+struct GetOptions {
+  // When false, a block that is not local is NotFound at once without asking the fetcher.
+  bool wait = true;
+  // How long the fetcher may take. 0 means no limit beyond the fetcher's own.
+  std::chrono::milliseconds timeout{0};
+};
+
+// The seam through which replication fetches missing blocks. Get() calls it (without the
+// feed's lock) for a block that is not local; it must return Ok once the block has been Put()
+// into the feed, or an error (Timeout, NotFound, Cancelled ...) which Get() returns.
+// The default (no fetcher) makes a missing block NotFound.
+using BlockFetcher =
+    std::function<Status(BlockIndex index, std::chrono::milliseconds timeout)>;
+
+class Feed {
+ public:
+  // Opens or creates the feed stored in files("key"), files("secret_key"), files("tree"),
+  // files("data"), files("signatures"), files("bitfield").
+  static Result<std::unique_ptr<Feed>> Open(storage::FileFactory files, FeedOptions options = {});
+
+  ~Feed();
+  Feed(const Feed&) = delete;
+  Feed& operator=(const Feed&) = delete;
+
+  const crypto::PublicKey& key() const;
+  const crypto::Hash& discovery_key() const;
+  // True when the feed has its secret key.
+  bool writable() const;
+  // Number of blocks (known to exist; some may not be local on a replica).
+  uint64_t length() const;
+  // Sum of the sizes of the first length() blocks.
+  uint64_t byte_length() const;
+
+  // Appends one block; returns the new length. NotWritable without the secret key.
+  Result<uint64_t> Append(ByteView block);
+  // Appends a batch under one signature (exactly like the reference); returns the new length.
+  Result<uint64_t> Append(std::span<const ByteView> batch);
+
+  // A local block, or: OutOfRange past length(), NotFound when not local and no fetcher
+  // delivered it, Corruption when the stored bytes do not match their tree node.
+  Result<Bytes> Get(BlockIndex index, GetOptions options = {});
+  void SetBlockFetcher(BlockFetcher fetcher);
+
+  // Whether the block is local (has its data).
+  bool Has(BlockIndex index) const;
+  // Whether every block of [start, end) is local.
+  bool Has(BlockIndex start, BlockIndex end) const;
+  // Number of local blocks in [start, end) (end clamped to length()).
+  uint64_t Downloaded(BlockIndex start, BlockIndex end) const;
+  uint64_t Downloaded() const;
+  // Whether the tree node is known locally.
+  bool HasNode(TreeIndex index) const;
+
+  // The block containing byte `offset`, and the offset inside it. offset == byte_length()
+  // gives (length(), 0). OutOfRange beyond; NotFound when the needed tree nodes are not local.
+  Result<std::pair<BlockIndex, uint64_t>> Seek(ByteOffset offset) const;
+
+  // The root nodes of the tree of the first `length` blocks (left to right).
+  Result<std::vector<TreeNode>> RootHashes(uint64_t length) const;
+  // The first stored signature at a block >= index (the reference's `signature(index)`).
+  // OutOfRange when index >= length(), NotFound when none is stored.
+  Result<StoredSignature> Signature(BlockIndex index) const;
+  // Verifies `signature` as the signature of the tree of the first index+1 blocks.
+  Status VerifySignature(BlockIndex index, const crypto::Signature& signature) const;
+
+  // The reference's `digest(index)`: which nodes on the path of block `index` we have, as sent
+  // in a Request so that the remote's Proof leaves them out.
+  uint64_t Digest(BlockIndex index) const;
+  // The nodes and signature a remote needs to verify block `index` (which we must have the
+  // leaf node of; NotFound otherwise).
+  Result<Proof> MakeProof(BlockIndex index, ProofOptions options = {}) const;
+  // Verifies `data` as block `index` with `proof` (nodes from the remote plus our own trusted
+  // nodes, and the signature against key()), then stores data, nodes and signature. Nothing is
+  // written when verification fails (InvalidSignature / Corruption). May grow length().
+  Status Put(BlockIndex index, ByteView data, const Proof& proof);
+
+  // Rehashes every local block; blocks that do not match their tree node are dropped from the
+  // bitfield (like the reference's audit) and counted invalid.
+  Result<AuditReport> Audit();
+  // Forgets the data of blocks [start, end) (frees the bytes in `data`); length() is unchanged.
+  Status Clear(BlockIndex start, BlockIndex end);
+
+  // Called after each append (local Append or a Put that grew the feed) has landed, with the new
+  // length. Returns a handle for RemoveListener.
+  using AppendListener = std::function<void(uint64_t new_length)>;
+  uint64_t OnAppend(AppendListener listener);
+  void RemoveListener(uint64_t handle);
+
+  // Flushes the bitfield and syncs every file.
+  Status Flush();
+  // Flushes and closes the files; every later call fails. Idempotent.
+  Status Close();
+
+  // Opaque implementation (src/core/feed.cc).
+  struct Impl;
+
+ private:
+  explicit Feed(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hyper::core
