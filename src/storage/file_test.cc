@@ -1,0 +1,145 @@
+// The File contract, checked the same way on every implementation.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "hyper/storage/file.h"
+#include "tests/support/temp_dir.h"
+
+namespace hyper::storage {
+namespace {
+
+struct Impl {
+  std::string name;
+  std::function<FileFactory(const std::string& tmp)> make;
+};
+
+class FileContract : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    switch (GetParam()) {
+      case 0: factory_ = PosixDirectory(tmp_.path()); break;
+      case 1: factory_ = memory_.factory(); break;
+      case 2: factory_ = faulty_dir_.factory(); break;
+    }
+  }
+  std::unique_ptr<File> Open(const std::string& name) {
+    auto f = factory_(name);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return std::move(f).value();
+  }
+  hyper::testing::TempDir tmp_;
+  MemoryDirectory memory_;
+  FaultInjector injector_;
+  FaultyDirectory faulty_dir_{injector_};
+  FileFactory factory_;
+};
+
+TEST_P(FileContract, WriteReadSize) {
+  auto f = Open("a/b/tree");
+  EXPECT_EQ(*f->Size(), 0u);
+  ASSERT_TRUE(f->Write(0, AsBytes("hello")).ok());
+  ASSERT_TRUE(f->Write(10, AsBytes("world")).ok());  // leaves a hole
+  EXPECT_EQ(*f->Size(), 15u);
+  auto all = ReadBytes(*f, 0, 15);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(AsString(ByteView(*all).first(5)), "hello");
+  EXPECT_EQ((*all)[7], 0);  // the hole reads as zeros
+  EXPECT_EQ(AsString(ByteView(*all).subspan(10)), "world");
+}
+
+TEST_P(FileContract, ReadPastEndIsAnError) {
+  auto f = Open("data");
+  ASSERT_TRUE(f->Write(0, AsBytes("abc")).ok());
+  Bytes out(4);
+  EXPECT_EQ(f->Read(0, out).code(), Code::kOutOfRange);
+  EXPECT_EQ(f->Read(100, MutableByteView(out).first(1)).code(), Code::kOutOfRange);
+  EXPECT_EQ(ReadBytes(*f, 2, 2).status().code(), Code::kOutOfRange);
+  EXPECT_TRUE(f->Read(3, MutableByteView(out).first(0)).ok());
+}
+
+TEST_P(FileContract, DelAndTruncate) {
+  auto f = Open("data");
+  ASSERT_TRUE(f->Write(0, AsBytes("0123456789")).ok());
+  ASSERT_TRUE(f->Del(2, 3).ok());  // inside: zeroed, size kept
+  EXPECT_EQ(*f->Size(), 10u);
+  auto b = ReadBytes(*f, 0, 10);
+  EXPECT_EQ(AsString(*b), std::string("01\0\0\0" "56789", 10));
+  ASSERT_TRUE(f->Del(7, 100).ok());  // reaches the end: truncated
+  EXPECT_EQ(*f->Size(), 7u);
+  ASSERT_TRUE(f->Truncate(3).ok());
+  EXPECT_EQ(*f->Size(), 3u);
+  ASSERT_TRUE(f->Truncate(5).ok());
+  EXPECT_EQ(AsString(*ReadBytes(*f, 0, 5)), std::string("01\0\0\0", 5));
+  ASSERT_TRUE(f->Sync().ok());
+}
+
+TEST_P(FileContract, ReopenSeesTheSameBytes) {
+  {
+    auto f = Open("key");
+    ASSERT_TRUE(f->Write(0, AsBytes("persist")).ok());
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(f->Close().ok());
+    EXPECT_FALSE(f->Write(0, AsBytes("x")).ok());  // closed
+  }
+  auto g = Open("key");
+  EXPECT_EQ(AsString(*ReadBytes(*g, 0, 7)), "persist");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFiles, FileContract, ::testing::Values(0, 1, 2),
+                         [](const auto& info) {
+                           return std::string(info.param == 0   ? "Posix"
+                                              : info.param == 1 ? "Memory"
+                                                                : "Faulty");
+                         });
+
+TEST(PosixFile, MissingWithoutCreateIsNotFound) {
+  hyper::testing::TempDir tmp;
+  OpenOptions o;
+  o.create = false;
+  EXPECT_EQ(OpenPosixFile(tmp.Sub("nope"), o).status().code(), Code::kNotFound);
+}
+
+TEST(PosixFile, LockIsExclusive) {
+  hyper::testing::TempDir tmp;
+  OpenOptions o;
+  o.lock = true;
+  auto first = OpenPosixFile(tmp.Sub("LOCK"), o);
+  ASSERT_TRUE(first.ok());
+  auto second = OpenPosixFile(tmp.Sub("LOCK"), o);
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  ASSERT_TRUE((*first)->Close().ok());
+  EXPECT_TRUE(OpenPosixFile(tmp.Sub("LOCK"), o).ok());
+}
+
+TEST(PosixFile, DelPunchesAHole) {
+  hyper::testing::TempDir tmp;
+  auto f = std::move(OpenPosixFile(tmp.Sub("big"))).value();
+  Bytes block(1 << 20, 0xab);
+  for (int i = 0; i < 4; i++) ASSERT_TRUE(f->Write(uint64_t(i) << 20, block).ok());
+  ASSERT_TRUE(f->Sync().ok());
+  auto used = [&] {
+    struct stat st;
+    ::stat(tmp.Sub("big").c_str(), &st);
+    return st.st_blocks * 512;
+  };
+  auto before = used();
+  ASSERT_TRUE(f->Del(1 << 20, 2 << 20).ok());
+  EXPECT_EQ(*f->Size(), 4u << 20);
+  auto mid = ReadBytes(*f, (1 << 20) + 5, 1);
+  EXPECT_EQ((*mid)[0], 0);
+  // The filesystem this runs on may not punch holes; the bytes must be zero either way,
+  // and where it can, the space is released.
+  EXPECT_LE(used(), before);
+}
+
+TEST(PosixFile, UnlinkRemoves) {
+  hyper::testing::TempDir tmp;
+  auto f = std::move(OpenPosixFile(tmp.Sub("gone"))).value();
+  ASSERT_TRUE(f->Unlink().ok());
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub("gone")));
+}
+
+}  // namespace
+}  // namespace hyper::storage

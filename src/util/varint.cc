@@ -1,0 +1,45 @@
+#include "hyper/util/varint.h"
+
+namespace hyper {
+
+size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+size_t EncodeVarint(uint8_t* out, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = static_cast<uint8_t>(v);
+  return n;
+}
+
+void AppendVarint(Bytes& out, uint64_t v) {
+  uint8_t buf[kMaxVarintLen];
+  size_t n = EncodeVarint(buf, v);
+  out.insert(out.end(), buf, buf + n);
+}
+
+Result<uint64_t> DecodeVarint(ByteView in, size_t* consumed) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < in.size() && i < kMaxVarintLen; i++) {
+    uint64_t b = in[i];
+    if (i == 9 && b > 1) return Status::Corruption("varint overflows 64 bits");
+    v |= (b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      *consumed = i + 1;
+      return v;
+    }
+  }
+  if (in.size() >= kMaxVarintLen) return Status::Corruption("varint longer than 10 bytes");
+  return Status::Corruption("truncated varint");
+}
+
+}  // namespace hyper
