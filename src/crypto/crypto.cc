@@ -30,6 +30,12 @@ constexpr uint8_t kRootType = 2;
 constexpr std::string_view kHypercore = "hypercore";
 constexpr std::string_view kCapability = "hypercore capability";
 
+// libsodium declares its pointers non-null; an empty span may hold a null one.
+const uint8_t* NonNull(ByteView v) {
+  static const uint8_t kEmpty = 0;
+  return v.data() ? v.data() : &kEmpty;
+}
+
 std::array<uint8_t, 8> Be64(uint64_t v) {
   std::array<uint8_t, 8> out;
   PutUint64BE(out.data(), v);
@@ -60,21 +66,25 @@ bool ValidateKeyPair(const KeyPair& kp) {
 
 Signature Sign(ByteView message, const SecretKey& secret_key) {
   Signature sig;
-  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key.data());
+  crypto_sign_detached(sig.data(), nullptr, NonNull(message), message.size(), secret_key.data());
   return sig;
 }
 
 bool Verify(ByteView message, const Signature& signature, const PublicKey& public_key) {
-  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+  return crypto_sign_verify_detached(signature.data(), NonNull(message), message.size(),
                                      public_key.data()) == 0;
 }
 
-void RandomBytes(MutableByteView out) { randombytes_buf(out.data(), out.size()); }
+void RandomBytes(MutableByteView out) {
+  if (!out.empty()) randombytes_buf(out.data(), out.size());
+}
 
 void Blake2b(MutableByteView out, const std::vector<ByteView>& parts, ByteView key) {
   crypto_generichash_state st;
   crypto_generichash_init(&st, key.empty() ? nullptr : key.data(), key.size(), out.size());
-  for (ByteView p : parts) crypto_generichash_update(&st, p.data(), p.size());
+  for (ByteView p : parts) {
+    if (!p.empty()) crypto_generichash_update(&st, p.data(), p.size());  // data() may be null
+  }
   crypto_generichash_final(&st, out.data(), out.size());
 }
 
@@ -152,6 +162,7 @@ Blake2bState::Blake2bState(size_t out_len, ByteView key) : out_len_(out_len) {
 }
 
 void Blake2bState::Update(ByteView data) {
+  if (data.empty()) return;
   crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_), data.data(),
                             data.size());
 }

@@ -147,4 +147,4 @@ class [[nodiscard]] Result {
   auto HYPER_CONCAT(_res_, __LINE__) = (expr);                           \
   if (!HYPER_CONCAT(_res_, __LINE__).ok())                               \
     return HYPER_CONCAT(_res_, __LINE__).status();                       \
-  lhs = std::move(HYPER_CONCAT(_res_, __LINE__)).value()
+  lhs = std::move(HYPER_CONCAT(_res_, __LINE__)).value()  // NOLINT(bugprone-macro-parentheses)

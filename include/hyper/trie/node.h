@@ -1,0 +1,127 @@
+// The pure, sans-IO parts of hypertrie 5: the node record stored in each block of a trie's feed,
+// its hash path, the compact "trie" index of a node, and the header block 0.
+// The byte layouts are described in docs/formats/hypertrie.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hyper/util/bytes.h"
+#include "hyper/util/status.h"
+
+namespace hyper::trie {
+
+// Internal flag bits of Node::raw_flags. User flags live above bit 8.
+constexpr uint64_t kFlagHidden = 1;
+constexpr int kUserFlagsShift = 8;
+
+// Limits of the node decoder (a node is one block of at most 8 MiB).
+struct NodeLimits {
+  size_t max_key_bytes = 1 << 20;
+  // The reference encodes the trie index into a fixed 64 KiB buffer.
+  size_t max_trie_bytes = 64 * 1024;
+  // Bucket slots are digit + 5k; a bucket bitfield covers at most 32 slots.
+  size_t max_bucket_slots = 32;
+};
+
+// One bucket of the trie index: slot j holds a seq (0 = empty). Slot j refers to a node whose
+// digit at this position is j % 5; slots >= 5 hold hash collisions.
+using Bucket = std::vector<uint64_t>;
+
+// The trie index of a node: position i (0 = the hidden bit, then two bits of hash per position,
+// then the terminator) -> bucket.
+struct TrieIndex {
+  std::vector<Bucket> buckets;
+  // The array length the writer declared (the reference writes its JS array length). Equal to
+  // buckets.size() for indexes we build.
+  uint64_t declared_length = 0;
+
+  const Bucket* at(size_t i) const {
+    return i < buckets.size() && !buckets[i].empty() ? &buckets[i] : nullptr;
+  }
+  // Adds seq at digit `val` of position i as the reference does: the first free slot among
+  // val, val+5, ...; nothing if seq is already in the bucket.
+  Status Push(size_t i, uint64_t val, uint64_t seq);
+};
+
+// The varint encoding of a trie index (see docs): len, then for each present bucket
+// index, bitfield, seqs.
+Bytes EncodeTrieIndex(const TrieIndex& index);
+Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits = {});
+
+// Strips one leading '/' (the reference's normalizeKey).
+std::string NormalizeKey(std::string_view key);
+// The key's segments: split on '/', dropping one empty segment at each end.
+std::vector<std::string> SplitKey(std::string_view normalized_key);
+// 8 bytes of SipHash-2-4 (all-zero 16-byte key) per segment.
+Bytes HashSegments(const std::vector<std::string>& segments);
+
+class Node {
+ public:
+  // A fresh node (for put/get/del): normalizes the key and computes its hash path.
+  Node(std::string_view key, std::optional<Bytes> value, uint64_t raw_flags);
+  // Decodes the block at `seq`. Trie entries must point below seq (they point back in time).
+  static Result<Node> Decode(ByteView block, uint64_t seq, const NodeLimits& limits = {});
+  // The block as the reference's protocol-buffers encoder writes it.
+  Bytes Encode() const;
+
+  const std::string& key() const { return key_; }
+  const std::optional<Bytes>& value() const { return value_; }
+  uint64_t seq() const { return seq_; }
+  uint64_t raw_flags() const { return raw_flags_; }
+  bool hidden() const { return (raw_flags_ & kFlagHidden) != 0; }
+  // The caller's flags (raw_flags >> 8).
+  uint64_t flags() const { return raw_flags_ >> kUserFlagsShift; }
+  const TrieIndex& trie() const { return trie_; }
+  const Bytes& hash() const { return hash_; }
+  const std::vector<std::string>& segments() const { return segments_; }
+
+  // Number of positions: 1 (hidden bit) + 4 per hash byte + 1 (terminator).
+  size_t length() const { return hash_.size() * 4 + 2; }
+  // The digit at position i: 0/1 for the hidden bit, 0..3 for hash bits, 4 past the end.
+  uint32_t path(size_t i) const {
+    if (i == 0) return hidden() ? 1 : 0;
+    i--;
+    size_t j = i >> 2;
+    if (j >= hash_.size()) return 4;
+    return (hash_[j] >> (2 * (i & 3))) & 3;
+  }
+  // Whether `other`, which has the same digits up to i, is a different key at position i
+  // (only meaningful at a terminator or the last position).
+  bool Collides(const Node& other, size_t i) const;
+  // Positions 32, 64, ...: the last digit of a segment's hash, where collisions are checked.
+  static bool IsTerminator(size_t i) { return i > 0 && (i & 31) == 0; }
+
+  void set_seq(uint64_t seq) { seq_ = seq; }
+  TrieIndex& mutable_trie() { return trie_; }
+
+ private:
+  Node() = default;
+  void ComputeHash();
+
+  std::string key_;
+  std::optional<Bytes> value_;
+  uint64_t seq_ = 0;
+  uint64_t raw_flags_ = 0;
+  TrieIndex trie_;
+  std::vector<std::string> segments_;
+  Bytes hash_;
+};
+
+using NodePtr = std::shared_ptr<const Node>;
+
+// Block 0 of a trie's feed.
+struct Header {
+  std::string type = "hypertrie";
+  std::optional<Bytes> metadata;
+  std::optional<std::string> subtype;
+
+  Bytes Encode() const;
+  static Result<Header> Decode(ByteView block);
+};
+
+}  // namespace hyper::trie

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the project needs on Debian 12 (idempotent: fast when all is there) and builds it.
+#   scripts/setup.sh            build with g++ into build/
+#   HYPER_WITH_TESTS=1 ...      also install the Node reference for the interop tests
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(build-essential cmake ninja-build pkg-config git
+  libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang clang-tidy clang-format libclang-rt-14-dev
+  nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node and npm may come from elsewhere than Debian (nodesource, nvm): any working node >= 18 will do.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs/}"); missing=("${missing[@]/npm/}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "${HYPER_WITH_TESTS:-0}" = 1 ]; then
+  # The Node reference, pinned by tests/interop/package-lock.json (with the noise-protocol override).
+  interop="$root/tests/interop"
+  stamp="$interop/node_modules/.installed-lock"
+  if ! cmp -s "$interop/package-lock.json" "$stamp" 2>/dev/null; then
+    echo "setup: installing the Node reference (npm ci)" >&2
+    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$interop/package-lock.json" "$stamp"
+  fi
+fi
+
+build="${HYPER_BUILD_DIR:-$root/build}"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HYPER_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j"$(nproc)"
