@@ -143,3 +143,50 @@ TEST(PosixFile, UnlinkRemoves) {
 
 }  // namespace
 }  // namespace hyper::storage
+
+namespace hyper::storage {
+namespace {
+
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
+  return n;
+}
+
+TEST(PooledPosixDirectory, ThousandsOfFilesWithFewDescriptors) {
+  hyper::testing::TempDir tmp;
+  FileFactory dir = PooledPosixDirectory(tmp.path(), 16);
+  size_t before = OpenDescriptors();
+  std::vector<std::unique_ptr<File>> files;
+  for (int i = 0; i < 2000; i++) {
+    auto f = dir("core" + std::to_string(i % 100) + "/file" + std::to_string(i));
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Write(0, AsBytes("block " + std::to_string(i))).ok());
+    files.push_back(std::move(f).value());
+  }
+  EXPECT_LE(OpenDescriptors(), before + 16);
+  // Every file still reads back, in any order, through reopened descriptors.
+  for (int i = 1999; i >= 0; i -= 7) {
+    std::string want = "block " + std::to_string(i);
+    auto got = ReadBytes(*files[i], 0, want.size());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(AsString(*got), want);
+  }
+  EXPECT_LE(OpenDescriptors(), before + 16);
+  ASSERT_TRUE(files[5]->Close().ok());
+  EXPECT_FALSE(files[5]->Write(0, AsBytes("x")).ok());
+  ASSERT_TRUE(files[6]->Unlink().ok());
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub("core6/file6")));
+  files.clear();
+  EXPECT_EQ(OpenDescriptors(), before);
+}
+
+TEST(PooledPosixDirectory, MissingWithoutCreate) {
+  hyper::testing::TempDir tmp;
+  OpenOptions o;
+  o.create = false;
+  EXPECT_EQ(PooledPosixDirectory(tmp.path(), 4, o)("x").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace hyper::storage

@@ -62,6 +62,12 @@ using FileFactory = std::function<Result<std::unique_ptr<File>>(const std::strin
 // Files under a directory on disk.
 FileFactory PosixDirectory(std::string root, OpenOptions options = {});
 
+// Files under a directory on disk that together keep at most `max_open` file descriptors:
+// each File opens its descriptor on first use, and the least recently used descriptors are
+// closed (and transparently reopened on next use) when the limit is reached. Thousands of
+// cores can be open at once this way. Locking (OpenOptions::lock) is not available here.
+FileFactory PooledPosixDirectory(std::string root, size_t max_open, OpenOptions options = {});
+
 // An in-memory directory: the same name gives back a File over the same bytes, so a store can
 // be closed and reopened within one process.
 class MemoryDirectory {
