@@ -1,6 +1,6 @@
-#include "hyper/trie/log.h"
-
 #include <vector>
+
+#include "hyper/trie/log.h"
 
 namespace hyper::trie {
 

@@ -86,7 +86,7 @@ struct BatchOp {
 struct IterateOptions {
   bool recursive = true;  // false: the prefix's direct children only (one node per child)
   bool reverse = false;
-  bool gt = false;        // leave out the node whose key equals the prefix
+  bool gt = false;  // leave out the node whose key equals the prefix
   bool hidden = false;
 };
 
@@ -122,9 +122,10 @@ class Iterator {
   // The next node, or null at the end.
   Result<NodePtr> Next();
 
+  struct Impl;  // opaque (src/trie)
+
  private:
   friend class Trie;
-  struct Impl;
   explicit Iterator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -137,9 +138,10 @@ class DiffIterator {
   // The next difference, or nullopt at the end.
   Result<std::optional<DiffEntry>> Next();
 
+  struct Impl;  // opaque (src/trie)
+
  private:
   friend class Trie;
-  struct Impl;
   explicit DiffIterator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

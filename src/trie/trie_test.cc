@@ -1,0 +1,213 @@
+#include "hyper/trie/trie.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "hyper/crypto/crypto.h"
+
+namespace hyper::trie {
+namespace {
+
+class TrieTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::Init().ok());
+    log_ = std::make_shared<MemoryLog>();
+    auto t = Trie::Open(log_);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    trie_ = std::move(*t);
+  }
+  std::string GetValue(const Trie& t, const std::string& key, GetOptions o = {}) {
+    auto n = t.Get(key, o);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    if (!n.ok() || !*n) return "<none>";
+    if (!(*n)->value()) return "<null>";
+    return std::string(AsString(*(*n)->value()));
+  }
+  std::vector<std::string> Keys(const Trie& t, const std::string& prefix, IterateOptions o = {}) {
+    auto list = t.List(prefix, o);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<std::string> out;
+    if (list.ok())
+      for (auto& n : *list) out.push_back(n->key());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::shared_ptr<MemoryLog> log_;
+  std::unique_ptr<Trie> trie_;
+};
+
+TEST_F(TrieTest, HeaderWritten) {
+  EXPECT_EQ(log_->length(), 1u);
+  auto h = trie_->ReadHeader();
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->type, "hypertrie");
+  EXPECT_FALSE(h->metadata);
+  EXPECT_EQ(trie_->version(), 1u);
+}
+
+TEST_F(TrieTest, PutGetDel) {
+  ASSERT_TRUE(trie_->Put("a", ToBytes("1")).ok());
+  ASSERT_TRUE(trie_->Put("b/c", ToBytes("2")).ok());
+  ASSERT_TRUE(trie_->Put("/b/d", ToBytes("3")).ok());
+  EXPECT_EQ(GetValue(*trie_, "a"), "1");
+  EXPECT_EQ(GetValue(*trie_, "/b/c"), "2");
+  EXPECT_EQ(GetValue(*trie_, "b/d"), "3");
+  EXPECT_EQ(GetValue(*trie_, "b"), "<none>");
+  ASSERT_TRUE(trie_->Put("a", ToBytes("4")).ok());
+  EXPECT_EQ(GetValue(*trie_, "a"), "4");
+  auto d = trie_->Del("b/c");
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(*d);
+  EXPECT_EQ(GetValue(*trie_, "b/c"), "<none>");
+  EXPECT_EQ(GetValue(*trie_, "b/d"), "3");
+  auto none = trie_->Del("nope");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  EXPECT_EQ(Keys(*trie_, ""), (std::vector<std::string>{"a", "b/d"}));
+}
+
+TEST_F(TrieTest, HiddenKeysAreSeparate) {
+  ASSERT_TRUE(trie_->Put("x", ToBytes("plain")).ok());
+  PutOptions po;
+  po.hidden = true;
+  ASSERT_TRUE(trie_->Put("x", ToBytes("secret"), po).ok());
+  EXPECT_EQ(GetValue(*trie_, "x"), "plain");
+  GetOptions go;
+  go.hidden = true;
+  EXPECT_EQ(GetValue(*trie_, "x", go), "secret");
+  IterateOptions io;
+  io.hidden = true;
+  EXPECT_EQ(Keys(*trie_, "", io), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(Keys(*trie_, ""), (std::vector<std::string>{"x"}));
+}
+
+TEST_F(TrieTest, DeleteLastKeyEmptiesTrie) {
+  ASSERT_TRUE(trie_->Put("only", ToBytes("1")).ok());
+  ASSERT_TRUE(trie_->Del("only").ok());
+  EXPECT_EQ(GetValue(*trie_, "only"), "<none>");
+  EXPECT_TRUE(Keys(*trie_, "").empty());
+  ASSERT_TRUE(trie_->Put("again", ToBytes("2")).ok());
+  EXPECT_EQ(Keys(*trie_, ""), (std::vector<std::string>{"again"}));
+}
+
+TEST_F(TrieTest, CheckoutSeesOldVersions) {
+  ASSERT_TRUE(trie_->Put("a", ToBytes("1")).ok());
+  uint64_t v1 = trie_->version();
+  ASSERT_TRUE(trie_->Put("a", ToBytes("2")).ok());
+  ASSERT_TRUE(trie_->Put("b", ToBytes("3")).ok());
+  auto old = trie_->Checkout(v1);
+  EXPECT_EQ(GetValue(*old, "a"), "1");
+  EXPECT_EQ(GetValue(*old, "b"), "<none>");
+  EXPECT_FALSE(old->Put("z", ToBytes("z")).ok());
+  EXPECT_EQ(GetValue(*trie_->Checkout(0), "a"), "<none>");
+}
+
+TEST_F(TrieTest, IterateOneLevelAndGt) {
+  for (std::string k : {"d/a", "d/b", "d/e/f", "d/e/g", "d", "other"}) {
+    ASSERT_TRUE(trie_->Put(k, ToBytes(k)).ok());
+  }
+  EXPECT_EQ(Keys(*trie_, "d"), (std::vector<std::string>{"d", "d/a", "d/b", "d/e/f", "d/e/g"}));
+  IterateOptions io;
+  io.gt = true;
+  EXPECT_EQ(Keys(*trie_, "d", io), (std::vector<std::string>{"d/a", "d/b", "d/e/f", "d/e/g"}));
+  io.recursive = false;
+  auto one = Keys(*trie_, "d", io);
+  ASSERT_EQ(one.size(), 3u);  // d/a, d/b and one representative of d/e
+  EXPECT_EQ(one[0], "d/a");
+  EXPECT_EQ(one[1], "d/b");
+  EXPECT_EQ(one[2].substr(0, 4), "d/e/");
+}
+
+TEST_F(TrieTest, BatchNumbersNodesInOrder) {
+  std::vector<BatchOp> ops = {BatchOp::Put("a", ToBytes("1")), BatchOp::Put("b", ToBytes("2")),
+                              BatchOp::Del("a"), BatchOp::Put("c", ToBytes("3"))};
+  auto nodes = trie_->Batch(ops);
+  ASSERT_TRUE(nodes.ok()) << nodes.status().ToString();
+  ASSERT_EQ(nodes->size(), 4u);
+  for (size_t i = 0; i < 4; i++) EXPECT_EQ((*nodes)[i]->seq(), i + 1);
+  EXPECT_EQ(log_->length(), 5u);
+  EXPECT_EQ(Keys(*trie_, ""), (std::vector<std::string>{"b", "c"}));
+}
+
+TEST_F(TrieTest, ConditionsAndClosest) {
+  ASSERT_TRUE(trie_->Put("dir", ToBytes("mount")).ok());
+  PutOptions po;
+  po.closest = true;
+  std::string seen;
+  po.condition = [&](const Node* existing, const Node& node) -> Result<bool> {
+    seen = existing ? existing->key() : "";
+    return false;
+  };
+  auto r = trie_->Put("dir/inner", ToBytes("x"), po);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+  EXPECT_EQ(seen, "dir");
+  GetOptions go;
+  go.closest = true;
+  EXPECT_EQ(GetValue(*trie_, "dir/inner/deep", go), "mount");
+}
+
+TEST_F(TrieTest, DiffBetweenVersions) {
+  ASSERT_TRUE(trie_->Put("a", ToBytes("1")).ok());
+  ASSERT_TRUE(trie_->Put("b", ToBytes("1")).ok());
+  uint64_t v = trie_->version();
+  ASSERT_TRUE(trie_->Put("a", ToBytes("2")).ok());
+  ASSERT_TRUE(trie_->Put("c", ToBytes("2")).ok());
+  ASSERT_TRUE(trie_->Del("b").ok());
+  auto it = trie_->Diff(v);
+  ASSERT_TRUE(it.ok());
+  std::map<std::string, std::pair<std::string, std::string>> got;
+  while (true) {
+    auto e = (*it)->Next();
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (!*e) break;
+    auto val = [](const NodePtr& n) {
+      return n ? std::string(AsString(n->value().value_or(Bytes()))) : std::string("-");
+    };
+    got[(*e)->key] = {val((*e)->left), val((*e)->right)};
+  }
+  std::map<std::string, std::pair<std::string, std::string>> want = {
+      {"a", {"2", "1"}}, {"b", {"-", "1"}}, {"c", {"2", "-"}}};
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(TrieTest, HistoryAndWatch) {
+  int changes = 0;
+  auto w = trie_->Watch("w", [&] { changes++; });
+  EXPECT_EQ(changes, 0);
+  ASSERT_TRUE(trie_->Put("w/x", ToBytes("1")).ok());
+  EXPECT_EQ(changes, 1);
+  ASSERT_TRUE(trie_->Put("other", ToBytes("1")).ok());
+  ASSERT_TRUE(trie_->Put("w/y", ToBytes("1")).ok());
+  EXPECT_GE(changes, 2);
+  w.reset();
+  int before = changes;
+  ASSERT_TRUE(trie_->Put("w/z", ToBytes("1")).ok());
+  EXPECT_EQ(changes, before);
+
+  auto h = trie_->History();
+  std::vector<std::string> keys;
+  while (true) {
+    auto n = h->Next();
+    ASSERT_TRUE(n.ok());
+    if (!*n) break;
+    keys.push_back((*n)->key());
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"w/x", "other", "w/y", "w/z"}));
+}
+
+TEST_F(TrieTest, CorruptNodeIsAnError) {
+  ASSERT_TRUE(trie_->Put("a", ToBytes("1")).ok());
+  ASSERT_TRUE(trie_->Put("b", ToBytes("2")).ok());
+  log_->Overwrite(2, ToBytes("\x0a\x7f"));
+  auto fresh = Trie::Open(log_);  // a new trie: nothing cached
+  ASSERT_TRUE(fresh.ok());
+  auto r = (*fresh)->Get("b");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace hyper::trie
