@@ -24,7 +24,7 @@ bool SmallTreeBits::SetBit(uint64_t index, bool value) {
   return true;
 }
 
-bool TreeIndex::Set(uint64_t index) {
+bool MerkleIndex::Set(uint64_t index) {
   if (!bits_->SetBit(index, true)) return false;
   while (bits_->Get(flat::Sibling(index))) {
     index = flat::Parent(index);
@@ -33,7 +33,7 @@ bool TreeIndex::Set(uint64_t index) {
   return true;
 }
 
-uint64_t TreeIndex::Blocks() const {
+uint64_t MerkleIndex::Blocks() const {
   uint64_t top = 0;
   uint64_t next = 0;
   uint64_t max = bits_->length();
@@ -44,7 +44,7 @@ uint64_t TreeIndex::Blocks() const {
   return (Get(top) ? VerifiedBy(top) : 0) / 2;
 }
 
-uint64_t TreeIndex::VerifiedBy(uint64_t index, std::vector<uint64_t>* nodes) const {
+uint64_t MerkleIndex::VerifiedBy(uint64_t index, std::vector<uint64_t>* nodes) const {
   if (!Get(index)) return 0;
   // Climb to the root of the subtree we hold.
   uint64_t depth = flat::Depth(index);
@@ -71,7 +71,7 @@ uint64_t TreeIndex::VerifiedBy(uint64_t index, std::vector<uint64_t>* nodes) con
   return Get(top) ? top + 2 : top;
 }
 
-void TreeIndex::Truncate(uint64_t len) {
+void MerkleIndex::Truncate(uint64_t len) {
   uint64_t current = 2 * Blocks();
   for (uint64_t i = len; i < current; ++i) bits_->SetBit(i, false);
   for (uint64_t root : flat::FullRoots(len)) {
@@ -87,11 +87,11 @@ namespace {
 uint64_t RightShift(uint64_t n) { return n >> 1; }
 }  // namespace
 
-std::optional<TreeIndex::ProofPlan> TreeIndex::Proof(uint64_t index, uint64_t digest,
-                                                     bool include_hash) const {
+std::optional<MerkleIndex::ProofPlan> MerkleIndex::Proof(uint64_t index, uint64_t digest,
+                                                         bool include_hash) const {
   ProofPlan plan;
   SmallTreeBits remote_bits;
-  TreeIndex remote(&remote_bits);
+  MerkleIndex remote(&remote_bits);
 
   if (!Get(index)) return std::nullopt;
   if (include_hash) plan.nodes.push_back(index);
@@ -138,7 +138,7 @@ std::optional<TreeIndex::ProofPlan> TreeIndex::Proof(uint64_t index, uint64_t di
   return plan;
 }
 
-uint64_t TreeIndex::Digest(uint64_t index) const {
+uint64_t MerkleIndex::Digest(uint64_t index) const {
   if (Get(index)) return 1;
   uint64_t digest = 0;
   uint64_t next = flat::Sibling(index);

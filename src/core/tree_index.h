@@ -20,9 +20,9 @@ class TreeBits {
   virtual uint64_t length() const = 0;
 };
 
-class TreeIndex {
+class MerkleIndex {
  public:
-  explicit TreeIndex(TreeBits* bits) : bits_(bits) {}
+  explicit MerkleIndex(TreeBits* bits) : bits_(bits) {}
 
   bool Get(uint64_t index) const { return bits_->Get(index); }
   // Marks index (and every parent whose two children are now present). True when it changed.

@@ -91,8 +91,7 @@ struct GetOptions {
 // feed's lock) for a block that is not local; it must return Ok once the block has been Put()
 // into the feed, or an error (Timeout, NotFound, Cancelled ...) which Get() returns.
 // The default (no fetcher) makes a missing block NotFound.
-using BlockFetcher =
-    std::function<Status(BlockIndex index, std::chrono::milliseconds timeout)>;
+using BlockFetcher = std::function<Status(BlockIndex index, std::chrono::milliseconds timeout)>;
 
 class Feed {
  public:

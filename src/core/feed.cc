@@ -1,0 +1,911 @@
+// Feed: hypercore 9 on the six SLEEP files. See docs/formats/hypercore.md for the format, the
+// recovery rules applied by Open() and the order of writes and syncs.
+#include "hyper/core/feed.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include "src/core/bitfield.h"
+#include "src/core/flat_tree.h"
+#include "src/core/merkle_tree.h"
+#include "src/core/tree_index.h"
+
+namespace hyper::core {
+namespace {
+
+constexpr uint64_t kHeaderSize = 32;
+constexpr uint64_t kNodeSize = 40;
+constexpr uint64_t kSignatureSize = 64;
+// Blocks beyond this index are refused (keeps every offset computation far from overflow).
+constexpr uint64_t kMaxBlocks = uint64_t{1} << 40;
+
+std::array<uint8_t, kHeaderSize> MakeHeader(uint8_t type, uint16_t entry_size,
+                                            std::string_view algorithm) {
+  std::array<uint8_t, kHeaderSize> h{};
+  h[0] = 5;
+  h[1] = 2;
+  h[2] = 87;
+  h[3] = type;
+  h[4] = 0;  // version
+  PutUint16BE(&h[5], entry_size);
+  h[7] = static_cast<uint8_t>(algorithm.size());
+  std::memcpy(&h[8], algorithm.data(), algorithm.size());
+  return h;
+}
+
+bool IsBlank(ByteView b) {
+  return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
+}
+
+Status Ann(Status s, std::string_view what) { return s.ok() ? s : s.Annotate(what); }
+
+}  // namespace
+
+struct Feed::Impl {
+  mutable std::shared_mutex mu;
+  FeedOptions options;
+  std::unique_ptr<storage::File> key_file, secret_file, tree_file, data_file, sig_file, bf_file;
+  crypto::PublicKey key{};
+  std::optional<crypto::SecretKey> secret;
+  crypto::Hash discovery{};
+  Bitfield bitfield;
+  BitfieldTreeBits tree_bits{&bitfield};
+  MerkleIndex tree{&tree_bits};
+  uint64_t length = 0;
+  uint64_t byte_length = 0;
+  std::optional<MerkleTree> merkle;  // current roots (loaded lazily for writers)
+  bool closed = false;
+  bool keys_dirty = false;  // key / secret_key written but not yet synced
+  Status broken;            // a failed write leaves the in-memory state ahead of the disk
+
+  std::mutex cb_mu;
+  std::map<uint64_t, AppendListener> listeners;
+  uint64_t next_handle = 1;
+  BlockFetcher fetcher;
+
+  // ---- storage primitives (REQUIRES: mu held) ----
+  Result<std::optional<TreeNode>> ReadNode(uint64_t index) const {
+    uint8_t buf[kNodeSize];
+    Status s = tree_file->Read(kHeaderSize + kNodeSize * index, buf);
+    if (s.code() == Code::kOutOfRange) return std::optional<TreeNode>();
+    if (!s.ok()) return s.Annotate("reading tree");
+    if (IsBlank(buf)) return std::optional<TreeNode>();
+    TreeNode n;
+    n.index = TreeIndex(index);
+    std::memcpy(n.hash.data(), buf, 32);
+    n.size = GetUint64BE(buf + 32);
+    return std::optional<TreeNode>(n);
+  }
+
+  Result<TreeNode> NeedNode(uint64_t index) const {
+    ASSIGN_OR_RETURN(auto n, ReadNode(index));
+    if (!n) return Status::NotFound("tree node " + std::to_string(index) + " is not stored");
+    return *n;
+  }
+
+  Result<std::optional<crypto::Signature>> ReadSignature(uint64_t block) const {
+    crypto::Signature sig;
+    Status s = sig_file->Read(kHeaderSize + kSignatureSize * block, sig);
+    if (s.code() == Code::kOutOfRange) return std::optional<crypto::Signature>();
+    if (!s.ok()) return s.Annotate("reading signatures");
+    if (IsBlank(sig)) return std::optional<crypto::Signature>();
+    return std::optional<crypto::Signature>(sig);
+  }
+
+  static void EncodeNode(const TreeNode& n, uint8_t* out) {
+    std::memcpy(out, n.hash.data(), 32);
+    PutUint64BE(out + 32, n.size);
+  }
+
+  Status WriteNode(const TreeNode& n) {
+    uint8_t buf[kNodeSize];
+    EncodeNode(n, buf);
+    return Ann(tree_file->Write(kHeaderSize + kNodeSize * n.index.value, buf), "writing tree");
+  }
+
+  // Roots of the tree of the first `len` blocks, from held nodes.
+  Result<std::vector<TreeNode>> Roots(uint64_t len) const {
+    std::vector<TreeNode> roots;
+    for (uint64_t r : flat::FullRoots(2 * len)) {
+      if (!tree.Get(r)) return Status::NotFound("root " + std::to_string(r) + " is not held");
+      ASSIGN_OR_RETURN(TreeNode n, NeedNode(r));
+      roots.push_back(n);
+    }
+    return roots;
+  }
+
+  // Byte offset and size of a block. `cached` nodes are used before the tree file.
+  Result<std::pair<uint64_t, uint64_t>> DataOffset(uint64_t block,
+                                                   const std::vector<TreeNode>& cached = {}) const {
+    auto find = [&](uint64_t index) -> Result<TreeNode> {
+      for (const auto& n : cached) {
+        if (n.index.value == index) return n;
+      }
+      return NeedNode(index);
+    };
+    uint64_t offset = 0;
+    for (uint64_t r : flat::FullRoots(2 * block)) {
+      ASSIGN_OR_RETURN(TreeNode n, find(r));
+      offset += n.size;
+    }
+    ASSIGN_OR_RETURN(TreeNode leaf, find(2 * block));
+    return std::make_pair(offset, leaf.size);
+  }
+
+  bool VerifyCompat(ByteView signable, const crypto::Signature& sig) const {
+    if (crypto::Verify(signable, sig, key)) return true;
+    return crypto::Verify(signable.first(32), sig, key);  // hypercore's legacy signatures
+  }
+
+  Status WriteBitfieldPages() {
+    std::vector<uint64_t> pages = bitfield.pager().TakeDirty();
+    std::sort(pages.begin(), pages.end());
+    Bytes buf(kBitfieldPageSize);
+    for (size_t i = 0; i < pages.size(); ++i) {
+      bitfield.CopyPage(pages[i], buf);
+      Status s = bf_file->Write(kBitfieldHeaderSize + kBitfieldPageSize * pages[i], buf);
+      if (!s.ok()) {
+        for (size_t j = i; j < pages.size(); ++j) bitfield.pager().MarkDirty(pages[j]);
+        return s.Annotate("writing bitfield");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status SyncContent() {
+    if (keys_dirty) {
+      RETURN_IF_ERROR(Ann(key_file->Sync(), "syncing key"));
+      RETURN_IF_ERROR(Ann(secret_file->Sync(), "syncing secret_key"));
+      keys_dirty = false;
+    }
+    RETURN_IF_ERROR(Ann(data_file->Sync(), "syncing data"));
+    RETURN_IF_ERROR(Ann(tree_file->Sync(), "syncing tree"));
+    return Ann(sig_file->Sync(), "syncing signatures");
+  }
+
+  // The commit: bitfield pages go out after data, tree and signature (synced first when
+  // durable), so a bitfield that names a block implies everything the block needs is there.
+  Status Commit(bool durable) {
+    if (durable) RETURN_IF_ERROR(SyncContent());
+    RETURN_IF_ERROR(WriteBitfieldPages());
+    if (durable) RETURN_IF_ERROR(Ann(bf_file->Sync(), "syncing bitfield"));
+    return Status::Ok();
+  }
+
+  Status CheckOpen() const {
+    if (closed) return Status::Cancelled("feed is closed");
+    return Status::Ok();
+  }
+  Status CheckWritable() const {
+    RETURN_IF_ERROR(CheckOpen());
+    if (!broken.ok()) return broken;
+    return Status::Ok();
+  }
+
+  Status EnsureMerkle() {
+    if (merkle) return Status::Ok();
+    ASSIGN_OR_RETURN(auto roots, Roots(length));
+    merkle.emplace(std::move(roots));
+    return Status::Ok();
+  }
+
+  Result<Bytes> ReadBlock(uint64_t index) const {
+    ASSIGN_OR_RETURN(auto pos, DataOffset(index));
+    ASSIGN_OR_RETURN(TreeNode leaf, NeedNode(2 * index));
+    Bytes out(pos.second);
+    if (!out.empty()) {
+      Status s = data_file->Read(pos.first, out);
+      if (s.code() == Code::kOutOfRange) {
+        return Status::Corruption("block " + std::to_string(index) + " is cut short in data");
+      }
+      RETURN_IF_ERROR(Ann(s, "reading data"));
+    }
+    if (crypto::LeafHash(out) != leaf.hash) {
+      return Status::Corruption("block " + std::to_string(index) + " does not match its hash");
+    }
+    return out;
+  }
+
+  Status Recover();
+  Status OpenFiles(storage::FileFactory& files);
+  Status PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew);
+};
+
+Status Feed::Impl::OpenFiles(storage::FileFactory& files) {
+  auto open = [&](const char* name, std::unique_ptr<storage::File>* out) -> Status {
+    auto f = files(name);
+    if (!f.ok()) return f.status().Annotate(std::string("opening ") + name);
+    *out = std::move(*f);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(open("key", &key_file));
+  RETURN_IF_ERROR(open("secret_key", &secret_file));
+  RETURN_IF_ERROR(open("tree", &tree_file));
+  RETURN_IF_ERROR(open("data", &data_file));
+  RETURN_IF_ERROR(open("signatures", &sig_file));
+  RETURN_IF_ERROR(open("bitfield", &bf_file));
+  return Status::Ok();
+}
+
+// Finds the longest length L <= the bitfield's whose signature verifies over roots read from
+// the tree, and (for a writer) whose data is all in the data file. Drops what lies beyond.
+Status Feed::Impl::Recover() {
+  uint64_t claimed = tree.Blocks();
+  if (claimed > kMaxBlocks) return Status::Corruption("bitfield claims an absurd length");
+  uint64_t good = 0;
+  bool any_signature = false;
+  uint64_t cand = claimed;
+  ASSIGN_OR_RETURN(uint64_t data_size, data_file->Size());
+  while (cand > 0) {
+    // The last stored signature at or before cand-1.
+    uint64_t j = cand;
+    std::optional<crypto::Signature> sig;
+    while (j > 0 && !sig) {
+      --j;
+      ASSIGN_OR_RETURN(sig, ReadSignature(j));
+    }
+    if (!sig) break;
+    any_signature = true;
+    auto roots = Roots(j + 1);
+    if (roots.ok()) {
+      auto signable = SignableOf(*roots, j + 1);
+      uint64_t bytes = 0;
+      for (const auto& r : *roots) bytes += r.size;
+      bool data_ok = !secret || data_size >= bytes;
+      if (data_ok && VerifyCompat(signable, *sig)) {
+        good = j + 1;
+        break;
+      }
+    }
+    cand = j;
+  }
+  if (claimed > 0 && good == 0 && any_signature) {
+    return Status::Corruption("no stored signature verifies against the feed's key");
+  }
+  if (claimed > 0 && good == 0 && !any_signature) {
+    return Status::Corruption("the feed holds blocks but no signature");
+  }
+  if (good < claimed) {
+    // Forget everything beyond `good`: tree bits, and data bits of blocks >= good.
+    tree.Truncate(2 * good);
+    for (uint64_t b = good; b < claimed; ++b) bitfield.SetData(b, false);
+  }
+  length = good;
+  ASSIGN_OR_RETURN(auto roots, Roots(length));
+  byte_length = 0;
+  for (const auto& r : roots) byte_length += r.size;
+  if (secret) merkle.emplace(std::move(roots));
+  if (bitfield.pager().HasDirty()) RETURN_IF_ERROR(Commit(true));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions options) {
+  RETURN_IF_ERROR(crypto::Init());
+  auto impl = std::make_unique<Impl>();
+  Impl& f = *impl;
+  f.options = options;
+  RETURN_IF_ERROR(f.OpenFiles(files));
+
+  // Stored keys.
+  std::optional<crypto::PublicKey> stored_key;
+  std::optional<crypto::SecretKey> stored_secret;
+  {
+    crypto::PublicKey k;
+    Status s = f.key_file->Read(0, k);
+    if (s.ok() && !IsBlank(k))
+      stored_key = k;
+    else if (!s.ok() && s.code() != Code::kOutOfRange)
+      return s.Annotate("reading key");
+    crypto::SecretKey sk;
+    s = f.secret_file->Read(0, sk);
+    if (s.ok() && !IsBlank(sk))
+      stored_secret = sk;
+    else if (!s.ok() && s.code() != Code::kOutOfRange)
+      return s.Annotate("reading secret_key");
+  }
+
+  // Bitfield header and body.
+  ASSIGN_OR_RETURN(uint64_t bf_size, f.bf_file->Size());
+  if (bf_size >= kHeaderSize) {
+    Bytes h(kHeaderSize);
+    RETURN_IF_ERROR(f.bf_file->Read(0, h));
+    if (!IsBlank(h)) {
+      uint16_t page = GetUint16BE(&h[5]);
+      if (h[0] != 5 || h[1] != 2 || h[2] != 87 || h[3] != 0 || page != kBitfieldPageSize) {
+        return Status::Corruption("bitfield header is not a hypercore 9 bitfield header");
+      }
+    }
+  }
+  bool overwrite = options.overwrite;
+  if (!stored_key && bf_size > kHeaderSize) overwrite = true;  // data we cannot verify
+  if (stored_key && options.key && *stored_key != *options.key && !overwrite) {
+    return Status::Exists("another hypercore is stored here");
+  }
+  if (!overwrite && bf_size > kHeaderSize) {
+    uint64_t body = bf_size - kHeaderSize;
+    if (body > kMaxBitfieldPages * kBitfieldPageSize) {
+      return Status::Corruption("bitfield file is implausibly large");
+    }
+    Bytes buf(body);
+    RETURN_IF_ERROR(Ann(f.bf_file->Read(kHeaderSize, buf), "reading bitfield"));
+    f.bitfield.Load(buf);
+  }
+  if (overwrite) {
+    stored_key.reset();
+    stored_secret.reset();
+  }
+
+  // Which key pair.
+  bool generated = false;
+  if (!overwrite && stored_key) {
+    f.key = *stored_key;
+  } else if (options.key) {
+    f.key = *options.key;
+  } else if (options.secret_key) {
+    std::memcpy(f.key.data(), options.secret_key->data() + 32, 32);
+  } else {
+    if (!options.create_if_missing) return Status::NotFound("no hypercore is stored here");
+    crypto::KeyPair kp = crypto::RandomKeyPair();
+    f.key = kp.public_key;
+    f.secret = kp.secret_key;
+    generated = true;
+  }
+  if (!generated) {
+    if (options.secret_key) {
+      f.secret = *options.secret_key;
+      if (!crypto::ValidateKeyPair({f.key, *f.secret})) {
+        return Status::InvalidArgument("secret key does not belong to the public key");
+      }
+    } else if (stored_secret) {
+      f.secret = *stored_secret;
+      if (!crypto::ValidateKeyPair({f.key, *f.secret})) {
+        return Status::Corruption("stored secret_key does not belong to the stored key");
+      }
+    }
+  }
+  f.discovery = crypto::DiscoveryKey(f.key);
+
+  // Headers, keys (only what differs, so that reopening writes nothing).
+  bool wrote = false;
+  auto ensure = [&](storage::File& file, ByteView want, const char* what) -> Status {
+    Bytes have(want.size());
+    Status s = file.Read(0, have);
+    if (s.ok() && std::equal(have.begin(), have.end(), want.begin())) return Status::Ok();
+    if (!s.ok() && s.code() != Code::kOutOfRange) return s.Annotate(what);
+    if (s.ok() && !IsBlank(have) && std::string_view(what).find("header") != std::string::npos) {
+      return Status::Corruption(std::string(what) + " does not match hypercore 9");
+    }
+    wrote = true;
+    return Ann(file.Write(0, want), what);
+  };
+  auto bf_header = MakeHeader(0, kBitfieldPageSize, "");
+  auto sig_header = MakeHeader(1, kSignatureSize, "Ed25519");
+  auto tree_header = MakeHeader(2, kNodeSize, "BLAKE2b");
+  if (overwrite && bf_size > kHeaderSize) {
+    RETURN_IF_ERROR(Ann(f.bf_file->Truncate(kHeaderSize), "resetting bitfield"));
+    wrote = true;
+  }
+  RETURN_IF_ERROR(ensure(*f.bf_file, bf_header, "bitfield header"));
+  RETURN_IF_ERROR(ensure(*f.sig_file, sig_header, "signatures header"));
+  RETURN_IF_ERROR(ensure(*f.tree_file, tree_header, "tree header"));
+  if (generated || !stored_key || *stored_key != f.key) {
+    wrote = true;
+    RETURN_IF_ERROR(Ann(f.key_file->Write(0, f.key), "writing key"));
+  }
+  if (f.secret && (generated || !stored_secret || *stored_secret != *f.secret)) {
+    wrote = true;
+    RETURN_IF_ERROR(Ann(f.secret_file->Write(0, *f.secret), "writing secret_key"));
+  }
+  f.keys_dirty = wrote;
+  if (wrote && options.durable) {
+    RETURN_IF_ERROR(f.SyncContent());
+    RETURN_IF_ERROR(f.bf_file->Sync());
+  }
+
+  RETURN_IF_ERROR(f.Recover());
+  return std::unique_ptr<Feed>(new Feed(std::move(impl)));
+}
+
+Feed::Feed(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Feed::~Feed() { (void)Close(); }
+
+const crypto::PublicKey& Feed::key() const { return impl_->key; }
+const crypto::Hash& Feed::discovery_key() const { return impl_->discovery; }
+bool Feed::writable() const { return impl_->secret.has_value(); }
+
+uint64_t Feed::length() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->length;
+}
+
+uint64_t Feed::byte_length() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->byte_length;
+}
+
+Result<uint64_t> Feed::Append(ByteView block) {
+  ByteView one[1] = {block};
+  return Append(std::span<const ByteView>(one, 1));
+}
+
+Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
+  Impl& f = *impl_;
+  uint64_t new_length;
+  {
+    std::unique_lock lock(f.mu);
+    RETURN_IF_ERROR(f.CheckWritable());
+    if (!f.secret) return Status::NotWritable("this feed has no secret key");
+    if (batch.empty()) return f.length;
+    for (const auto& b : batch) {
+      if (b.size() > kMaxBlockBytes) {
+        return Status::InvalidArgument("blocks must be at most 8 MiB");
+      }
+    }
+    if (f.length + batch.size() > kMaxBlocks) return Status::OutOfRange("feed is full");
+    RETURN_IF_ERROR(f.EnsureMerkle());
+
+    MerkleTree merkle = *f.merkle;
+    const uint64_t start = f.length;
+    const uint64_t node_offset = 2 * start;
+    const uint64_t batch_nodes = 2 * batch.size() - 1;
+    Bytes node_buf(batch_nodes * kNodeSize, 0);
+    std::vector<TreeNode> outside;  // parents left of the batch range
+    std::vector<TreeNode> nodes;
+    uint64_t added = 0;
+    for (const auto& b : batch) {
+      nodes.clear();
+      merkle.Next(b, &nodes);
+      added += b.size();
+      for (const auto& n : nodes) {
+        uint64_t i = n.index.value;
+        if (i >= node_offset && i - node_offset < batch_nodes) {
+          Impl::EncodeNode(n, &node_buf[(i - node_offset) * kNodeSize]);
+        } else {
+          outside.push_back(n);
+        }
+      }
+    }
+    const uint64_t end = start + batch.size();
+    auto signable = SignableOf(merkle.roots(), end);
+    crypto::Signature sig = crypto::Sign(signable, *f.secret);
+
+    // 1. data  2. tree  3. signature  (then, in Commit, the bitfield)
+    Status s;
+    if (batch.size() == 1) {
+      s = f.data_file->Write(f.byte_length, batch[0]);
+    } else {
+      Bytes all;
+      all.reserve(added);
+      for (const auto& b : batch) all.insert(all.end(), b.begin(), b.end());
+      s = f.data_file->Write(f.byte_length, all);
+    }
+    RETURN_IF_ERROR(Ann(s, "writing data"));
+    for (const auto& n : outside) RETURN_IF_ERROR(f.WriteNode(n));
+    RETURN_IF_ERROR(
+        Ann(f.tree_file->Write(kHeaderSize + kNodeSize * node_offset, node_buf), "writing tree"));
+    RETURN_IF_ERROR(Ann(f.sig_file->Write(kHeaderSize + kSignatureSize * (end - 1), sig),
+                        "writing signatures"));
+
+    f.merkle = std::move(merkle);
+    f.byte_length += added;
+    for (uint64_t b = start; b < end; ++b) {
+      f.bitfield.SetData(b, true);
+      f.tree.Set(2 * b);
+    }
+    f.length = end;
+    Status c = f.Commit(f.options.durable);
+    if (!c.ok()) {
+      f.broken = c;
+      return c;
+    }
+    new_length = f.length;
+  }
+  std::vector<AppendListener> ls;
+  {
+    std::lock_guard g(f.cb_mu);
+    for (auto& [h, l] : f.listeners) ls.push_back(l);
+  }
+  for (auto& l : ls) l(new_length);
+  return new_length;
+}
+
+Result<Bytes> Feed::Get(BlockIndex index, GetOptions options) {
+  Impl& f = *impl_;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    BlockFetcher fetcher;
+    {
+      std::shared_lock lock(f.mu);
+      RETURN_IF_ERROR(f.CheckOpen());
+      if (index.value < f.length && f.bitfield.GetData(index.value)) {
+        return f.ReadBlock(index.value);
+      }
+      if (attempt == 0 && options.wait) {
+        std::lock_guard g(f.cb_mu);
+        fetcher = f.fetcher;
+      }
+      if (!fetcher) {
+        if (index.value >= f.length) {
+          return Status::OutOfRange("block " + std::to_string(index.value) +
+                                    " is beyond the feed's length " + std::to_string(f.length));
+        }
+        return Status::NotFound("block " + std::to_string(index.value) + " is not stored locally");
+      }
+    }
+    RETURN_IF_ERROR(fetcher(index, options.timeout));
+  }
+  return Status::NotFound("block " + std::to_string(index.value) + " was not delivered");
+}
+
+void Feed::SetBlockFetcher(BlockFetcher fetcher) {
+  std::lock_guard g(impl_->cb_mu);
+  impl_->fetcher = std::move(fetcher);
+}
+
+bool Feed::Has(BlockIndex index) const {
+  std::shared_lock lock(impl_->mu);
+  return index.value < impl_->length && impl_->bitfield.GetData(index.value);
+}
+
+bool Feed::Has(BlockIndex start, BlockIndex end) const {
+  if (end <= start) return true;
+  std::shared_lock lock(impl_->mu);
+  if (end.value > impl_->length) return false;
+  return impl_->bitfield.Total(start.value, end.value) == end.value - start.value;
+}
+
+uint64_t Feed::Downloaded(BlockIndex start, BlockIndex end) const {
+  std::shared_lock lock(impl_->mu);
+  uint64_t e = std::min(end.value, impl_->length);
+  if (e <= start.value) return 0;
+  return impl_->bitfield.Total(start.value, e);
+}
+
+uint64_t Feed::Downloaded() const { return Downloaded(BlockIndex(0), BlockIndex(UINT64_MAX)); }
+
+bool Feed::HasNode(TreeIndex index) const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->tree.Get(index.value);
+}
+
+Result<std::pair<BlockIndex, uint64_t>> Feed::Seek(ByteOffset offset) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  uint64_t rest = offset.value;
+  if (rest == f.byte_length) return std::make_pair(BlockIndex(f.length), uint64_t{0});
+  if (rest > f.byte_length) return Status::OutOfRange("seek beyond the end of the feed");
+  if (rest == 0) return std::make_pair(BlockIndex(0), uint64_t{0});
+  auto not_found = [] { return Status::NotFound("the tree nodes to seek are not local"); };
+  for (uint64_t r : flat::FullRoots(2 * f.length)) {
+    ASSIGN_OR_RETURN(TreeNode node, f.NeedNode(r));
+    if (node.size <= rest) {
+      rest -= node.size;
+      continue;
+    }
+    // Descend inside this root.
+    uint64_t top = r;
+    while (top & 1) {
+      uint64_t left = flat::LeftChild(top);
+      while (!f.tree.Get(left)) {
+        if ((left & 1) == 0) return not_found();
+        left = flat::LeftChild(left);
+      }
+      ASSIGN_OR_RETURN(TreeNode ln, f.NeedNode(left));
+      if (ln.size > rest) {
+        top = left;
+      } else {
+        rest -= ln.size;
+        top = flat::Sibling(left);
+        if (!f.tree.Get(top) && (top & 1) == 0) return not_found();
+      }
+    }
+    return std::make_pair(BlockIndex(top / 2), rest);
+  }
+  return Status::OutOfRange("seek beyond the end of the feed");
+}
+
+Result<std::vector<TreeNode>> Feed::RootHashes(uint64_t length) const {
+  std::shared_lock lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->CheckOpen());
+  if (length > impl_->length) return Status::OutOfRange("length beyond the feed");
+  return impl_->Roots(length);
+}
+
+Result<StoredSignature> Feed::Signature(BlockIndex index) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  if (index.value >= f.length) return Status::OutOfRange("no signature beyond the length");
+  for (uint64_t i = index.value; i < f.length; ++i) {
+    ASSIGN_OR_RETURN(auto sig, f.ReadSignature(i));
+    if (sig) return StoredSignature{BlockIndex(i), *sig};
+  }
+  return Status::NotFound("no signature stored at or after this block");
+}
+
+Status Feed::VerifySignature(BlockIndex index, const crypto::Signature& signature) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  ASSIGN_OR_RETURN(auto roots, f.Roots(index.value + 1));
+  auto signable = SignableOf(roots, index.value + 1);
+  if (!f.VerifyCompat(signable, signature)) {
+    return Status::InvalidSignature("signature verification failed");
+  }
+  return Status::Ok();
+}
+
+uint64_t Feed::Digest(BlockIndex index) const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->tree.Digest(2 * index.value);
+}
+
+Result<Proof> Feed::MakeProof(BlockIndex index, ProofOptions options) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  auto plan = f.tree.Proof(2 * index.value, options.digest, options.hash);
+  if (!plan) return Status::NotFound("no proof available for this index");
+  Proof proof;
+  for (uint64_t n : plan->nodes) {
+    ASSIGN_OR_RETURN(TreeNode node, f.NeedNode(n));
+    proof.nodes.push_back(node);
+  }
+  if (plan->verified_by) {
+    ASSIGN_OR_RETURN(auto sig, f.ReadSignature(plan->verified_by / 2 - 1));
+    if (!sig) return Status::NotFound("no signature found for the proof");
+    proof.signature = *sig;
+  }
+  return proof;
+}
+
+Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew) {
+  *grew = false;
+  if (index >= kMaxBlocks) return Status::OutOfRange("block index too large");
+  if (data.size() > kMaxBlockBytes) return Status::InvalidArgument("block too large");
+  if (proof.nodes.size() > 256) return Status::Corruption("proof has too many nodes");
+  for (const auto& n : proof.nodes) {
+    if (n.index.value >= 4 * kMaxBlocks) return Status::Corruption("proof node index too large");
+  }
+  if (bitfield.GetData(index) && index < length) return Status::Ok();  // already have it
+
+  // Walk up from the leaf: which nodes the proof gives, which we hold, where trust starts.
+  int64_t trusted = -1;
+  std::vector<uint64_t> missing;
+  uint64_t next = 2 * index;
+  size_t i = 0;
+  while (true) {
+    if (tree.Get(next)) {
+      trusted = static_cast<int64_t>(next);
+      break;
+    }
+    uint64_t sib = flat::Sibling(next);
+    next = flat::Parent(next);
+    if (i < proof.nodes.size() && proof.nodes[i].index.value == sib) {
+      ++i;
+      continue;
+    }
+    if (!tree.Get(sib)) break;
+    missing.push_back(sib);
+  }
+  if (trusted == -1 && tree.Get(next)) trusted = static_cast<int64_t>(next);
+
+  std::deque<TreeNode> local;
+  for (uint64_t m : missing) {
+    ASSIGN_OR_RETURN(TreeNode n, NeedNode(m));
+    local.push_back(n);
+  }
+  std::optional<TreeNode> trusted_node;
+  if (trusted >= 0) {
+    ASSIGN_OR_RETURN(TreeNode n, NeedNode(static_cast<uint64_t>(trusted)));
+    trusted_node = n;
+  }
+  auto matches = [&](const TreeNode& n) {
+    return trusted_node && trusted_node->index == n.index && trusted_node->hash == n.hash;
+  };
+
+  std::deque<TreeNode> remote(proof.nodes.begin(), proof.nodes.end());
+  std::vector<TreeNode> visited;
+  TreeNode top = LeafNode(index, data);
+  std::optional<StoredSignature> signature;
+  uint64_t new_length = length;
+  uint64_t new_byte_length = byte_length;
+
+  bool verified = matches(top);
+  while (!verified) {
+    uint64_t sib = flat::Sibling(top.index.value);
+    TreeNode node;
+    if (!remote.empty() && remote.front().index.value == sib) {
+      node = remote.front();
+      remote.pop_front();
+      visited.push_back(node);
+    } else if (!local.empty() && local.front().index.value == sib) {
+      node = local.front();
+      local.pop_front();
+    } else {
+      // top and the remaining remote nodes must be the roots of a signed tree.
+      uint64_t last = remote.empty() ? top.index.value : remote.back().index.value;
+      uint64_t verified_by = std::max(flat::RightSpan(top.index.value), flat::RightSpan(last)) + 2;
+      uint64_t len = verified_by / 2;
+      std::vector<TreeNode> roots;
+      for (uint64_t r : flat::FullRoots(verified_by)) {
+        if (r == top.index.value) {
+          roots.push_back(top);
+          visited.push_back(top);
+        } else if (!remote.empty() && remote.front().index.value == r) {
+          roots.push_back(remote.front());
+          visited.push_back(remote.front());
+          remote.pop_front();
+        } else if (tree.Get(r)) {
+          ASSIGN_OR_RETURN(TreeNode n, NeedNode(r));
+          roots.push_back(n);
+        } else {
+          return Status::Corruption("missing tree roots needed for verify");
+        }
+      }
+      auto signable = SignableOf(roots, len);
+      if (proof.signature) {
+        if (!VerifyCompat(signable, *proof.signature)) {
+          return Status::InvalidSignature("remote signature could not be verified");
+        }
+        signature = StoredSignature{BlockIndex(len - 1), *proof.signature};
+      } else {
+        if (length > 0) return Status::InvalidSignature("remote did not include a signature");
+        if (!std::equal(key.begin(), key.end(), signable.begin())) {
+          return Status::InvalidSignature("remote checksum failed");
+        }
+      }
+      if (len > length) {
+        new_length = len;
+        new_byte_length = 0;
+        for (const auto& r : roots) new_byte_length += r.size;
+      }
+      verified = true;
+      break;
+    }
+    visited.push_back(top);
+    top = ParentNode(top, node);
+    verified = matches(top);
+  }
+
+  // Verified: write data, nodes, signature, then the bitfield.
+  for (const auto& n : visited) RETURN_IF_ERROR(WriteNode(n));
+  if (!data.empty()) {
+    ASSIGN_OR_RETURN(auto pos, DataOffset(index, visited));
+    if (pos.second != data.size()) return Status::Corruption("unexpected data size");
+    RETURN_IF_ERROR(Ann(data_file->Write(pos.first, data), "writing data"));
+  }
+  if (signature) {
+    RETURN_IF_ERROR(Ann(sig_file->Write(kHeaderSize + kSignatureSize * signature->index.value,
+                                        signature->signature),
+                        "writing signatures"));
+  }
+  for (const auto& n : visited) tree.Set(n.index.value);
+  tree.Set(2 * index);
+  bitfield.SetData(index, true);
+  if (new_length > length) {
+    length = new_length;
+    byte_length = new_byte_length;
+    merkle.reset();
+    *grew = true;
+  }
+  Status c = Commit(options.durable);
+  if (!c.ok()) broken = c;
+  return c;
+}
+
+Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
+  Impl& f = *impl_;
+  bool grew = false;
+  uint64_t new_length;
+  {
+    std::unique_lock lock(f.mu);
+    RETURN_IF_ERROR(f.CheckWritable());
+    RETURN_IF_ERROR(f.PutLocked(index.value, data, proof, &grew));
+    new_length = f.length;
+  }
+  if (grew) {
+    std::vector<AppendListener> ls;
+    {
+      std::lock_guard g(f.cb_mu);
+      for (auto& [h, l] : f.listeners) ls.push_back(l);
+    }
+    for (auto& l : ls) l(new_length);
+  }
+  return Status::Ok();
+}
+
+Result<AuditReport> Feed::Audit() {
+  Impl& f = *impl_;
+  std::unique_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckWritable());
+  AuditReport report;
+  for (uint64_t b = 0; b < f.length; ++b) {
+    if (!f.bitfield.GetData(b)) continue;
+    auto block = f.ReadBlock(b);
+    if (block.ok()) {
+      ++report.valid;
+    } else if (block.status().code() == Code::kIOError) {
+      return block.status();
+    } else {
+      ++report.invalid;
+      f.bitfield.SetData(b, false);
+    }
+  }
+  Status c = f.Commit(f.options.durable);
+  if (!c.ok()) f.broken = c;
+  RETURN_IF_ERROR(c);
+  return report;
+}
+
+Status Feed::Clear(BlockIndex start, BlockIndex end) {
+  Impl& f = *impl_;
+  std::unique_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckWritable());
+  uint64_t e = std::min(end.value, f.length);
+  if (e <= start.value) return Status::Ok();
+  bool modified = false;
+  for (uint64_t b = start.value; b < e; ++b) modified |= f.bitfield.SetData(b, false);
+  if (!modified) return Status::Ok();
+  // Bits first (durably when asked), then free the bytes: a crash in between leaves blocks
+  // that are merely not claimed.
+  Status c = f.Commit(f.options.durable);
+  if (!c.ok()) {
+    f.broken = c;
+    return c;
+  }
+  uint64_t from = 0;
+  if (start.value > 0) {
+    ASSIGN_OR_RETURN(auto pos, f.DataOffset(start.value));
+    from = pos.first;
+  }
+  uint64_t to = f.byte_length;
+  if (e < f.length) {
+    ASSIGN_OR_RETURN(auto pos, f.DataOffset(e));
+    to = pos.first;
+  }
+  if (to > from) RETURN_IF_ERROR(Ann(f.data_file->Del(from, to - from), "freeing data"));
+  return Status::Ok();
+}
+
+uint64_t Feed::OnAppend(AppendListener listener) {
+  std::lock_guard g(impl_->cb_mu);
+  uint64_t h = impl_->next_handle++;
+  impl_->listeners.emplace(h, std::move(listener));
+  return h;
+}
+
+void Feed::RemoveListener(uint64_t handle) {
+  std::lock_guard g(impl_->cb_mu);
+  impl_->listeners.erase(handle);
+}
+
+Status Feed::Flush() {
+  Impl& f = *impl_;
+  std::unique_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckWritable());
+  return f.Commit(true);
+}
+
+Status Feed::Close() {
+  Impl& f = *impl_;
+  std::unique_lock lock(f.mu);
+  if (f.closed) return Status::Ok();
+  Status s = f.broken.ok() ? f.Commit(true) : f.broken;
+  f.closed = true;
+  for (auto* file :
+       {&f.key_file, &f.secret_file, &f.tree_file, &f.data_file, &f.sig_file, &f.bf_file}) {
+    if (*file) {
+      Status c = (*file)->Close();
+      if (s.ok() && !c.ok()) s = c;
+    }
+  }
+  return s;
+}
+
+}  // namespace hyper::core

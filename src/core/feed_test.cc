@@ -1,0 +1,225 @@
+#include "hyper/core/feed.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hyper::core {
+namespace {
+
+Bytes Block(uint64_t i, size_t size) {
+  Bytes b(size);
+  for (size_t j = 0; j < size; ++j) b[j] = static_cast<uint8_t>((i * 31 + j * 7) & 0xff);
+  return b;
+}
+
+TEST(Feed, AppendGetReopen) {
+  storage::MemoryDirectory dir;
+  crypto::PublicKey key;
+  {
+    auto feed = Feed::Open(dir.factory());
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    Feed& f = **feed;
+    EXPECT_TRUE(f.writable());
+    EXPECT_EQ(f.length(), 0u);
+    key = f.key();
+    EXPECT_EQ(f.discovery_key(), crypto::DiscoveryKey(key));
+    for (uint64_t i = 0; i < 10; ++i) {
+      auto r = f.Append(Block(i, i * 10));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(*r, i + 1);
+    }
+    Bytes a = Block(10, 5), b = Block(11, 0), c = Block(12, 100);
+    ByteView batch[] = {a, b, c};
+    ASSERT_EQ(*f.Append(batch), 13u);
+    EXPECT_EQ(f.byte_length(), 450u + 105u);
+    EXPECT_EQ(f.Get(BlockIndex(3)).value(), Block(3, 30));
+    EXPECT_EQ(f.Get(BlockIndex(13)).status().code(), Code::kOutOfRange);
+    ASSERT_TRUE(f.Close().ok());
+  }
+  auto feed = Feed::Open(dir.factory());
+  ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+  Feed& f = **feed;
+  EXPECT_EQ(f.key(), key);
+  EXPECT_EQ(f.length(), 13u);
+  EXPECT_EQ(f.byte_length(), 555u);
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_EQ(f.Get(BlockIndex(i)).value(), Block(i, i * 10));
+  EXPECT_EQ(f.Get(BlockIndex(12)).value(), Block(12, 100));
+  EXPECT_TRUE(f.Get(BlockIndex(11)).value().empty());
+  ASSERT_EQ(*f.Append(Block(13, 1)), 14u);
+  EXPECT_EQ(f.Get(BlockIndex(13)).value(), Block(13, 1));
+}
+
+TEST(Feed, Seek) {
+  storage::MemoryDirectory dir;
+  auto feed = Feed::Open(dir.factory());
+  ASSERT_TRUE(feed.ok());
+  Feed& f = **feed;
+  std::vector<uint64_t> sizes = {3, 0, 5, 1, 0, 0, 7, 2, 9};
+  for (uint64_t i = 0; i < sizes.size(); ++i) ASSERT_TRUE(f.Append(Block(i, sizes[i])).ok());
+  uint64_t total = 0;
+  for (auto s : sizes) total += s;
+  ASSERT_EQ(f.byte_length(), total);
+  for (uint64_t off = 1; off < total; ++off) {
+    auto r = f.Seek(ByteOffset(off));
+    ASSERT_TRUE(r.ok()) << off;
+    uint64_t acc = 0;
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < sizes.size(); ++i) {
+      if (acc + sizes[i] > off) {
+        want = i;
+        break;
+      }
+      acc += sizes[i];
+    }
+    EXPECT_EQ(r->first.value, want) << off;
+    EXPECT_EQ(r->second, off - acc) << off;
+  }
+  EXPECT_EQ(f.Seek(ByteOffset(total))->first.value, sizes.size());
+  EXPECT_EQ(f.Seek(ByteOffset(total + 1)).status().code(), Code::kOutOfRange);
+}
+
+TEST(Feed, ProofAndPutReplicate) {
+  storage::MemoryDirectory wdir, rdir;
+  auto w = Feed::Open(wdir.factory());
+  ASSERT_TRUE(w.ok());
+  Feed& writer = **w;
+  for (uint64_t i = 0; i < 37; ++i) ASSERT_TRUE(writer.Append(Block(i, 50 + i)).ok());
+  FeedOptions ro;
+  ro.key = writer.key();
+  auto r = Feed::Open(rdir.factory(), ro);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Feed& replica = **r;
+  EXPECT_FALSE(replica.writable());
+  EXPECT_EQ(replica.length(), 0u);
+  // Fetch in a scattered order, each with the digest the replica would send.
+  std::vector<uint64_t> order = {20, 3, 36, 0, 19, 21, 8};
+  for (uint64_t i = 0; i < 37; ++i) {
+    if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+  }
+  for (uint64_t i : order) {
+    ProofOptions po;
+    po.digest = replica.Digest(BlockIndex(i));
+    auto proof = writer.MakeProof(BlockIndex(i), po);
+    ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+    Bytes data = *writer.Get(BlockIndex(i));
+    // A tampered block is refused and nothing is stored.
+    Bytes bad = data;
+    bad[0] ^= 1;
+    EXPECT_FALSE(replica.Put(BlockIndex(i), bad, *proof).ok());
+    EXPECT_FALSE(replica.Has(BlockIndex(i)));
+    Status s = replica.Put(BlockIndex(i), data, *proof);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.ToString();
+    EXPECT_TRUE(replica.Has(BlockIndex(i)));
+    EXPECT_EQ(replica.length(), 37u);
+  }
+  for (uint64_t i = 0; i < 37; ++i)
+    EXPECT_EQ(*replica.Get(BlockIndex(i)), *writer.Get(BlockIndex(i)));
+  EXPECT_TRUE(replica.Has(BlockIndex(0), BlockIndex(37)));
+  EXPECT_EQ(replica.Append(AsBytes("x")).status().code(), Code::kNotWritable);
+  auto sig = replica.Signature(BlockIndex(0));
+  ASSERT_TRUE(sig.ok());
+  EXPECT_TRUE(replica.VerifySignature(sig->index, sig->signature).ok());
+}
+
+TEST(Feed, ForgedSignatureIsRefused) {
+  storage::MemoryDirectory wdir, odir, rdir;
+  auto w = Feed::Open(wdir.factory());
+  auto other = Feed::Open(odir.factory());
+  ASSERT_TRUE(w.ok() && other.ok());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE((*w)->Append(Block(i, 10)).ok());
+    ASSERT_TRUE((*other)->Append(Block(i, 10)).ok());
+  }
+  FeedOptions ro;
+  ro.key = (*w)->key();
+  auto r = Feed::Open(rdir.factory(), ro);
+  ASSERT_TRUE(r.ok());
+  auto proof = (*other)->MakeProof(BlockIndex(1));
+  ASSERT_TRUE(proof.ok());
+  Status s = (*r)->Put(BlockIndex(1), Block(1, 10), *proof);
+  EXPECT_EQ(s.code(), Code::kInvalidSignature);
+  EXPECT_EQ((*r)->length(), 0u);
+}
+
+TEST(Feed, ClearAndAudit) {
+  storage::MemoryDirectory dir;
+  auto feed = Feed::Open(dir.factory());
+  ASSERT_TRUE(feed.ok());
+  Feed& f = **feed;
+  for (uint64_t i = 0; i < 20; ++i) ASSERT_TRUE(f.Append(Block(i, 100)).ok());
+  ASSERT_TRUE(f.Clear(BlockIndex(5), BlockIndex(8)).ok());
+  EXPECT_FALSE(f.Has(BlockIndex(5)));
+  EXPECT_FALSE(f.Has(BlockIndex(0), BlockIndex(20)));
+  EXPECT_TRUE(f.Has(BlockIndex(8)));
+  EXPECT_EQ(f.Downloaded(), 17u);
+  EXPECT_EQ(f.Get(BlockIndex(6)).status().code(), Code::kNotFound);
+  auto report = f.Audit();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->valid, 17u);
+  EXPECT_EQ(report->invalid, 0u);
+  // Damage block 9 in the data file.
+  auto data = dir.factory()("data");
+  ASSERT_TRUE(data.ok());
+  uint8_t x = 0xee;
+  ASSERT_TRUE((*data)->Write(9 * 100 + 3, ByteView(&x, 1)).ok());
+  EXPECT_EQ(f.Get(BlockIndex(9)).status().code(), Code::kCorruption);
+  report = f.Audit();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->valid, 16u);
+  EXPECT_EQ(report->invalid, 1u);
+  EXPECT_FALSE(f.Has(BlockIndex(9)));
+}
+
+TEST(Feed, ListenersAndFetcher) {
+  storage::MemoryDirectory dir;
+  auto feed = Feed::Open(dir.factory());
+  ASSERT_TRUE(feed.ok());
+  Feed& f = **feed;
+  std::vector<uint64_t> seen;
+  uint64_t h = f.OnAppend([&](uint64_t len) { seen.push_back(len); });
+  ASSERT_TRUE(f.Append(AsBytes("a")).ok());
+  ASSERT_TRUE(f.Append(AsBytes("b")).ok());
+  f.RemoveListener(h);
+  ASSERT_TRUE(f.Append(AsBytes("c")).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+  int calls = 0;
+  f.SetBlockFetcher([&](BlockIndex, std::chrono::milliseconds) {
+    ++calls;
+    return Status::Timeout("no peers");
+  });
+  EXPECT_EQ(f.Get(BlockIndex(7)).status().code(), Code::kTimeout);
+  GetOptions no_wait;
+  no_wait.wait = false;
+  EXPECT_EQ(f.Get(BlockIndex(7), no_wait).status().code(), Code::kOutOfRange);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Feed, KeyOptions) {
+  storage::MemoryDirectory dir;
+  auto kp = crypto::KeyPairFromSeed(Bytes(32, 7));
+  FeedOptions o;
+  o.key = kp.public_key;
+  o.secret_key = kp.secret_key;
+  {
+    auto f = Feed::Open(dir.factory(), o);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)->key(), kp.public_key);
+    ASSERT_TRUE((*f)->Append(AsBytes("hello")).ok());
+  }
+  auto other = crypto::KeyPairFromSeed(Bytes(32, 8));
+  FeedOptions wrong;
+  wrong.key = other.public_key;
+  EXPECT_EQ(Feed::Open(dir.factory(), wrong).status().code(), Code::kExists);
+  auto f = Feed::Open(dir.factory());
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE((*f)->writable());
+  EXPECT_EQ((*f)->length(), 1u);
+  storage::MemoryDirectory empty;
+  FeedOptions no_create;
+  no_create.create_if_missing = false;
+  EXPECT_EQ(Feed::Open(empty.factory(), no_create).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace hyper::core
