@@ -106,10 +106,12 @@ FileFactory PooledPosixDirectory(std::string root, size_t max_open, OpenOptions 
   return [pool, root = std::move(root), options](const std::string& name)
              -> Result<std::unique_ptr<File>> {
     std::string path = root + "/" + name;
-    // Open once now so that a missing file without `create` fails here, not at first use.
-    auto probe = OpenPosixFile(path, options);
-    if (!probe.ok()) return probe.status();
-    RETURN_IF_ERROR((*probe)->Close());
+    // Without `create`, open once now so that a missing file fails here, not at first use.
+    if (!options.create || options.read_only) {
+      auto probe = OpenPosixFile(path, options);
+      if (!probe.ok()) return probe.status();
+      RETURN_IF_ERROR((*probe)->Close());
+    }
     return std::unique_ptr<File>(new PooledFile(pool, path, options));
   };
 }

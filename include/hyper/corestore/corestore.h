@@ -1,0 +1,97 @@
+// hyper::corestore::Corestore — many hypercores under one master key in one storage directory,
+// laid out exactly as Node corestore 5.8 lays them out (docs/formats/corestore.md):
+//
+//   <dir>/master_key                      32 random bytes, created on first open
+//   <dir>/<dk[0..2]>/<dk[2..4]>/<dk>/     one folder per core, <dk> = hex discovery key
+//       key, name | secret_key, tree, data, signatures, bitfield
+//
+// A core made from a name (Default(), or Get with a name) stores its name, not its secret key:
+// the key pair is derived again from the master key and the name whenever it is opened.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hyper/core/feed.h"
+#include "hyper/crypto/crypto.h"
+#include "hyper/storage/file.h"
+
+namespace hyper::corestore {
+
+struct CorestoreOptions {
+  // On disk: the most file descriptors the store keeps open together.
+  size_t max_open_files = 256;
+  // On disk: take an exclusive lock on the directory (a second process gets Busy).
+  bool lock = true;
+  // Passed to every feed.
+  bool durable = false;
+};
+
+// How to find or make a core. Exactly one of key_pair, key, name is used, in that order;
+// with none of them a new core with a random name is created.
+struct CoreOptions {
+  std::optional<crypto::KeyPair> key_pair;
+  std::optional<crypto::PublicKey> key;
+  std::optional<std::string> name;
+  // When the core is not in the store yet: create it (true) or NotFound (false). A core given
+  // by name or key pair is always created.
+  bool create_if_missing = true;
+};
+
+class Corestore {
+ public:
+  // A store in a directory on disk (created when missing).
+  static Result<std::unique_ptr<Corestore>> OpenDirectory(const std::string& dir,
+                                                          CorestoreOptions options = {});
+  // A store over any FileFactory (memory, fault injection). `list` is unavailable there.
+  static Result<std::unique_ptr<Corestore>> Open(storage::FileFactory files,
+                                                 CorestoreOptions options = {});
+  ~Corestore();
+  Corestore(const Corestore&) = delete;
+  Corestore& operator=(const Corestore&) = delete;
+
+  const Key32& master_key() const { return master_key_; }
+
+  // The key pair of the core named `name` (corestore's derivation, namespace "corestore").
+  crypto::KeyPair DeriveKeyPair(ByteView name) const;
+
+  // Opens (once; later calls share it) or creates a core.
+  Result<std::shared_ptr<core::Feed>> Get(const CoreOptions& options);
+  // The core named "default", or "<ns>" inside Namespace(ns) (corestore's `default()`).
+  Result<std::shared_ptr<core::Feed>> Default(const std::string& namespace_name = "default");
+
+  // Whether the store holds the core with this discovery key.
+  bool Contains(const crypto::Hash& discovery_key);
+  // The public keys of every core in the store (on-disk stores only), sorted.
+  Result<std::vector<crypto::PublicKey>> List() const;
+
+  // Closes every open core.
+  Status Close();
+
+  // The namespaced name corestore derives for `name` inside `parent` ("parent:name").
+  static std::string NamespacedName(const std::string& parent, const std::string& name);
+  // "ab/cd/abcd…" for a discovery key.
+  static std::string CoreDirectory(const crypto::Hash& discovery_key);
+
+ private:
+  Corestore(storage::FileFactory files, std::string dir, CorestoreOptions options);
+  Status LoadMasterKey();
+  Result<std::shared_ptr<core::Feed>> OpenCore(const crypto::Hash& discovery_key,
+                                               const CoreOptions& options);
+
+  storage::FileFactory files_;
+  std::string dir_;  // empty when not on disk
+  CorestoreOptions options_;
+  std::unique_ptr<storage::File> lock_;
+  Key32 master_key_{};
+  std::mutex mu_;
+  std::map<crypto::Hash, std::shared_ptr<core::Feed>> open_;  // by discovery key
+};
+
+}  // namespace hyper::corestore

@@ -1,0 +1,271 @@
+#include "hyper/corestore/corestore.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "hyper/util/varint.h"
+
+namespace hyper::corestore {
+namespace {
+
+constexpr char kMasterKeyFile[] = "master_key";
+constexpr char kLockFile[] = "LOCK";
+constexpr char kNamespace[] = "corestore";
+
+// The `name` file: varint(length) then the name bytes (derived-key-storage).
+Bytes EncodeNameFile(ByteView name) {
+  Bytes out;
+  AppendVarint(out, name.size());
+  out.insert(out.end(), name.begin(), name.end());
+  return out;
+}
+
+// As the reference reads it: anything that is not exactly varint + that many bytes means
+// "no name" (and the core is then opened by its key alone).
+std::optional<Bytes> DecodeNameFile(ByteView file) {
+  if (file.size() < 2) return std::nullopt;
+  size_t n = 0;
+  auto len = DecodeVarint(file, &n);
+  if (!len.ok() || n + *len != file.size()) return std::nullopt;
+  return Bytes(file.begin() + static_cast<ptrdiff_t>(n), file.end());
+}
+
+// Reads a whole small file; an empty or missing file is an empty buffer.
+Result<Bytes> ReadSmallFile(storage::File& f, uint64_t max) {
+  ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  if (size > max) return Status::Corruption("file is larger than " + std::to_string(max) + " bytes");
+  return storage::ReadBytes(f, 0, size);
+}
+
+// A file that takes writes and forgets them: a name-derived core never stores its secret key.
+storage::FileFactory WithoutSecretKeyFile(storage::FileFactory inner) {
+  return [inner = std::move(inner)](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
+    if (name == "secret_key") return storage::NewMemoryFile();
+    return inner(name);
+  };
+}
+
+storage::FileFactory Prefixed(storage::FileFactory inner, std::string prefix) {
+  return [inner = std::move(inner), prefix = std::move(prefix)](const std::string& name) {
+    return inner(prefix + "/" + name);
+  };
+}
+
+}  // namespace
+
+Corestore::Corestore(storage::FileFactory files, std::string dir, CorestoreOptions options)
+    : files_(std::move(files)), dir_(std::move(dir)), options_(options) {}
+
+Corestore::~Corestore() { (void)Close(); }
+
+Result<std::unique_ptr<Corestore>> Corestore::OpenDirectory(const std::string& dir,
+                                                            CorestoreOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::FromErrno(ec.value(), "creating store directory " + dir);
+  std::unique_ptr<Corestore> store(
+      new Corestore(storage::PooledPosixDirectory(dir, options.max_open_files), dir, options));
+  if (options.lock) {
+    storage::OpenOptions lock_options;
+    lock_options.lock = true;
+    auto lock = storage::OpenPosixFile(dir + "/" + kLockFile, lock_options);
+    if (!lock.ok()) {
+      if (lock.status().code() == Code::kBusy) {
+        return Status::Busy("the store " + dir + " is in use by another process");
+      }
+      return lock.status();
+    }
+    store->lock_ = std::move(lock).value();
+  }
+  RETURN_IF_ERROR(store->LoadMasterKey());
+  return store;
+}
+
+Result<std::unique_ptr<Corestore>> Corestore::Open(storage::FileFactory files,
+                                                   CorestoreOptions options) {
+  std::unique_ptr<Corestore> store(new Corestore(std::move(files), "", options));
+  RETURN_IF_ERROR(store->LoadMasterKey());
+  return store;
+}
+
+Status Corestore::LoadMasterKey() {
+  ASSIGN_OR_RETURN(auto file, files_(kMasterKeyFile));
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (size < master_key_.size()) {
+    // As the reference: a missing or short master key is replaced by a new random one.
+    crypto::RandomBytes(master_key_);
+    RETURN_IF_ERROR(file->Write(0, master_key_).Annotate("writing the master key"));
+    RETURN_IF_ERROR(file->Sync());
+  } else {
+    RETURN_IF_ERROR(file->Read(0, master_key_).Annotate("reading the master key"));
+  }
+  return file->Close();
+}
+
+crypto::KeyPair Corestore::DeriveKeyPair(ByteView name) const {
+  crypto::Hash seed = crypto::DeriveKey(kNamespace, master_key_, name);
+  return crypto::KeyPairFromSeed(seed);
+}
+
+std::string Corestore::NamespacedName(const std::string& parent, const std::string& name) {
+  return parent.empty() ? name : parent + ":" + name;
+}
+
+std::string Corestore::CoreDirectory(const crypto::Hash& discovery_key) {
+  std::string hex = ToHex(discovery_key);
+  return hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex;
+}
+
+Result<std::shared_ptr<core::Feed>> Corestore::Default(const std::string& namespace_name) {
+  CoreOptions options;
+  options.name = namespace_name;
+  return Get(options);
+}
+
+Result<std::shared_ptr<core::Feed>> Corestore::Get(const CoreOptions& options) {
+  CoreOptions resolved = options;
+  crypto::PublicKey public_key;
+  if (options.key_pair) {
+    if (!crypto::ValidateKeyPair(*options.key_pair)) {
+      return Status::InvalidArgument("the secret key does not belong to the public key");
+    }
+    public_key = options.key_pair->public_key;
+  } else if (options.key) {
+    public_key = *options.key;
+  } else {
+    if (!resolved.name) {
+      Bytes random(32);
+      crypto::RandomBytes(random);
+      resolved.name = std::string(AsString(random));
+    }
+    public_key = DeriveKeyPair(AsBytes(*resolved.name)).public_key;
+  }
+  crypto::Hash dk = crypto::DiscoveryKey(public_key);
+  std::lock_guard lock(mu_);
+  if (auto it = open_.find(dk); it != open_.end()) return it->second;
+  resolved.key = public_key;
+  ASSIGN_OR_RETURN(auto feed, OpenCore(dk, resolved));
+  open_[dk] = feed;
+  return feed;
+}
+
+// REQUIRES: mu_ held. options.key is set.
+Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
+                                                        const CoreOptions& options) {
+  const std::string root = CoreDirectory(dk);
+  storage::FileFactory core_files = Prefixed(files_, root);
+  ASSIGN_OR_RETURN(auto key_file, core_files("key"));
+  ASSIGN_OR_RETURN(Bytes stored_key, ReadSmallFile(*key_file, 1024));
+  RETURN_IF_ERROR(key_file->Close());
+
+  core::FeedOptions feed_options;
+  feed_options.key = *options.key;
+  feed_options.durable = options_.durable;
+  bool derived = false;  // the secret key comes from a name, never stored
+
+  if (stored_key.size() >= 32) {
+    if (!std::equal(stored_key.begin(), stored_key.begin() + 32, options.key->begin())) {
+      return Status::Corruption("the core in " + root + " holds a key that does not match its folder");
+    }
+    ASSIGN_OR_RETURN(auto name_file, core_files("name"));
+    ASSIGN_OR_RETURN(Bytes name_bytes, ReadSmallFile(*name_file, 64 * 1024));
+    RETURN_IF_ERROR(name_file->Close());
+    if (auto name = DecodeNameFile(name_bytes)) {
+      crypto::KeyPair kp = DeriveKeyPair(*name);
+      if (kp.public_key != *options.key) {
+        return Status::Corruption("the core in " + root +
+                                  " names a key pair that is not its own (another master key?)");
+      }
+      feed_options.secret_key = kp.secret_key;
+      derived = true;
+    } else if (options.key_pair) {
+      feed_options.secret_key = options.key_pair->secret_key;
+    }
+    // Otherwise the feed reads secret_key itself when the store has one.
+  } else {
+    if (!options.key_pair && !options.name && !options.create_if_missing) {
+      return Status::NotFound("no core with key " + ToHex(*options.key) + " in the store");
+    }
+    if (options.key_pair) {
+      feed_options.secret_key = options.key_pair->secret_key;
+    } else if (options.name) {
+      crypto::KeyPair kp = DeriveKeyPair(AsBytes(*options.name));
+      feed_options.secret_key = kp.secret_key;
+      derived = true;
+      ASSIGN_OR_RETURN(auto name_file, core_files("name"));
+      RETURN_IF_ERROR(name_file->Write(0, EncodeNameFile(AsBytes(*options.name))));
+      // The name is written before the feed writes its key, so a core whose key survived a
+      // crash has its name too when the store is durable.
+      if (options_.durable) RETURN_IF_ERROR(name_file->Sync());
+      RETURN_IF_ERROR(name_file->Close());
+    }
+  }
+  storage::FileFactory feed_files = derived ? WithoutSecretKeyFile(core_files) : core_files;
+  auto feed = core::Feed::Open(std::move(feed_files), feed_options);
+  if (!feed.ok()) return feed.status().Annotate("opening core " + ToHex(*options.key));
+  return std::shared_ptr<core::Feed>(std::move(feed).value());
+}
+
+bool Corestore::Contains(const crypto::Hash& discovery_key) {
+  {
+    std::lock_guard lock(mu_);
+    if (open_.count(discovery_key)) return true;
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    return std::filesystem::file_size(dir_ + "/" + CoreDirectory(discovery_key) + "/key", ec) >= 32 &&
+           !ec;
+  }
+  auto key_file = files_(CoreDirectory(discovery_key) + "/key");
+  if (!key_file.ok()) return false;
+  auto size = (*key_file)->Size();
+  (void)(*key_file)->Close();
+  return size.ok() && *size >= 32;
+}
+
+Result<std::vector<crypto::PublicKey>> Corestore::List() const {
+  if (dir_.empty()) return Status::Unsupported("listing needs a store on disk");
+  std::vector<crypto::PublicKey> keys;
+  std::error_code ec;
+  auto is_hex = [](const std::string& s, size_t n) {
+    return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+  };
+  for (const auto& a : std::filesystem::directory_iterator(dir_, ec)) {
+    if (!a.is_directory() || !is_hex(a.path().filename().string(), 2)) continue;
+    for (const auto& b : std::filesystem::directory_iterator(a.path(), ec)) {
+      if (!b.is_directory() || !is_hex(b.path().filename().string(), 2)) continue;
+      for (const auto& c : std::filesystem::directory_iterator(b.path(), ec)) {
+        if (!c.is_directory() || !is_hex(c.path().filename().string(), 64)) continue;
+        auto f = storage::OpenPosixFile((c.path() / "key").string(), {.create = false, .read_only = true});
+        if (!f.ok()) continue;
+        crypto::PublicKey key;
+        if ((*f)->Read(0, key).ok() && ToHex(crypto::DiscoveryKey(key)) == c.path().filename().string()) {
+          keys.push_back(key);
+        }
+      }
+    }
+  }
+  if (ec) return Status::FromErrno(ec.value(), "listing " + dir_);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Status Corestore::Close() {
+  std::lock_guard lock(mu_);
+  Status first;
+  for (auto& [dk, feed] : open_) {
+    Status s = feed->Close();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  open_.clear();
+  if (lock_) {
+    Status s = lock_->Close();
+    lock_.reset();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  return first;
+}
+
+}  // namespace hyper::corestore

@@ -1,0 +1,145 @@
+#include "hyper/corestore/corestore.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/support/temp_dir.h"
+
+namespace hyper::corestore {
+namespace {
+
+using hyper::testing::TempDir;
+
+std::unique_ptr<Corestore> OpenStore(const std::string& dir) {
+  auto store = Corestore::OpenDirectory(dir);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return std::move(store).value();
+}
+
+TEST(Corestore, DefaultCoreIsDerivedFromTheMasterKeyAndStoresOnlyItsName) {
+  TempDir tmp;
+  crypto::PublicKey key;
+  {
+    auto store = OpenStore(tmp.path());
+    auto feed = store->Default();
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    EXPECT_TRUE((*feed)->writable());
+    key = (*feed)->key();
+    EXPECT_EQ(key, store->DeriveKeyPair(AsBytes("default")).public_key);
+    ASSERT_TRUE((*feed)->Append(AsBytes("block")).ok());
+    auto again = store->Default();
+    EXPECT_EQ(again->get(), feed->get());  // one Feed per core
+  }
+  std::string core_dir = tmp.Sub(Corestore::CoreDirectory(crypto::DiscoveryKey(key)));
+  EXPECT_EQ(std::filesystem::file_size(tmp.Sub("master_key")), 32u);
+  EXPECT_TRUE(std::filesystem::exists(core_dir + "/name"));
+  EXPECT_EQ(std::filesystem::file_size(core_dir + "/name"), 1 + 7u);  // varint + "default"
+  EXPECT_FALSE(std::filesystem::exists(core_dir + "/secret_key") &&
+               std::filesystem::file_size(core_dir + "/secret_key") > 0);
+
+  auto store = OpenStore(tmp.path());
+  CoreOptions by_key;
+  by_key.key = key;
+  auto feed = store->Get(by_key);
+  ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+  EXPECT_TRUE((*feed)->writable()) << "secret key derived again from the stored name";
+  EXPECT_EQ((*feed)->length(), 1u);
+  EXPECT_EQ(AsString(*(*feed)->Get(BlockIndex(0))), "block");
+  auto keys = store->List();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, std::vector<crypto::PublicKey>{key});
+}
+
+TEST(Corestore, RandomCoresKeyPairCoresAndReadOnlyCores) {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  auto a = store->Get({});
+  auto b = store->Get({});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE((*a)->key(), (*b)->key());
+  EXPECT_TRUE((*a)->writable());
+
+  crypto::KeyPair kp = crypto::RandomKeyPair();
+  CoreOptions with_pair;
+  with_pair.key_pair = kp;
+  auto c = store->Get(with_pair);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->writable());
+
+  CoreOptions unknown;
+  unknown.key = crypto::RandomKeyPair().public_key;
+  unknown.create_if_missing = false;
+  EXPECT_EQ(store->Get(unknown).status().code(), Code::kNotFound);
+  unknown.create_if_missing = true;
+  auto d = store->Get(unknown);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE((*d)->writable());
+  EXPECT_EQ((*d)->Append(AsBytes("x")).status().code(), Code::kNotWritable);
+  EXPECT_TRUE(store->Contains(crypto::DiscoveryKey(*unknown.key)));
+  EXPECT_FALSE(store->Contains(crypto::DiscoveryKey(crypto::RandomKeyPair().public_key)));
+
+  CoreOptions bad_pair;
+  bad_pair.key_pair = crypto::KeyPair{kp.public_key, crypto::RandomKeyPair().secret_key};
+  EXPECT_EQ(store->Get(bad_pair).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->List()->size(), 4u);
+}
+
+TEST(Corestore, SecondProcessIsLockedOut) {
+  TempDir tmp;
+  auto first = OpenStore(tmp.path());
+  auto second = Corestore::OpenDirectory(tmp.path());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  ASSERT_TRUE(first->Close().ok());
+  first.reset();
+  EXPECT_TRUE(Corestore::OpenDirectory(tmp.path()).ok());
+}
+
+TEST(Corestore, ThousandsOfCoresWithBoundedDescriptors) {
+  TempDir tmp;
+  CorestoreOptions options;
+  options.max_open_files = 64;
+  auto store = std::move(Corestore::OpenDirectory(tmp.path(), options)).value();
+  auto count_fds = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
+    return n;
+  };
+  size_t before = count_fds();
+  std::vector<std::shared_ptr<core::Feed>> feeds;
+  for (int i = 0; i < 1000; i++) {
+    CoreOptions o;
+    o.name = "core-" + std::to_string(i);
+    auto f = store->Get(o);
+    ASSERT_TRUE(f.ok()) << i << ": " << f.status().ToString();
+    ASSERT_TRUE((*f)->Append(AsBytes("block of " + *o.name)).ok());
+    feeds.push_back(std::move(f).value());
+  }
+  EXPECT_LE(count_fds(), before + 64);
+  for (int i = 0; i < 1000; i += 97) {
+    auto got = feeds[i]->Get(BlockIndex(0));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(AsString(*got), "block of core-" + std::to_string(i));
+  }
+  EXPECT_LE(count_fds(), before + 64);
+}
+
+TEST(Corestore, InMemoryStoreReopens) {
+  storage::MemoryDirectory dir;
+  crypto::PublicKey key;
+  {
+    auto store = std::move(Corestore::Open(dir.factory())).value();
+    auto feed = std::move(store->Default("drives")).value();
+    key = feed->key();
+    ASSERT_TRUE(feed->Append(AsBytes("m")).ok());
+  }
+  auto store = std::move(Corestore::Open(dir.factory())).value();
+  auto feed = std::move(store->Default("drives")).value();
+  EXPECT_EQ(feed->key(), key);
+  EXPECT_EQ(feed->length(), 1u);
+  EXPECT_EQ(Corestore::NamespacedName("a", "b"), "a:b");
+  EXPECT_EQ(Corestore::NamespacedName("", "b"), "b");
+}
+
+}  // namespace
+}  // namespace hyper::corestore
