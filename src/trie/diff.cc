@@ -21,7 +21,8 @@ struct DiffIterator::Impl {
 
   const Trie* left_trie = nullptr;
   const Trie* right_trie = nullptr;
-  std::unique_ptr<Trie> keep;  // the checkout diffed against, when we made it
+  std::unique_ptr<Trie> keep_left;  // handles owned by the iterator
+  std::unique_ptr<Trie> keep_right;
   DiffOptions options;
   std::vector<Entry> stack;
 
@@ -203,8 +204,10 @@ Result<std::optional<DiffEntry>> DiffIterator::Next() { return impl_->Next(); }
 Result<std::unique_ptr<DiffIterator>> Trie::Diff(const Trie& other, std::string_view prefix,
                                                  DiffOptions options) const {
   auto impl = std::make_unique<DiffIterator::Impl>();
-  impl->left_trie = this;
-  impl->right_trie = &other;
+  impl->keep_left = Clone();
+  impl->keep_right = other.Clone();
+  impl->left_trie = impl->keep_left.get();
+  impl->right_trie = impl->keep_right.get();
   impl->options = options;
   Node probe(prefix, std::nullopt, options.hidden ? kFlagHidden : 0);
   const size_t length = probe.length() - 1;
@@ -217,9 +220,7 @@ Result<std::unique_ptr<DiffIterator>> Trie::Diff(const Trie& other, std::string_
 Result<std::unique_ptr<DiffIterator>> Trie::Diff(uint64_t other_version, std::string_view prefix,
                                                  DiffOptions options) const {
   std::unique_ptr<Trie> checkout = Checkout(other_version);
-  ASSIGN_OR_RETURN(auto it, Diff(*checkout, prefix, options));
-  it->impl_->keep = std::move(checkout);
-  return it;
+  return Diff(*checkout, prefix, options);
 }
 
 }  // namespace hyper::trie

@@ -89,7 +89,8 @@ Result<NodePtr> Iterator::Impl::Next() {
 Result<std::unique_ptr<Iterator>> Trie::Iterate(std::string_view prefix,
                                                 IterateOptions options) const {
   auto impl = std::make_unique<Iterator::Impl>();
-  impl->trie = this;
+  impl->keep = Clone();
+  impl->trie = impl->keep.get();
   impl->gt = options.gt;
   impl->order = options.reverse ? kReverseOrder : kOrder;
   Node probe(prefix, std::nullopt, options.hidden ? kFlagHidden : 0);

@@ -99,6 +99,10 @@ Result<NodePtr> Trie::Load(uint64_t seq, BatchCtx* batch) const {
   return GetBySeq(seq);
 }
 
+std::unique_ptr<Trie> Trie::Clone() const {
+  return std::unique_ptr<Trie>(new Trie(state_, checkout_));
+}
+
 std::unique_ptr<Trie> Trie::Checkout(uint64_t version) const {
   if (version == 0) version = 1;
   return std::unique_ptr<Trie>(new Trie(state_, version));
@@ -349,8 +353,9 @@ Result<std::vector<NodePtr>> Trie::Batch(std::span<const BatchOp> ops) {
 // ----------------------------------------------------------------------------------------
 // history
 
-HistoryIterator::HistoryIterator(const Trie* trie, uint64_t next, uint64_t last, bool reverse)
-    : trie_(trie), next_(next), last_(last), reverse_(reverse) {}
+HistoryIterator::HistoryIterator(std::unique_ptr<Trie> trie, uint64_t next, uint64_t last,
+                                 bool reverse)
+    : trie_(std::move(trie)), next_(next), last_(last), reverse_(reverse) {}
 
 HistoryIterator::~HistoryIterator() = default;
 
@@ -376,7 +381,8 @@ std::unique_ptr<HistoryIterator> Trie::History(HistoryOptions options) const {
   bool empty = !head.ok() || !*head;
   uint64_t lte = empty ? 0 : (*head)->seq();
   if (options.lte) lte = std::min(lte, *options.lte);
-  auto it = std::unique_ptr<HistoryIterator>(new HistoryIterator(this, gte, lte, options.reverse));
+  auto it =
+      std::unique_ptr<HistoryIterator>(new HistoryIterator(Clone(), gte, lte, options.reverse));
   if (empty) it->done_ = true;
   return it;
 }

@@ -113,7 +113,8 @@ struct HistoryOptions {
 class Trie;
 struct TrieState;
 
-// Nodes in key-hash order (the reference's order), depth first.
+// Nodes in key-hash order (the reference's order), depth first. Iterators stay valid after the
+// Trie they came from is destroyed.
 class Iterator {
  public:
   ~Iterator();
@@ -157,8 +158,8 @@ class HistoryIterator {
 
  private:
   friend class Trie;
-  HistoryIterator(const Trie* trie, uint64_t next, uint64_t last, bool reverse);
-  const Trie* trie_;
+  HistoryIterator(std::unique_ptr<Trie> trie, uint64_t next, uint64_t last, bool reverse);
+  std::unique_ptr<Trie> trie_;
   uint64_t next_;
   uint64_t last_;
   bool reverse_;
@@ -243,6 +244,8 @@ class Trie {
  private:
   struct BatchCtx;
   Trie(std::shared_ptr<TrieState> state, uint64_t checkout);
+  // Another handle on the same trie and version (iterators own one, so they stay valid).
+  std::unique_ptr<Trie> Clone() const;
   Result<NodePtr> Load(uint64_t seq, BatchCtx* batch) const;
   Result<NodePtr> PutLocked(Node node, NodePtr head, uint64_t del_seq, const PutCondition& cond,
                             bool closest, BatchCtx* batch);

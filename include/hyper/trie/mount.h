@@ -1,0 +1,114 @@
+// Mounts as mountable-hypertrie 2.8 stores them (docs/formats/mountable-hypertrie.md): a
+// mount at path P is two nodes written in one batch, the hidden "mounts/P" (user flag 1, value
+// = a Mount record) and the visible "P" (user flag 1, value = the caller's bytes). MountView
+// reads through mounts: it opens the mounted tries with a caller-supplied resolver, and
+// detects cycles.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hyper/trie/trie.h"
+
+namespace hyper::trie {
+
+// The user flag that marks both nodes of a mount.
+constexpr uint64_t kMountFlag = 1;
+// Where the mount records live (hidden keys).
+constexpr std::string_view kMountPrefix = "mounts";
+
+// The Mount record (mountable-hypertrie's schema.proto).
+struct MountInfo {
+  Bytes key;               // the mounted trie's feed key
+  std::string local_path;  // where it is mounted ("" for the root trie itself)
+  std::optional<uint64_t> version;
+  std::optional<std::string> remote_path;
+  std::optional<Bytes> hash;
+
+  Bytes Encode() const;
+  static Result<MountInfo> Decode(ByteView block);
+};
+
+struct MountOptions {
+  std::optional<uint64_t> version;
+  std::optional<std::string> remote_path;
+  // The value of the visible node (hyperdrive puts a Stat here); empty when not given.
+  std::optional<Bytes> value;
+};
+
+// mountable-hypertrie's path normalization: one leading '/' removed.
+std::string NormalizeMountPath(std::string_view path);
+// Node's path.posix.join of the parts (collapses "//", ".", ".."; "" for an empty result).
+std::string PosixJoin(std::string_view a, std::string_view b);
+// Whether the node is a mount node (user flags exactly kMountFlag, as the reference tests).
+bool IsMountNode(const Node& node);
+
+// Writes a mount at `path` of `trie` (not inside another mount), as the reference's mount().
+// The key must be 32 bytes.
+Status WriteMount(Trie& trie, std::string_view path, ByteView key,
+                  const MountOptions& options = {});
+// Removes the mount at `path` (both nodes), as the reference's unmount().
+Status WriteUnmount(Trie& trie, std::string_view path);
+
+// Opens the trie a mount refers to: the trie of info.key, checked out at info.version when set.
+// The returned trie must stay alive as long as the MountView.
+using MountResolver = std::function<Result<const Trie*>(const MountInfo& info)>;
+
+struct MountGetOptions {
+  bool hidden = false;
+  bool closest = false;
+};
+
+struct MountIterateOptions {
+  bool recursive = true;
+  bool gt = false;
+  bool hidden = false;
+  bool no_mounts = false;  // do not descend into mounts
+};
+
+// A node seen through mounts: `key` is its path in the outer trie; `trie` the trie holding it
+// and `mount` the mount it came through (local_path "" for the outer trie).
+struct MountedNode {
+  NodePtr node;
+  std::string key;
+  const Trie* trie = nullptr;
+  MountInfo mount;
+};
+
+class MountView {
+ public:
+  // REQUIRES: root and whatever the resolver returns outlive the view.
+  MountView(const Trie& root, MountResolver resolver, size_t max_depth = 32);
+  MountView(const MountView&) = delete;
+  MountView& operator=(const MountView&) = delete;
+
+  // The node at `path`, looking inside mounts. Null node when absent. A mount cycle (or nesting
+  // deeper than max_depth) is a Loop error.
+  Result<MountedNode> Get(std::string_view path, MountGetOptions options = {}) const;
+  // The nodes below `prefix`, descending into mounts, in the reference's order.
+  Result<std::vector<MountedNode>> List(std::string_view prefix,
+                                        MountIterateOptions options = {}) const;
+  // The trie (and mount) that holds `path`.
+  Result<std::pair<const Trie*, MountInfo>> Resolve(std::string_view path) const;
+
+ private:
+  struct Frame;
+  Result<MountedNode> GetIn(const Trie& trie, const MountInfo& self, std::string_view path,
+                            const MountGetOptions& options, std::vector<Frame>& chain) const;
+  Status ListIn(const Trie& trie, const MountInfo& self, std::string_view prefix,
+                const MountIterateOptions& options, std::vector<Frame>& chain,
+                std::vector<MountedNode>& out) const;
+  Result<std::pair<const Trie*, MountInfo>> SubtrieOf(const Trie& trie, const MountInfo& self,
+                                                      std::string_view path,
+                                                      std::vector<Frame>& chain) const;
+
+  const Trie& root_;
+  MountResolver resolver_;
+  size_t max_depth_;
+};
+
+}  // namespace hyper::trie

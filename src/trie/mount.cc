@@ -1,0 +1,364 @@
+#include "hyper/trie/mount.h"
+
+#include "hyper/util/protobuf.h"
+
+namespace hyper::trie {
+
+// ---------------------------------------------------------------------------------------------
+// Mount record
+
+Bytes MountInfo::Encode() const {
+  pb::Writer w;
+  w.BytesField(1, key);
+  w.String(2, local_path);
+  if (version) w.Varint(3, *version);
+  if (remote_path) w.String(4, *remote_path);
+  if (hash) w.BytesField(5, *hash);
+  return w.Take();
+}
+
+Result<MountInfo> MountInfo::Decode(ByteView block) {
+  MountInfo info;
+  bool have_key = false;
+  bool have_path = false;
+  pb::Limits limits;
+  limits.max_fields = 64;
+  limits.max_message_bytes = 1 << 20;
+  pb::Reader reader(block, limits);
+  pb::Field f;
+  while (true) {
+    auto more = reader.Next(&f);
+    if (!more.ok()) return more.status().Annotate("mount record");
+    if (!*more) break;
+    const bool bytes_field = f.number == 1 || f.number == 2 || f.number == 4 || f.number == 5;
+    if ((bytes_field && f.type != pb::WireType::kBytes) ||
+        (f.number == 3 && f.type != pb::WireType::kVarint)) {
+      return Status::Corruption("mount record: field " + std::to_string(f.number) +
+                                " has the wrong wire type");
+    }
+    switch (f.number) {
+      case 1:
+        info.key = ToBytes(f.bytes);
+        have_key = true;
+        break;
+      case 2:
+        info.local_path = std::string(AsString(f.bytes));
+        have_path = true;
+        break;
+      case 3:
+        info.version = f.varint;
+        break;
+      case 4:
+        info.remote_path = std::string(AsString(f.bytes));
+        break;
+      case 5:
+        info.hash = ToBytes(f.bytes);
+        break;
+      default:
+        break;
+    }
+  }
+  if (!have_key || !have_path) return Status::Corruption("mount record lacks its key or path");
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// paths
+
+std::string NormalizeMountPath(std::string_view path) {
+  if (!path.empty() && path[0] == '/') path.remove_prefix(1);
+  return std::string(path);
+}
+
+namespace {
+
+// Node's path.posix.normalize.
+std::string PosixNormalize(std::string_view path) {
+  if (path.empty()) return ".";
+  const bool absolute = path[0] == '/';
+  const bool trailing = path.back() == '/';
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view seg = path.substr(start, slash - start);
+    start = slash + 1;
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!out.empty() && out.back() != "..") {
+        out.pop_back();
+      } else if (!absolute) {
+        out.push_back(seg);
+      }
+      continue;
+    }
+    out.push_back(seg);
+  }
+  std::string result = absolute ? "/" : "";
+  for (size_t i = 0; i < out.size(); i++) {
+    if (i) result += "/";
+    result += out[i];
+  }
+  if (result.empty() && !absolute) result = ".";
+  if (trailing && result != "/" && !(result == "." && out.empty())) result += "/";
+  if (trailing && result == "." && out.empty()) result = "./";
+  return result;
+}
+
+std::vector<std::string> Segments(std::string_view normalized) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= normalized.size()) {
+    size_t slash = normalized.find('/', start);
+    if (slash == std::string_view::npos) slash = normalized.size();
+    std::string_view seg = normalized.substr(start, slash - start);
+    if (!seg.empty() && seg != ".") out.emplace_back(seg);
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Whether Node's path.posix.relative(from, to) starts with "..". Both are relative paths
+// resolved against the same working directory, so only their normalized segments matter.
+bool RelativeStartsWithDotDot(std::string_view from, std::string_view to) {
+  std::vector<std::string> a = Segments(PosixNormalize(from));
+  std::vector<std::string> b = Segments(PosixNormalize(to));
+  // ".." that escape the working directory make the comparison depend on it; treat them as
+  // outside.
+  for (auto& s : a)
+    if (s == "..") return true;
+  for (auto& s : b)
+    if (s == "..") return true;
+  size_t c = 0;
+  while (c < a.size() && c < b.size() && a[c] == b[c]) c++;
+  if (c < a.size()) return true;                      // climbs out of `from`
+  if (c < b.size()) return b[c].rfind("..", 0) == 0;  // a name like "..x"
+  return false;
+}
+
+std::string PathToMount(std::string_view path, const MountInfo& info) {
+  if (path.size() == info.local_path.size()) return "";
+  std::string_view rest = path.size() > info.local_path.size() ? path.substr(info.local_path.size())
+                                                               : std::string_view();
+  return PosixJoin(rest, info.remote_path.value_or(""));
+}
+
+std::string PathFromMount(std::string_view path, const MountInfo& info) {
+  std::string_view rel = path;
+  if (info.remote_path && !info.remote_path->empty()) {
+    rel = path.size() > info.remote_path->size() ? path.substr(info.remote_path->size())
+                                                 : std::string_view();
+  }
+  return PosixJoin(info.local_path, rel);
+}
+
+}  // namespace
+
+std::string PosixJoin(std::string_view a, std::string_view b) {
+  std::string joined;
+  if (!a.empty()) joined = std::string(a);
+  if (!b.empty()) joined = joined.empty() ? std::string(b) : joined + "/" + std::string(b);
+  if (joined.empty()) return ".";
+  return PosixNormalize(joined);
+}
+
+bool IsMountNode(const Node& node) { return node.flags() == kMountFlag; }
+
+// ---------------------------------------------------------------------------------------------
+// writing mounts
+
+Status WriteMount(Trie& trie, std::string_view raw_path, ByteView key,
+                  const MountOptions& options) {
+  if (key.size() != 32) return Status::InvalidArgument("the mount key is not valid");
+  std::string path = NormalizeMountPath(raw_path);
+  MountInfo record;
+  record.key = ToBytes(key);
+  record.local_path = path;
+  record.version = options.version;
+  if (options.remote_path && !options.remote_path->empty()) {
+    record.remote_path = NormalizeMountPath(*options.remote_path);
+  }
+  std::string inner = path.empty() ? std::string() : PosixJoin(path, "");
+  std::vector<BatchOp> ops;
+  ops.push_back(BatchOp::Put(PosixJoin("/mounts", inner), record.Encode(), true, kMountFlag));
+  ops.push_back(BatchOp::Put(inner, options.value.value_or(Bytes()), false, kMountFlag));
+  auto r = trie.Batch(ops);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status WriteUnmount(Trie& trie, std::string_view raw_path) {
+  std::string path = NormalizeMountPath(raw_path);
+  std::string inner = path.empty() ? std::string() : PosixJoin(path, "");
+  std::vector<BatchOp> ops;
+  ops.push_back(BatchOp::Del(PosixJoin("/mounts", inner), true));
+  ops.push_back(BatchOp::Del(inner));
+  auto r = trie.Batch(ops);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading through mounts
+
+struct MountView::Frame {
+  Bytes key;
+  std::optional<uint64_t> version;
+};
+
+MountView::MountView(const Trie& root, MountResolver resolver, size_t max_depth)
+    : root_(root), resolver_(std::move(resolver)), max_depth_(max_depth) {}
+
+namespace {
+MountInfo SelfInfo(const Trie& trie) {
+  MountInfo info;
+  info.key = trie.key();
+  if (trie.is_checkout()) info.version = trie.version();
+  info.remote_path = "";
+  return info;
+}
+}  // namespace
+
+Result<std::pair<const Trie*, MountInfo>> MountView::SubtrieOf(const Trie& trie,
+                                                               const MountInfo& self,
+                                                               std::string_view path,
+                                                               std::vector<Frame>& chain) const {
+  GetOptions go;
+  go.hidden = true;
+  go.closest = true;
+  ASSIGN_OR_RETURN(NodePtr mount_node, trie.Get(PosixJoin("/mounts", path), go));
+  if (!mount_node || !IsMountNode(*mount_node)) return std::make_pair(&trie, self);
+  std::string_view mount_path = mount_node->key();
+  mount_path = mount_path.size() > 7 ? mount_path.substr(7) : std::string_view();
+  if (RelativeStartsWithDotDot(mount_path, path)) return std::make_pair(&trie, self);
+  if (!mount_node->value()) return Status::Corruption("mount node without a mount record");
+  auto info = MountInfo::Decode(*mount_node->value());
+  if (!info.ok()) return info.status();
+  if (info->version == 0) info->version.reset();  // the reference reads 0 as "the latest"
+  for (const Frame& f : chain) {
+    if (f.key == info->key && f.version == info->version) {
+      return Status::Loop("mount cycle: " + ToHex(info->key) + " at /" + info->local_path +
+                          " is already being read");
+    }
+  }
+  if (chain.size() >= max_depth_) {
+    return Status::Loop("mounts nested deeper than " + std::to_string(max_depth_));
+  }
+  if (!resolver_) return Status::NotFound("no resolver for the mount at /" + info->local_path);
+  auto sub = resolver_(*info);
+  if (!sub.ok()) return sub.status().Annotate("opening the mount at /" + info->local_path);
+  if (*sub == nullptr) return Status::NotFound("mount at /" + info->local_path + " not found");
+  return std::make_pair(*sub, std::move(*info));
+}
+
+Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfo& self,
+                                     std::string_view raw_path, const MountGetOptions& options,
+                                     std::vector<Frame>& chain) const {
+  std::string path = NormalizeMountPath(raw_path);
+  GetOptions go;
+  go.hidden = options.hidden;
+  go.closest = true;
+  ASSIGN_OR_RETURN(NodePtr node, trie.Get(path, go));
+  MountedNode out{nullptr, path, &trie, self};
+  if (!node) return out;
+  if (!IsMountNode(*node)) {
+    if (node->key() != path && !options.closest) return out;
+    return MountedNode{node, node->key(), &trie, self};
+  }
+  if (node->key() == path) return MountedNode{node, node->key(), &trie, self};
+
+  ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, path, chain));
+  const std::string mount_path = PathToMount(path, sub.second);
+  MountedNode inner;
+  if (sub.first == &trie) {
+    GetOptions plain;
+    plain.hidden = options.hidden;
+    plain.closest = options.closest;
+    ASSIGN_OR_RETURN(NodePtr n, trie.Get(mount_path, plain));
+    inner = MountedNode{n, n ? n->key() : mount_path, &trie, sub.second};
+  } else {
+    chain.push_back({sub.second.key, sub.second.version});
+    auto r = GetIn(*sub.first, sub.second, mount_path, options, chain);
+    chain.pop_back();
+    if (!r.ok()) return r.status();
+    inner = std::move(*r);
+  }
+  if (!inner.node) return MountedNode{nullptr, path, inner.trie, inner.mount};
+  std::string key = PathFromMount(inner.key, sub.second);
+  if (key != path) return MountedNode{nullptr, path, inner.trie, inner.mount};
+  inner.key = key;
+  return inner;
+}
+
+Result<MountedNode> MountView::Get(std::string_view path, MountGetOptions options) const {
+  MountInfo self = SelfInfo(root_);
+  std::vector<Frame> chain{{self.key, self.version}};
+  return GetIn(root_, self, path, options, chain);
+}
+
+Result<std::pair<const Trie*, MountInfo>> MountView::Resolve(std::string_view path) const {
+  MountInfo self = SelfInfo(root_);
+  std::vector<Frame> chain{{self.key, self.version}};
+  return SubtrieOf(root_, self, NormalizeMountPath(path), chain);
+}
+
+Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_view raw_prefix,
+                         const MountIterateOptions& options, std::vector<Frame>& chain,
+                         std::vector<MountedNode>& out) const {
+  std::string prefix = NormalizeMountPath(raw_prefix.empty() ? "/" : raw_prefix);
+  MountIterateOptions inner_options = options;
+  inner_options.gt = false;  // needed to discover the mount points
+
+  // Entries of `t` below `p`: a plain iteration of this trie, or a mount-aware one of another.
+  auto entries_of = [&](const Trie* t, const MountInfo& info, const std::string& p,
+                        std::vector<MountedNode>& dst) -> Status {
+    if (t == &trie) {
+      IterateOptions io;
+      io.recursive = options.recursive;
+      io.hidden = options.hidden;
+      ASSIGN_OR_RETURN(auto nodes, trie.List(p, io));
+      for (auto& n : nodes) dst.push_back(MountedNode{n, n->key(), &trie, info});
+      return Status::Ok();
+    }
+    chain.push_back({info.key, info.version});
+    Status st = ListIn(*t, info, p, inner_options, chain, dst);
+    chain.pop_back();
+    return st;
+  };
+
+  ASSIGN_OR_RETURN(auto root, SubtrieOf(trie, self, prefix, chain));
+  const MountInfo root_info = root.second;
+  std::vector<MountedNode> root_entries;
+  RETURN_IF_ERROR(entries_of(root.first, root_info, PathToMount(prefix, root_info), root_entries));
+
+  auto emit = [&](MountedNode n) {
+    if (options.gt && n.key == prefix) return;
+    n.key = PathFromMount(n.key, root_info);
+    out.push_back(std::move(n));
+  };
+  for (MountedNode& n : root_entries) {
+    if (!IsMountNode(*n.node) || options.no_mounts || (!options.recursive && n.key != prefix)) {
+      emit(std::move(n));
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, n.key, chain));
+    std::vector<MountedNode> sub_entries;
+    RETURN_IF_ERROR(entries_of(sub.first, sub.second, PathToMount(n.key, sub.second), sub_entries));
+    emit(std::move(n));
+    for (MountedNode& s : sub_entries) {
+      s.key = PathFromMount(s.key, sub.second);
+      emit(std::move(s));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<MountedNode>> MountView::List(std::string_view prefix,
+                                                 MountIterateOptions options) const {
+  MountInfo self = SelfInfo(root_);
+  std::vector<Frame> chain{{self.key, self.version}};
+  std::vector<MountedNode> out;
+  RETURN_IF_ERROR(ListIn(root_, self, prefix, options, chain, out));
+  return out;
+}
+
+}  // namespace hyper::trie
