@@ -1,13 +1,40 @@
-// The `hyperdrive` command line.
+// The `hyperdrive` command line. Exit status: 0 success, 1 error (one line on stderr),
+// 2 bad usage.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "hyper/crypto/crypto.h"
+#include "core_commands.h"
+#include "store.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"hyperdrive: share folders peer to peer, compatible with Hyperdrive v10"};
   app.set_version_flag("--version", "hyperdrive-cpp 0.1.0");
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
+  std::string storage;
+  app.add_option("--storage", storage,
+                 "The store directory (default $HYPERDRIVE_STORAGE or ~/.hyperdrive/storage)");
+
+  hyper::cli::Action action;
+  hyper::cli::CoreArgs core_args;
+  hyper::cli::AddCoreCommands(app, storage, core_args, &action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (!action) return 2;
+  hyper::Status status = action();
+  if (!status.ok()) {
+    std::cerr << "hyperdrive: " << status.ToString() << "\n";
+    return 1;
+  }
   return 0;
 }

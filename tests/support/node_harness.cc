@@ -29,7 +29,14 @@ Result<NodeRun> RunNodeRaw(const std::string& script, const std::vector<std::str
     return Status::NotFound("the Node reference is not installed in " + dir +
                             "/node_modules: run scripts/test.sh (it runs npm ci there)");
   }
-  // A broken pipe to node must be an error return, not a signal that kills the test.
+  std::vector<std::string> argv = {"node", path};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, stdin_text, dir);
+}
+
+Result<ProcessRun> RunProcess(const std::vector<std::string>& argv_in,
+                              const std::string& stdin_text, const std::string& cwd) {
+  // A broken pipe to the child must be an error return, not a signal that kills the test.
   signal(SIGPIPE, SIG_IGN);
 
   int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -41,16 +48,15 @@ Result<NodeRun> RunNodeRaw(const std::string& script, const std::vector<std::str
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
 
-  std::vector<std::string> argv_s = {"node", path};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> argv_s = argv_in;
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
 
   pid_t pid;
-  int rc = posix_spawnp(&pid, "node", &actions, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(in_pipe[0]);
   close(out_pipe[1]);
@@ -59,10 +65,10 @@ Result<NodeRun> RunNodeRaw(const std::string& script, const std::vector<std::str
     close(in_pipe[1]);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    return Status::FromErrno(rc, "spawning node");
+    return Status::FromErrno(rc, "spawning " + argv_s[0]);
   }
 
-  NodeRun run;
+  ProcessRun run;
   size_t written = 0;
   int in_fd = in_pipe[1];
   if (stdin_text.empty()) {

@@ -12,11 +12,17 @@
 
 namespace hyper::testing {
 
-struct NodeRun {
+struct ProcessRun {
   std::string stdout_text;
   std::string stderr_text;
   int exit_code = 0;
 };
+using NodeRun = ProcessRun;
+
+// Runs argv[0] (looked up in PATH) with `argv`, in `cwd` (empty: ours), feeding `stdin_text`,
+// and collects both outputs and the exit code (128 + signal when killed).
+Result<ProcessRun> RunProcess(const std::vector<std::string>& argv,
+                              const std::string& stdin_text = "", const std::string& cwd = "");
 
 // Runs `node scripts/<script>.js args...` in tests/interop. `stdin_text` is fed to its stdin.
 Result<NodeRun> RunNodeRaw(const std::string& script, const std::vector<std::string>& args,

@@ -1,0 +1,30 @@
+// `hyperdrive core ...`: the hypercores of the store, one log at a time.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "hyper/util/status.h"
+
+namespace hyper::cli {
+
+// What a command runs once its arguments are parsed; its Status becomes the exit code.
+using Action = std::function<Status()>;
+
+// The arguments of the core commands, filled in by CLI11.
+struct CoreArgs {
+  std::string key;
+  std::string file;
+  uint64_t start = 0;
+  std::optional<uint64_t> end;
+  bool json = false;
+};
+
+// Adds `core` and its subcommands to `app`; the chosen one stores its action in *action.
+// `storage` is the --storage flag's value, read when the action runs.
+// REQUIRES: storage, args and action outlive app.
+void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& args, Action* action);
+
+}  // namespace hyper::cli

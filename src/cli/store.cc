@@ -1,0 +1,84 @@
+#include "store.h"
+
+#include <cstdlib>
+#include <vector>
+
+namespace hyper::cli {
+
+std::string ResolveStorageDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("HYPERDRIVE_STORAGE"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.hyperdrive/storage";
+}
+
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir) {
+  auto store = corestore::Corestore::OpenDirectory(dir);
+  if (!store.ok()) return store.status().Annotate("opening the store " + dir);
+  return store;
+}
+
+Result<std::string> NormalizePath(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("path contains a NUL byte");
+  }
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view part = path.substr(i, j - i);
+    if (part == "..") {
+      if (parts.empty()) return Status::InvalidArgument("path " + std::string(path) + " climbs above the root");
+      parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (auto p : parts) {
+    out += '/';
+    out += p;
+  }
+  return out.empty() ? std::string("/") : out;
+}
+
+Result<HyperUrl> ParseHyperUrl(std::string_view text) {
+  std::string_view rest = text;
+  constexpr std::string_view kScheme = "hyper://";
+  if (rest.substr(0, kScheme.size()) == kScheme) rest.remove_prefix(kScheme.size());
+  if (rest.size() < 64) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a drive URL: expected hyper://<64 hex digits>[/path]");
+  }
+  auto key = FromHex(rest.substr(0, 64));
+  if (!key.ok()) {
+    return Status::InvalidArgument("'" + std::string(text) + "': the key must be 64 hex digits");
+  }
+  HyperUrl url;
+  std::copy(key->begin(), key->end(), url.key.begin());
+  rest.remove_prefix(64);
+  if (!rest.empty() && rest[0] == '+') {
+    size_t slash = rest.find('/');
+    std::string_view version = rest.substr(1, slash == std::string_view::npos ? rest.npos : slash - 1);
+    if (version.empty()) {
+      return Status::InvalidArgument("'" + std::string(text) + "': empty version after '+'");
+    }
+    url.version = std::string(version);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  }
+  if (!rest.empty() && rest[0] != '/') {
+    return Status::InvalidArgument("'" + std::string(text) + "': the key must be 64 hex digits");
+  }
+  ASSIGN_OR_RETURN(url.path, NormalizePath(rest));
+  return url;
+}
+
+std::string FormatUrl(const crypto::PublicKey& key, std::string_view path) {
+  std::string out = "hyper://" + ToHex(key);
+  if (!path.empty() && path != "/") out += path;
+  return out;
+}
+
+}  // namespace hyper::cli

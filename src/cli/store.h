@@ -1,0 +1,34 @@
+// Where the command line keeps its store, and how it names cores and drives.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hyper/corestore/corestore.h"
+
+namespace hyper::cli {
+
+// --storage DIR, else $HYPERDRIVE_STORAGE, else ~/.hyperdrive/storage.
+std::string ResolveStorageDir(const std::string& flag);
+
+// Opens (creating on first use) and locks the store.
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir);
+
+// A parsed `hyper://<64 hex>[+<version>][/path]`, `<64 hex>[+<version>][/path]`.
+struct HyperUrl {
+  crypto::PublicKey key{};
+  std::optional<std::string> version;  // a number or a tag name, as written after '+'
+  std::string path = "/";              // normalised: starts with '/', no '.', '..' or '//'
+};
+
+// InvalidArgument with a message saying what is wrong. `..` may not climb above the root.
+Result<HyperUrl> ParseHyperUrl(std::string_view text);
+
+// "/a/./b//c/../d" -> "/a/b/d"; InvalidArgument if `..` would climb above the root or the path
+// holds a NUL byte.
+Result<std::string> NormalizePath(std::string_view path);
+
+std::string FormatUrl(const crypto::PublicKey& key, std::string_view path = "");
+
+}  // namespace hyper::cli
