@@ -5,7 +5,7 @@
 namespace hyper::core {
 namespace {
 
-TEST(Bitfield, DataBitsAndTotals) {
+TEST(CoreBitfield, DataBitsAndTotals) {
   Bitfield bf;
   EXPECT_FALSE(bf.GetData(0));
   EXPECT_TRUE(bf.SetData(0, true));
@@ -23,7 +23,7 @@ TEST(Bitfield, DataBitsAndTotals) {
   EXPECT_EQ(bf.Total(0, 4), 1u);
 }
 
-TEST(Bitfield, LayoutOfAPage) {
+TEST(CoreBitfield, LayoutOfAPage) {
   Bitfield bf;
   bf.SetData(0, true);
   bf.SetData(9, true);
@@ -43,13 +43,13 @@ TEST(Bitfield, LayoutOfAPage) {
   EXPECT_EQ(dirty[0], 1u);
 }
 
-TEST(Bitfield, FullBytesSummariseAsOnes) {
+TEST(CoreBitfield, FullBytesSummariseAsOnes) {
   Bitfield bf;
   for (uint64_t i = 0; i < 32; ++i) bf.SetData(i, true);
   EXPECT_EQ(bf.index().GetByte(0), 0xff);
 }
 
-TEST(Bitfield, LoadRoundTrip) {
+TEST(CoreBitfield, LoadRoundTrip) {
   Bitfield a;
   for (uint64_t i = 0; i < 10000; i += 7) a.SetData(i, true);
   for (uint64_t i = 0; i < 300; ++i) a.tree().Set(i, true);
@@ -70,7 +70,7 @@ TEST(Bitfield, LoadRoundTrip) {
   EXPECT_TRUE(c.GetData(0));
 }
 
-TEST(Bitfield, DataBytes) {
+TEST(CoreBitfield, DataBytes) {
   Bitfield bf;
   for (uint64_t i = 0; i < 11; ++i) bf.SetData(i, true);
   Bytes d = bf.DataBytes(10);

@@ -196,6 +196,9 @@ struct Feed::Impl {
   Result<Bytes> ReadBlock(uint64_t index) const {
     ASSIGN_OR_RETURN(auto pos, DataOffset(index));
     ASSIGN_OR_RETURN(TreeNode leaf, NeedNode(2 * index));
+    if (leaf.size != pos.second || leaf.size > kMaxBlockBytes) {
+      return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
+    }
     Bytes out(pos.second);
     if (!out.empty()) {
       Status s = data_file->Read(pos.first, out);

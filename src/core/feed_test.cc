@@ -13,7 +13,7 @@ Bytes Block(uint64_t i, size_t size) {
   return b;
 }
 
-TEST(Feed, AppendGetReopen) {
+TEST(CoreFeed, AppendGetReopen) {
   storage::MemoryDirectory dir;
   crypto::PublicKey key;
   {
@@ -50,7 +50,7 @@ TEST(Feed, AppendGetReopen) {
   EXPECT_EQ(f.Get(BlockIndex(13)).value(), Block(13, 1));
 }
 
-TEST(Feed, Seek) {
+TEST(CoreFeed, Seek) {
   storage::MemoryDirectory dir;
   auto feed = Feed::Open(dir.factory());
   ASSERT_TRUE(feed.ok());
@@ -79,7 +79,7 @@ TEST(Feed, Seek) {
   EXPECT_EQ(f.Seek(ByteOffset(total + 1)).status().code(), Code::kOutOfRange);
 }
 
-TEST(Feed, ProofAndPutReplicate) {
+TEST(CoreFeed, ProofAndPutReplicate) {
   storage::MemoryDirectory wdir, rdir;
   auto w = Feed::Open(wdir.factory());
   ASSERT_TRUE(w.ok());
@@ -122,7 +122,7 @@ TEST(Feed, ProofAndPutReplicate) {
   EXPECT_TRUE(replica.VerifySignature(sig->index, sig->signature).ok());
 }
 
-TEST(Feed, ForgedSignatureIsRefused) {
+TEST(CoreFeed, ForgedSignatureIsRefused) {
   storage::MemoryDirectory wdir, odir, rdir;
   auto w = Feed::Open(wdir.factory());
   auto other = Feed::Open(odir.factory());
@@ -142,7 +142,7 @@ TEST(Feed, ForgedSignatureIsRefused) {
   EXPECT_EQ((*r)->length(), 0u);
 }
 
-TEST(Feed, ClearAndAudit) {
+TEST(CoreFeed, ClearAndAudit) {
   storage::MemoryDirectory dir;
   auto feed = Feed::Open(dir.factory());
   ASSERT_TRUE(feed.ok());
@@ -171,7 +171,7 @@ TEST(Feed, ClearAndAudit) {
   EXPECT_FALSE(f.Has(BlockIndex(9)));
 }
 
-TEST(Feed, ListenersAndFetcher) {
+TEST(CoreFeed, ListenersAndFetcher) {
   storage::MemoryDirectory dir;
   auto feed = Feed::Open(dir.factory());
   ASSERT_TRUE(feed.ok());
@@ -195,7 +195,7 @@ TEST(Feed, ListenersAndFetcher) {
   EXPECT_EQ(calls, 1);
 }
 
-TEST(Feed, KeyOptions) {
+TEST(CoreFeed, KeyOptions) {
   storage::MemoryDirectory dir;
   auto kp = crypto::KeyPairFromSeed(Bytes(32, 7));
   FeedOptions o;

@@ -5,7 +5,7 @@
 namespace hyper::core::flat {
 namespace {
 
-TEST(FlatTree, Basics) {
+TEST(CoreFlatTree, Basics) {
   EXPECT_EQ(Index(0, 0), 0u);
   EXPECT_EQ(Index(0, 1), 2u);
   EXPECT_EQ(Index(1, 0), 1u);
@@ -39,7 +39,7 @@ TEST(FlatTree, Basics) {
   EXPECT_EQ(Count(4), 1u);
 }
 
-TEST(FlatTree, FullRoots) {
+TEST(CoreFlatTree, FullRoots) {
   EXPECT_EQ(FullRoots(0), std::vector<uint64_t>{});
   EXPECT_EQ(FullRoots(2), std::vector<uint64_t>{0});
   EXPECT_EQ(FullRoots(6), (std::vector<uint64_t>{1, 4}));
@@ -49,7 +49,7 @@ TEST(FlatTree, FullRoots) {
   EXPECT_EQ(FullRoots(30), (std::vector<uint64_t>{7, 19, 25, 28}));
 }
 
-TEST(FlatTree, LargeIndexesDoNotOverflow) {
+TEST(CoreFlatTree, LargeIndexesDoNotOverflow) {
   uint64_t big = Index(40, 3);
   EXPECT_EQ(Depth(big), 40u);
   EXPECT_EQ(Offset(big), 3u);
@@ -57,7 +57,7 @@ TEST(FlatTree, LargeIndexesDoNotOverflow) {
   EXPECT_EQ(Sibling(big), Index(40, 2));
 }
 
-TEST(FlatTree, IteratorWalks) {
+TEST(CoreFlatTree, IteratorWalks) {
   Iterator it(0);
   EXPECT_TRUE(it.IsLeft());
   EXPECT_EQ(it.Parent(), 1u);

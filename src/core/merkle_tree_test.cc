@@ -5,7 +5,7 @@
 namespace hyper::core {
 namespace {
 
-TEST(MerkleTree, BuildsParentsAndRoots) {
+TEST(CoreMerkleTree, BuildsParentsAndRoots) {
   ASSERT_TRUE(crypto::Init().ok());
   MerkleTree m;
   std::vector<TreeNode> nodes;

@@ -5,7 +5,7 @@
 namespace hyper::core {
 namespace {
 
-TEST(MerkleIndex, SetPropagatesAndCountsBlocks) {
+TEST(CoreMerkleIndex, SetPropagatesAndCountsBlocks) {
   Bitfield bf;
   BitfieldTreeBits bits(&bf);
   MerkleIndex tree(&bits);
@@ -26,7 +26,7 @@ TEST(MerkleIndex, SetPropagatesAndCountsBlocks) {
   EXPECT_EQ(tree.Blocks(), 1000u);
 }
 
-TEST(MerkleIndex, Truncate) {
+TEST(CoreMerkleIndex, Truncate) {
   Bitfield bf;
   BitfieldTreeBits bits(&bf);
   MerkleIndex tree(&bits);
@@ -40,7 +40,7 @@ TEST(MerkleIndex, Truncate) {
   EXPECT_FALSE(tree.Get(10));
 }
 
-TEST(MerkleIndex, ProofOfAFullTree) {
+TEST(CoreMerkleIndex, ProofOfAFullTree) {
   Bitfield bf;
   BitfieldTreeBits bits(&bf);
   MerkleIndex tree(&bits);
@@ -61,7 +61,7 @@ TEST(MerkleIndex, ProofOfAFullTree) {
   EXPECT_FALSE(tree.Proof(10, 0, false));
 }
 
-TEST(MerkleIndex, DigestAndProofAgree) {
+TEST(CoreMerkleIndex, DigestAndProofAgree) {
   Bitfield writer_bf;
   BitfieldTreeBits wbits(&writer_bf);
   MerkleIndex writer(&wbits);
