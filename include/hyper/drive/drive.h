@@ -1,0 +1,265 @@
+// hyper::drive — hyperdrive 10.21, byte compatible on disk with the Node reference
+// (docs/formats/hyperdrive.md). A drive is a metadata feed holding a hypertrie of Stat records
+// (whose header names the content feed) and a content feed holding file bytes, both in one
+// Corestore. The API follows the reference's fs-style calls with Result instead of callbacks.
+//
+// Thread safety: every method may be called from any thread. Content writes (WriteFile, a
+// FileWriter's lifetime, Truncate) are serialized by the drive's content lock; trie writes by
+// the trie's own lock. A Drive must not outlive the Corestore it was opened from.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hyper/core/feed.h"
+#include "hyper/corestore/corestore.h"
+#include "hyper/trie/trie.h"
+#include "hyper/util/bytes.h"
+#include "hyper/util/status.h"
+
+namespace hyper::drive {
+
+// File type bits of Stat::mode (as in stat(2)).
+constexpr uint32_t kModeTypeMask = 0170000;
+constexpr uint32_t kModeFile = 0100000;
+constexpr uint32_t kModeDirectory = 0040000;
+constexpr uint32_t kModeSymlink = 0120000;
+constexpr uint32_t kDefaultFileMode = 0644;
+constexpr uint32_t kDefaultDirectoryMode = 0755;
+
+// The reference's write stream cuts content into blocks of at most this many bytes.
+constexpr size_t kContentBlockBytes = 524288;
+// Where tags live in the trie (hidden keys), value = varint(version).
+constexpr std::string_view kTagPrefix = "hyperdrive-tags/";
+
+// hyperdrive-schemas `Mount`.
+struct MountRecord {
+  Bytes key;
+  std::optional<uint64_t> version;
+  std::optional<Bytes> hash;
+  std::optional<bool> hypercore;
+
+  Bytes Encode() const;
+  static Result<MountRecord> Decode(ByteView in);
+  bool operator==(const MountRecord&) const = default;
+};
+
+// The `metadata` map, in the order the reference's JS object would enumerate it (see
+// OrderMetadata). A value of nullopt is a removed key (the reference keeps the key, no value).
+using MetadataMap = std::vector<std::pair<std::string, std::optional<Bytes>>>;
+
+// Sets key to value: replaces in place when present, appends otherwise.
+void SetMetadataEntry(MetadataMap& map, std::string key, std::optional<Bytes> value);
+// The entry for key, or null.
+const std::optional<Bytes>* FindMetadataEntry(const MetadataMap& map, std::string_view key);
+// JS object key order: array-index keys ("0".."4294967294") ascending, then the rest in
+// insertion order. Encode writes entries in this order.
+MetadataMap OrderMetadata(const MetadataMap& map);
+
+// hyperdrive-schemas `Stat`. Times are milliseconds since the epoch.
+struct Stat {
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;
+  uint64_t offset = 0;       // first content block
+  uint64_t byte_offset = 0;  // content byte position of that block
+  uint64_t mtime = 0;
+  uint64_t ctime = 0;
+  std::string linkname;  // "" = not a symlink target (not written)
+  std::optional<MountRecord> mount;
+  MetadataMap metadata;
+
+  bool IsFile() const { return (mode & kModeTypeMask) == kModeFile; }
+  bool IsDirectory() const { return (mode & kModeTypeMask) == kModeDirectory; }
+  bool IsSymlink() const { return (mode & kModeTypeMask) == kModeSymlink; }
+
+  // As the reference writes a Stat object: mode..ctime always, linkname when not empty, mount
+  // when present, then the metadata entries in JS key order.
+  Bytes Encode() const;
+  // Missing fields decode as 0 / empty, like the reference. Corruption without a mode.
+  static Result<Stat> Decode(ByteView in);
+  bool operator==(const Stat&) const = default;
+};
+
+// Milliseconds since the epoch, now.
+uint64_t NowMillis();
+
+// Canonical absolute path: "/" + segments joined by '/', with "", "." dropped and ".." going up
+// (never above the root); backslashes are separators (unixify). InvalidArgument for a NUL byte.
+Result<std::string> NormalizePath(std::string_view path);
+// The trie key of a normalized path (no leading '/'; "" for the root).
+std::string TrieKeyOf(std::string_view normalized);
+
+// Attributes for new files and directories. Unset fields take the reference's defaults (mode
+// 0644 for files / 0755 for directories, uid=gid=0, times = now).
+struct WriteOptions {
+  std::optional<uint32_t> mode;  // permission bits; the type bits are set by the call
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> mtime;
+  std::optional<uint64_t> ctime;
+  MetadataMap metadata;
+};
+
+struct ReaddirOptions {
+  bool recursive = false;
+  // Descend into mounts (no-op until mounts are supported; kept for API shape).
+  bool no_mounts = false;
+};
+
+struct DirEntry {
+  std::string name;  // relative to the listed directory
+  std::string path;  // absolute
+  Stat stat;         // one-level listings give a fresh directory Stat for nested entries
+};
+
+struct DiffEntry {
+  enum class Type { kPut, kDel };
+  Type type = Type::kPut;
+  std::string name;             // the trie key (no leading '/')
+  std::optional<Stat> value;    // the newer side's Stat (puts)
+  std::optional<uint64_t> seq;  // the newer node's seq
+  std::optional<uint64_t> previous_seq;
+};
+
+struct DriveOptions {
+  // Open the drive with this metadata key (writable when the store holds its name).
+  std::optional<crypto::PublicKey> key;
+  // Without a key: the default core of this corestore namespace ("default" = the store's
+  // default core), as `new Hyperdrive(store, null, {namespace})` does.
+  std::string namespace_name = "default";
+  // With a key that the store does not hold: create an empty replica (true) or NotFound.
+  bool create_if_missing = true;
+};
+
+class Drive;
+
+// Streams a file into the content feed: each Write appends its bytes as blocks of at most
+// kContentBlockBytes (one batch per Write); Close writes the Stat. Holds the drive's content
+// lock from creation to Close/destruction. Destroying it without Close leaves the appended
+// blocks unreferenced, as the reference does on an aborted stream.
+class FileWriter {
+ public:
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  Status Write(ByteView chunk);
+  // Writes the Stat and releases the lock. The writer is unusable afterwards.
+  Result<Stat> Close();
+
+ private:
+  friend class Drive;
+  FileWriter(Drive* drive, std::string path, WriteOptions options,
+             std::unique_lock<std::mutex> lock);
+  Drive* drive_;
+  std::string path_;
+  WriteOptions options_;
+  std::unique_lock<std::mutex> lock_;
+  uint64_t offset_ = 0;
+  uint64_t byte_offset_ = 0;
+  uint64_t written_ = 0;
+  uint64_t blocks_ = 0;
+  bool closed_ = false;
+};
+
+class Drive {
+ public:
+  // Creates or opens a drive in `store` (see DriveOptions). REQUIRES: store outlives the drive.
+  static Result<std::unique_ptr<Drive>> Open(corestore::Corestore& store,
+                                             DriveOptions options = {});
+
+  ~Drive();
+  Drive(const Drive&) = delete;
+  Drive& operator=(const Drive&) = delete;
+
+  const crypto::PublicKey& key() const;
+  const crypto::Hash& discovery_key() const;
+  // The content feed's key (nullopt for an empty read-only replica).
+  std::optional<crypto::PublicKey> content_key() const;
+  bool writable() const;
+  bool is_checkout() const { return trie_->is_checkout(); }
+  // The trie version (1 for an empty drive, as the reference).
+  uint64_t version() const { return trie_->version(); }
+  const std::shared_ptr<core::Feed>& metadata_feed() const { return metadata_; }
+  const std::shared_ptr<core::Feed>& content_feed() const { return content_; }
+  const trie::Trie& trie() const { return *trie_; }
+
+  // --- files ---
+  Result<Stat> WriteFile(std::string_view path, ByteView data, const WriteOptions& options = {});
+  Result<std::unique_ptr<FileWriter>> CreateWriter(std::string_view path,
+                                                   const WriteOptions& options = {});
+  Result<Bytes> ReadFile(std::string_view path) const;
+  // Up to `length` bytes from byte `start` (fewer at the end of the file), reading only the
+  // content blocks that hold them.
+  Result<Bytes> ReadRange(std::string_view path, uint64_t start, uint64_t length) const;
+  // Follows symlinks (Loop after 32 hops). A path with no node but nodes below it is a
+  // directory whose Stat is taken from its first entry (as the reference).
+  Result<Stat> GetStat(std::string_view path) const;
+  Result<Stat> Lstat(std::string_view path) const;
+  bool Exists(std::string_view path) const { return GetStat(path).ok(); }
+  Status Unlink(std::string_view path);
+  Status Truncate(std::string_view path, uint64_t size);
+  // `to` gets `from`'s Stat (sharing its content blocks). Exists when `to` exists.
+  Status Copy(std::string_view from, std::string_view to);
+  Status SetMetadata(std::string_view path, std::string key, Bytes value);
+  Status RemoveMetadata(std::string_view path, std::string key);
+
+  // --- directories ---
+  Status Mkdir(std::string_view path, const WriteOptions& options = {});
+  Status Rmdir(std::string_view path);
+  Result<std::vector<DirEntry>> Readdir(std::string_view path, ReaddirOptions options = {}) const;
+
+  // --- symlinks ---
+  Status Symlink(std::string_view target, std::string_view link_path);
+  Result<std::string> Readlink(std::string_view path) const;
+
+  // --- versions ---
+  // A read-only view of the drive at `version`.
+  Result<std::unique_ptr<Drive>> Checkout(uint64_t version) const;
+  // Differences between this drive and its state at `other_version`, below `prefix`.
+  Result<std::vector<DiffEntry>> Diff(uint64_t other_version, std::string_view prefix = "/") const;
+  std::unique_ptr<trie::Watcher> Watch(std::string_view path, std::function<void()> on_change);
+
+  // --- tags ---
+  // Tags `version` (the current version when nullopt).
+  Status CreateTag(const std::string& name, std::optional<uint64_t> version = std::nullopt);
+  // The tagged version, or NotFound.
+  Result<uint64_t> GetTaggedVersion(const std::string& name) const;
+  Status DeleteTag(const std::string& name);
+  Result<std::map<std::string, uint64_t>> GetAllTags() const;
+
+ private:
+  friend class FileWriter;
+  Drive() = default;
+  Status CheckWritable() const;
+  // Lstat of a normalized path; nullopt when there is no node (no implicit directory lookup).
+  Result<std::optional<Stat>> NodeStat(const std::string& norm) const;
+  Result<Stat> LstatNorm(const std::string& norm) const;
+  // Follows symlinks; returns the final path too.
+  Result<std::pair<std::string, Stat>> Resolve(const std::string& norm) const;
+  Status CheckParents(const std::string& norm) const;
+  Status PutStat(const std::string& norm, const Stat& stat);
+  Status ListInto(const std::string& dir, const std::string& shown_dir,
+                  const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const;
+  Status UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value);
+
+  corestore::Corestore* store_ = nullptr;
+  std::shared_ptr<core::Feed> metadata_;
+  std::shared_ptr<core::Feed> content_;
+  std::unique_ptr<trie::Trie> trie_;
+  // Shared with checkouts; serializes content appends.
+  std::shared_ptr<std::mutex> content_mu_;
+};
+
+}  // namespace hyper::drive

@@ -1,0 +1,565 @@
+// hyper::drive::Drive — files, directories, symlinks, versions and tags over a hypertrie of
+// Stat records and a content feed (docs/formats/hyperdrive.md).
+#include "hyper/drive/drive.h"
+
+#include <algorithm>
+
+#include "hyper/util/varint.h"
+
+namespace hyper::drive {
+
+namespace {
+
+constexpr int kMaxSymlinkHops = 32;
+constexpr int kMaxListDepth = 16;
+// A file read whole into memory.
+constexpr uint64_t kMaxReadFileBytes = uint64_t{1} << 32;
+
+Stat NewStat(uint32_t type, uint32_t default_mode, const WriteOptions& o) {
+  Stat st;
+  st.mode = (o.mode && *o.mode != 0 ? *o.mode : default_mode) | type;
+  st.uid = o.uid.value_or(0);
+  st.gid = o.gid.value_or(0);
+  uint64_t now = NowMillis();
+  st.mtime = o.mtime && *o.mtime != 0 ? *o.mtime : now;
+  st.ctime = o.ctime && *o.ctime != 0 ? *o.ctime : now;
+  st.metadata = o.metadata;
+  return st;
+}
+
+std::string Dirname(const std::string& norm) {
+  size_t slash = norm.rfind('/');
+  if (slash == 0 || slash == std::string::npos) return "/";
+  return norm.substr(0, slash);
+}
+
+// path relative to dir (both normalized; path is below dir).
+std::string Relative(const std::string& dir, const std::string& path) {
+  if (dir == "/") return path.substr(1);
+  if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+      path[dir.size()] == '/') {
+    return path.substr(dir.size() + 1);
+  }
+  return path;
+}
+
+std::string Join(const std::string& dir, const std::string& rel) {
+  if (dir == "/") return "/" + rel;
+  return dir + "/" + rel;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Open
+
+Result<std::unique_ptr<Drive>> Drive::Open(corestore::Corestore& store, DriveOptions options) {
+  std::unique_ptr<Drive> d(new Drive());
+  d->store_ = &store;
+  d->content_mu_ = std::make_shared<std::mutex>();
+  if (options.key) {
+    corestore::CoreOptions co;
+    co.key = *options.key;
+    co.create_if_missing = options.create_if_missing;
+    ASSIGN_OR_RETURN(d->metadata_, store.Get(co));
+  } else {
+    ASSIGN_OR_RETURN(d->metadata_, store.Default(options.namespace_name));
+  }
+  trie::TrieOptions topts;
+  topts.subtype = "hyperdrive";
+  if (d->metadata_->writable() && d->metadata_->length() == 0) {
+    // A new drive: the content feed is the core named "<hex metadata key>-content".
+    corestore::CoreOptions co;
+    co.name = ToHex(d->metadata_->key()) + "-content";
+    ASSIGN_OR_RETURN(d->content_, store.Get(co));
+    topts.metadata = ToBytes(ByteView(d->content_->key()));
+    ASSIGN_OR_RETURN(d->trie_, trie::Trie::Open(d->metadata_, topts));
+    return d;
+  }
+  ASSIGN_OR_RETURN(d->trie_, trie::Trie::Open(d->metadata_, topts));
+  if (d->metadata_->length() > 0) {
+    ASSIGN_OR_RETURN(auto meta, d->trie_->GetMetadata());
+    if (!meta || meta->size() != crypto::kPublicKeyBytes) {
+      return Status::Corruption("the drive header does not name a content feed");
+    }
+    corestore::CoreOptions co;
+    crypto::PublicKey ck{};
+    std::copy(meta->begin(), meta->end(), ck.begin());
+    co.key = ck;
+    ASSIGN_OR_RETURN(d->content_, store.Get(co));
+  }
+  return d;
+}
+
+Drive::~Drive() = default;
+
+const crypto::PublicKey& Drive::key() const { return metadata_->key(); }
+const crypto::Hash& Drive::discovery_key() const { return metadata_->discovery_key(); }
+std::optional<crypto::PublicKey> Drive::content_key() const {
+  if (!content_) return std::nullopt;
+  return content_->key();
+}
+bool Drive::writable() const {
+  return trie_->writable() && content_ != nullptr && content_->writable();
+}
+
+Status Drive::CheckWritable() const {
+  if (trie_->is_checkout()) return Status::NotWritable("a checkout is read-only");
+  if (!writable()) return Status::NotWritable("the drive is not writable");
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats
+
+Result<std::optional<Stat>> Drive::NodeStat(const std::string& norm) const {
+  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(TrieKeyOf(norm)));
+  if (!node) return std::optional<Stat>();
+  if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
+  auto st = Stat::Decode(*node->value());
+  if (!st.ok()) return st.status().Annotate(norm);
+  return std::optional<Stat>(std::move(*st));
+}
+
+Result<Stat> Drive::LstatNorm(const std::string& norm) const {
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
+  if (st) return std::move(*st);
+  Stat dir;
+  dir.mode = kDefaultDirectoryMode | kModeDirectory;
+  if (norm == "/") {
+    dir.mtime = dir.ctime = NowMillis();
+    return dir;
+  }
+  // An implicit directory: the reference derives its Stat from the first entry below it.
+  ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm)));
+  ASSIGN_OR_RETURN(trie::NodePtr first, it->Next());
+  if (!first) return Status::NotFound(norm + " does not exist");
+  if (!first->value()) return Status::Corruption("a node below " + norm + " has no Stat");
+  ASSIGN_OR_RETURN(Stat child, Stat::Decode(*first->value()));
+  child.mode = kDefaultDirectoryMode | kModeDirectory;
+  child.linkname.clear();
+  child.mount.reset();
+  return child;
+}
+
+Result<Stat> Drive::Lstat(std::string_view path) const {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  return LstatNorm(norm);
+}
+
+Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start) const {
+  std::string norm = start;
+  for (int hop = 0; hop <= kMaxSymlinkHops; hop++) {
+    ASSIGN_OR_RETURN(Stat st, LstatNorm(norm));
+    if (st.linkname.empty()) return std::make_pair(norm, std::move(st));
+    std::string next = st.linkname[0] == '/' ? st.linkname : Dirname(norm) + "/" + st.linkname;
+    ASSIGN_OR_RETURN(norm, NormalizePath(next));
+  }
+  return Status::Loop("too many symlinks resolving " + start);
+}
+
+Result<Stat> Drive::GetStat(std::string_view path) const {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
+  return std::move(resolved.second);
+}
+
+Result<std::string> Drive::Readlink(std::string_view path) const {
+  ASSIGN_OR_RETURN(Stat st, Lstat(path));
+  if (st.linkname.empty()) return Status::InvalidArgument(std::string(path) + " is not a symlink");
+  return st.linkname;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+Status Drive::CheckParents(const std::string& norm) const {
+  std::string dir = Dirname(norm);
+  while (dir != "/") {
+    ASSIGN_OR_RETURN(auto st, NodeStat(dir));
+    if (st && st->IsFile()) return Status::NotADirectory(dir + " is a file");
+    dir = Dirname(dir);
+  }
+  return Status::Ok();
+}
+
+Status Drive::PutStat(const std::string& norm, const Stat& stat) {
+  if (norm == "/") return Status::InvalidArgument("the root has no Stat");
+  auto put = trie_->Put(TrieKeyOf(norm), stat.Encode());
+  return put.ok() ? Status::Ok() : put.status();
+}
+
+FileWriter::FileWriter(Drive* drive, std::string path, WriteOptions options,
+                       std::unique_lock<std::mutex> lock)
+    : drive_(drive), path_(std::move(path)), options_(std::move(options)), lock_(std::move(lock)) {
+  offset_ = drive_->content_->length();
+  byte_offset_ = drive_->content_->byte_length();
+}
+
+FileWriter::~FileWriter() = default;
+
+Status FileWriter::Write(ByteView chunk) {
+  if (closed_) return Status::InvalidArgument("write after close");
+  std::vector<ByteView> blocks;
+  if (chunk.empty()) {
+    blocks.push_back(chunk);  // the reference appends an empty chunk as an empty block
+  }
+  for (size_t pos = 0; pos < chunk.size(); pos += kContentBlockBytes) {
+    blocks.push_back(chunk.subspan(pos, std::min(kContentBlockBytes, chunk.size() - pos)));
+  }
+  auto appended = drive_->content_->Append(std::span<const ByteView>(blocks));
+  if (!appended.ok()) return appended.status().Annotate("appending content of " + path_);
+  written_ += chunk.size();
+  blocks_ += blocks.size();
+  return Status::Ok();
+}
+
+Result<Stat> FileWriter::Close() {
+  if (closed_) return Status::InvalidArgument("closed twice");
+  closed_ = true;
+  Stat st = NewStat(kModeFile, kDefaultFileMode, options_);
+  st.size = written_;
+  st.blocks = blocks_;
+  st.offset = offset_;
+  st.byte_offset = byte_offset_;
+  Status put = drive_->PutStat(path_, st);
+  lock_.unlock();
+  if (!put.ok()) return put;
+  return st;
+}
+
+Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
+                                                        const WriteOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  if (norm == "/") return Status::IsADirectory("/ is a directory");
+  ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
+  if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  RETURN_IF_ERROR(CheckParents(norm));
+  std::unique_lock<std::mutex> lock(*content_mu_);
+  return std::unique_ptr<FileWriter>(new FileWriter(this, norm, options, std::move(lock)));
+}
+
+Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteOptions& options) {
+  ASSIGN_OR_RETURN(auto writer, CreateWriter(path, options));
+  RETURN_IF_ERROR(writer->Write(data));
+  return writer->Close();
+}
+
+Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t length) const {
+  ASSIGN_OR_RETURN(Stat st, GetStat(path));
+  if (st.IsDirectory()) return Status::IsADirectory(std::string(path) + " is a directory");
+  if (start >= st.size || length == 0) return Bytes();
+  length = std::min(length, st.size - start);
+  if (!content_) return Status::NotFound("the drive has no content feed");
+  if (length > kMaxReadFileBytes) return Status::OutOfRange("read too large");
+  ASSIGN_OR_RETURN(auto pos, content_->Seek(ByteOffset(st.byte_offset + start)));
+  BlockIndex block = pos.first;
+  uint64_t skip = pos.second;
+  const uint64_t end_block = st.offset + st.blocks;
+  Bytes out;
+  out.reserve(length);
+  while (out.size() < length) {
+    if (block.value >= end_block) return Status::Corruption("file content ends early");
+    ASSIGN_OR_RETURN(Bytes data, content_->Get(block));
+    if (skip > data.size()) return Status::Corruption("seek landed outside a block");
+    size_t take = std::min<uint64_t>(data.size() - skip, length - out.size());
+    out.insert(out.end(), data.begin() + static_cast<ptrdiff_t>(skip),
+               data.begin() + static_cast<ptrdiff_t>(skip + take));
+    skip = 0;
+    block = block.next();
+  }
+  return out;
+}
+
+Result<Bytes> Drive::ReadFile(std::string_view path) const {
+  return ReadRange(path, 0, kMaxReadFileBytes);
+}
+
+Status Drive::Unlink(std::string_view path) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
+  if (!st) {
+    if (LstatNorm(norm).ok()) return Status::IsADirectory(norm + " is a directory");
+    return Status::NotFound(norm + " does not exist");
+  }
+  if (st->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(norm)));
+  (void)node;
+  return Status::Ok();
+}
+
+Status Drive::Truncate(std::string_view path, uint64_t size) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
+  if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  WriteOptions opts;
+  uint64_t old_size = 0;
+  if (existing) {
+    if (!existing->linkname.empty()) return Status::InvalidArgument(norm + " is a symlink");
+    opts.mode = existing->mode & ~kModeTypeMask;
+    opts.uid = existing->uid;
+    opts.gid = existing->gid;
+    opts.ctime = existing->ctime;
+    opts.metadata = existing->metadata;
+    old_size = existing->size;
+    if (old_size == size) return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(auto writer, CreateWriter(norm, opts));
+  uint64_t copied = 0;
+  const uint64_t keep = std::min(old_size, size);
+  while (copied < keep) {
+    uint64_t n = std::min<uint64_t>(kContentBlockBytes, keep - copied);
+    ASSIGN_OR_RETURN(Bytes chunk, ReadRange(norm, copied, n));
+    RETURN_IF_ERROR(writer->Write(chunk));
+    copied += n;
+  }
+  if (size > copied) {
+    Bytes zeros(std::min<uint64_t>(kContentBlockBytes, size - copied), 0);
+    while (copied < size) {
+      uint64_t n = std::min<uint64_t>(zeros.size(), size - copied);
+      RETURN_IF_ERROR(writer->Write(ByteView(zeros).first(n)));
+      copied += n;
+    }
+  }
+  if (size == 0) RETURN_IF_ERROR(writer->Write(ByteView()));
+  auto closed = writer->Close();
+  return closed.ok() ? Status::Ok() : closed.status();
+}
+
+Status Drive::Copy(std::string_view from, std::string_view to) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(Stat st, GetStat(from));
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(to));
+  ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
+  if (existing) return Status::Exists(norm + " exists");
+  RETURN_IF_ERROR(CheckParents(norm));
+  return PutStat(norm, st);
+}
+
+Status Drive::UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(TrieKeyOf(norm)));
+  if (!node) return Status::NotFound(norm + " does not exist");
+  if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
+  ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+  // The reference decodes (a missing time becomes "now") and re-encodes.
+  uint64_t now = NowMillis();
+  if (st.mtime == 0) st.mtime = now;
+  if (st.ctime == 0) st.ctime = now;
+  SetMetadataEntry(st.metadata, std::move(key), std::move(value));
+  trie::PutOptions po;
+  po.flags = node->flags();
+  auto put = trie_->Put(TrieKeyOf(norm), st.Encode(), po);
+  return put.ok() ? Status::Ok() : put.status();
+}
+
+Status Drive::SetMetadata(std::string_view path, std::string key, Bytes value) {
+  return UpdateMetadata(path, std::move(key), std::move(value));
+}
+
+Status Drive::RemoveMetadata(std::string_view path, std::string key) {
+  return UpdateMetadata(path, std::move(key), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories and symlinks
+
+Status Drive::Mkdir(std::string_view path, const WriteOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  if (norm == "/") return Status::Exists("/ exists");
+  RETURN_IF_ERROR(CheckParents(norm));
+  Stat st = NewStat(kModeDirectory, kDefaultDirectoryMode, options);
+  std::lock_guard<std::mutex> lock(*content_mu_);
+  st.offset = content_->length();
+  st.byte_offset = content_->byte_length();
+  trie::PutOptions po;
+  po.condition = [&norm](const trie::Node* existing, const trie::Node&) -> Result<bool> {
+    if (existing != nullptr) return Status::Exists(norm + " exists");
+    return true;
+  };
+  auto put = trie_->Put(TrieKeyOf(norm), st.Encode(), po);
+  return put.ok() ? Status::Ok() : put.status();
+}
+
+Status Drive::Rmdir(std::string_view path) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  if (norm == "/") return Status::InvalidArgument("cannot remove the root");
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
+  if (st && !st->IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
+  trie::IterateOptions io;
+  io.recursive = false;
+  io.gt = true;
+  ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm), io));
+  ASSIGN_OR_RETURN(trie::NodePtr child, it->Next());
+  if (child) return Status::NotEmpty(norm + " is not empty");
+  if (!st) return Status::NotFound(norm + " does not exist");
+  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(norm)));
+  (void)node;
+  return Status::Ok();
+}
+
+Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
+                       const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const {
+  if (depth > kMaxListDepth) return Status::Loop("symlinks nest too deep below " + shown_dir);
+  trie::IterateOptions io;
+  io.recursive = options.recursive;
+  io.gt = true;
+  ASSIGN_OR_RETURN(auto nodes, trie_->List(TrieKeyOf(dir), io));
+  for (const auto& node : nodes) {
+    if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
+    ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+    std::string rel = Relative(dir, "/" + node->key());
+    if (rel.empty() || rel == "/" + node->key()) continue;
+    if (!options.recursive) {
+      size_t slash = rel.find('/');
+      DirEntry e;
+      e.name = rel.substr(0, slash);
+      e.path = Join(shown_dir, e.name);
+      if (slash != std::string::npos) {
+        e.stat.mode = kDefaultDirectoryMode | kModeDirectory;
+        e.stat.mtime = e.stat.ctime = NowMillis();
+      } else {
+        e.stat = std::move(st);
+      }
+      out.push_back(std::move(e));
+      continue;
+    }
+    DirEntry e;
+    e.name = Relative(shown_dir, Join(shown_dir, rel));
+    e.path = Join(shown_dir, rel);
+    bool follow = !st.linkname.empty();
+    std::string link_from = "/" + node->key();
+    out.push_back(DirEntry{e.name, e.path, std::move(st)});
+    if (follow) {
+      auto target = Resolve(link_from);
+      if (!target.ok()) {
+        if (target.status().code() == Code::kNotFound) continue;
+        return target.status();
+      }
+      if (target->second.IsDirectory()) {
+        RETURN_IF_ERROR(ListInto(target->first, e.path, options, depth + 1, out));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptions options) const {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
+  if (!resolved.second.IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
+  std::vector<DirEntry> out;
+  RETURN_IF_ERROR(ListInto(resolved.first, norm, options, 0, out));
+  // Recursive names are relative to the listed directory.
+  if (options.recursive) {
+    for (auto& e : out) e.name = Relative(norm, e.path);
+  }
+  return out;
+}
+
+Status Drive::Symlink(std::string_view target, std::string_view link_path) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(link_path));
+  if (norm == "/") return Status::Exists("/ exists");
+  if (target.empty()) return Status::InvalidArgument("empty symlink target");
+  if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
+  RETURN_IF_ERROR(CheckParents(norm));
+  std::string t(target);
+  std::replace(t.begin(), t.end(), '\\', '/');
+  Stat st = NewStat(kModeSymlink, kDefaultFileMode, {});
+  st.linkname = t;
+  return PutStat(norm, st);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Versions and tags
+
+Result<std::unique_ptr<Drive>> Drive::Checkout(uint64_t version) const {
+  std::unique_ptr<Drive> d(new Drive());
+  d->store_ = store_;
+  d->metadata_ = metadata_;
+  d->content_ = content_;
+  d->content_mu_ = content_mu_;
+  d->trie_ = trie_->Checkout(version);
+  return d;
+}
+
+Result<std::vector<DiffEntry>> Drive::Diff(uint64_t other_version, std::string_view prefix) const {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(prefix));
+  ASSIGN_OR_RETURN(auto it, trie_->Diff(other_version, TrieKeyOf(norm)));
+  std::vector<DiffEntry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(auto entry, it->Next());
+    if (!entry) break;
+    DiffEntry e;
+    e.name = entry->key;
+    e.type = entry->left ? DiffEntry::Type::kPut : DiffEntry::Type::kDel;
+    if (entry->left) {
+      e.seq = entry->left->seq();
+      if (entry->left->value()) {
+        ASSIGN_OR_RETURN(Stat st, Stat::Decode(*entry->left->value()));
+        e.value = std::move(st);
+      }
+    }
+    if (entry->right) e.previous_seq = entry->right->seq();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::unique_ptr<trie::Watcher> Drive::Watch(std::string_view path,
+                                            std::function<void()> on_change) {
+  auto norm = NormalizePath(path);
+  return trie_->Watch(norm.ok() ? TrieKeyOf(*norm) : std::string(), std::move(on_change));
+}
+
+Status Drive::CreateTag(const std::string& name, std::optional<uint64_t> version) {
+  if (trie_->is_checkout() || !trie_->writable()) return Status::NotWritable("read-only drive");
+  Bytes value;
+  AppendVarint(value, version.value_or(trie_->version()));
+  trie::PutOptions po;
+  po.hidden = true;
+  auto put = trie_->Put(std::string(kTagPrefix) + name, std::move(value), po);
+  return put.ok() ? Status::Ok() : put.status();
+}
+
+Result<uint64_t> Drive::GetTaggedVersion(const std::string& name) const {
+  trie::GetOptions go;
+  go.hidden = true;
+  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(std::string(kTagPrefix) + name, go));
+  if (!node || !node->value()) return Status::NotFound("no tag " + name);
+  size_t used = 0;
+  return DecodeVarint(*node->value(), &used);
+}
+
+Status Drive::DeleteTag(const std::string& name) {
+  if (trie_->is_checkout() || !trie_->writable()) return Status::NotWritable("read-only drive");
+  trie::DelOptions dopts;
+  dopts.hidden = true;
+  auto del = trie_->Del(std::string(kTagPrefix) + name, dopts);
+  return del.ok() ? Status::Ok() : del.status();
+}
+
+Result<std::map<std::string, uint64_t>> Drive::GetAllTags() const {
+  trie::IterateOptions io;
+  io.hidden = true;
+  ASSIGN_OR_RETURN(auto nodes, trie_->List(kTagPrefix, io));
+  std::map<std::string, uint64_t> out;
+  for (const auto& node : nodes) {
+    if (!node->value()) continue;
+    size_t used = 0;
+    ASSIGN_OR_RETURN(uint64_t v, DecodeVarint(*node->value(), &used));
+    std::string_view key = node->key();
+    if (key.size() >= kTagPrefix.size()) key.remove_prefix(kTagPrefix.size());
+    out[std::string(key)] = v;
+  }
+  return out;
+}
+
+}  // namespace hyper::drive

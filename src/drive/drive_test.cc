@@ -1,0 +1,240 @@
+#include "hyper/drive/drive.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "hyper/storage/file.h"
+
+namespace hyper::drive {
+namespace {
+
+class DriveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
+    drive_ = std::move(Drive::Open(*store_)).value();
+  }
+  std::string Read(std::string_view path) {
+    auto r = drive_->ReadFile(path);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::string(AsString(*r)) : std::string();
+  }
+  std::set<std::string> Names(std::string_view path, bool recursive = false) {
+    auto r = drive_->Readdir(path, {recursive, false});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::set<std::string> out;
+    if (r.ok()) {
+      for (auto& e : *r) out.insert(e.name);
+    }
+    return out;
+  }
+
+  storage::MemoryDirectory dir_;
+  std::unique_ptr<corestore::Corestore> store_;
+  std::unique_ptr<Drive> drive_;
+};
+
+TEST_F(DriveTest, CreatesHeaderAndContentFeed) {
+  EXPECT_TRUE(drive_->writable());
+  EXPECT_EQ(drive_->version(), 1u);
+  auto meta = drive_->trie().GetMetadata();
+  ASSERT_TRUE(meta.ok());
+  ASSERT_TRUE(meta->has_value());
+  EXPECT_EQ(**meta, ToBytes(ByteView(*drive_->content_key())));
+  auto expected = store_->DeriveKeyPair(AsBytes(ToHex(drive_->key()) + "-content"));
+  EXPECT_EQ(*drive_->content_key(), expected.public_key);
+  auto header = drive_->trie().ReadHeader();
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->subtype, "hyperdrive");
+
+  // Reopening by key finds the same content feed and stays writable.
+  auto key = drive_->key();
+  drive_.reset();
+  DriveOptions o;
+  o.key = key;
+  auto again = Drive::Open(*store_, o);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE((*again)->writable());
+  EXPECT_EQ((*again)->content_key(), expected.public_key);
+}
+
+TEST_F(DriveTest, WriteReadStat) {
+  WriteOptions o;
+  o.mode = 0600;
+  o.uid = 7;
+  o.gid = 8;
+  o.mtime = 1000;
+  o.ctime = 2000;
+  SetMetadataEntry(o.metadata, "k", ToBytes("v"));
+  auto st = drive_->WriteFile("/a/b.txt", AsBytes("hello"), o);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(Read("a/b.txt"), "hello");
+  auto s = drive_->GetStat("/a/b.txt");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->mode, 0100600u);
+  EXPECT_EQ(s->uid, 7u);
+  EXPECT_EQ(s->gid, 8u);
+  EXPECT_EQ(s->size, 5u);
+  EXPECT_EQ(s->blocks, 1u);
+  EXPECT_EQ(s->mtime, 1000u);
+  EXPECT_EQ(s->ctime, 2000u);
+  EXPECT_EQ(FindMetadataEntry(s->metadata, "k")->value(), ToBytes("v"));
+  auto d = drive_->GetStat("/a");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->IsDirectory());
+  EXPECT_EQ(drive_->GetStat("/nope").status().code(), Code::kNotFound);
+  EXPECT_TRUE(drive_->Exists("/a/../a/b.txt"));
+
+  // Empty files take one empty block, like the reference.
+  auto e = drive_->WriteFile("/empty", ByteView());
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->blocks, 1u);
+  EXPECT_EQ(e->size, 0u);
+  EXPECT_EQ(Read("/empty"), "");
+
+  // Overwrite.
+  ASSERT_TRUE(drive_->WriteFile("/a/b.txt", AsBytes("bye")).ok());
+  EXPECT_EQ(Read("/a/b.txt"), "bye");
+  EXPECT_EQ(drive_->WriteFile("/a", AsBytes("x")).status().code(), Code::kOk);  // implicit dir
+  EXPECT_EQ(drive_->WriteFile("/a/b.txt/c", AsBytes("x")).status().code(), Code::kNotADirectory);
+}
+
+TEST_F(DriveTest, BigFileRangesAndWriter) {
+  Bytes big(3 * kContentBlockBytes + 1234);
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<uint8_t>(i * 31 + (i >> 9));
+  ASSERT_TRUE(drive_->WriteFile("/small", AsBytes("xyz")).ok());
+  auto st = drive_->WriteFile("/big", big);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->blocks, 4u);
+  EXPECT_EQ(st->offset, 1u);
+  EXPECT_EQ(st->byte_offset, 3u);
+  for (uint64_t start : {0ull, 1ull, 524287ull, 524288ull, 1000000ull, 1573000ull}) {
+    auto r = drive_->ReadRange("/big", start, 70000);
+    ASSERT_TRUE(r.ok());
+    uint64_t n = std::min<uint64_t>(70000, big.size() - start);
+    ASSERT_EQ(r->size(), n);
+    EXPECT_TRUE(std::equal(r->begin(), r->end(), big.begin() + static_cast<ptrdiff_t>(start)));
+  }
+  EXPECT_TRUE(drive_->ReadRange("/big", big.size(), 10)->empty());
+
+  auto w = drive_->CreateWriter("/streamed");
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 5; i++) ASSERT_TRUE((*w)->Write(ByteView(big).first(100000)).ok());
+  auto closed = (*w)->Close();
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->size, 500000u);
+  EXPECT_EQ(closed->blocks, 5u);
+  auto r = drive_->ReadRange("/streamed", 99990, 20);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(std::equal(r->begin(), r->begin() + 10, big.begin() + 99990));
+  EXPECT_TRUE(std::equal(r->begin() + 10, r->end(), big.begin()));
+}
+
+TEST_F(DriveTest, DirectoriesAndErrors) {
+  ASSERT_TRUE(drive_->Mkdir("/d").ok());
+  EXPECT_EQ(drive_->Mkdir("/d").code(), Code::kExists);
+  ASSERT_TRUE(drive_->WriteFile("/d/f", AsBytes("1")).ok());
+  ASSERT_TRUE(drive_->WriteFile("/d/sub/g", AsBytes("2")).ok());
+  ASSERT_TRUE(drive_->WriteFile("/top", AsBytes("3")).ok());
+  EXPECT_EQ(Names("/"), (std::set<std::string>{"d", "top"}));
+  EXPECT_EQ(Names("/d"), (std::set<std::string>{"f", "sub"}));
+  EXPECT_EQ(Names("/", true), (std::set<std::string>{"d", "d/f", "d/sub/g", "top"}));
+  EXPECT_EQ(drive_->Readdir("/top").status().code(), Code::kNotADirectory);
+  EXPECT_EQ(drive_->Readdir("/none").status().code(), Code::kNotFound);
+  EXPECT_EQ(drive_->Rmdir("/d").code(), Code::kNotEmpty);
+  EXPECT_EQ(drive_->Rmdir("/top").code(), Code::kNotADirectory);
+  EXPECT_EQ(drive_->Unlink("/d").code(), Code::kIsADirectory);
+  EXPECT_EQ(drive_->Unlink("/nope").code(), Code::kNotFound);
+  EXPECT_EQ(drive_->ReadFile("/d").status().code(), Code::kIsADirectory);
+  EXPECT_EQ(drive_->WriteFile("/d", AsBytes("x")).status().code(), Code::kIsADirectory);
+  ASSERT_TRUE(drive_->Unlink("/d/f").ok());
+  ASSERT_TRUE(drive_->Unlink("/d/sub/g").ok());
+  ASSERT_TRUE(drive_->Rmdir("/d").ok());
+  EXPECT_EQ(Names("/"), (std::set<std::string>{"top"}));
+}
+
+TEST_F(DriveTest, SymlinksCopyTruncateMetadata) {
+  ASSERT_TRUE(drive_->WriteFile("/dir/file", AsBytes("content")).ok());
+  ASSERT_TRUE(drive_->Symlink("file", "/dir/rel").ok());
+  ASSERT_TRUE(drive_->Symlink("/dir", "/abs").ok());
+  EXPECT_EQ(drive_->Symlink("x", "/abs").code(), Code::kExists);
+  EXPECT_EQ(Read("/dir/rel"), "content");
+  // No resolution of links inside a path (as the reference).
+  EXPECT_EQ(drive_->ReadFile("/abs/file").status().code(), Code::kNotFound);
+  EXPECT_TRUE(drive_->Lstat("/dir/rel")->IsSymlink());
+  EXPECT_TRUE(drive_->GetStat("/dir/rel")->IsFile());
+  EXPECT_EQ(*drive_->Readlink("/dir/rel"), "file");
+  EXPECT_EQ(Names("/abs"), (std::set<std::string>{"file", "rel"}));
+  ASSERT_TRUE(drive_->Symlink("/loop2", "/loop1").ok());
+  ASSERT_TRUE(drive_->Symlink("/loop1", "/loop2").ok());
+  EXPECT_EQ(drive_->GetStat("/loop1").status().code(), Code::kLoop);
+  EXPECT_TRUE(drive_->Lstat("/loop1").ok());
+
+  ASSERT_TRUE(drive_->Copy("/dir/file", "/copy").ok());
+  EXPECT_EQ(Read("/copy"), "content");
+  EXPECT_EQ(drive_->Copy("/dir/file", "/copy").code(), Code::kExists);
+
+  ASSERT_TRUE(drive_->Truncate("/copy", 3).ok());
+  EXPECT_EQ(Read("/copy"), "con");
+  ASSERT_TRUE(drive_->Truncate("/copy", 5).ok());
+  EXPECT_EQ(Read("/copy"), std::string("con\0\0", 5));
+  ASSERT_TRUE(drive_->Truncate("/copy", 0).ok());
+  EXPECT_EQ(Read("/copy"), "");
+
+  ASSERT_TRUE(drive_->SetMetadata("/dir/file", "a", ToBytes("1")).ok());
+  ASSERT_TRUE(drive_->SetMetadata("/dir/file", "b", ToBytes("2")).ok());
+  ASSERT_TRUE(drive_->RemoveMetadata("/dir/file", "a").ok());
+  auto st = drive_->GetStat("/dir/file");
+  ASSERT_EQ(st->metadata.size(), 2u);
+  EXPECT_FALSE(FindMetadataEntry(st->metadata, "a")->has_value());
+  EXPECT_EQ(FindMetadataEntry(st->metadata, "b")->value(), ToBytes("2"));
+  EXPECT_EQ(drive_->SetMetadata("/none", "a", {}).code(), Code::kNotFound);
+}
+
+TEST_F(DriveTest, CheckoutDiffTagsWatch) {
+  int changes = 0;
+  auto watcher = drive_->Watch("/w", [&] { changes++; });
+  ASSERT_TRUE(drive_->WriteFile("/w/a", AsBytes("1")).ok());
+  uint64_t v1 = drive_->version();
+  ASSERT_TRUE(drive_->CreateTag("first").ok());
+  ASSERT_TRUE(drive_->WriteFile("/w/a", AsBytes("2")).ok());
+  ASSERT_TRUE(drive_->WriteFile("/w/b", AsBytes("3")).ok());
+  EXPECT_GE(changes, 2);
+  auto tag = drive_->GetTaggedVersion("first");
+  ASSERT_TRUE(tag.ok());
+  EXPECT_EQ(*tag, v1);
+  ASSERT_TRUE(drive_->CreateTag("second", 2).ok());
+  auto all = drive_->GetAllTags();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  EXPECT_EQ(all->at("second"), 2u);
+  ASSERT_TRUE(drive_->DeleteTag("second").ok());
+  EXPECT_EQ(drive_->GetTaggedVersion("second").status().code(), Code::kNotFound);
+  // Tags are hidden: not in listings.
+  EXPECT_EQ(Names("/"), (std::set<std::string>{"w"}));
+
+  auto old = drive_->Checkout(v1);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(AsString(*(*old)->ReadFile("/w/a")), "1");
+  EXPECT_FALSE((*old)->Exists("/w/b"));
+  EXPECT_EQ((*old)->WriteFile("/x", AsBytes("y")).status().code(), Code::kNotWritable);
+
+  auto diff = drive_->Diff(v1, "/w");
+  ASSERT_TRUE(diff.ok());
+  std::set<std::string> names;
+  for (auto& e : *diff) {
+    EXPECT_EQ(e.type, DiffEntry::Type::kPut);
+    names.insert(e.name);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"w/a", "w/b"}));
+  ASSERT_TRUE(drive_->Unlink("/w/b").ok());
+  auto diff2 = drive_->Diff(v1);
+  ASSERT_TRUE(diff2.ok());
+  ASSERT_EQ(diff2->size(), 1u);
+  EXPECT_EQ((*diff2)[0].name, "w/a");
+}
+
+}  // namespace
+}  // namespace hyper::drive
