@@ -120,7 +120,8 @@ struct Feed::Impl {
 
   // Byte offset and size of a block. `cached` nodes are used before the tree file.
   Result<std::pair<uint64_t, uint64_t>> DataOffset(uint64_t block,
-                                                   const std::vector<TreeNode>& cached = {}) const {
+                                                   const std::vector<TreeNode>& cached = {},
+                                                   TreeNode* leaf_out = nullptr) const {
     auto find = [&](uint64_t index) -> Result<TreeNode> {
       for (const auto& n : cached) {
         if (n.index.value == index) return n;
@@ -133,6 +134,7 @@ struct Feed::Impl {
       offset += n.size;
     }
     ASSIGN_OR_RETURN(TreeNode leaf, find(2 * block));
+    if (leaf_out) *leaf_out = leaf;
     return std::make_pair(offset, leaf.size);
   }
 
@@ -194,8 +196,8 @@ struct Feed::Impl {
   }
 
   Result<Bytes> ReadBlock(uint64_t index) const {
-    ASSIGN_OR_RETURN(auto pos, DataOffset(index));
-    ASSIGN_OR_RETURN(TreeNode leaf, NeedNode(2 * index));
+    TreeNode leaf;
+    ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}, &leaf));
     if (leaf.size != pos.second || leaf.size > kMaxBlockBytes) {
       return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
     }
