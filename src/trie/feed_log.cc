@@ -1,5 +1,6 @@
 #include "hyper/core/feed.h"
 #include "hyper/trie/log.h"
+#include "hyper/trie/trie.h"
 
 namespace hyper::trie {
 namespace {
@@ -29,6 +30,11 @@ class FeedLog final : public Log {
 
 std::shared_ptr<Log> NewFeedLog(std::shared_ptr<core::Feed> feed) {
   return std::make_shared<FeedLog>(std::move(feed));
+}
+
+Result<std::unique_ptr<Trie>> Trie::Open(std::shared_ptr<core::Feed> feed, TrieOptions options) {
+  if (!feed) return Status::InvalidArgument("Trie::Open without a feed");
+  return Open(NewFeedLog(std::move(feed)), std::move(options));
 }
 
 }  // namespace hyper::trie
