@@ -276,11 +276,13 @@ Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfo& self,
     ASSIGN_OR_RETURN(NodePtr n, trie.Get(mount_path, plain));
     inner = MountedNode{n, n ? n->key() : mount_path, &trie, sub.second};
   } else {
+    // The mounted trie is read as its own root (its own, empty, local path).
     chain.push_back({sub.second.key, sub.second.version});
-    auto r = GetIn(*sub.first, sub.second, mount_path, options, chain);
+    auto r = GetIn(*sub.first, SelfInfo(*sub.first), mount_path, options, chain);
     chain.pop_back();
     if (!r.ok()) return r.status();
     inner = std::move(*r);
+    if (inner.trie == sub.first) inner.mount = sub.second;
   }
   if (!inner.node) return MountedNode{nullptr, path, inner.trie, inner.mount};
   std::string key = PathFromMount(inner.key, sub.second);
@@ -320,8 +322,12 @@ Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_vi
       return Status::Ok();
     }
     chain.push_back({info.key, info.version});
-    Status st = ListIn(*t, info, p, inner_options, chain, dst);
+    size_t first = dst.size();
+    Status st = ListIn(*t, SelfInfo(*t), p, inner_options, chain, dst);
     chain.pop_back();
+    for (size_t i = first; i < dst.size(); i++) {
+      if (dst[i].trie == t) dst[i].mount = info;
+    }
     return st;
   };
 
