@@ -33,14 +33,30 @@ std::string Dirname(const std::string& norm) {
   return norm.substr(0, slash);
 }
 
-// path relative to dir (both normalized; path is below dir).
-std::string Relative(const std::string& dir, const std::string& path) {
-  if (dir == "/") return path.substr(1);
-  if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-      path[dir.size()] == '/') {
-    return path.substr(dir.size() + 1);
+// Node's path.posix.relative for two normalized absolute paths.
+std::string Relative(const std::string& from, const std::string& to) {
+  auto split = [](const std::string& p) {
+    std::vector<std::string_view> parts;
+    std::string_view v(p);
+    while (!v.empty()) {
+      v.remove_prefix(1);
+      size_t slash = v.find('/');
+      if (slash != 0 && !v.empty()) parts.push_back(v.substr(0, slash));
+      v = slash == std::string_view::npos ? std::string_view() : v.substr(slash);
+    }
+    return parts;
+  };
+  auto a = split(from);
+  auto b = split(to);
+  size_t common = 0;
+  while (common < a.size() && common < b.size() && a[common] == b[common]) common++;
+  std::string out;
+  for (size_t i = common; i < a.size(); i++) out += out.empty() ? ".." : "/..";
+  for (size_t i = common; i < b.size(); i++) {
+    if (!out.empty()) out += '/';
+    out += b[i];
   }
-  return path;
+  return out;
 }
 
 std::string Join(const std::string& dir, const std::string& rel) {
@@ -407,15 +423,24 @@ Status Drive::Rmdir(std::string_view path) {
 Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
                        const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const {
   if (depth > kMaxListDepth) return Status::Loop("symlinks nest too deep below " + shown_dir);
+  // Listing a symlink's target (shown under the link's path).
+  const bool followed = dir != shown_dir;
   trie::IterateOptions io;
   io.recursive = options.recursive;
-  io.gt = true;
+  // A recursive listing through a nested symlink shows the target directory's own node too,
+  // under the link's path (the reference's statIterator does, its `gt` being overridden).
+  io.gt = !(options.recursive && depth > 0);
   ASSIGN_OR_RETURN(auto nodes, trie_->List(TrieKeyOf(dir), io));
   for (const auto& node : nodes) {
     if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
     ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
-    std::string rel = Relative(dir, "/" + node->key());
-    if (rel.empty() || rel == "/" + node->key()) continue;
+    const std::string real_path = "/" + node->key();
+    if (real_path == dir && !io.gt) {
+      out.push_back(DirEntry{"", shown_dir, std::move(st)});
+      continue;
+    }
+    std::string rel = Relative(dir, real_path);
+    if (rel.empty() || rel.compare(0, 2, "..") == 0) continue;
     if (!options.recursive) {
       size_t slash = rel.find('/');
       DirEntry e;
@@ -430,20 +455,18 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
       out.push_back(std::move(e));
       continue;
     }
-    DirEntry e;
-    e.name = Relative(shown_dir, Join(shown_dir, rel));
-    e.path = Join(shown_dir, rel);
-    bool follow = !st.linkname.empty();
-    std::string link_from = "/" + node->key();
-    out.push_back(DirEntry{e.name, e.path, std::move(st)});
-    if (follow) {
-      auto target = Resolve(link_from);
+    const bool is_link = !st.linkname.empty();
+    // The reference shows a symlink met inside a followed directory at its real path.
+    std::string path = is_link && followed ? real_path : Join(shown_dir, rel);
+    out.push_back(DirEntry{"", path, std::move(st)});
+    if (is_link) {
+      auto target = Resolve(real_path);
       if (!target.ok()) {
         if (target.status().code() == Code::kNotFound) continue;
         return target.status();
       }
       if (target->second.IsDirectory()) {
-        RETURN_IF_ERROR(ListInto(target->first, e.path, options, depth + 1, out));
+        RETURN_IF_ERROR(ListInto(target->first, path, options, depth + 1, out));
       }
     }
   }
@@ -456,9 +479,15 @@ Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptio
   if (!resolved.second.IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
   std::vector<DirEntry> out;
   RETURN_IF_ERROR(ListInto(resolved.first, norm, options, 0, out));
-  // Recursive names are relative to the listed directory.
   if (options.recursive) {
-    for (auto& e : out) e.name = Relative(norm, e.path);
+    // Names relative to the listed directory; an entry at the listed path itself is dropped.
+    std::vector<DirEntry> named;
+    for (auto& e : out) {
+      if (e.path == norm) continue;
+      e.name = Relative(norm, e.path);
+      named.push_back(std::move(e));
+    }
+    return named;
   }
   return out;
 }

@@ -1,0 +1,77 @@
+// Shared helpers of the drive interop scripts: deterministic contents, a content checksum,
+// Stat and error descriptions in the JSON shape the C++ tests build.
+'use strict'
+const path = require('path')
+const modules = path.join(__dirname, '..', 'node_modules')
+const Hyperdrive = require(path.join(modules, 'hyperdrive'))
+const { Stat } = require(path.join(modules, 'hyperdrive-schemas'))
+
+// Byte j of generated content with this seed (the C++ tests use the same formula).
+function genBytes (seed, size) {
+  const b = Buffer.alloc(size)
+  for (let j = 0; j < size; j++) b[j] = (seed * 131 + j * 7 + (j >> 9)) & 0xff
+  return b
+}
+
+// The bytes an op's `data` describes: {text} or {seed, size}.
+function dataOf (d) {
+  if (!d) return Buffer.alloc(0)
+  if (typeof d.text === 'string') return Buffer.from(d.text, 'utf-8')
+  return genBytes(d.seed, d.size)
+}
+
+// 32-bit FNV-1a, as an unsigned number.
+function fnv (buf) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < buf.length; i++) {
+    h ^= buf[i]
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+function readStdin () {
+  return new Promise((resolve) => {
+    let s = ''
+    process.stdin.on('data', (d) => { s += d })
+    process.stdin.on('end', () => resolve(s))
+  })
+}
+
+function p (fn) {
+  return new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v)))
+}
+
+function errorName (err) {
+  if (err.errno === 2 || err.code === 'ENOENT') return 'NotFound'
+  if (err.code === 'EEXIST') return 'Exists'
+  if (err.code === 'ENOTEMPTY') return 'NotEmpty'
+  return 'Error: ' + (err.code || err.message)
+}
+
+function describeStat (st) {
+  const meta = []
+  for (const k of Object.keys(st.metadata || {})) {
+    const v = st.metadata[k]
+    meta.push([k, v ? v.toString('hex') : null])
+  }
+  const out = {
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    blocks: st.blocks,
+    offset: st.offset,
+    byteOffset: st.byteOffset,
+    mtime: st.mtime.getTime(),
+    ctime: st.ctime.getTime(),
+    linkname: st.linkname || '',
+    metadata: meta
+  }
+  if (st.mount) {
+    out.mount = { key: st.mount.key.toString('hex'), version: st.mount.version || 0 }
+  }
+  return out
+}
+
+module.exports = { Hyperdrive, Stat, genBytes, dataOf, fnv, readStdin, p, errorName, describeStat }
