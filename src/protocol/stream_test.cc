@@ -1,0 +1,118 @@
+#include "hyper/protocol/stream.h"
+
+#include <gtest/gtest.h>
+
+namespace hyper::protocol {
+namespace {
+
+struct Recorder : ChannelHandler {
+  int opened = 0;
+  int closed = 0;
+  std::vector<Message> got;
+  void OnChannelOpen() override { ++opened; }
+  Status OnChannelMessage(const Message& m) override {
+    got.push_back(m);
+    return Status::Ok();
+  }
+  void OnChannelClose() override { ++closed; }
+};
+
+// Moves bytes between two streams until both are quiet. Returns false if either fails.
+bool Pump(ProtocolStream& a, ProtocolStream& b, size_t chunk = 1 << 20) {
+  for (int round = 0; round < 100; ++round) {
+    bool moved = false;
+    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+      Bytes out = from->TakeOutput();
+      for (size_t i = 0; i < out.size(); i += chunk) {
+        moved = true;
+        if (!to->Recv(ByteView(out).subspan(i, std::min(chunk, out.size() - i))).ok()) {
+          return false;
+        }
+      }
+    }
+    if (!moved) return true;
+  }
+  return true;
+}
+
+class StreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
+  ProtocolStream a{StreamOptions{true, std::nullopt, {}}};
+  ProtocolStream b{StreamOptions{false, std::nullopt, {}}};
+  crypto::KeyPair feed = crypto::RandomKeyPair();
+};
+
+TEST_F(StreamTest, HandshakeThenChannelMessagesBothWays) {
+  Recorder ra, rb;
+  auto dk = crypto::DiscoveryKey(feed.public_key);
+  b.on_discovery_key = [&](const crypto::Hash& d) {
+    EXPECT_EQ(d, dk);
+    EXPECT_TRUE(b.Open(feed.public_key, &rb).ok());
+  };
+  a.Start();
+  ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());  // queued until the handshake is done
+  ASSERT_TRUE(Pump(a, b, 1));
+  EXPECT_TRUE(a.handshake_done());
+  EXPECT_TRUE(b.handshake_done());
+  EXPECT_EQ(*a.remote_public_key(), b.public_key());
+  EXPECT_EQ(ra.opened, 1);
+  EXPECT_EQ(rb.opened, 1);
+  ASSERT_TRUE(a.Send(dk, WantMessage{0, 1048576}).ok());
+  ASSERT_TRUE(b.Send(dk, HaveMessage{0, 3, std::nullopt, std::nullopt}).ok());
+  a.Ping();
+  ASSERT_TRUE(Pump(a, b, 5));
+  ASSERT_EQ(rb.got.size(), 1u);
+  EXPECT_EQ(rb.got[0], Message(WantMessage{0, 1048576}));
+  ASSERT_EQ(ra.got.size(), 1u);
+  a.Close(dk);
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_EQ(ra.closed, 1);
+  EXPECT_EQ(rb.closed, 1);
+  EXPECT_EQ(a.channel_count(), 0u);
+  EXPECT_EQ(b.channel_count(), 0u);
+}
+
+TEST_F(StreamTest, PeerWithoutTheKeyCannotOpen) {
+  Recorder ra, rb;
+  a.Start();
+  ASSERT_TRUE(Pump(a, b));
+  // b opens a channel with the right discovery key but cannot compute the capability:
+  // send a forged Open by hand through a second stream pair is not possible, so check that a
+  // capability made for another key is refused.
+  crypto::KeyPair other = crypto::RandomKeyPair();
+  ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());
+  b.on_discovery_key = [&](const crypto::Hash&) {};
+  ASSERT_TRUE(Pump(a, b));
+  // b "opens" a different key: different discovery key, so a sees an unknown feed.
+  bool a_saw = false;
+  a.on_discovery_key = [&](const crypto::Hash&) { a_saw = true; };
+  ASSERT_TRUE(b.Open(other.public_key, &rb).ok());
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_TRUE(a_saw);
+  EXPECT_EQ(ra.opened, 0);
+  EXPECT_EQ(rb.opened, 0);
+}
+
+TEST_F(StreamTest, GarbageAfterHandshakeDestroysTheStream) {
+  Recorder ra;
+  a.Start();
+  ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());
+  ASSERT_TRUE(Pump(a, b));
+  Bytes junk(64, 0xff);
+  EXPECT_FALSE(b.Recv(junk).ok());
+  EXPECT_TRUE(b.destroyed());
+  EXPECT_FALSE(b.Send(crypto::DiscoveryKey(feed.public_key), StatusMessage{}).ok());
+}
+
+TEST_F(StreamTest, GarbageHandshakeIsRejected) {
+  Bytes junk = {0x20};
+  junk.insert(junk.end(), 32, 0);  // message 1 with the zero point: fine until message 2
+  EXPECT_FALSE(b.Recv(junk).ok() && b.TakeOutput().size() > 0 && !b.destroyed());
+  ProtocolStream c{StreamOptions{false, std::nullopt, {}}};
+  Bytes huge = {0xff, 0xff, 0x7f};  // 2 MiB handshake message
+  EXPECT_FALSE(c.Recv(huge).ok());
+}
+
+}  // namespace
+}  // namespace hyper::protocol
