@@ -11,7 +11,7 @@ namespace hyper::trie {
 namespace {
 
 // A few tries in memory, each on its own log with its own key, and a resolver over them.
-class MountTest : public ::testing::Test {
+class TrieMountTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
 
@@ -45,7 +45,7 @@ class MountTest : public ::testing::Test {
   std::vector<std::unique_ptr<Trie>> checkouts_;
 };
 
-TEST_F(MountTest, RecordRoundTrip) {
+TEST_F(TrieMountTest, RecordRoundTrip) {
   MountInfo info;
   info.key = Bytes(32, 9);
   info.local_path = "a/b";
@@ -61,7 +61,7 @@ TEST_F(MountTest, RecordRoundTrip) {
   EXPECT_FALSE(MountInfo::Decode(*FromHex("0a05aa")).ok());    // truncated
 }
 
-TEST_F(MountTest, PosixJoin) {
+TEST_F(TrieMountTest, PosixJoin) {
   EXPECT_EQ(PosixJoin("/mounts", "a/b"), "/mounts/a/b");
   EXPECT_EQ(PosixJoin("/mounts", ""), "/mounts");
   EXPECT_EQ(PosixJoin("a//b/./c/../d", ""), "a/b/d");
@@ -70,7 +70,7 @@ TEST_F(MountTest, PosixJoin) {
   EXPECT_EQ(PosixJoin("/x", "y"), "/x/y");
 }
 
-TEST_F(MountTest, GetAndListThroughMounts) {
+TEST_F(TrieMountTest, GetAndListThroughMounts) {
   Trie& root = Make(1);
   Trie& sub = Make(2);
   Trie& subsub = Make(3);
@@ -115,7 +115,7 @@ TEST_F(MountTest, GetAndListThroughMounts) {
   EXPECT_EQ(shallow->size(), 2u);
 }
 
-TEST_F(MountTest, VersionedMounts) {
+TEST_F(TrieMountTest, VersionedMounts) {
   Trie& root = Make(1);
   Trie& sub = Make(2);
   ASSERT_TRUE(sub.Put("x/a", ToBytes("old")).ok());
@@ -136,7 +136,7 @@ TEST_F(MountTest, VersionedMounts) {
   EXPECT_EQ(Value(*b), "new");
 }
 
-TEST_F(MountTest, RemotePathFollowsTheReference) {
+TEST_F(TrieMountTest, RemotePathFollowsTheReference) {
   // mountable-hypertrie 2.8 appends the remote path after the inner path ("a" under remote
   // path "x" is looked up as "/a/x"); we keep its behaviour.
   Trie& root = Make(1);
@@ -152,7 +152,7 @@ TEST_F(MountTest, RemotePathFollowsTheReference) {
   EXPECT_EQ(resolved->second.remote_path, "x");
 }
 
-TEST_F(MountTest, CyclesAreLoopErrors) {
+TEST_F(TrieMountTest, CyclesAreLoopErrors) {
   Trie& a = Make(1);
   Trie& b = Make(2);
   ASSERT_TRUE(WriteMount(a, "to-b", Bytes(32, 2)).ok());
@@ -170,7 +170,7 @@ TEST_F(MountTest, CyclesAreLoopErrors) {
   EXPECT_EQ(list.status().code(), Code::kLoop);
 }
 
-TEST_F(MountTest, BrokenMountRecordIsCorruption) {
+TEST_F(TrieMountTest, BrokenMountRecordIsCorruption) {
   Trie& a = Make(1);
   // A hidden mounts/ node flagged as a mount but holding garbage.
   PutOptions po;
@@ -186,7 +186,7 @@ TEST_F(MountTest, BrokenMountRecordIsCorruption) {
   EXPECT_EQ(r.status().code(), Code::kCorruption);
 }
 
-TEST_F(MountTest, UnmountRemovesBothNodes) {
+TEST_F(TrieMountTest, UnmountRemovesBothNodes) {
   Trie& a = Make(1);
   Make(2);
   ASSERT_TRUE(WriteMount(a, "m", Bytes(32, 2)).ok());
