@@ -251,6 +251,14 @@ Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
   if (norm == "/") return Status::IsADirectory("/ is a directory");
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  if (!existing) {
+    // Nodes below make the path an (implicit) directory.
+    trie::IterateOptions io;
+    io.gt = true;
+    ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm), io));
+    ASSIGN_OR_RETURN(trie::NodePtr below, it->Next());
+    if (below) return Status::IsADirectory(norm + " is a directory");
+  }
   RETURN_IF_ERROR(CheckParents(norm));
   std::unique_lock<std::mutex> lock(*content_mu_);
   return std::unique_ptr<FileWriter>(new FileWriter(this, norm, options, std::move(lock)));
@@ -349,8 +357,7 @@ Status Drive::Copy(std::string_view from, std::string_view to) {
   RETURN_IF_ERROR(CheckWritable());
   ASSIGN_OR_RETURN(Stat st, GetStat(from));
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(to));
-  ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
-  if (existing) return Status::Exists(norm + " exists");
+  if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
   RETURN_IF_ERROR(CheckParents(norm));
   return PutStat(norm, st);
 }

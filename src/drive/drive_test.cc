@@ -97,7 +97,7 @@ TEST_F(DriveTest, WriteReadStat) {
   // Overwrite.
   ASSERT_TRUE(drive_->WriteFile("/a/b.txt", AsBytes("bye")).ok());
   EXPECT_EQ(Read("/a/b.txt"), "bye");
-  EXPECT_EQ(drive_->WriteFile("/a", AsBytes("x")).status().code(), Code::kOk);  // implicit dir
+  EXPECT_EQ(drive_->WriteFile("/a", AsBytes("x")).status().code(), Code::kIsADirectory);
   EXPECT_EQ(drive_->WriteFile("/a/b.txt/c", AsBytes("x")).status().code(), Code::kNotADirectory);
 }
 

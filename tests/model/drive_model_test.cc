@@ -1,0 +1,286 @@
+// Random file operations against our Drive and against a plain in-memory filesystem model,
+// with checkouts: every path's kind, contents, metadata, resolution through symlinks, error
+// codes and one-level listings must agree, at the head and at every recorded version.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+
+#include "hyper/corestore/corestore.h"
+#include "hyper/drive/drive.h"
+#include "hyper/storage/file.h"
+
+namespace hyper::drive {
+namespace {
+
+struct Entry {
+  enum Kind { kFile, kDir, kLink } kind = kFile;
+  Bytes content;
+  std::string target;  // kLink: an absolute path
+  std::map<std::string, Bytes> metadata;
+};
+
+using Model = std::map<std::string, Entry>;
+
+std::string Parent(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+bool HasBelow(const Model& m, const std::string& p) {
+  std::string prefix = p == "/" ? "/" : p + "/";
+  auto it = m.lower_bound(prefix);
+  return it != m.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+}
+
+enum class Kind { kNone, kFile, kDir, kLink };
+
+Kind LkindOf(const Model& m, const std::string& p) {
+  if (p == "/") return Kind::kDir;
+  auto it = m.find(p);
+  if (it != m.end()) {
+    return it->second.kind == Entry::kFile  ? Kind::kFile
+           : it->second.kind == Entry::kDir ? Kind::kDir
+                                            : Kind::kLink;
+  }
+  return HasBelow(m, p) ? Kind::kDir : Kind::kNone;
+}
+
+// Follows symlinks: the final path, or an error code.
+std::pair<Code, std::string> ResolveModel(const Model& m, std::string p) {
+  for (int hop = 0; hop <= 32; hop++) {
+    Kind k = LkindOf(m, p);
+    if (k == Kind::kNone) return {Code::kNotFound, ""};
+    if (k != Kind::kLink) return {Code::kOk, p};
+    p = m.at(p).target;
+  }
+  return {Code::kLoop, ""};
+}
+
+Code AncestorError(const Model& m, const std::string& p) {
+  for (std::string d = Parent(p); d != "/"; d = Parent(d)) {
+    auto it = m.find(d);
+    if (it != m.end() && it->second.kind == Entry::kFile) return Code::kNotADirectory;
+  }
+  return Code::kOk;
+}
+
+class DriveModelTest : public ::testing::TestWithParam<int> {};
+
+std::vector<std::string> AllPaths() {
+  std::vector<std::string> out;
+  const std::vector<std::string> names = {"a", "b", "ç"};
+  for (const auto& x : names) {
+    out.push_back("/" + x);
+    for (const auto& y : names) {
+      out.push_back("/" + x + "/" + y);
+      for (const auto& z : names) out.push_back("/" + x + "/" + y + "/" + z);
+    }
+  }
+  return out;
+}
+
+void Verify(const Drive& drive, const Model& m, const std::vector<std::string>& paths,
+            const std::string& where) {
+  SCOPED_TRACE(where);
+  std::vector<std::string> all = paths;
+  all.push_back("/");
+  for (const auto& p : all) {
+    SCOPED_TRACE(p);
+    Kind k = LkindOf(m, p);
+    auto lst = drive.Lstat(p);
+    if (k == Kind::kNone) {
+      EXPECT_EQ(lst.status().code(), Code::kNotFound);
+    } else {
+      ASSERT_TRUE(lst.ok()) << lst.status().ToString();
+      EXPECT_EQ(lst->IsFile(), k == Kind::kFile);
+      EXPECT_EQ(lst->IsDirectory(), k == Kind::kDir);
+      EXPECT_EQ(lst->IsSymlink(), k == Kind::kLink);
+      auto it = m.find(p);
+      if (it != m.end()) {
+        std::map<std::string, Bytes> md;
+        for (const auto& [key, v] : lst->metadata) {
+          if (v) md[key] = *v;
+        }
+        EXPECT_EQ(md, it->second.metadata);
+        if (k == Kind::kLink) {
+          EXPECT_EQ(lst->linkname, it->second.target);
+        }
+      }
+    }
+    auto [code, final_path] = ResolveModel(m, p);
+    auto st = drive.GetStat(p);
+    EXPECT_EQ(st.status().code(), code);
+    auto data = drive.ReadFile(p);
+    auto listing = drive.Readdir(p);
+    if (code != Code::kOk) {
+      EXPECT_EQ(data.status().code(), code);
+      EXPECT_EQ(listing.status().code(), code);
+      continue;
+    }
+    Kind fk = LkindOf(m, final_path);
+    if (fk == Kind::kFile) {
+      ASSERT_TRUE(data.ok()) << data.status().ToString();
+      EXPECT_EQ(*data, m.at(final_path).content);
+      EXPECT_EQ(st->size, m.at(final_path).content.size());
+      EXPECT_EQ(listing.status().code(), Code::kNotADirectory);
+    } else {
+      EXPECT_EQ(data.status().code(), Code::kIsADirectory);
+      ASSERT_TRUE(listing.ok()) << listing.status().ToString();
+      std::set<std::string> names;
+      for (const auto& e : *listing) EXPECT_TRUE(names.insert(e.name).second) << e.name;
+      std::set<std::string> expected;
+      std::string prefix = final_path == "/" ? "/" : final_path + "/";
+      for (auto it = m.lower_bound(prefix);
+           it != m.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+        std::string rest = it->first.substr(prefix.size());
+        expected.insert(rest.substr(0, rest.find('/')));
+      }
+      EXPECT_EQ(names, expected);
+    }
+  }
+}
+
+TEST_P(DriveModelTest, RandomOperations) {
+  std::mt19937_64 rng(GetParam());
+  storage::MemoryDirectory dir;
+  auto store = std::move(corestore::Corestore::Open(dir.factory())).value();
+  auto drive = std::move(Drive::Open(*store)).value();
+  const auto paths = AllPaths();
+  auto pick = [&] { return paths[rng() % paths.size()]; };
+  auto rand_bytes = [&](size_t n) {
+    Bytes b(n);
+    for (auto& c : b) c = static_cast<uint8_t>(rng());
+    return b;
+  };
+  Model model;
+  std::vector<std::pair<uint64_t, Model>> snapshots;
+
+  for (int step = 0; step < 500; step++) {
+    const std::string p = pick();
+    const int op = static_cast<int>(rng() % 100);
+    Code expected = Code::kOk;
+    Code got = Code::kOk;
+    Kind k = LkindOf(model, p);
+    if (op < 35) {  // writeFile
+      size_t n = rng() % 8 == 0 ? 600000 + rng() % 1000 : rng() % 300;
+      Bytes data = rand_bytes(n);
+      if (k == Kind::kDir) {
+        expected = Code::kIsADirectory;
+      } else {
+        expected = AncestorError(model, p);
+      }
+      if (expected == Code::kOk) model[p] = Entry{Entry::kFile, data, "", {}};
+      got = drive->WriteFile(p, data).status().code();
+    } else if (op < 45) {  // mkdir
+      if (model.count(p) != 0) {
+        expected = Code::kExists;
+      } else {
+        expected = AncestorError(model, p);
+      }
+      if (expected == Code::kOk) model[p] = Entry{Entry::kDir, {}, "", {}};
+      got = drive->Mkdir(p).code();
+    } else if (op < 60) {  // unlink
+      if (k == Kind::kNone) {
+        expected = Code::kNotFound;
+      } else if (k == Kind::kDir) {
+        expected = Code::kIsADirectory;
+      } else {
+        model.erase(p);
+      }
+      got = drive->Unlink(p).code();
+    } else if (op < 70) {  // rmdir
+      auto it = model.find(p);
+      if (it != model.end() && it->second.kind != Entry::kDir) {
+        expected = Code::kNotADirectory;
+      } else if (HasBelow(model, p)) {
+        expected = Code::kNotEmpty;
+      } else if (it == model.end()) {
+        expected = Code::kNotFound;
+      } else {
+        model.erase(it);
+      }
+      got = drive->Rmdir(p).code();
+    } else if (op < 78) {  // symlink
+      std::string target = pick();
+      if (k != Kind::kNone) {
+        expected = Code::kExists;
+      } else {
+        expected = AncestorError(model, p);
+      }
+      if (expected == Code::kOk) model[p] = Entry{Entry::kLink, {}, target, {}};
+      got = drive->Symlink(target, p).code();
+    } else if (op < 86) {  // setMetadata / removeMetadata
+      std::string key = rng() % 2 ? "x" : "y";
+      bool remove = rng() % 3 == 0;
+      auto it = model.find(p);
+      if (it == model.end()) {
+        expected = Code::kNotFound;
+      } else if (remove) {
+        it->second.metadata.erase(key);
+      } else {
+        it->second.metadata[key] = ToBytes("v" + std::to_string(step));
+      }
+      got = remove ? drive->RemoveMetadata(p, key).code()
+                   : drive->SetMetadata(p, key, ToBytes("v" + std::to_string(step))).code();
+    } else if (op < 92) {  // truncate
+      uint64_t size = rng() % 400;
+      if (k == Kind::kDir) {
+        expected = Code::kIsADirectory;
+      } else if (k == Kind::kLink) {
+        expected = Code::kInvalidArgument;
+      } else {
+        expected = AncestorError(model, p);
+      }
+      if (expected == Code::kOk) {
+        Entry& e = model[p];
+        e.kind = Entry::kFile;
+        e.content.resize(size, 0);
+      }
+      got = drive->Truncate(p, size).code();
+    } else {  // copy
+      std::string from = pick();
+      auto [rc, final_from] = ResolveModel(model, from);
+      if (rc != Code::kOk) {
+        expected = rc;
+      } else if (k != Kind::kNone) {
+        expected = Code::kExists;
+      } else {
+        expected = AncestorError(model, p);
+      }
+      if (expected == Code::kOk) {
+        if (LkindOf(model, final_from) == Kind::kDir && model.count(final_from) == 0) {
+          // Copying an implicit directory copies the Stat it shows: an explicit directory.
+          model[p] = Entry{Entry::kDir, {}, "", {}};
+        } else {
+          model[p] = model.at(final_from);
+        }
+      }
+      got = drive->Copy(from, p).code();
+    }
+    if (std::getenv("HYPER_MODEL_TRACE") != nullptr) {
+      std::fprintf(stderr, "step %d op %d %s -> %d\n", step, op, p.c_str(), static_cast<int>(got));
+    }
+    ASSERT_EQ(got, expected) << "step " << step << " op " << op << " path " << p;
+    if (step % 25 == 0) {
+      snapshots.emplace_back(drive->version(), model);
+      Verify(*drive, model, paths, "head at step " + std::to_string(step));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+  Verify(*drive, model, paths, "head at the end");
+  for (const auto& [version, snap] : snapshots) {
+    auto co = drive->Checkout(version);
+    ASSERT_TRUE(co.ok());
+    Verify(**co, snap, paths, "checkout " + std::to_string(version));
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, DriveModelTest, ::testing::Range(1, 9));
+
+}  // namespace
+}  // namespace hyper::drive
