@@ -1,0 +1,110 @@
+// The replication state machine of one feed (hypercore 9's lib/replicate.js), sans-IO: a
+// FeedReplicator holds what is shared by every peer of a feed (blocks reserved by an in-flight
+// request, blocks somebody is waiting for, the selection to download), and attaches one Peer
+// to each ProtocolStream it replicates over. Peers speak Want/Have (with RLE bitfields),
+// Request/Data (with proof nodes and signatures, verified by Feed::Put), Status and Close
+// exactly as the reference does, so that either side can be Node.
+//
+// Thread safety: none; everything runs on the thread that owns the streams (the network
+// thread). The Feed itself is thread-safe and may be used from other threads meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "hyper/core/feed.h"
+#include "hyper/protocol/stream.h"
+
+namespace hyper::protocol {
+
+struct PeerOptions {
+  // Keep the channel open after the download is done and announce new blocks as they come.
+  bool live = false;
+  // Download only the blocks asked for (Want / Feed::Get through the fetcher); otherwise
+  // download every block a remote has.
+  bool sparse = false;
+  bool download = true;
+  bool upload = true;
+  // Requests in flight per peer (the reference's maxRequests).
+  size_t max_requests = 16;
+};
+
+struct ReplicationStats {
+  uint64_t downloaded_blocks = 0;
+  uint64_t downloaded_bytes = 0;
+  uint64_t uploaded_blocks = 0;
+  uint64_t uploaded_bytes = 0;
+  uint64_t rejected_blocks = 0;  // Data that did not verify (the stream was then destroyed)
+};
+
+class FeedReplicator {
+ public:
+  // REQUIRES: feed outlives this object.
+  FeedReplicator(core::Feed* feed, PeerOptions options);
+  ~FeedReplicator();
+  FeedReplicator(const FeedReplicator&) = delete;
+  FeedReplicator& operator=(const FeedReplicator&) = delete;
+
+  core::Feed* feed() const { return feed_; }
+  const PeerOptions& options() const { return options_; }
+  const crypto::Hash& discovery_key() const { return discovery_key_; }
+
+  // Opens the feed's channel on `stream` and replicates over it until the channel closes.
+  // REQUIRES: stream outlives the channel (destroy the stream before deleting it).
+  Status Attach(ProtocolStream* stream);
+
+  // Asks peers for block `index`; `done` is called once it is local (Ok), or with Cancelled
+  // when CancelWant is called or this replicator dies. Called at once if the block is local.
+  using WantCallback = std::function<void(Status)>;
+  uint64_t Want(BlockIndex index, WantCallback done);
+  void CancelWant(uint64_t handle);
+  // Adds [start, end) to the blocks to download (sparse mode); end = UINT64_MAX for "all".
+  void Download(BlockIndex start, BlockIndex end);
+
+  // Announces blocks [old_length, new_length) that this process appended to its own feed.
+  void OnLocalAppend(uint64_t new_length);
+
+  // Deletes the peers whose channel closed. Call between events (not from a callback).
+  void Collect();
+
+  size_t peer_count() const { return peers_.size(); }
+  // True when the non-sparse download has got every block the peers have (and at least one
+  // peer has told us what it has).
+  bool synced() const { return synced_; }
+  const ReplicationStats& stats() const { return stats_; }
+  // Largest length a peer has announced.
+  uint64_t remote_length() const;
+
+  class Peer;
+
+ private:
+  friend class Peer;
+  void RemovePeer(Peer* peer);
+  void OnBlockStored(uint64_t index, Peer* from);
+  void UpdateAll();
+
+  core::Feed* feed_;
+  PeerOptions options_;
+  crypto::Hash discovery_key_{};
+  std::list<std::unique_ptr<Peer>> peers_;
+  std::vector<std::unique_ptr<Peer>> dead_;  // closed peers, deleted at a safe point
+  std::set<uint64_t> reserved_;  // blocks with a request in flight to some peer
+  struct Waiter {
+    uint64_t handle;
+    WantCallback done;
+  };
+  std::map<uint64_t, std::vector<Waiter>> waiting_;  // block -> who waits for it
+  std::map<uint64_t, uint64_t> handles_;             // handle -> block
+  uint64_t next_handle_ = 1;
+  std::map<uint64_t, uint64_t> ranges_;  // sparse selections: start -> end
+  uint64_t announced_length_ = 0;
+  bool synced_ = false;
+  ReplicationStats stats_;
+};
+
+}  // namespace hyper::protocol

@@ -1,0 +1,604 @@
+#include "hyper/protocol/replicator.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace hyper::protocol {
+namespace {
+
+constexpr uint64_t kWantRegion = 1024 * 1024;  // the reference asks in regions of 2^20 blocks
+constexpr uint64_t kWantAlign = 8192;          // and answers Wants aligned to bitfield pages
+constexpr uint64_t kMaxInflightWants = 16;
+// Block indexes past this are refused (2^53, as far as the reference's numbers go).
+constexpr uint64_t kMaxIndex = uint64_t{1} << 53;
+constexpr uint64_t kAll = std::numeric_limits<uint64_t>::max();
+
+// Disjoint half-open intervals [start, end): memory grows with the number of runs, never with
+// the number of blocks a remote claims.
+class IntervalSet {
+ public:
+  void Add(uint64_t start, uint64_t end) {
+    if (start >= end) return;
+    auto it = map_.upper_bound(start);
+    if (it != map_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second >= start) {
+        start = prev->first;
+        end = std::max(end, prev->second);
+        it = map_.erase(prev);
+      }
+    }
+    while (it != map_.end() && it->first <= end) {
+      end = std::max(end, it->second);
+      it = map_.erase(it);
+    }
+    map_[start] = end;
+  }
+  void Remove(uint64_t start, uint64_t end) {
+    if (start >= end) return;
+    auto it = map_.upper_bound(start);
+    if (it != map_.begin()) --it;
+    while (it != map_.end() && it->first < end) {
+      uint64_t s = it->first, e = it->second;
+      if (e <= start) {
+        ++it;
+        continue;
+      }
+      it = map_.erase(it);
+      if (s < start) map_[s] = start;
+      if (e > end) {
+        map_[end] = e;
+        break;
+      }
+    }
+  }
+  bool Contains(uint64_t i) const {
+    auto it = map_.upper_bound(i);
+    if (it == map_.begin()) return false;
+    return std::prev(it)->second > i;
+  }
+  // The first member >= i, or kAll.
+  uint64_t NextFrom(uint64_t i) const {
+    auto it = map_.upper_bound(i);
+    if (it != map_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second > i) return i;
+    }
+    return it == map_.end() ? kAll : it->first;
+  }
+  uint64_t Last() const { return map_.empty() ? 0 : map_.rbegin()->second; }
+  void Clear() { map_.clear(); }
+  size_t runs() const { return map_.size(); }
+
+ private:
+  std::map<uint64_t, uint64_t> map_;
+};
+
+}  // namespace
+
+class FeedReplicator::Peer : public ChannelHandler {
+ public:
+  Peer(FeedReplicator* owner, ProtocolStream* stream)
+      : owner_(owner),
+        stream_(stream),
+        feed_(owner->feed_),
+        downloading_(owner->options_.download),
+        uploading_(owner->options_.upload),
+        default_downloading_(owner->options_.download) {}
+
+  ProtocolStream* stream() const { return stream_; }
+  uint64_t remote_length() const { return remote_length_; }
+  bool remote_want() const { return remote_want_; }
+
+  void OnChannelOpen() override {
+    opened_ = true;
+    if (!uploading_ || !downloading_) {
+      Send(StatusMessage{uploading_, downloading_});
+    }
+    SendWants();
+    Update();
+  }
+
+  Status OnChannelMessage(const Message& m) override {
+    if (const auto* x = std::get_if<HaveMessage>(&m)) return OnHave(*x);
+    if (const auto* x = std::get_if<WantMessage>(&m)) return OnWant(*x);
+    if (const auto* x = std::get_if<RequestMessage>(&m)) return OnRequest(*x);
+    if (const auto* x = std::get_if<DataMessage>(&m)) return OnData(*x);
+    if (const auto* x = std::get_if<UnhaveMessage>(&m)) return OnUnhave(*x);
+    if (const auto* x = std::get_if<StatusMessage>(&m)) return OnStatus(*x);
+    return Status::Ok();  // Options, Unwant, Cancel, Extension: nothing to do
+  }
+
+  void OnChannelClose() override {
+    closed_ = true;
+    ReleaseAll();
+    owner_->RemovePeer(this);  // parks this in the owner's graveyard
+  }
+
+  // Announce a block range we now have (only to peers that asked with a Want).
+  void Announce(uint64_t start, uint64_t length) {
+    if (remote_want_ && !closed_) {
+      HaveMessage h;
+      h.start = start;
+      if (length != 1) h.length = length;
+      Send(h);
+    }
+  }
+
+  void AskFor(uint64_t index) {
+    SendWant(index);
+    Update();
+  }
+
+  // Requests what we can and sends the Wants we need.
+  void Update() {
+    if (closed_ || !opened_ || stream_->destroyed()) return;
+    if (downloading_ && remote_uploading_) {
+      while (inflight_.size() < owner_->options_.max_requests) {
+        uint64_t i = NextToRequest();
+        if (i == kAll) break;
+        Request(i);
+      }
+    }
+    SendWants();
+    CheckSynced();
+  }
+
+  // Drops requests in flight (so that other peers may ask for them).
+  void ReleaseAll() {
+    for (uint64_t i : inflight_) owner_->reserved_.erase(i);
+    inflight_.clear();
+  }
+
+  void ResetCursor() { cursor_ = 0; }
+
+ private:
+  void Send(const Message& m) {
+    if (!closed_) (void)stream_->Send(owner_->discovery_key_, m);
+  }
+
+  bool Synced() const {
+    uint64_t end = std::max(feed_->length(), remote_length_);
+    return end == 0 || feed_->Has(BlockIndex(0), BlockIndex(end));
+  }
+
+  void CheckSynced() {
+    const PeerOptions& o = owner_->options_;
+    if (o.sparse || !have_received_ || !inflight_.empty() || !downloading_) return;
+    if (!Synced()) {
+      owner_->synced_ = false;
+      return;
+    }
+    owner_->synced_ = true;
+    if (!o.live && !full_done_) {
+      full_done_ = true;
+      End();
+    }
+  }
+
+  // The next block this peer has, we lack, nobody is fetching, and somebody wants.
+  uint64_t NextToRequest() {
+    // Blocks someone waits for first.
+    for (const auto& [index, waiters] : owner_->waiting_) {
+      if (remote_has_.Contains(index) && !owner_->reserved_.count(index) &&
+          !feed_->Has(BlockIndex(index))) {
+        return index;
+      }
+    }
+    const PeerOptions& o = owner_->options_;
+    if (o.sparse) {
+      for (const auto& [start, end] : owner_->ranges_) {
+        uint64_t i = remote_has_.NextFrom(start);
+        while (i < end && i != kAll) {
+          if (!owner_->reserved_.count(i) && !feed_->Has(BlockIndex(i))) return i;
+          i = remote_has_.NextFrom(i + 1);
+        }
+      }
+      return kAll;
+    }
+    uint64_t i = remote_has_.NextFrom(cursor_);
+    while (i != kAll) {
+      if (!owner_->reserved_.count(i) && !feed_->Has(BlockIndex(i))) return i;
+      // Below the cursor everything is local or reserved; advance it past local blocks only.
+      if (feed_->Has(BlockIndex(i)) && i == cursor_) cursor_ = i + 1;
+      i = remote_has_.NextFrom(i + 1);
+    }
+    return kAll;
+  }
+
+  void Request(uint64_t index) {
+    owner_->reserved_.insert(index);
+    inflight_.insert(index);
+    RequestMessage r;
+    r.index = index;
+    r.bytes = 0;
+    r.hash = false;
+    r.nodes = feed_->Digest(BlockIndex(index));
+    Send(r);
+  }
+
+  void SendWants() {
+    if (!downloading_ || !opened_ || !remote_uploading_ || closed_) return;
+    for (const auto& [index, waiters] : owner_->waiting_) {
+      if (inflight_wants_ >= kMaxInflightWants) return;
+      SendWant(index);
+    }
+    const PeerOptions& o = owner_->options_;
+    if (o.sparse) {
+      for (const auto& [start, end] : owner_->ranges_) {
+        for (uint64_t w = start / kWantRegion * kWantRegion; w < end && w < kMaxIndex;
+             w += kWantRegion) {
+          if (inflight_wants_ >= kMaxInflightWants) return;
+          if (w > start && w >= remote_length_) break;
+          SendWant(w);
+        }
+      }
+    } else {
+      for (uint64_t w = 0; w < remote_length_ && w < kMaxIndex; w += kWantRegion) {
+        if (inflight_wants_ >= kMaxInflightWants) return;
+        if (!wants_sent_.count(w / kWantRegion)) SendWant(w);
+      }
+    }
+    SendWant(0);  // always subscribe to the first region, as the reference does
+  }
+
+  void SendWant(uint64_t index) {
+    if (!opened_ || closed_) return;
+    uint64_t region = index / kWantRegion;
+    if (wants_sent_.count(region)) return;
+    wants_sent_.insert(region);
+    ++inflight_wants_;
+    Send(WantMessage{region * kWantRegion, kWantRegion});
+  }
+
+  Status OnWant(const WantMessage& w) {
+    if (!uploading_) return Status::Ok();
+    uint64_t length = w.length.value_or(0);
+    if ((w.start & (kWantAlign - 1)) || (length & (kWantAlign - 1))) return Status::Ok();
+    uint64_t feed_length = feed_->length();
+    if (!remote_want_ && feed_length > 0 && feed_->Has(BlockIndex(feed_length - 1))) {
+      Send(HaveMessage{feed_length - 1, std::nullopt, std::nullopt, std::nullopt});
+    }
+    remote_want_ = true;
+    if (!w.length) length = feed_length > w.start ? feed_length - w.start : 0;
+    HaveMessage h;
+    h.start = w.start;
+    h.length = length;
+    h.bitfield = Compress(w.start, length);
+    Send(h);
+    return Status::Ok();
+  }
+
+  // The data bits of [start, start + length) clipped to the feed, RLE encoded.
+  Bytes Compress(uint64_t start, uint64_t length) const {
+    uint64_t feed_length = feed_->length();
+    uint64_t n = start >= feed_length ? 0 : std::min(length, feed_length - start);
+    Bytes bits((n + 7) / 8, 0);
+    if (n > 0 && feed_->Has(BlockIndex(start), BlockIndex(start + n))) {
+      std::fill(bits.begin(), bits.end(), 0xff);
+      if (n % 8) bits.back() = static_cast<uint8_t>(0xff << (8 - n % 8));
+    } else {
+      for (uint64_t j = 0; j < n; ++j) {
+        if (feed_->Has(BlockIndex(start + j))) bits[j / 8] |= static_cast<uint8_t>(128 >> (j % 8));
+      }
+    }
+    return RleEncode(bits);
+  }
+
+  Status OnHave(const HaveMessage& h) {
+    if (h.start >= kMaxIndex) return Status::Ok();
+    have_received_ = true;
+    uint64_t length = h.length.value_or(1);
+    if (h.length && *h.length == kWantRegion && inflight_wants_ > 0) --inflight_wants_;
+    if (h.bitfield) {
+      ASSIGN_OR_RETURN(Bytes bits, RleDecode(*h.bitfield, Limits{}.max_bitfield_bytes, 4));
+      uint64_t run_start = 0;
+      bool in_run = false;
+      uint64_t total = bits.size() * 8;
+      for (uint64_t j = 0; j < total; ++j) {
+        uint8_t byte = bits[j / 8];
+        if (j % 8 == 0 && (byte == 0 || byte == 0xff)) {
+          bool set = byte == 0xff;
+          if (set && !in_run) {
+            in_run = true;
+            run_start = j;
+          } else if (!set && in_run) {
+            in_run = false;
+            remote_has_.Add(h.start + run_start, h.start + j);
+          }
+          j += 7;
+          continue;
+        }
+        bool set = byte & (128 >> (j % 8));
+        if (set && !in_run) {
+          in_run = true;
+          run_start = j;
+        } else if (!set && in_run) {
+          in_run = false;
+          remote_has_.Add(h.start + run_start, h.start + j);
+        }
+      }
+      if (in_run) remote_has_.Add(h.start + run_start, h.start + total);
+      remote_length_ = std::max(remote_length_, remote_has_.Last());
+    } else {
+      length = std::min(length, kMaxIndex - h.start);
+      remote_has_.Add(h.start, h.start + length);
+      remote_length_ = std::max(remote_length_, h.start + length);
+    }
+    cursor_ = std::min(cursor_, h.start);
+    Update();
+    return Status::Ok();
+  }
+
+  Status OnUnhave(const UnhaveMessage& u) {
+    if (u.start >= kMaxIndex) return Status::Ok();
+    uint64_t length = std::min(u.length.value_or(1), kMaxIndex - u.start);
+    if (u.start == 0 && length >= remote_length_) {
+      remote_has_.Clear();
+      remote_length_ = 0;
+    } else {
+      remote_has_.Remove(u.start, u.start + length);
+    }
+    return Status::Ok();
+  }
+
+  Status OnRequest(const RequestMessage& r) {
+    if (!uploading_) return Status::Ok();
+    uint64_t index = r.index;
+    if (r.bytes && *r.bytes > 0) {
+      auto pos = feed_->Seek(ByteOffset(*r.bytes));
+      if (pos.ok()) index = pos->first.value;
+    }
+    if (index >= feed_->length()) return Status::Ok();
+    bool hash = r.hash.value_or(false);
+    core::ProofOptions po;
+    po.digest = (r.bytes && *r.bytes > 0) ? 0 : r.nodes.value_or(0);
+    po.hash = hash;
+    if (!hash && !feed_->Has(BlockIndex(index))) return Status::Ok();
+    auto proof = feed_->MakeProof(BlockIndex(index), po);
+    if (!proof.ok()) return Status::Ok();  // nothing we can prove: stay silent
+    DataMessage d;
+    d.index = index;
+    if (!hash) {
+      core::GetOptions go;
+      go.wait = false;
+      auto value = feed_->Get(BlockIndex(index), go);
+      if (!value.ok()) return Status::Ok();
+      owner_->stats_.uploaded_blocks++;
+      owner_->stats_.uploaded_bytes += value->size();
+      d.value = std::move(*value);
+    }
+    for (const auto& n : proof->nodes) d.nodes.push_back(DataNode{n.index.value, n.hash, n.size});
+    d.signature = proof->signature;
+    Send(d);
+    return Status::Ok();
+  }
+
+  Status OnData(const DataMessage& d) {
+    if (!inflight_.count(d.index) || !d.value) {
+      // Unrequested: tell the remote we did not take it.
+      if (d.index < kMaxIndex && !feed_->Has(BlockIndex(d.index))) {
+        Send(UnhaveMessage{d.index, std::nullopt});
+      }
+      return Status::Ok();
+    }
+    inflight_.erase(d.index);
+    owner_->reserved_.erase(d.index);
+    core::Proof proof;
+    for (const auto& n : d.nodes) {
+      proof.nodes.push_back(core::TreeNode{TreeIndex(n.index), n.hash, n.size});
+    }
+    proof.signature = d.signature;
+    Status s = feed_->Put(BlockIndex(d.index), *d.value, proof);
+    if (!s.ok()) {
+      owner_->stats_.rejected_blocks++;
+      return s.Annotate("block " + std::to_string(d.index) + " from the remote");
+    }
+    owner_->stats_.downloaded_blocks++;
+    owner_->stats_.downloaded_bytes += d.value->size();
+    owner_->OnBlockStored(d.index, this);
+    return Status::Ok();
+  }
+
+  Status OnStatus(const StatusMessage& s) {
+    remote_uploading_ = s.uploading.value_or(false);
+    remote_downloading_ = s.downloading.value_or(false);
+    if (!remote_uploading_) {
+      ReleaseAll();
+      inflight_wants_ = 0;
+      wants_sent_.clear();
+    }
+    Update();
+    if (closed_) return Status::Ok();
+    if (remote_downloading_ || owner_->options_.live) return Status::Ok();
+    if (downloading_ && !owner_->options_.sparse && !full_done_) return Status::Ok();
+    AutoEnd();
+    return Status::Ok();
+  }
+
+  void AutoEnd() {
+    const PeerOptions& o = owner_->options_;
+    if (uploading_ && remote_downloading_) return;
+    if ((o.sparse || o.live) && (remote_uploading_ || downloading_)) return;
+    End();
+  }
+
+  void End() {
+    const PeerOptions& o = owner_->options_;
+    if (!downloading_ && !remote_downloading_ && !o.live) {
+      if (!default_downloading_) Send(StatusMessage{false, false});
+      Close();
+      return;
+    }
+    if (!ended_once_) {
+      ended_once_ = true;
+      downloading_ = false;
+      Send(StatusMessage{true, false});
+    } else if (!o.live) {
+      Close();
+    }
+  }
+
+  void Close() {
+    if (closed_) return;
+    stream_->Close(owner_->discovery_key_);  // calls OnChannelClose
+  }
+
+  FeedReplicator* owner_;
+  ProtocolStream* stream_;
+  core::Feed* feed_;
+  bool opened_ = false;
+  bool closed_ = false;
+  bool downloading_;
+  bool uploading_;
+  bool default_downloading_;
+  bool remote_uploading_ = true;
+  bool remote_downloading_ = true;
+  bool remote_want_ = false;
+  bool have_received_ = false;
+  bool ended_once_ = false;
+  bool full_done_ = false;
+  uint64_t remote_length_ = 0;
+  uint64_t cursor_ = 0;
+  uint64_t inflight_wants_ = 0;
+  IntervalSet remote_has_;
+  std::set<uint64_t> inflight_;
+  std::set<uint64_t> wants_sent_;  // regions
+};
+
+FeedReplicator::FeedReplicator(core::Feed* feed, PeerOptions options)
+    : feed_(feed), options_(options) {
+  discovery_key_ = feed->discovery_key();
+  announced_length_ = feed->length();
+}
+
+FeedReplicator::~FeedReplicator() {
+  // Close every channel (this deletes the peers) and fail the waiters.
+  while (!peers_.empty()) {
+    Peer* p = peers_.front().get();
+    ProtocolStream* s = p->stream();
+    size_t before = peers_.size();
+    s->Close(discovery_key_);
+    if (peers_.size() == before) peers_.pop_front();
+  }
+  dead_.clear();
+  auto waiting = std::move(waiting_);
+  for (auto& [index, ws] : waiting) {
+    for (auto& w : ws) w.done(Status::Cancelled("replication stopped"));
+  }
+}
+
+void FeedReplicator::Collect() { dead_.clear(); }
+
+Status FeedReplicator::Attach(ProtocolStream* stream) {
+  Collect();
+  for (const auto& p : peers_) {
+    if (p->stream() == stream) return Status::Ok();
+  }
+  peers_.push_back(std::make_unique<Peer>(this, stream));
+  Peer* peer = peers_.back().get();
+  Status s = stream->Open(feed_->key(), peer);
+  if (!s.ok()) {
+    peers_.remove_if([&](const auto& p) { return p.get() == peer; });
+  }
+  return s;
+}
+
+void FeedReplicator::RemovePeer(Peer* peer) {
+  // Not deleted here: the peer may be deep in its own call stack. Collected later.
+  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+    if (it->get() == peer) {
+      dead_.push_back(std::move(*it));
+      peers_.erase(it);
+      break;
+    }
+  }
+  // Reservations it held are gone: let the others look again.
+  for (auto& p : peers_) p->ResetCursor();
+  UpdateAll();
+}
+
+void FeedReplicator::UpdateAll() {
+  // Update may close channels (and so remove peers): iterate over a snapshot.
+  std::vector<Peer*> snapshot;
+  for (auto& p : peers_) snapshot.push_back(p.get());
+  for (Peer* p : snapshot) {
+    bool alive = std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
+    if (alive) p->Update();
+  }
+}
+
+uint64_t FeedReplicator::Want(BlockIndex index, WantCallback done) {
+  uint64_t handle = next_handle_++;
+  if (feed_->Has(index)) {
+    done(Status::Ok());
+    return handle;
+  }
+  waiting_[index.value].push_back(Waiter{handle, std::move(done)});
+  handles_[handle] = index.value;
+  std::vector<Peer*> snapshot;
+  for (auto& p : peers_) snapshot.push_back(p.get());
+  for (Peer* p : snapshot) {
+    bool alive = std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
+    if (alive) p->AskFor(index.value);
+  }
+  return handle;
+}
+
+void FeedReplicator::CancelWant(uint64_t handle) {
+  auto h = handles_.find(handle);
+  if (h == handles_.end()) return;
+  uint64_t index = h->second;
+  handles_.erase(h);
+  auto it = waiting_.find(index);
+  if (it == waiting_.end()) return;
+  auto& ws = it->second;
+  for (auto w = ws.begin(); w != ws.end(); ++w) {
+    if (w->handle == handle) {
+      WantCallback done = std::move(w->done);
+      ws.erase(w);
+      if (ws.empty()) waiting_.erase(it);
+      done(Status::Cancelled("want cancelled"));
+      return;
+    }
+  }
+}
+
+void FeedReplicator::Download(BlockIndex start, BlockIndex end) {
+  if (end <= start) return;
+  uint64_t& e = ranges_[start.value];
+  e = std::max(e, end.value);
+  UpdateAll();
+}
+
+void FeedReplicator::OnBlockStored(uint64_t index, Peer* from) {
+  auto it = waiting_.find(index);
+  if (it != waiting_.end()) {
+    auto ws = std::move(it->second);
+    waiting_.erase(it);
+    for (auto& w : ws) {
+      handles_.erase(w.handle);
+      w.done(Status::Ok());
+    }
+  }
+  for (auto& p : peers_) {
+    if (p.get() != from) p->Announce(index, 1);
+  }
+  UpdateAll();
+}
+
+void FeedReplicator::OnLocalAppend(uint64_t new_length) {
+  if (!feed_->writable()) return;  // replica growth is announced block by block
+  if (new_length <= announced_length_) return;
+  uint64_t start = announced_length_;
+  announced_length_ = new_length;
+  for (auto& p : peers_) p->Announce(start, new_length - start);
+}
+
+uint64_t FeedReplicator::remote_length() const {
+  uint64_t l = 0;
+  for (const auto& p : peers_) l = std::max(l, p->remote_length());
+  return l;
+}
+
+}  // namespace hyper::protocol

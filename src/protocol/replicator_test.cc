@@ -1,0 +1,171 @@
+#include "hyper/protocol/replicator.h"
+
+#include <gtest/gtest.h>
+
+#include "hyper/storage/file.h"
+
+namespace hyper::protocol {
+namespace {
+
+struct MemFeed {
+  storage::MemoryDirectory dir;
+  std::unique_ptr<core::Feed> feed;
+};
+
+std::unique_ptr<MemFeed> NewWriter(int blocks) {
+  auto f = std::make_unique<MemFeed>();
+  f->feed = std::move(core::Feed::Open(f->dir.factory()).value());
+  for (int i = 0; i < blocks; ++i) {
+    EXPECT_TRUE(f->feed->Append(ToBytes("block " + std::to_string(i))).ok());
+  }
+  return f;
+}
+
+std::unique_ptr<MemFeed> NewReplica(const crypto::PublicKey& key) {
+  auto f = std::make_unique<MemFeed>();
+  core::FeedOptions o;
+  o.key = key;
+  f->feed = std::move(core::Feed::Open(f->dir.factory(), o).value());
+  return f;
+}
+
+// Moves bytes both ways until quiet; returns the number of rounds.
+int Pump(ProtocolStream& a, ProtocolStream& b, FeedReplicator* ra = nullptr,
+         FeedReplicator* rb = nullptr) {
+  for (int round = 0; round < 10000; ++round) {
+    bool moved = false;
+    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+      Bytes out = from->TakeOutput();
+      if (out.empty()) continue;
+      moved = true;
+      (void)to->Recv(out);
+    }
+    if (ra) ra->Collect();
+    if (rb) rb->Collect();
+    if (!moved) return round;
+  }
+  return -1;
+}
+
+class ReplicatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
+  ProtocolStream a{StreamOptions{true, std::nullopt, {}}};
+  ProtocolStream b{StreamOptions{false, std::nullopt, {}}};
+};
+
+TEST_F(ReplicatorTest, FullDownloadThenBothSidesClose) {
+  auto w = NewWriter(50);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_GE(Pump(a, b, &seed, &leech), 0);
+  EXPECT_EQ(r->feed->length(), 50u);
+  EXPECT_EQ(r->feed->Downloaded(), 50u);
+  EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(49))), "block 49");
+  EXPECT_TRUE(leech.synced());
+  EXPECT_EQ(leech.stats().downloaded_blocks, 50u);
+  EXPECT_EQ(seed.stats().uploaded_blocks, 50u);
+  // Non-live: both ends closed their channel.
+  EXPECT_EQ(a.channel_count(), 0u);
+  EXPECT_EQ(b.channel_count(), 0u);
+}
+
+TEST_F(ReplicatorTest, SparseFetchesOnlyWhatIsWanted) {
+  auto w = NewWriter(100);
+  auto r = NewReplica(w->feed->key());
+  PeerOptions sparse;
+  sparse.sparse = true;
+  sparse.live = true;
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(r->feed->Downloaded(), 0u);
+  Status got = Status::Internal("not called");
+  leech.Want(BlockIndex(42), [&](Status s) { got = s; });
+  Pump(a, b, &seed, &leech);
+  EXPECT_TRUE(got.ok()) << got.ToString();
+  EXPECT_TRUE(r->feed->Has(BlockIndex(42)));
+  EXPECT_EQ(r->feed->Downloaded(), 1u);
+  leech.Download(BlockIndex(10), BlockIndex(20));
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(r->feed->Downloaded(), 11u);
+  EXPECT_TRUE(r->feed->Has(BlockIndex(10), BlockIndex(20)));
+  EXPECT_EQ(b.channel_count(), 1u);  // live: still open
+}
+
+TEST_F(ReplicatorTest, LiveAppendsAreAnnouncedAndFetched) {
+  auto w = NewWriter(3);
+  auto r = NewReplica(w->feed->key());
+  PeerOptions live;
+  live.live = true;
+  FeedReplicator seed(w->feed.get(), live), leech(r->feed.get(), live);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(r->feed->Downloaded(), 3u);
+  ASSERT_TRUE(w->feed->Append(ToBytes("late")).ok());
+  seed.OnLocalAppend(w->feed->length());
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(r->feed->length(), 4u);
+  EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(3))), "late");
+}
+
+TEST_F(ReplicatorTest, WrongKeyPeerGetsNothing) {
+  auto w = NewWriter(5);
+  auto other = NewWriter(0);
+  // The replica claims w's discovery key but does not know w's key: it cannot even open.
+  FeedReplicator seed(w->feed.get(), {}), leech(other->feed.get(), {});
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(other->feed->length(), 0u);
+  EXPECT_EQ(seed.stats().uploaded_blocks, 0u);
+}
+
+TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
+  auto w = NewWriter(5);
+  auto r = NewReplica(w->feed->key());
+  PeerOptions sparse;
+  sparse.sparse = true;
+  sparse.live = true;
+  FeedReplicator leech(r->feed.get(), sparse);
+  // The "seed" side is driven by hand: a stream that opens the feed and answers a request
+  // with a block that does not verify.
+  struct Forger : ChannelHandler {
+    ProtocolStream* s = nullptr;
+    crypto::Hash dk{};
+    Status OnChannelMessage(const Message& m) override {
+      if (const auto* req = std::get_if<RequestMessage>(&m)) {
+        DataMessage d;
+        d.index = req->index;
+        d.value = ToBytes("forged");
+        (void)s->Send(dk, d);
+      }
+      if (std::holds_alternative<WantMessage>(m)) {
+        (void)s->Send(dk, HaveMessage{0, 5, std::nullopt, std::nullopt});
+      }
+      return Status::Ok();
+    }
+  } forger;
+  forger.s = &a;
+  forger.dk = w->feed->discovery_key();
+  a.Start();
+  ASSERT_TRUE(a.Open(w->feed->key(), &forger).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Status got = Status::Ok();
+  leech.Want(BlockIndex(2), [&](Status s) { got = s; });
+  Pump(a, b, nullptr, &leech);
+  EXPECT_TRUE(b.destroyed());
+  EXPECT_FALSE(r->feed->Has(BlockIndex(2)));
+  EXPECT_EQ(leech.stats().rejected_blocks, 1u);
+}
+
+}  // namespace
+}  // namespace hyper::protocol
