@@ -158,7 +158,7 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
   CLI::App* core =
       app.add_subcommand("core", "Work with the hypercores (append-only logs) of the store");
   core->require_subcommand(1);
-  auto set = [action](Action act) { return [action, act] { *action = act; }; };
+  auto set = [action](const Action& act) { return [action, act] { *action = act; }; };
 
   core->add_subcommand("create", "Create a new writable core; print its key")
       ->callback(set([&storage] { return Create(storage); }));

@@ -41,7 +41,7 @@ bool IsBlank(ByteView b) {
   return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
 }
 
-Status Ann(Status s, std::string_view what) { return s.ok() ? s : s.Annotate(what); }
+Status Ann(const Status& s, std::string_view what) { return s.ok() ? s : s.Annotate(what); }
 
 }  // namespace
 
@@ -770,8 +770,7 @@ Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, 
         new_byte_length = 0;
         for (const auto& r : roots) new_byte_length += r.size;
       }
-      verified = true;
-      break;
+      break;  // verified by the signature
     }
     visited.push_back(top);
     top = ParentNode(top, node);
