@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "hyper/trie/mount.h"
 #include "hyper/util/varint.h"
 
 namespace hyper::drive {
@@ -90,6 +91,7 @@ Result<std::unique_ptr<Drive>> Drive::Open(corestore::Corestore& store, DriveOpt
     ASSIGN_OR_RETURN(d->content_, store.Get(co));
     topts.metadata = ToBytes(ByteView(d->content_->key()));
     ASSIGN_OR_RETURN(d->trie_, trie::Trie::Open(d->metadata_, topts));
+    d->InitMountView();
     return d;
   }
   ASSIGN_OR_RETURN(d->trie_, trie::Trie::Open(d->metadata_, topts));
@@ -104,6 +106,7 @@ Result<std::unique_ptr<Drive>> Drive::Open(corestore::Corestore& store, DriveOpt
     co.key = ck;
     ASSIGN_OR_RETURN(d->content_, store.Get(co));
   }
+  d->InitMountView();
   return d;
 }
 
@@ -125,11 +128,77 @@ Status Drive::CheckWritable() const {
   return Status::Ok();
 }
 
+Result<std::string> Drive::WritablePath(std::string_view path) const {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto holding, view_->Resolve(TrieKeyOf(norm)));
+  if (holding.first != trie_.get()) {
+    return Status::NotWritable(norm + " is inside a mount (writing into mounts is unsupported)");
+  }
+  return norm;
+}
+
+void Drive::InitMountView() {
+  view_ = std::make_unique<trie::MountView>(
+      *trie_, [this](const trie::MountInfo& info) { return OpenMountedTrie(info); });
+}
+
+Result<const trie::Trie*> Drive::OpenMountedTrie(const trie::MountInfo& info) const {
+  if (info.key.size() != crypto::kPublicKeyBytes) return Status::Corruption("bad mount key");
+  std::lock_guard<std::mutex> lock(mounts_mu_);
+  auto id = std::make_pair(ToHex(info.key), info.version.value_or(0));
+  auto it = mounted_.find(id);
+  if (it != mounted_.end()) return static_cast<const trie::Trie*>(it->second.get());
+  corestore::CoreOptions co;
+  co.key = crypto::PublicKey{};
+  std::copy(info.key.begin(), info.key.end(), co.key->begin());
+  ASSIGN_OR_RETURN(auto feed, store_->Get(co));
+  std::unique_ptr<trie::Trie> opened;
+  if (feed->length() == 0) {
+    // Nothing local yet (a replica that has not downloaded anything): an empty trie, without
+    // writing a header into someone else's feed.
+    ASSIGN_OR_RETURN(opened, trie::Trie::Open(std::make_shared<trie::MemoryLog>(info.key, false)));
+  } else {
+    ASSIGN_OR_RETURN(opened, trie::Trie::Open(feed));
+  }
+  if (info.version) opened = opened->Checkout(*info.version);
+  const trie::Trie* out = opened.get();
+  mounted_.emplace(id, std::move(opened));
+  return out;
+}
+
+Result<std::shared_ptr<core::Feed>> Drive::ContentOf(const trie::Trie* holder) const {
+  if (holder == nullptr || holder == trie_.get()) {
+    if (!content_) return Status::NotFound("the drive has no content feed");
+    return content_;
+  }
+  std::string id = ToHex(holder->key());
+  {
+    std::lock_guard<std::mutex> lock(mounts_mu_);
+    auto it = contents_.find(id);
+    if (it != contents_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(auto meta, holder->GetMetadata());
+  if (!meta || meta->size() != crypto::kPublicKeyBytes) {
+    return Status::Corruption("the mounted drive's header does not name a content feed");
+  }
+  corestore::CoreOptions co;
+  co.key = crypto::PublicKey{};
+  std::copy(meta->begin(), meta->end(), co.key->begin());
+  ASSIGN_OR_RETURN(auto feed, store_->Get(co));
+  std::lock_guard<std::mutex> lock(mounts_mu_);
+  contents_[id] = feed;
+  return feed;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stats
 
-Result<std::optional<Stat>> Drive::NodeStat(const std::string& norm) const {
-  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(TrieKeyOf(norm)));
+Result<std::optional<Stat>> Drive::NodeStat(const std::string& norm,
+                                            const trie::Trie** holder) const {
+  ASSIGN_OR_RETURN(trie::MountedNode found, view_->Get(TrieKeyOf(norm)));
+  if (holder != nullptr) *holder = found.trie;
+  const trie::NodePtr& node = found.node;
   if (!node) return std::optional<Stat>();
   if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
   auto st = Stat::Decode(*node->value());
@@ -137,8 +206,8 @@ Result<std::optional<Stat>> Drive::NodeStat(const std::string& norm) const {
   return std::optional<Stat>(std::move(*st));
 }
 
-Result<Stat> Drive::LstatNorm(const std::string& norm) const {
-  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
+Result<Stat> Drive::LstatNorm(const std::string& norm, const trie::Trie** holder) const {
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm, holder));
   if (st) return std::move(*st);
   Stat dir;
   dir.mode = kDefaultDirectoryMode | kModeDirectory;
@@ -147,8 +216,15 @@ Result<Stat> Drive::LstatNorm(const std::string& norm) const {
     return dir;
   }
   // An implicit directory: the reference derives its Stat from the first entry below it.
-  ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm)));
-  ASSIGN_OR_RETURN(trie::NodePtr first, it->Next());
+  ASSIGN_OR_RETURN(auto holding, view_->Resolve(TrieKeyOf(norm)));
+  trie::NodePtr first;
+  if (holding.first == trie_.get()) {
+    ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm)));
+    ASSIGN_OR_RETURN(first, it->Next());
+  } else {
+    ASSIGN_OR_RETURN(auto below, view_->List(TrieKeyOf(norm)));
+    if (!below.empty()) first = below.front().node;
+  }
   if (!first) return Status::NotFound(norm + " does not exist");
   if (!first->value()) return Status::Corruption("a node below " + norm + " has no Stat");
   ASSIGN_OR_RETURN(Stat child, Stat::Decode(*first->value()));
@@ -163,10 +239,11 @@ Result<Stat> Drive::Lstat(std::string_view path) const {
   return LstatNorm(norm);
 }
 
-Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start) const {
+Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start,
+                                                    const trie::Trie** holder) const {
   std::string norm = start;
   for (int hop = 0; hop <= kMaxSymlinkHops; hop++) {
-    ASSIGN_OR_RETURN(Stat st, LstatNorm(norm));
+    ASSIGN_OR_RETURN(Stat st, LstatNorm(norm, holder));
     if (st.linkname.empty()) return std::make_pair(norm, std::move(st));
     std::string next = st.linkname[0] == '/' ? st.linkname : Dirname(norm) + "/" + st.linkname;
     ASSIGN_OR_RETURN(norm, NormalizePath(next));
@@ -246,8 +323,7 @@ Result<Stat> FileWriter::Close() {
 
 Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
                                                         const WriteOptions& options) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   if (norm == "/") return Status::IsADirectory("/ is a directory");
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
@@ -271,13 +347,16 @@ Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteO
 }
 
 Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t length) const {
-  ASSIGN_OR_RETURN(Stat st, GetStat(path));
-  if (st.IsDirectory()) return Status::IsADirectory(std::string(path) + " is a directory");
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  const trie::Trie* holder = nullptr;
+  ASSIGN_OR_RETURN(auto resolved, Resolve(norm, &holder));
+  const Stat& st = resolved.second;
+  if (st.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   if (start >= st.size || length == 0) return Bytes();
   length = std::min(length, st.size - start);
-  if (!content_) return Status::NotFound("the drive has no content feed");
   if (length > kMaxReadFileBytes) return Status::OutOfRange("read too large");
-  ASSIGN_OR_RETURN(auto pos, content_->Seek(ByteOffset(st.byte_offset + start)));
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Feed> content, ContentOf(holder));
+  ASSIGN_OR_RETURN(auto pos, content->Seek(ByteOffset(st.byte_offset + start)));
   BlockIndex block = pos.first;
   uint64_t skip = pos.second;
   const uint64_t end_block = st.offset + st.blocks;
@@ -285,7 +364,7 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
   out.reserve(length);
   while (out.size() < length) {
     if (block.value >= end_block) return Status::Corruption("file content ends early");
-    ASSIGN_OR_RETURN(Bytes data, content_->Get(block));
+    ASSIGN_OR_RETURN(Bytes data, content->Get(block));
     if (skip > data.size()) return Status::Corruption("seek landed outside a block");
     size_t take = std::min<uint64_t>(data.size() - skip, length - out.size());
     out.insert(out.end(), data.begin() + static_cast<ptrdiff_t>(skip),
@@ -301,8 +380,7 @@ Result<Bytes> Drive::ReadFile(std::string_view path) const {
 }
 
 Status Drive::Unlink(std::string_view path) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   ASSIGN_OR_RETURN(auto st, NodeStat(norm));
   if (!st) {
     if (LstatNorm(norm).ok()) return Status::IsADirectory(norm + " is a directory");
@@ -315,8 +393,7 @@ Status Drive::Unlink(std::string_view path) {
 }
 
 Status Drive::Truncate(std::string_view path, uint64_t size) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   WriteOptions opts;
@@ -354,17 +431,15 @@ Status Drive::Truncate(std::string_view path, uint64_t size) {
 }
 
 Status Drive::Copy(std::string_view from, std::string_view to) {
-  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(to));
   ASSIGN_OR_RETURN(Stat st, GetStat(from));
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(to));
   if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
   RETURN_IF_ERROR(CheckParents(norm));
   return PutStat(norm, st);
 }
 
 Status Drive::UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(TrieKeyOf(norm)));
   if (!node) return Status::NotFound(norm + " does not exist");
   if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
@@ -392,8 +467,7 @@ Status Drive::RemoveMetadata(std::string_view path, std::string key) {
 // Directories and symlinks
 
 Status Drive::Mkdir(std::string_view path, const WriteOptions& options) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   if (norm == "/") return Status::Exists("/ exists");
   RETURN_IF_ERROR(CheckParents(norm));
   Stat st = NewStat(kModeDirectory, kDefaultDirectoryMode, options);
@@ -410,8 +484,7 @@ Status Drive::Mkdir(std::string_view path, const WriteOptions& options) {
 }
 
 Status Drive::Rmdir(std::string_view path) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
   if (norm == "/") return Status::InvalidArgument("cannot remove the root");
   ASSIGN_OR_RETURN(auto st, NodeStat(norm));
   if (st && !st->IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
@@ -432,16 +505,18 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
   if (depth > kMaxListDepth) return Status::Loop("symlinks nest too deep below " + shown_dir);
   // Listing a symlink's target (shown under the link's path).
   const bool followed = dir != shown_dir;
-  trie::IterateOptions io;
+  trie::MountIterateOptions io;
   io.recursive = options.recursive;
+  io.no_mounts = options.no_mounts;
   // A recursive listing through a nested symlink shows the target directory's own node too,
   // under the link's path (the reference's statIterator does, its `gt` being overridden).
   io.gt = !(options.recursive && depth > 0);
-  ASSIGN_OR_RETURN(auto nodes, trie_->List(TrieKeyOf(dir), io));
-  for (const auto& node : nodes) {
+  ASSIGN_OR_RETURN(auto found, view_->List(TrieKeyOf(dir), io));
+  for (const auto& mounted : found) {
+    const trie::NodePtr& node = mounted.node;
     if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
     ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
-    const std::string real_path = "/" + node->key();
+    const std::string real_path = "/" + mounted.key;
     if (real_path == dir && !io.gt) {
       out.push_back(DirEntry{"", shown_dir, std::move(st)});
       continue;
@@ -500,8 +575,7 @@ Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptio
 }
 
 Status Drive::Symlink(std::string_view target, std::string_view link_path) {
-  RETURN_IF_ERROR(CheckWritable());
-  ASSIGN_OR_RETURN(std::string norm, NormalizePath(link_path));
+  ASSIGN_OR_RETURN(std::string norm, WritablePath(link_path));
   if (norm == "/") return Status::Exists("/ exists");
   if (target.empty()) return Status::InvalidArgument("empty symlink target");
   if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
@@ -514,6 +588,74 @@ Status Drive::Symlink(std::string_view target, std::string_view link_path) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mounts
+
+Status Drive::Mount(std::string_view path, const crypto::PublicKey& key,
+                    const MountOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  if (norm == "/") return Status::InvalidArgument("cannot mount over the root");
+  if (key == metadata_->key()) return Status::Loop("a drive cannot mount itself");
+  ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
+  if (existing) return Status::Exists(norm + " exists");
+  ASSIGN_OR_RETURN(norm, WritablePath(norm));
+  RETURN_IF_ERROR(CheckParents(norm));
+  Stat st;
+  st.mode = kDefaultDirectoryMode | kModeDirectory;
+  st.uid = options.uid.value_or(0);
+  st.gid = options.gid.value_or(0);
+  st.mtime = st.ctime = NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(*content_mu_);
+    st.offset = content_->length();
+    st.byte_offset = content_->byte_length();
+  }
+  st.mount = MountRecord{ToBytes(ByteView(key)), options.version, std::nullopt, false};
+  trie::MountOptions mo;
+  mo.version = options.version;
+  mo.value = st.Encode();
+  return trie::WriteMount(*trie_, TrieKeyOf(norm), key, mo);
+}
+
+Status Drive::Unmount(std::string_view path) {
+  RETURN_IF_ERROR(CheckWritable());
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
+  const Stat& st = resolved.second;
+  if (!st.mount) return Status::InvalidArgument(norm + " is not a mount");
+  if (st.mount->hypercore.value_or(false)) {
+    ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(resolved.first)));
+    (void)node;
+    return Status::Ok();
+  }
+  return trie::WriteUnmount(*trie_, TrieKeyOf(resolved.first));
+}
+
+Result<std::vector<MountEntry>> Drive::GetAllMounts() const {
+  std::vector<MountEntry> out;
+  out.push_back(MountEntry{"/", metadata_->key(), content_key()});
+  trie::IterateOptions io;
+  io.hidden = true;
+  ASSIGN_OR_RETURN(auto nodes, trie_->List(trie::kMountPrefix, io));
+  for (const auto& node : nodes) {
+    if (!trie::IsMountNode(*node) || !node->value()) continue;
+    ASSIGN_OR_RETURN(trie::MountInfo info, trie::MountInfo::Decode(*node->value()));
+    if (info.key.size() != crypto::kPublicKeyBytes) return Status::Corruption("bad mount key");
+    MountEntry e;
+    e.path = "/" + info.local_path;
+    std::copy(info.key.begin(), info.key.end(), e.metadata_key.begin());
+    if (info.version == 0) info.version.reset();
+    ASSIGN_OR_RETURN(const trie::Trie* mounted, OpenMountedTrie(info));
+    if (mounted->log()->length() > 0) {
+      auto content = ContentOf(mounted);
+      if (content.ok()) e.content_key = (*content)->key();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Versions and tags
 
 Result<std::unique_ptr<Drive>> Drive::Checkout(uint64_t version) const {
@@ -523,6 +665,7 @@ Result<std::unique_ptr<Drive>> Drive::Checkout(uint64_t version) const {
   d->content_ = content_;
   d->content_mu_ = content_mu_;
   d->trie_ = trie_->Checkout(version);
+  d->InitMountView();
   return d;
 }
 

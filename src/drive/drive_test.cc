@@ -238,3 +238,65 @@ TEST_F(DriveTest, CheckoutDiffTagsWatch) {
 
 }  // namespace
 }  // namespace hyper::drive
+
+namespace hyper::drive {
+namespace {
+
+TEST_F(DriveTest, Mounts) {
+  DriveOptions bo;
+  bo.namespace_name = "b";
+  auto other = std::move(Drive::Open(*store_, bo)).value();
+  ASSERT_NE(other->key(), drive_->key());
+  ASSERT_TRUE(other->WriteFile("/inner/file.txt", AsBytes("inside b")).ok());
+  ASSERT_TRUE(drive_->WriteFile("/outer.txt", AsBytes("in a")).ok());
+  MountOptions mo;
+  mo.uid = 3;
+  ASSERT_TRUE(drive_->Mount("/m", other->key(), mo).ok());
+  EXPECT_EQ(drive_->Mount("/m", other->key()).code(), Code::kExists);
+  EXPECT_EQ(drive_->Mount("/self", drive_->key()).code(), Code::kLoop);
+
+  auto st = drive_->Lstat("/m");
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->IsDirectory());
+  ASSERT_TRUE(st->mount.has_value());
+  EXPECT_EQ(st->mount->key, ToBytes(ByteView(other->key())));
+  EXPECT_EQ(st->uid, 3u);
+  EXPECT_EQ(Read("/m/inner/file.txt"), "inside b");
+  EXPECT_EQ(drive_->ReadRange("/m/inner/file.txt", 2, 3).value(), ToBytes("sid"));
+  EXPECT_EQ(Names("/"), (std::set<std::string>{"m", "outer.txt"}));
+  EXPECT_EQ(Names("/m"), (std::set<std::string>{"inner"}));
+  EXPECT_EQ(Names("/", true), (std::set<std::string>{"m", "m/inner/file.txt", "outer.txt"}));
+  EXPECT_TRUE(drive_->GetStat("/m/inner")->IsDirectory());
+  EXPECT_EQ(drive_->WriteFile("/m/new", AsBytes("x")).status().code(), Code::kNotWritable);
+
+  // Changes to the mounted drive show through.
+  ASSERT_TRUE(other->WriteFile("/later", AsBytes("later")).ok());
+  EXPECT_EQ(Read("/m/later"), "later");
+
+  auto mounts = drive_->GetAllMounts();
+  ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
+  ASSERT_EQ(mounts->size(), 2u);
+  EXPECT_EQ((*mounts)[0].path, "/");
+  EXPECT_EQ((*mounts)[1].path, "/m");
+  EXPECT_EQ((*mounts)[1].metadata_key, other->key());
+  EXPECT_EQ((*mounts)[1].content_key, other->content_key());
+
+  // A cycle back into the first drive is a Loop, not a hang.
+  ASSERT_TRUE(other->Mount("/back", drive_->key()).ok());
+  EXPECT_EQ(drive_->GetStat("/m/back/m/inner").status().code(), Code::kLoop);
+
+  // A pinned version.
+  MountOptions pinned;
+  pinned.version = 2;
+  ASSERT_TRUE(drive_->Mount("/old", other->key(), pinned).ok());
+  EXPECT_EQ(Read("/old/inner/file.txt"), "inside b");
+  EXPECT_FALSE(drive_->Exists("/old/later"));
+
+  EXPECT_EQ(drive_->Unmount("/outer.txt").code(), Code::kInvalidArgument);
+  ASSERT_TRUE(drive_->Unmount("/m").ok());
+  EXPECT_FALSE(drive_->Exists("/m/inner/file.txt"));
+  EXPECT_FALSE(drive_->Exists("/m"));
+}
+
+}  // namespace
+}  // namespace hyper::drive

@@ -21,6 +21,7 @@
 
 #include "hyper/core/feed.h"
 #include "hyper/corestore/corestore.h"
+#include "hyper/trie/mount.h"
 #include "hyper/trie/trie.h"
 #include "hyper/util/bytes.h"
 #include "hyper/util/status.h"
@@ -132,6 +133,18 @@ struct DiffEntry {
   std::optional<uint64_t> previous_seq;
 };
 
+struct MountOptions {
+  std::optional<uint64_t> version;  // a fixed version of the mounted drive
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+struct MountEntry {
+  std::string path;
+  crypto::PublicKey metadata_key{};
+  std::optional<crypto::PublicKey> content_key;  // when the mounted drive's header is local
+};
+
 struct DriveOptions {
   // Open the drive with this metadata key (writable when the store holds its name).
   std::optional<crypto::PublicKey> key;
@@ -231,6 +244,17 @@ class Drive {
   Result<std::vector<DiffEntry>> Diff(uint64_t other_version, std::string_view prefix = "/") const;
   std::unique_ptr<trie::Watcher> Watch(std::string_view path, std::function<void()> on_change);
 
+  // --- mounts ---
+  // Mounts the drive whose metadata key is `key` at `path` (Exists when something is there),
+  // as hyperdrive's mount(): a directory Stat carrying a Mount record, written with the
+  // mountable-hypertrie mount nodes. Reads and listings then go through it.
+  Status Mount(std::string_view path, const crypto::PublicKey& key,
+               const MountOptions& options = {});
+  // InvalidArgument when `path` is not a mount.
+  Status Unmount(std::string_view path);
+  // "/" (this drive) and every mount of this drive's trie, with their feeds' keys.
+  Result<std::vector<MountEntry>> GetAllMounts() const;
+
   // --- tags ---
   // Tags `version` (the current version when nullopt).
   Status CreateTag(const std::string& name, std::optional<uint64_t> version = std::nullopt);
@@ -244,10 +268,19 @@ class Drive {
   Drive() = default;
   Status CheckWritable() const;
   // Lstat of a normalized path; nullopt when there is no node (no implicit directory lookup).
-  Result<std::optional<Stat>> NodeStat(const std::string& norm) const;
-  Result<Stat> LstatNorm(const std::string& norm) const;
+  // `holder` (when given) receives the trie that holds the node (a mounted one or ours).
+  Result<std::optional<Stat>> NodeStat(const std::string& norm,
+                                       const trie::Trie** holder = nullptr) const;
+  Result<Stat> LstatNorm(const std::string& norm, const trie::Trie** holder = nullptr) const;
   // Follows symlinks; returns the final path too.
-  Result<std::pair<std::string, Stat>> Resolve(const std::string& norm) const;
+  Result<std::pair<std::string, Stat>> Resolve(const std::string& norm,
+                                               const trie::Trie** holder = nullptr) const;
+  // CheckWritable, NormalizePath, and NotWritable for paths inside mounts.
+  Result<std::string> WritablePath(std::string_view path) const;
+  void InitMountView();
+  Result<const trie::Trie*> OpenMountedTrie(const trie::MountInfo& info) const;
+  // The content feed of the drive whose trie is `holder`.
+  Result<std::shared_ptr<core::Feed>> ContentOf(const trie::Trie* holder) const;
   Status CheckParents(const std::string& norm) const;
   Status PutStat(const std::string& norm, const Stat& stat);
   Status ListInto(const std::string& dir, const std::string& shown_dir,
@@ -260,6 +293,12 @@ class Drive {
   std::unique_ptr<trie::Trie> trie_;
   // Shared with checkouts; serializes content appends.
   std::shared_ptr<std::mutex> content_mu_;
+  std::unique_ptr<trie::MountView> view_;
+  mutable std::mutex mounts_mu_;
+  // Mounted tries by (hex key, version), and content feeds by hex metadata key; never evicted
+  // (the view hands out pointers into mounted_).
+  mutable std::map<std::pair<std::string, uint64_t>, std::unique_ptr<trie::Trie>> mounted_;
+  mutable std::map<std::string, std::shared_ptr<core::Feed>> contents_;
 };
 
 }  // namespace hyper::drive
