@@ -1,0 +1,123 @@
+// Mounts against Node hyperdrive 10.21: drive A mounts drive B (both in one corestore
+// directory) at /m and at /pinned (B's version 3). Whoever wrote the store, we and Node see the
+// same files, listings, mount Stats and mount list through A.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "hyper/corestore/corestore.h"
+#include "hyper/drive/drive.h"
+#include "tests/interop/drive_ops.h"
+#include "tests/support/node_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace hyper::drive {
+namespace {
+
+using testing::json;
+
+// Our answer in drive_mounts.js's `read` shape.
+json ReadThroughMounts(const Drive& a) {
+  json out = {{"files", json::object()},
+              {"dirs", json::object()},
+              {"stats", json::object()},
+              {"mounts", json::array()}};
+  for (std::string f : {"/m/inner/file.txt", "/m/later.txt", "/pinned/inner/second.txt",
+                        "/pinned/later.txt", "/outer.txt"}) {
+    auto data = a.ReadFile(f);
+    out["files"][f] = data.ok() ? json(std::string(AsString(*data)))
+                                : json{{"error", testing::ErrorName(data.status())}};
+  }
+  for (auto [d, recursive] : std::vector<std::pair<std::string, bool>>{
+           {"/", false}, {"/", true}, {"/m", false}, {"/m/inner", false}, {"/pinned", true}}) {
+    auto list = a.Readdir(d, {recursive, false});
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<std::string> names;
+    if (list.ok()) {
+      for (const auto& e : *list) names.push_back(e.name);
+    }
+    std::sort(names.begin(), names.end());
+    out["dirs"][d + (recursive ? " recursive" : "")] = names;
+  }
+  for (std::string f : {"/m", "/pinned", "/m/inner/file.txt"}) {
+    auto st = a.Lstat(f);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    if (!st.ok()) continue;
+    json s = testing::DescribeStat(*st);
+    s.erase("mtime");
+    s.erase("ctime");
+    out["stats"][f] = s;
+  }
+  auto mounts = a.GetAllMounts();
+  EXPECT_TRUE(mounts.ok()) << mounts.status().ToString();
+  if (mounts.ok()) {
+    for (const auto& m : *mounts) {
+      out["mounts"].push_back(
+          {{"path", m.path},
+           {"metadata", ToHex(m.metadata_key)},
+           {"content", m.content_key ? json(ToHex(*m.content_key)) : json(nullptr)}});
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<corestore::Corestore> OpenStore(const std::string& dir) {
+  auto store = corestore::Corestore::OpenDirectory(dir);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return std::move(store).value();
+}
+
+TEST(DriveMountInteropTest, NodeMountsWeRead) {
+  hyper::testing::TempDir tmp;
+  const std::string dir = tmp.Sub("store");
+  auto written = hyper::testing::RunNode("drive_mounts", {"write", dir});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto node_view = hyper::testing::RunNode("drive_mounts", {"read", dir, (*written)["a"]});
+  ASSERT_TRUE(node_view.ok()) << node_view.status().ToString();
+
+  auto store = OpenStore(dir);
+  auto a = Drive::Open(*store);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(ToHex((*a)->key()), (*written)["a"].get<std::string>());
+  // Node's namespace "b" drive is ours too.
+  DriveOptions bo;
+  bo.namespace_name = "b";
+  auto b = Drive::Open(*store, bo);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(ToHex((*b)->key()), (*written)["b"].get<std::string>());
+  EXPECT_TRUE((*b)->writable());
+  json ours = ReadThroughMounts(**a);
+  EXPECT_EQ(ours, *node_view) << "ours: " << ours.dump() << "\nnode: " << node_view->dump();
+}
+
+TEST(DriveMountInteropTest, WeMountNodeReads) {
+  hyper::testing::TempDir tmp;
+  const std::string dir = tmp.Sub("store");
+  std::string a_key;
+  json ours;
+  {
+    auto store = OpenStore(dir);
+    auto a = std::move(Drive::Open(*store)).value();
+    DriveOptions bo;
+    bo.namespace_name = "b";
+    auto b = std::move(Drive::Open(*store, bo)).value();
+    ASSERT_TRUE(b->WriteFile("/inner/file.txt", AsBytes("inside b")).ok());
+    ASSERT_TRUE(b->WriteFile("/inner/second.txt", AsBytes("second")).ok());
+    ASSERT_TRUE(b->WriteFile("/later.txt", AsBytes("later")).ok());
+    ASSERT_TRUE(a->WriteFile("/outer.txt", AsBytes("in a")).ok());
+    MountOptions mo;
+    mo.uid = 3;
+    ASSERT_TRUE(a->Mount("/m", b->key(), mo).ok());
+    MountOptions pinned;
+    pinned.version = 3;
+    ASSERT_TRUE(a->Mount("/pinned", b->key(), pinned).ok());
+    a_key = ToHex(a->key());
+    ours = ReadThroughMounts(*a);
+  }
+  auto node_view = hyper::testing::RunNode("drive_mounts", {"read", dir, a_key});
+  ASSERT_TRUE(node_view.ok()) << node_view.status().ToString();
+  EXPECT_EQ(ours, *node_view) << "ours: " << ours.dump() << "\nnode: " << node_view->dump();
+}
+
+}  // namespace
+}  // namespace hyper::drive
