@@ -350,8 +350,12 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   const trie::Trie* holder = nullptr;
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm, &holder));
-  const Stat& st = resolved.second;
-  if (st.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  if (resolved.second.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  return ReadStat(resolved.second, holder, start, length);
+}
+
+Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,
+                              uint64_t length) const {
   if (start >= st.size || length == 0) return Bytes();
   length = std::min(length, st.size - start);
   if (length > kMaxReadFileBytes) return Status::OutOfRange("read too large");
@@ -461,6 +465,123 @@ Status Drive::SetMetadata(std::string_view path, std::string key, Bytes value) {
 
 Status Drive::RemoveMetadata(std::string_view path, std::string key) {
   return UpdateMetadata(path, std::move(key), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// File handles
+
+namespace {
+// The reference's descriptors batch writes into blocks of this size.
+constexpr size_t kHandleBlockBytes = 64 * 1024;
+}  // namespace
+
+FileHandle::FileHandle(Drive* drive, std::string path, uint32_t flags, std::optional<Stat> stat)
+    : drive_(drive), path_(std::move(path)), flags_(flags), stat_(std::move(stat)) {
+  if ((flags_ & kOpenAppend) != 0 && stat_) position_ = stat_->size;
+}
+
+FileHandle::~FileHandle() = default;
+
+uint64_t FileHandle::size() const {
+  if (writer_) return position_;
+  return stat_ ? stat_->size : 0;
+}
+
+Result<Bytes> FileHandle::Read(uint64_t position, uint64_t length) {
+  if (closed_) return Status::InvalidArgument("read after close");
+  if ((flags_ & kOpenRead) == 0) return Status::PermissionDenied(path_ + " not open for reading");
+  if (!stat_) return Bytes();
+  const trie::Trie* holder = nullptr;
+  auto found = drive_->NodeStat(path_, &holder);
+  if (!found.ok()) return found.status();
+  return drive_->ReadStat(*stat_, holder, position, length);
+}
+
+Status FileHandle::Flush(bool all) {
+  size_t done = 0;
+  while (pending_.size() - done >= kHandleBlockBytes || (all && done < pending_.size())) {
+    size_t n = std::min(kHandleBlockBytes, pending_.size() - done);
+    RETURN_IF_ERROR(writer_->Write(ByteView(pending_).subspan(done, n)));
+    done += n;
+  }
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(done));
+  return Status::Ok();
+}
+
+Result<size_t> FileHandle::Write(uint64_t position, ByteView data) {
+  if (closed_) return Status::InvalidArgument("write after close");
+  if ((flags_ & kOpenWrite) == 0) return Status::PermissionDenied(path_ + " not open for writing");
+  if (position != position_) {
+    return Status::InvalidArgument("random-access writes are not supported (" + path_ + ")");
+  }
+  if (!writer_) {
+    WriteOptions o;
+    if (stat_) {
+      o.mode = stat_->mode & ~kModeTypeMask;
+      o.uid = stat_->uid;
+      o.gid = stat_->gid;
+      o.ctime = stat_->ctime;
+      o.metadata = stat_->metadata;
+    }
+    ASSIGN_OR_RETURN(writer_, drive_->CreateWriter(path_, o));
+    if ((flags_ & kOpenAppend) != 0 && stat_) {
+      // Appending rewrites the old content first (as the reference does).
+      for (uint64_t copied = 0; copied < stat_->size;) {
+        uint64_t n = std::min<uint64_t>(kContentBlockBytes, stat_->size - copied);
+        ASSIGN_OR_RETURN(Bytes chunk, drive_->ReadStat(*stat_, nullptr, copied, n));
+        RETURN_IF_ERROR(writer_->Write(chunk));
+        copied += n;
+      }
+    }
+  }
+  pending_.insert(pending_.end(), data.begin(), data.end());
+  position_ += data.size();
+  RETURN_IF_ERROR(Flush(false));
+  return data.size();
+}
+
+Status FileHandle::Close() {
+  if (closed_) return Status::InvalidArgument("closed twice");
+  closed_ = true;
+  if (!writer_) return Status::Ok();
+  RETURN_IF_ERROR(Flush(true));
+  auto st = writer_->Close();
+  writer_.reset();
+  return st.ok() ? Status::Ok() : st.status();
+}
+
+Result<std::unique_ptr<FileHandle>> Drive::OpenFile(std::string_view path, uint32_t flags) {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  const bool writing = (flags & (kOpenWrite | kOpenAppend)) != 0;
+  if ((flags & kOpenAppend) != 0) flags |= kOpenWrite;
+  auto resolved = Resolve(norm);
+  if (!resolved.ok() && resolved.status().code() != Code::kNotFound) return resolved.status();
+  std::optional<Stat> st;
+  if (resolved.ok()) {
+    if (resolved->second.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+    st = resolved->second;
+    norm = resolved->first;
+    if ((flags & kOpenCreate) != 0 && (flags & kOpenExclusive) != 0) {
+      return Status::Exists(norm + " exists");
+    }
+  } else if (!writing || (flags & kOpenCreate) == 0) {
+    return Status::NotFound(norm + " does not exist");
+  }
+  if (writing) {
+    ASSIGN_OR_RETURN(norm, WritablePath(norm));
+    if (st && (flags & kOpenTruncate) != 0) {
+      st->size = 0;
+      st->blocks = 0;
+      RETURN_IF_ERROR(PutStat(norm, *st));
+    } else if (!st) {
+      // Created empty at once, as the reference's create().
+      RETURN_IF_ERROR(CheckParents(norm));
+      Stat created = NewStat(kModeFile, kDefaultFileMode, {});
+      RETURN_IF_ERROR(PutStat(norm, created));
+      st = created;
+    }
+  }
+  return std::unique_ptr<FileHandle>(new FileHandle(this, norm, flags, std::move(st)));
 }
 
 // ---------------------------------------------------------------------------------------------

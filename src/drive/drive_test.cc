@@ -10,6 +10,12 @@
 namespace hyper::drive {
 namespace {
 
+Bytes GenBytesForTest(size_t n) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; i++) b[i] = static_cast<uint8_t>(i * 13 + (i >> 10));
+  return b;
+}
+
 class DriveTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -296,6 +302,59 @@ TEST_F(DriveTest, Mounts) {
   ASSERT_TRUE(drive_->Unmount("/m").ok());
   EXPECT_FALSE(drive_->Exists("/m/inner/file.txt"));
   EXPECT_FALSE(drive_->Exists("/m"));
+}
+
+}  // namespace
+}  // namespace hyper::drive
+
+namespace hyper::drive {
+namespace {
+
+TEST_F(DriveTest, FileHandles) {
+  EXPECT_EQ(drive_->OpenFile("/f", kOpenRead).status().code(), Code::kNotFound);
+  auto h = drive_->OpenFile("/f", kOpenWrite | kOpenCreate);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(drive_->Exists("/f"));  // created at open
+  Bytes data = GenBytesForTest(200000);
+  ASSERT_EQ(*(*h)->Write(0, ByteView(data).first(70000)), 70000u);
+  EXPECT_EQ((*h)->Write(5, ByteView(data).first(1)).status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE((*h)->Write(70000, ByteView(data).subspan(70000)).ok());
+  EXPECT_EQ((*h)->size(), 200000u);
+  ASSERT_TRUE((*h)->Close().ok());
+  auto st = drive_->GetStat("/f");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 200000u);
+  EXPECT_EQ(st->blocks, 4u);  // 64 KiB blocks
+  EXPECT_EQ(*drive_->ReadFile("/f"), data);
+
+  auto r = drive_->OpenFile("/f", kOpenRead);
+  ASSERT_TRUE(r.ok());
+  auto part = (*r)->Read(65530, 20);
+  ASSERT_TRUE(part.ok());
+  EXPECT_TRUE(std::equal(part->begin(), part->end(), data.begin() + 65530));
+  EXPECT_EQ((*r)->Write(0, data).status().code(), Code::kPermissionDenied);
+  EXPECT_TRUE((*(*r)->Read(300000, 5)).empty());
+  ASSERT_TRUE((*r)->Close().ok());
+
+  auto a = drive_->OpenFile("/f", kOpenAppend);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Write(200000, AsBytes("tail")).ok());
+  ASSERT_TRUE((*a)->Close().ok());
+  auto all = drive_->ReadFile("/f");
+  ASSERT_EQ(all->size(), 200004u);
+  EXPECT_EQ(AsString(ByteView(*all).subspan(200000)), "tail");
+
+  EXPECT_EQ(drive_->OpenFile("/f", kOpenWrite | kOpenCreate | kOpenExclusive).status().code(),
+            Code::kExists);
+  auto t = drive_->OpenFile("/f", kOpenWrite | kOpenTruncate);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(drive_->GetStat("/f")->size, 0u);
+  ASSERT_TRUE((*t)->Close().ok());
+  ASSERT_TRUE(drive_->Mkdir("/dir").ok());
+  EXPECT_EQ(drive_->OpenFile("/dir", kOpenRead).status().code(), Code::kIsADirectory);
+  auto co = drive_->Checkout(2);
+  ASSERT_TRUE(co.ok());
+  EXPECT_EQ((*co)->OpenFile("/f", kOpenWrite).status().code(), Code::kNotWritable);
 }
 
 }  // namespace

@@ -186,6 +186,48 @@ class FileWriter {
   bool closed_ = false;
 };
 
+// open(2)-style flags for Drive::OpenFile.
+enum OpenFlags : uint32_t {
+  kOpenRead = 1,
+  kOpenWrite = 2,
+  kOpenCreate = 4,
+  kOpenExclusive = 8,
+  kOpenTruncate = 16,
+  kOpenAppend = 32,
+};
+
+// An open file, as the reference's file descriptors: reads at any position (of the file as it
+// was when opened); writes only sequentially (from 0, or from the end with kOpenAppend), cut
+// into 64 KiB content blocks, and visible once Close() has written the Stat. A handle that
+// writes holds the drive's content lock from its first write until Close/destruction.
+class FileHandle {
+ public:
+  ~FileHandle();
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+
+  // Up to `length` bytes from `position` (fewer at the end).
+  Result<Bytes> Read(uint64_t position, uint64_t length);
+  // InvalidArgument for a position other than the current end of what was written.
+  Result<size_t> Write(uint64_t position, ByteView data);
+  Status Close();
+  // The file's size, including bytes written through this handle.
+  uint64_t size() const;
+
+ private:
+  friend class Drive;
+  FileHandle(Drive* drive, std::string path, uint32_t flags, std::optional<Stat> stat);
+  Status Flush(bool all);
+  Drive* drive_;
+  std::string path_;
+  uint32_t flags_;
+  std::optional<Stat> stat_;  // as opened
+  std::unique_ptr<FileWriter> writer_;
+  Bytes pending_;
+  uint64_t position_ = 0;  // the next write position
+  bool closed_ = false;
+};
+
 class Drive {
  public:
   // Creates or opens a drive in `store` (see DriveOptions). REQUIRES: store outlives the drive.
@@ -228,6 +270,11 @@ class Drive {
   Status SetMetadata(std::string_view path, std::string key, Bytes value);
   Status RemoveMetadata(std::string_view path, std::string key);
 
+  // Opens a file with OpenFlags (the reference's open(name, flags)): NotFound without
+  // kOpenCreate, Exists with kOpenCreate|kOpenExclusive, NotWritable for writes to a read-only
+  // drive, IsADirectory for directories.
+  Result<std::unique_ptr<FileHandle>> OpenFile(std::string_view path, uint32_t flags);
+
   // --- directories ---
   Status Mkdir(std::string_view path, const WriteOptions& options = {});
   Status Rmdir(std::string_view path);
@@ -265,7 +312,11 @@ class Drive {
 
  private:
   friend class FileWriter;
+  friend class FileHandle;
   Drive() = default;
+  // Bytes of the file `st` (held by `holder`'s drive).
+  Result<Bytes> ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,
+                         uint64_t length) const;
   Status CheckWritable() const;
   // Lstat of a normalized path; nullopt when there is no node (no implicit directory lookup).
   // `holder` (when given) receives the trie that holds the node (a mounted one or ours).
