@@ -73,7 +73,7 @@ std::string Join(const std::string& dir, const std::string& rel) {
 Result<std::unique_ptr<Drive>> Drive::Open(corestore::Corestore& store, DriveOptions options) {
   std::unique_ptr<Drive> d(new Drive());
   d->store_ = &store;
-  d->content_mu_ = std::make_shared<std::mutex>();
+  d->content_lock_ = std::make_shared<internal::ContentLock>();
   if (options.key) {
     corestore::CoreOptions co;
     co.key = *options.key;
@@ -282,14 +282,33 @@ Status Drive::PutStat(const std::string& norm, const Stat& stat) {
   return put.ok() ? Status::Ok() : put.status();
 }
 
+Status internal::ContentLock::Acquire() {
+  if (owner_.load() == std::this_thread::get_id()) {
+    return Status::Busy("this thread already has a content writer open on this drive");
+  }
+  mu_.lock();
+  owner_.store(std::this_thread::get_id());
+  return Status::Ok();
+}
+
+void internal::ContentLock::Release() {
+  owner_.store(std::thread::id());
+  mu_.unlock();
+}
+
 FileWriter::FileWriter(Drive* drive, std::string path, WriteOptions options,
-                       std::unique_lock<std::mutex> lock)
+                       std::shared_ptr<internal::ContentLock> lock)
     : drive_(drive), path_(std::move(path)), options_(std::move(options)), lock_(std::move(lock)) {
   offset_ = drive_->content_->length();
   byte_offset_ = drive_->content_->byte_length();
 }
 
-FileWriter::~FileWriter() = default;
+FileWriter::~FileWriter() { Unlock(); }
+
+void FileWriter::Unlock() {
+  if (lock_) lock_->Release();
+  lock_.reset();
+}
 
 Status FileWriter::Write(ByteView chunk) {
   if (closed_) return Status::InvalidArgument("write after close");
@@ -316,7 +335,7 @@ Result<Stat> FileWriter::Close() {
   st.offset = offset_;
   st.byte_offset = byte_offset_;
   Status put = drive_->PutStat(path_, st);
-  lock_.unlock();
+  Unlock();
   if (!put.ok()) return put;
   return st;
 }
@@ -336,8 +355,8 @@ Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
     if (below) return Status::IsADirectory(norm + " is a directory");
   }
   RETURN_IF_ERROR(CheckParents(norm));
-  std::unique_lock<std::mutex> lock(*content_mu_);
-  return std::unique_ptr<FileWriter>(new FileWriter(this, norm, options, std::move(lock)));
+  RETURN_IF_ERROR(content_lock_->Acquire());
+  return std::unique_ptr<FileWriter>(new FileWriter(this, norm, options, content_lock_));
 }
 
 Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteOptions& options) {
@@ -592,7 +611,6 @@ Status Drive::Mkdir(std::string_view path, const WriteOptions& options) {
   if (norm == "/") return Status::Exists("/ exists");
   RETURN_IF_ERROR(CheckParents(norm));
   Stat st = NewStat(kModeDirectory, kDefaultDirectoryMode, options);
-  std::lock_guard<std::mutex> lock(*content_mu_);
   st.offset = content_->length();
   st.byte_offset = content_->byte_length();
   trie::PutOptions po;
@@ -726,11 +744,8 @@ Status Drive::Mount(std::string_view path, const crypto::PublicKey& key,
   st.uid = options.uid.value_or(0);
   st.gid = options.gid.value_or(0);
   st.mtime = st.ctime = NowMillis();
-  {
-    std::lock_guard<std::mutex> lock(*content_mu_);
-    st.offset = content_->length();
-    st.byte_offset = content_->byte_length();
-  }
+  st.offset = content_->length();
+  st.byte_offset = content_->byte_length();
   st.mount = MountRecord{ToBytes(ByteView(key)), options.version, std::nullopt, false};
   trie::MountOptions mo;
   mo.version = options.version;
@@ -784,7 +799,7 @@ Result<std::unique_ptr<Drive>> Drive::Checkout(uint64_t version) const {
   d->store_ = store_;
   d->metadata_ = metadata_;
   d->content_ = content_;
-  d->content_mu_ = content_mu_;
+  d->content_lock_ = content_lock_;
   d->trie_ = trie_->Checkout(version);
   d->InitMountView();
   return d;

@@ -4,10 +4,13 @@
 // Corestore. The API follows the reference's fs-style calls with Result instead of callbacks.
 //
 // Thread safety: every method may be called from any thread. Content writes (WriteFile, a
-// FileWriter's lifetime, Truncate) are serialized by the drive's content lock; trie writes by
-// the trie's own lock. A Drive must not outlive the Corestore it was opened from.
+// FileWriter's lifetime, a writing FileHandle's, Truncate) are serialized by the drive's
+// content lock; a thread already holding it (an open writer) gets Busy for a second content
+// write. Trie writes are serialized by the trie's own lock. A Drive must not outlive the
+// Corestore it was opened from, and writers and handles must not outlive their Drive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -157,6 +161,20 @@ struct DriveOptions {
 
 class Drive;
 
+namespace internal {
+// A drive's content lock: one content writer at a time, so that a file's blocks are
+// contiguous. A thread that holds it and asks again gets Busy instead of deadlocking.
+class ContentLock {
+ public:
+  Status Acquire();
+  void Release();
+
+ private:
+  std::mutex mu_;
+  std::atomic<std::thread::id> owner_{};
+};
+}  // namespace internal
+
 // Streams a file into the content feed: each Write appends its bytes as blocks of at most
 // kContentBlockBytes (one batch per Write); Close writes the Stat. Holds the drive's content
 // lock from creation to Close/destruction. Destroying it without Close leaves the appended
@@ -173,12 +191,14 @@ class FileWriter {
 
  private:
   friend class Drive;
+  // REQUIRES: `lock` acquired by the caller; the writer releases it.
   FileWriter(Drive* drive, std::string path, WriteOptions options,
-             std::unique_lock<std::mutex> lock);
+             std::shared_ptr<internal::ContentLock> lock);
+  void Unlock();
   Drive* drive_;
   std::string path_;
   WriteOptions options_;
-  std::unique_lock<std::mutex> lock_;
+  std::shared_ptr<internal::ContentLock> lock_;  // null once released
   uint64_t offset_ = 0;
   uint64_t byte_offset_ = 0;
   uint64_t written_ = 0;
@@ -343,7 +363,7 @@ class Drive {
   std::shared_ptr<core::Feed> content_;
   std::unique_ptr<trie::Trie> trie_;
   // Shared with checkouts; serializes content appends.
-  std::shared_ptr<std::mutex> content_mu_;
+  std::shared_ptr<internal::ContentLock> content_lock_;
   std::unique_ptr<trie::MountView> view_;
   mutable std::mutex mounts_mu_;
   // Mounted tries by (hex key, version), and content feeds by hex metadata key; never evicted
