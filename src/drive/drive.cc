@@ -814,7 +814,12 @@ Result<std::vector<DiffEntry>> Drive::Diff(uint64_t other_version, std::string_v
     if (!entry) break;
     DiffEntry e;
     e.name = entry->key;
-    e.type = entry->left ? DiffEntry::Type::kPut : DiffEntry::Type::kDel;
+    if (entry->left) {
+      e.type = trie::IsMountNode(*entry->left) ? DiffEntry::Type::kMount : DiffEntry::Type::kPut;
+    } else {
+      e.type = entry->right && trie::IsMountNode(*entry->right) ? DiffEntry::Type::kUnmount
+                                                                : DiffEntry::Type::kDel;
+    }
     if (entry->left) {
       e.seq = entry->left->seq();
       if (entry->left->value()) {

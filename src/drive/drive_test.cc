@@ -299,10 +299,26 @@ TEST_F(DriveTest, Mounts) {
   EXPECT_EQ(Read("/old/inner/file.txt"), "inside b");
   EXPECT_FALSE(drive_->Exists("/old/later"));
 
+  uint64_t before_unmount = drive_->version();
   EXPECT_EQ(drive_->Unmount("/outer.txt").code(), Code::kInvalidArgument);
   ASSERT_TRUE(drive_->Unmount("/m").ok());
   EXPECT_FALSE(drive_->Exists("/m/inner/file.txt"));
   EXPECT_FALSE(drive_->Exists("/m"));
+  // (A delete may rewrite a neighbour node, which the diff shows as a put.)
+  auto type_of = [](const std::vector<DiffEntry>& diff, const std::string& name) {
+    for (const auto& e : diff) {
+      if (e.name == name) return static_cast<int>(e.type);
+    }
+    return -1;
+  };
+  auto diff = drive_->Diff(before_unmount);
+  ASSERT_TRUE(diff.ok());
+  EXPECT_EQ(type_of(*diff, "m"), static_cast<int>(DiffEntry::Type::kUnmount));
+  auto back = drive_->Checkout(before_unmount);
+  ASSERT_TRUE(back.ok());
+  auto forward = (*back)->Diff(drive_->version());
+  ASSERT_TRUE(forward.ok());
+  EXPECT_EQ(type_of(*forward, "m"), static_cast<int>(DiffEntry::Type::kMount));
 }
 
 }  // namespace

@@ -48,6 +48,17 @@ json ReadThroughMounts(const Drive& a) {
     s.erase("ctime");
     out["stats"][f] = s;
   }
+  auto diff = a.Diff(2, "/");
+  EXPECT_TRUE(diff.ok()) << diff.status().ToString();
+  out["diff"] = json::array();
+  if (diff.ok()) {
+    static const char* const kTypes[] = {"put", "del", "mount", "unmount"};
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const auto& e : *diff) entries.emplace_back(e.name, kTypes[static_cast<int>(e.type)]);
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [name, type] : entries)
+      out["diff"].push_back({{"type", type}, {"name", name}});
+  }
   auto mounts = a.GetAllMounts();
   EXPECT_TRUE(mounts.ok()) << mounts.status().ToString();
   if (mounts.ok()) {

@@ -207,7 +207,8 @@ inline json Dump(const Drive& drive, const json& q) {
     EXPECT_TRUE(diff.ok()) << diff.status().ToString();
     if (diff.ok()) {
       for (const auto& e : *diff) {
-        json x = {{"type", e.type == DiffEntry::Type::kPut ? "put" : "del"}, {"name", e.name}};
+        static const char* const kTypes[] = {"put", "del", "mount", "unmount"};
+        json x = {{"type", kTypes[static_cast<int>(e.type)]}, {"name", e.name}};
         if (e.seq) x["seq"] = *e.seq;
         if (e.previous_seq) x["previous"] = *e.previous_seq;
         if (e.type == DiffEntry::Type::kPut && e.value) x["hex"] = ToHex(e.value->Encode());

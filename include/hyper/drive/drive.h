@@ -129,7 +129,8 @@ struct DirEntry {
 };
 
 struct DiffEntry {
-  enum class Type { kPut, kDel };
+  // kMount / kUnmount: the newer / older side is a mount node (mountable-hypertrie's types).
+  enum class Type { kPut, kDel, kMount, kUnmount };
   Type type = Type::kPut;
   std::string name;             // the trie key (no leading '/')
   std::optional<Stat> value;    // the newer side's Stat (puts)

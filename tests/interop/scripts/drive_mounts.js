@@ -48,6 +48,14 @@ async function read (dir, aKey) {
     delete st.ctime
     out.stats[f] = st
   }
+  out.diff = []
+  await new Promise((resolve, reject) => {
+    const s = a.createDiffStream(2, '/')
+    s.on('data', (e) => out.diff.push({ type: e.type, name: e.name }))
+    s.on('error', reject)
+    s.on('end', resolve)
+  })
+  out.diff.sort((x, y) => x.name < y.name ? -1 : x.name > y.name ? 1 : 0)
   const mounts = await p((cb) => a.getAllMounts(cb))
   for (const [mp, { metadata, content }] of mounts) {
     out.mounts.push({ path: mp, metadata: metadata.key.toString('hex'), content: content ? content.key.toString('hex') : null })
