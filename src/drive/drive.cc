@@ -128,14 +128,51 @@ Status Drive::CheckWritable() const {
   return Status::Ok();
 }
 
-Result<std::string> Drive::WritablePath(std::string_view path) const {
+Result<internal::WriteTarget> Drive::Target(std::string_view path) const {
   RETURN_IF_ERROR(CheckWritable());
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
-  ASSIGN_OR_RETURN(auto holding, view_->Resolve(TrieKeyOf(norm)));
-  if (holding.first != trie_.get()) {
-    return Status::NotWritable(norm + " is inside a mount (writing into mounts is unsupported)");
+  internal::WriteTarget t;
+  t.path = norm;
+  t.trie = trie_.get();
+  t.key = TrieKeyOf(norm);
+  t.content = content_;
+  t.lock = content_lock_;
+  for (int depth = 0;; depth++) {
+    if (depth > kMaxSymlinkHops) return Status::Loop("mounts nest too deep at " + norm);
+    trie::MountView view(*t.trie,
+                         [this](const trie::MountInfo& info) { return OpenMountedTrie(info); });
+    ASSIGN_OR_RETURN(auto holding, view.Resolve(t.key));
+    if (holding.first == t.trie) break;
+    const trie::MountInfo& info = holding.second;
+    trie::Trie* sub = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mounts_mu_);
+      for (auto& [id, mounted] : mounted_) {
+        if (mounted.get() == holding.first) sub = mounted.get();
+      }
+    }
+    if (sub == nullptr || !sub->writable()) {
+      return Status::NotWritable(norm + " is inside a mount this store cannot write to");
+    }
+    std::string rest =
+        t.key.size() > info.local_path.size() ? t.key.substr(info.local_path.size()) : "";
+    std::string inner =
+        trie::NormalizeMountPath(trie::PosixJoin(rest, info.remote_path.value_or("")));
+    if (inner == ".") inner.clear();
+    ASSIGN_OR_RETURN(t.content, ContentOf(sub));
+    if (!t.content->writable()) {
+      return Status::NotWritable(norm + " is inside a mount whose content this store cannot write");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mounts_mu_);
+      auto& shared = mounted_locks_[ToHex(t.content->key())];
+      if (!shared) shared = std::make_shared<internal::ContentLock>();
+      t.lock = shared;
+    }
+    t.trie = sub;
+    t.key = std::move(inner);
   }
-  return norm;
+  return t;
 }
 
 void Drive::InitMountView() {
@@ -276,9 +313,9 @@ Status Drive::CheckParents(const std::string& norm) const {
   return Status::Ok();
 }
 
-Status Drive::PutStat(const std::string& norm, const Stat& stat) {
-  if (norm == "/") return Status::InvalidArgument("the root has no Stat");
-  auto put = trie_->Put(TrieKeyOf(norm), stat.Encode());
+Status Drive::PutStat(const internal::WriteTarget& target, const Stat& stat) {
+  if (target.key.empty()) return Status::InvalidArgument(target.path + " is a drive's root");
+  auto put = target.trie->Put(target.key, stat.Encode());
   return put.ok() ? Status::Ok() : put.status();
 }
 
@@ -296,18 +333,17 @@ void internal::ContentLock::Release() {
   mu_.unlock();
 }
 
-FileWriter::FileWriter(Drive* drive, std::string path, WriteOptions options,
-                       std::shared_ptr<internal::ContentLock> lock)
-    : drive_(drive), path_(std::move(path)), options_(std::move(options)), lock_(std::move(lock)) {
-  offset_ = drive_->content_->length();
-  byte_offset_ = drive_->content_->byte_length();
+FileWriter::FileWriter(internal::WriteTarget target, WriteOptions options)
+    : target_(std::move(target)), options_(std::move(options)) {
+  offset_ = target_.content->length();
+  byte_offset_ = target_.content->byte_length();
 }
 
 FileWriter::~FileWriter() { Unlock(); }
 
 void FileWriter::Unlock() {
-  if (lock_) lock_->Release();
-  lock_.reset();
+  if (locked_) target_.lock->Release();
+  locked_ = false;
 }
 
 Status FileWriter::Write(ByteView chunk) {
@@ -319,8 +355,8 @@ Status FileWriter::Write(ByteView chunk) {
   for (size_t pos = 0; pos < chunk.size(); pos += kContentBlockBytes) {
     blocks.push_back(chunk.subspan(pos, std::min(kContentBlockBytes, chunk.size() - pos)));
   }
-  auto appended = drive_->content_->Append(std::span<const ByteView>(blocks));
-  if (!appended.ok()) return appended.status().Annotate("appending content of " + path_);
+  auto appended = target_.content->Append(std::span<const ByteView>(blocks));
+  if (!appended.ok()) return appended.status().Annotate("appending content of " + target_.path);
   written_ += chunk.size();
   blocks_ += blocks.size();
   return Status::Ok();
@@ -334,7 +370,8 @@ Result<Stat> FileWriter::Close() {
   st.blocks = blocks_;
   st.offset = offset_;
   st.byte_offset = byte_offset_;
-  Status put = drive_->PutStat(path_, st);
+  auto put_result = target_.trie->Put(target_.key, st.Encode());
+  Status put = put_result.ok() ? Status::Ok() : put_result.status();
   Unlock();
   if (!put.ok()) return put;
   return st;
@@ -342,21 +379,22 @@ Result<Stat> FileWriter::Close() {
 
 Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
                                                         const WriteOptions& options) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
-  if (norm == "/") return Status::IsADirectory("/ is a directory");
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
+  if (t.key.empty()) return Status::IsADirectory(norm + " is a directory");
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   if (!existing) {
     // Nodes below make the path an (implicit) directory.
     trie::IterateOptions io;
     io.gt = true;
-    ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm), io));
+    ASSIGN_OR_RETURN(auto it, t.trie->Iterate(t.key, io));
     ASSIGN_OR_RETURN(trie::NodePtr below, it->Next());
     if (below) return Status::IsADirectory(norm + " is a directory");
   }
   RETURN_IF_ERROR(CheckParents(norm));
-  RETURN_IF_ERROR(content_lock_->Acquire());
-  return std::unique_ptr<FileWriter>(new FileWriter(this, norm, options, content_lock_));
+  RETURN_IF_ERROR(t.lock->Acquire());
+  return std::unique_ptr<FileWriter>(new FileWriter(std::move(t), options));
 }
 
 Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteOptions& options) {
@@ -403,20 +441,22 @@ Result<Bytes> Drive::ReadFile(std::string_view path) const {
 }
 
 Status Drive::Unlink(std::string_view path) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
   ASSIGN_OR_RETURN(auto st, NodeStat(norm));
   if (!st) {
     if (LstatNorm(norm).ok()) return Status::IsADirectory(norm + " is a directory");
     return Status::NotFound(norm + " does not exist");
   }
   if (st->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
-  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(norm)));
+  ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Del(t.key));
   (void)node;
   return Status::Ok();
 }
 
 Status Drive::Truncate(std::string_view path, uint64_t size) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing && existing->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   WriteOptions opts;
@@ -454,16 +494,23 @@ Status Drive::Truncate(std::string_view path, uint64_t size) {
 }
 
 Status Drive::Copy(std::string_view from, std::string_view to) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(to));
-  ASSIGN_OR_RETURN(Stat st, GetStat(from));
-  if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
-  RETURN_IF_ERROR(CheckParents(norm));
-  return PutStat(norm, st);
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(to));
+  const trie::Trie* holder = nullptr;
+  ASSIGN_OR_RETURN(std::string from_norm, NormalizePath(from));
+  ASSIGN_OR_RETURN(auto source, Resolve(from_norm, &holder));
+  if (LstatNorm(t.path).ok()) return Status::Exists(t.path + " exists");
+  ASSIGN_OR_RETURN(auto from_content, ContentOf(holder));
+  if (from_content != t.content && !source.second.IsDirectory()) {
+    return Status::Unsupported("copying between drives (through a mount) is not supported");
+  }
+  RETURN_IF_ERROR(CheckParents(t.path));
+  return PutStat(t, source.second);
 }
 
 Status Drive::UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
-  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Get(TrieKeyOf(norm)));
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
+  ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Get(t.key));
   if (!node) return Status::NotFound(norm + " does not exist");
   if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
   ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
@@ -474,7 +521,7 @@ Status Drive::UpdateMetadata(std::string_view path, std::string key, std::option
   SetMetadataEntry(st.metadata, std::move(key), std::move(value));
   trie::PutOptions po;
   po.flags = node->flags();
-  auto put = trie_->Put(TrieKeyOf(norm), st.Encode(), po);
+  auto put = t.trie->Put(t.key, st.Encode(), po);
   return put.ok() ? Status::Ok() : put.status();
 }
 
@@ -587,16 +634,16 @@ Result<std::unique_ptr<FileHandle>> Drive::OpenFile(std::string_view path, uint3
     return Status::NotFound(norm + " does not exist");
   }
   if (writing) {
-    ASSIGN_OR_RETURN(norm, WritablePath(norm));
+    ASSIGN_OR_RETURN(internal::WriteTarget t, Target(norm));
     if (st && (flags & kOpenTruncate) != 0) {
       st->size = 0;
       st->blocks = 0;
-      RETURN_IF_ERROR(PutStat(norm, *st));
+      RETURN_IF_ERROR(PutStat(t, *st));
     } else if (!st) {
       // Created empty at once, as the reference's create().
       RETURN_IF_ERROR(CheckParents(norm));
       Stat created = NewStat(kModeFile, kDefaultFileMode, {});
-      RETURN_IF_ERROR(PutStat(norm, created));
+      RETURN_IF_ERROR(PutStat(t, created));
       st = created;
     }
   }
@@ -607,34 +654,36 @@ Result<std::unique_ptr<FileHandle>> Drive::OpenFile(std::string_view path, uint3
 // Directories and symlinks
 
 Status Drive::Mkdir(std::string_view path, const WriteOptions& options) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
-  if (norm == "/") return Status::Exists("/ exists");
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
+  if (t.key.empty()) return Status::Exists(norm + " exists");
   RETURN_IF_ERROR(CheckParents(norm));
   Stat st = NewStat(kModeDirectory, kDefaultDirectoryMode, options);
-  st.offset = content_->length();
-  st.byte_offset = content_->byte_length();
+  st.offset = t.content->length();
+  st.byte_offset = t.content->byte_length();
   trie::PutOptions po;
   po.condition = [&norm](const trie::Node* existing, const trie::Node&) -> Result<bool> {
     if (existing != nullptr) return Status::Exists(norm + " exists");
     return true;
   };
-  auto put = trie_->Put(TrieKeyOf(norm), st.Encode(), po);
+  auto put = t.trie->Put(t.key, st.Encode(), po);
   return put.ok() ? Status::Ok() : put.status();
 }
 
 Status Drive::Rmdir(std::string_view path) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(path));
-  if (norm == "/") return Status::InvalidArgument("cannot remove the root");
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
+  const std::string& norm = t.path;
+  if (t.key.empty()) return Status::InvalidArgument("cannot remove the root of a drive");
   ASSIGN_OR_RETURN(auto st, NodeStat(norm));
   if (st && !st->IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
   trie::IterateOptions io;
   io.recursive = false;
   io.gt = true;
-  ASSIGN_OR_RETURN(auto it, trie_->Iterate(TrieKeyOf(norm), io));
+  ASSIGN_OR_RETURN(auto it, t.trie->Iterate(t.key, io));
   ASSIGN_OR_RETURN(trie::NodePtr child, it->Next());
   if (child) return Status::NotEmpty(norm + " is not empty");
   if (!st) return Status::NotFound(norm + " does not exist");
-  ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(norm)));
+  ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Del(t.key));
   (void)node;
   return Status::Ok();
 }
@@ -714,16 +763,17 @@ Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptio
 }
 
 Status Drive::Symlink(std::string_view target, std::string_view link_path) {
-  ASSIGN_OR_RETURN(std::string norm, WritablePath(link_path));
-  if (norm == "/") return Status::Exists("/ exists");
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(link_path));
+  const std::string& norm = t.path;
+  if (t.key.empty()) return Status::Exists(norm + " exists");
   if (target.empty()) return Status::InvalidArgument("empty symlink target");
   if (LstatNorm(norm).ok()) return Status::Exists(norm + " exists");
   RETURN_IF_ERROR(CheckParents(norm));
-  std::string t(target);
-  std::replace(t.begin(), t.end(), '\\', '/');
+  std::string linkname(target);
+  std::replace(linkname.begin(), linkname.end(), '\\', '/');
   Stat st = NewStat(kModeSymlink, kDefaultFileMode, {});
-  st.linkname = t;
-  return PutStat(norm, st);
+  st.linkname = std::move(linkname);
+  return PutStat(t, st);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,20 +787,21 @@ Status Drive::Mount(std::string_view path, const crypto::PublicKey& key,
   if (key == metadata_->key()) return Status::Loop("a drive cannot mount itself");
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing) return Status::Exists(norm + " exists");
-  ASSIGN_OR_RETURN(norm, WritablePath(norm));
+  ASSIGN_OR_RETURN(internal::WriteTarget t, Target(norm));
+  if (t.key.empty()) return Status::InvalidArgument("cannot mount over a drive's root");
   RETURN_IF_ERROR(CheckParents(norm));
   Stat st;
   st.mode = kDefaultDirectoryMode | kModeDirectory;
   st.uid = options.uid.value_or(0);
   st.gid = options.gid.value_or(0);
   st.mtime = st.ctime = NowMillis();
-  st.offset = content_->length();
-  st.byte_offset = content_->byte_length();
+  st.offset = t.content->length();
+  st.byte_offset = t.content->byte_length();
   st.mount = MountRecord{ToBytes(ByteView(key)), options.version, std::nullopt, false};
   trie::MountOptions mo;
   mo.version = options.version;
   mo.value = st.Encode();
-  return trie::WriteMount(*trie_, TrieKeyOf(norm), key, mo);
+  return trie::WriteMount(*t.trie, t.key, key, mo);
 }
 
 Status Drive::Unmount(std::string_view path) {
@@ -759,12 +810,17 @@ Status Drive::Unmount(std::string_view path) {
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
   const Stat& st = resolved.second;
   if (!st.mount) return Status::InvalidArgument(norm + " is not a mount");
+  // The mount point belongs to the trie holding its parent directory.
+  const std::string& at = resolved.first;
+  ASSIGN_OR_RETURN(internal::WriteTarget parent, Target(Dirname(at)));
+  std::string key = at.substr(at.rfind('/') + 1);
+  if (!parent.key.empty()) key = parent.key + "/" + key;
   if (st.mount->hypercore.value_or(false)) {
-    ASSIGN_OR_RETURN(trie::NodePtr node, trie_->Del(TrieKeyOf(resolved.first)));
+    ASSIGN_OR_RETURN(trie::NodePtr node, parent.trie->Del(key));
     (void)node;
     return Status::Ok();
   }
-  return trie::WriteUnmount(*trie_, TrieKeyOf(resolved.first));
+  return trie::WriteUnmount(*parent.trie, key);
 }
 
 Result<std::vector<MountEntry>> Drive::GetAllMounts() const {

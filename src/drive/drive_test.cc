@@ -272,9 +272,19 @@ TEST_F(DriveTest, Mounts) {
   EXPECT_EQ(drive_->ReadRange("/m/inner/file.txt", 2, 3).value(), ToBytes("sid"));
   EXPECT_EQ(Names("/"), (std::set<std::string>{"m", "outer.txt"}));
   EXPECT_EQ(Names("/m"), (std::set<std::string>{"inner"}));
+  EXPECT_EQ(drive_->Copy("/outer.txt", "/m/copy").code(), Code::kUnsupported);
   EXPECT_EQ(Names("/", true), (std::set<std::string>{"m", "m/inner/file.txt", "outer.txt"}));
   EXPECT_TRUE(drive_->GetStat("/m/inner")->IsDirectory());
-  EXPECT_EQ(drive_->WriteFile("/m/new", AsBytes("x")).status().code(), Code::kNotWritable);
+  // The store can write the mounted drive: writes land in it, with its content feed.
+  ASSERT_TRUE(drive_->WriteFile("/m/new", AsBytes("through")).ok());
+  EXPECT_EQ(AsString(*other->ReadFile("/new")), "through");
+  EXPECT_EQ(Read("/m/new"), "through");
+  ASSERT_TRUE(drive_->Mkdir("/m/made").ok());
+  EXPECT_TRUE(other->GetStat("/made")->IsDirectory());
+  ASSERT_TRUE(drive_->Unlink("/m/new").ok());
+  EXPECT_FALSE(other->Exists("/new"));
+  EXPECT_FALSE(drive_->Exists("/m/new"));
+  EXPECT_EQ(drive_->Rmdir("/m").code(), Code::kInvalidArgument);
 
   // Changes to the mounted drive show through.
   ASSERT_TRUE(other->WriteFile("/later", AsBytes("later")).ok());
@@ -298,6 +308,7 @@ TEST_F(DriveTest, Mounts) {
   ASSERT_TRUE(drive_->Mount("/old", other->key(), pinned).ok());
   EXPECT_EQ(Read("/old/inner/file.txt"), "inside b");
   EXPECT_FALSE(drive_->Exists("/old/later"));
+  EXPECT_EQ(drive_->WriteFile("/old/x", AsBytes("x")).status().code(), Code::kNotWritable);
 
   uint64_t before_unmount = drive_->version();
   EXPECT_EQ(drive_->Unmount("/outer.txt").code(), Code::kInvalidArgument);

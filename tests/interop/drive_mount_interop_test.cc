@@ -22,8 +22,8 @@ json ReadThroughMounts(const Drive& a) {
               {"dirs", json::object()},
               {"stats", json::object()},
               {"mounts", json::array()}};
-  for (std::string f : {"/m/inner/file.txt", "/m/later.txt", "/pinned/inner/second.txt",
-                        "/pinned/later.txt", "/outer.txt"}) {
+  for (std::string f : {"/m/from-cpp.txt", "/m/inner/file.txt", "/m/later.txt",
+                        "/pinned/inner/second.txt", "/pinned/later.txt", "/outer.txt"}) {
     auto data = a.ReadFile(f);
     out["files"][f] = data.ok() ? json(std::string(AsString(*data)))
                                 : json{{"error", testing::ErrorName(data.status())}};
@@ -99,6 +99,16 @@ TEST(DriveMountInteropTest, NodeMountsWeRead) {
   EXPECT_TRUE((*b)->writable());
   json ours = ReadThroughMounts(**a);
   EXPECT_EQ(ours, *node_view) << "ours: " << ours.dump() << "\nnode: " << node_view->dump();
+
+  // We write into B through A's mount; Node sees it through A.
+  ASSERT_TRUE((*a)->WriteFile("/m/from-cpp.txt", AsBytes("c++ wrote this")).ok());
+  EXPECT_EQ(AsString(*(*b)->ReadFile("/from-cpp.txt")), "c++ wrote this");
+  b->reset();
+  a->reset();
+  store.reset();
+  auto again = hyper::testing::RunNode("drive_mounts", {"read", dir, (*written)["a"]});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)["files"]["/m/from-cpp.txt"], "c++ wrote this");
 }
 
 TEST(DriveMountInteropTest, WeMountNodeReads) {
@@ -128,6 +138,18 @@ TEST(DriveMountInteropTest, WeMountNodeReads) {
   auto node_view = hyper::testing::RunNode("drive_mounts", {"read", dir, a_key});
   ASSERT_TRUE(node_view.ok()) << node_view.status().ToString();
   EXPECT_EQ(ours, *node_view) << "ours: " << ours.dump() << "\nnode: " << node_view->dump();
+
+  // Node writes into B through A's mount; we see it in B.
+  auto wrote = hyper::testing::RunNode("drive_mounts", {"writeThrough", dir, a_key});
+  ASSERT_TRUE(wrote.ok()) << wrote.status().ToString();
+  auto store = OpenStore(dir);
+  DriveOptions bo;
+  bo.namespace_name = "b";
+  auto b = Drive::Open(*store, bo);
+  ASSERT_TRUE(b.ok());
+  auto data = (*b)->ReadFile("/from-node.txt");
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(AsString(*data), "node wrote this");
 }
 
 }  // namespace

@@ -174,6 +174,16 @@ class ContentLock {
   std::mutex mu_;
   std::atomic<std::thread::id> owner_{};
 };
+
+// Where a write to a drive path lands: the drive's own trie and content feed, or those of a
+// writable drive mounted above the path.
+struct WriteTarget {
+  std::string path;  // the normalized path in the drive written through
+  trie::Trie* trie = nullptr;
+  std::string key;  // the key in `trie`
+  std::shared_ptr<core::Feed> content;
+  std::shared_ptr<ContentLock> lock;
+};
 }  // namespace internal
 
 // Streams a file into the content feed: each Write appends its bytes as blocks of at most
@@ -192,14 +202,12 @@ class FileWriter {
 
  private:
   friend class Drive;
-  // REQUIRES: `lock` acquired by the caller; the writer releases it.
-  FileWriter(Drive* drive, std::string path, WriteOptions options,
-             std::shared_ptr<internal::ContentLock> lock);
+  // REQUIRES: target.lock acquired by the caller; the writer releases it.
+  FileWriter(internal::WriteTarget target, WriteOptions options);
   void Unlock();
-  Drive* drive_;
-  std::string path_;
+  internal::WriteTarget target_;
   WriteOptions options_;
-  std::shared_ptr<internal::ContentLock> lock_;  // null once released
+  bool locked_ = true;
   uint64_t offset_ = 0;
   uint64_t byte_offset_ = 0;
   uint64_t written_ = 0;
@@ -347,14 +355,14 @@ class Drive {
   // Follows symlinks; returns the final path too.
   Result<std::pair<std::string, Stat>> Resolve(const std::string& norm,
                                                const trie::Trie** holder = nullptr) const;
-  // CheckWritable, NormalizePath, and NotWritable for paths inside mounts.
-  Result<std::string> WritablePath(std::string_view path) const;
+  // CheckWritable, NormalizePath, and where the write lands (through writable mounts).
+  Result<internal::WriteTarget> Target(std::string_view path) const;
   void InitMountView();
   Result<const trie::Trie*> OpenMountedTrie(const trie::MountInfo& info) const;
   // The content feed of the drive whose trie is `holder`.
   Result<std::shared_ptr<core::Feed>> ContentOf(const trie::Trie* holder) const;
   Status CheckParents(const std::string& norm) const;
-  Status PutStat(const std::string& norm, const Stat& stat);
+  Status PutStat(const internal::WriteTarget& target, const Stat& stat);
   Status ListInto(const std::string& dir, const std::string& shown_dir,
                   const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const;
   Status UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value);
@@ -371,6 +379,8 @@ class Drive {
   // (the view hands out pointers into mounted_).
   mutable std::map<std::pair<std::string, uint64_t>, std::unique_ptr<trie::Trie>> mounted_;
   mutable std::map<std::string, std::shared_ptr<core::Feed>> contents_;
+  // Content locks of mounted drives written through, by hex content key.
+  mutable std::map<std::string, std::shared_ptr<internal::ContentLock>> mounted_locks_;
 };
 
 }  // namespace hyper::drive

@@ -2,6 +2,7 @@
 // mounts drive B (namespace "b") at /m and at /pinned (B's version 3).
 // usage: node drive_mounts.js write <dir>     prints {a, b}
 //        node drive_mounts.js read <dir> <a>  prints what A shows through its mounts
+//        node drive_mounts.js writeThrough <dir> <a>  writes /m/from-node.txt through A's mount
 'use strict'
 const path = require('path')
 const Corestore = require(path.join(__dirname, '..', 'node_modules', 'corestore'))
@@ -31,7 +32,7 @@ async function read (dir, aKey) {
   const a = Hyperdrive(store, Buffer.from(aKey, 'hex'))
   await p((cb) => a.ready(cb))
   const out = { files: {}, dirs: {}, stats: {}, mounts: [] }
-  for (const f of ['/m/inner/file.txt', '/m/later.txt', '/pinned/inner/second.txt', '/pinned/later.txt', '/outer.txt']) {
+  for (const f of ['/m/from-cpp.txt', '/m/inner/file.txt', '/m/later.txt', '/pinned/inner/second.txt', '/pinned/later.txt', '/outer.txt']) {
     try {
       out.files[f] = (await p((cb) => a.readFile(f, cb))).toString()
     } catch (err) {
@@ -64,8 +65,18 @@ async function read (dir, aKey) {
   return out
 }
 
+async function writeThrough (dir, aKey) {
+  const store = new Corestore(dir)
+  await store.ready()
+  const a = Hyperdrive(store, Buffer.from(aKey, 'hex'))
+  await p((cb) => a.ready(cb))
+  await p((cb) => a.writeFile('/m/from-node.txt', Buffer.from('node wrote this'), cb))
+  await p((cb) => store.close(cb))
+  return { ok: true }
+}
+
 ;(async () => {
   const [mode, dir, aKey] = process.argv.slice(2)
-  const out = mode === 'write' ? await write(dir) : await read(dir, aKey)
+  const out = mode === 'write' ? await write(dir) : mode === 'read' ? await read(dir, aKey) : await writeThrough(dir, aKey)
   console.log(JSON.stringify(out))
 })().catch((err) => { console.error(err); process.exit(1) })
