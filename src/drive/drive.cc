@@ -889,10 +889,50 @@ Result<std::vector<DiffEntry>> Drive::Diff(uint64_t other_version, std::string_v
   return out;
 }
 
-std::unique_ptr<trie::Watcher> Drive::Watch(std::string_view path,
-                                            std::function<void()> on_change) {
-  auto norm = NormalizePath(path);
-  return trie_->Watch(norm.ok() ? TrieKeyOf(*norm) : std::string(), std::move(on_change));
+Result<std::unique_ptr<DriveWatcher>> Drive::Watch(std::string_view path,
+                                                   std::function<void()> on_change) {
+  ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  const std::string key = TrieKeyOf(norm);
+  auto out = std::make_unique<DriveWatcher>();
+  auto shared = std::make_shared<std::function<void()>>(std::move(on_change));
+  auto call = [shared] { (*shared)(); };
+  out->watchers_.push_back(trie_->Watch(key, call));
+  // Mounted tries to watch as well: the one holding `path`, and every mount below it.
+  std::vector<std::pair<const trie::Trie*, std::string>> subs;
+  ASSIGN_OR_RETURN(auto holding, view_->Resolve(key));
+  if (holding.first != trie_.get()) {
+    const trie::MountInfo& info = holding.second;
+    std::string rest =
+        key.size() > info.local_path.size() ? key.substr(info.local_path.size()) : "";
+    std::string inner =
+        trie::NormalizeMountPath(trie::PosixJoin(rest, info.remote_path.value_or("")));
+    subs.emplace_back(holding.first, inner == "." ? std::string() : inner);
+  } else {
+    trie::IterateOptions io;
+    io.hidden = true;
+    ASSIGN_OR_RETURN(auto nodes, trie_->List(trie::PosixJoin(trie::kMountPrefix, key), io));
+    for (const auto& node : nodes) {
+      if (!trie::IsMountNode(*node) || !node->value()) continue;
+      ASSIGN_OR_RETURN(trie::MountInfo info, trie::MountInfo::Decode(*node->value()));
+      if (info.version == 0) info.version.reset();
+      if (info.version) continue;  // a pinned version never changes
+      ASSIGN_OR_RETURN(const trie::Trie* sub, OpenMountedTrie(info));
+      subs.emplace_back(sub, std::string(info.remote_path.value_or("")));
+    }
+  }
+  for (const auto& [sub, inner] : subs) {
+    trie::Trie* writable_sub = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mounts_mu_);
+      for (auto& [id, mounted] : mounted_) {
+        if (mounted.get() == sub) writable_sub = mounted.get();
+      }
+    }
+    if (writable_sub != nullptr && !writable_sub->is_checkout()) {
+      out->watchers_.push_back(writable_sub->Watch(inner, call));
+    }
+  }
+  return out;
 }
 
 Status Drive::CreateTag(const std::string& name, std::optional<uint64_t> version) {

@@ -298,6 +298,22 @@ TEST_F(DriveTest, Mounts) {
   EXPECT_EQ((*mounts)[1].metadata_key, other->key());
   EXPECT_EQ((*mounts)[1].content_key, other->content_key());
 
+  // Watching through the mount sees changes made in the mounted drive.
+  int changes = 0;
+  auto watcher = drive_->Watch("/", [&] { changes++; });
+  ASSERT_TRUE(watcher.ok());
+  int before = changes;
+  ASSERT_TRUE(other->WriteFile("/watched", AsBytes("w")).ok());
+  EXPECT_GT(changes, before);
+  int inner_changes = 0;
+  auto inner_watcher = drive_->Watch("/m/inner", [&] { inner_changes++; });
+  ASSERT_TRUE(inner_watcher.ok());
+  before = inner_changes;
+  ASSERT_TRUE(other->WriteFile("/inner/more", AsBytes("w")).ok());
+  EXPECT_GT(inner_changes, before);
+  watcher->reset();
+  inner_watcher->reset();
+
   // A cycle back into the first drive is a Loop, not a hang.
   ASSERT_TRUE(other->Mount("/back", drive_->key()).ok());
   EXPECT_EQ(drive_->GetStat("/m/back/m/inner").status().code(), Code::kLoop);

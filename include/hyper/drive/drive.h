@@ -257,6 +257,18 @@ class FileHandle {
   bool closed_ = false;
 };
 
+// A live watch over a drive and its mounts.
+class DriveWatcher {
+ public:
+  DriveWatcher() = default;
+  DriveWatcher(const DriveWatcher&) = delete;
+  DriveWatcher& operator=(const DriveWatcher&) = delete;
+
+ private:
+  friend class Drive;
+  std::vector<std::unique_ptr<trie::Watcher>> watchers_;
+};
+
 class Drive {
  public:
   // Creates or opens a drive in `store` (see DriveOptions). REQUIRES: store outlives the drive.
@@ -318,7 +330,11 @@ class Drive {
   Result<std::unique_ptr<Drive>> Checkout(uint64_t version) const;
   // Differences between this drive and its state at `other_version`, below `prefix`.
   Result<std::vector<DiffEntry>> Diff(uint64_t other_version, std::string_view prefix = "/") const;
-  std::unique_ptr<trie::Watcher> Watch(std::string_view path, std::function<void()> on_change);
+  // Calls on_change (on the appending thread) when something at or below `path` changes, in
+  // this drive or in the drives mounted at or below it (or the one `path` lies in). Destroying
+  // the watcher stops the calls. REQUIRES: the watcher does not outlive the drive.
+  Result<std::unique_ptr<DriveWatcher>> Watch(std::string_view path,
+                                              std::function<void()> on_change);
 
   // --- mounts ---
   // Mounts the drive whose metadata key is `key` at `path` (Exists when something is there),
