@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core_commands.h"
+#include "drive_commands.h"
 #include "store.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   hyper::cli::Action action;
   hyper::cli::CoreArgs core_args;
   hyper::cli::AddCoreCommands(app, storage, core_args, &action);
+  hyper::cli::DriveArgs drive_args;
+  hyper::cli::AddDriveCommands(app, storage, drive_args, &action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,582 @@
+#include "drive_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include "session.h"
+
+namespace hyper::cli {
+namespace {
+
+constexpr uint64_t kChunkBytes = 1 << 20;
+
+std::string ModeString(uint32_t mode) {
+  std::string s = (mode & drive::kModeTypeMask) == drive::kModeDirectory ? "d"
+                  : (mode & drive::kModeTypeMask) == drive::kModeSymlink ? "l"
+                                                                          : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; i++) s += (mode & (0400 >> i)) ? rwx[i] : '-';
+  return s;
+}
+
+std::string FormatTime(uint64_t millis) {
+  std::time_t t = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+// Metadata values print as text when they are valid UTF-8 without control bytes, hex otherwise.
+nlohmann::json MetadataValue(const Bytes& v) {
+  bool text = std::all_of(v.begin(), v.end(), [](uint8_t c) { return c >= 0x20 && c != 0x7f; });
+  if (text) {
+    std::string s(AsString(v));
+    nlohmann::json j = s;
+    // nlohmann rejects invalid UTF-8 only when dumping; check it now.
+    try {
+      (void)j.dump();
+      return j;
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  return nlohmann::json{{"hex", ToHex(v)}};
+}
+
+nlohmann::json StatJson(const drive::Stat& st) {
+  nlohmann::json j = {{"mode", st.mode},   {"uid", st.uid},     {"gid", st.gid},
+                      {"size", st.size},   {"blocks", st.blocks}, {"offset", st.offset},
+                      {"byteOffset", st.byte_offset}, {"mtime", st.mtime}, {"ctime", st.ctime},
+                      {"type", st.IsDirectory() ? "directory" : st.IsSymlink() ? "symlink" : "file"}};
+  if (!st.linkname.empty()) j["linkname"] = st.linkname;
+  if (st.mount) {
+    j["mount"] = {{"key", ToHex(st.mount->key)}};
+    if (st.mount->version) j["mount"]["version"] = *st.mount->version;
+  }
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : st.metadata) {
+    if (v) meta[k] = MetadataValue(*v);
+  }
+  j["metadata"] = meta;
+  return j;
+}
+
+Status Print(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    return Status::FromErrno(errno, "writing to stdout");
+  }
+  return Status::Ok();
+}
+
+Status Create(const std::string& storage) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto d, session->CreateDrive());
+  std::cout << FormatUrl(d->key()) << "\n";
+  return session->Close();
+}
+
+Status Ls(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  drive::Drive& d = od.drive();
+  ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
+  std::vector<drive::DirEntry> entries;
+  if (st.IsDirectory()) {
+    drive::ReaddirOptions ro;
+    ro.recursive = a.recursive;
+    ASSIGN_OR_RETURN(entries, d.Readdir(od.path, ro));
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.name < y.name; });
+  } else {
+    ASSIGN_OR_RETURN(drive::Stat lst, d.Lstat(od.path));
+    std::string name = od.path.substr(od.path.rfind('/') + 1);
+    entries.push_back({name, od.path, lst});
+  }
+  std::string out;
+  for (const auto& e : entries) {
+    if (a.long_format) {
+      char line[128];
+      std::snprintf(line, sizeof line, "%s %5u %5u %12llu %s ", ModeString(e.stat.mode).c_str(),
+                    e.stat.uid, e.stat.gid, static_cast<unsigned long long>(e.stat.size),
+                    FormatTime(e.stat.mtime).c_str());
+      out += line + e.name;
+      if (e.stat.IsSymlink()) out += " -> " + e.stat.linkname;
+      if (e.stat.mount) out += " (mount of hyper://" + ToHex(e.stat.mount->key) + ")";
+      out += "\n";
+    } else {
+      out += e.name + (e.stat.IsDirectory() && !a.long_format ? "/" : "") + "\n";
+    }
+  }
+  RETURN_IF_ERROR(Print(out));
+  return session->Close();
+}
+
+Status Cat(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  drive::Drive& d = od.drive();
+  ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
+  if (st.IsDirectory()) return Status::IsADirectory(od.path + " is a directory");
+  uint64_t start = a.start.value_or(0);
+  uint64_t end = std::min(a.end.value_or(st.size), st.size);
+  if (start > end) {
+    return Status::InvalidArgument("--start " + std::to_string(start) + " is after --end " +
+                                   std::to_string(end));
+  }
+  for (uint64_t pos = start; pos < end;) {
+    uint64_t n = std::min(kChunkBytes, end - pos);
+    ASSIGN_OR_RETURN(Bytes chunk, d.ReadRange(od.path, pos, n));
+    if (chunk.empty()) return Status::Corruption(od.path + " is shorter than its Stat says");
+    RETURN_IF_ERROR(Print(std::string(AsString(chunk))));
+    pos += chunk.size();
+  }
+  if (std::fflush(stdout) != 0) return Status::FromErrno(errno, "writing to stdout");
+  return session->Close();
+}
+
+Status StatCommand(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  ASSIGN_OR_RETURN(drive::Stat st, od.drive().Lstat(od.path));
+  nlohmann::json j = StatJson(st);
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "path:     " << od.path << "\n"
+              << "type:     " << j["type"].get<std::string>() << "\n"
+              << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
+              << std::dec << ")\n"
+              << "size:     " << st.size << "\n"
+              << "blocks:   " << st.blocks << " (content blocks " << st.offset << ".."
+              << st.offset + st.blocks << ", bytes from " << st.byte_offset << ")\n"
+              << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
+              << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
+              << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
+    if (!st.linkname.empty()) std::cout << "target:   " << st.linkname << "\n";
+    if (st.mount) std::cout << "mount:    hyper://" << ToHex(st.mount->key) << "\n";
+    for (const auto& [k, v] : j["metadata"].items()) std::cout << "meta:     " << k << " = " << v.dump() << "\n";
+  }
+  return session->Close();
+}
+
+Status Put(const std::string& storage, const DriveArgs& a) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  drive::WriteOptions wo;
+  std::string source = a.other.empty() ? "-" : a.other;
+  if (source != "-") {
+    struct stat st;
+    if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(errno, source);
+    if (S_ISDIR(st.st_mode)) return Status::IsADirectory(source + " is a directory (use import)");
+    wo.mode = st.st_mode & 07777;
+    wo.mtime = uint64_t(st.st_mtim.tv_sec) * 1000 + uint64_t(st.st_mtim.tv_nsec) / 1000000;
+    file.open(source, std::ios::binary);
+    if (!file) return Status::FromErrno(errno, "opening " + source);
+    in = &file;
+  }
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  if (od.path == "/") return Status::IsADirectory("give the path of the file inside the drive");
+  ASSIGN_OR_RETURN(auto writer, od.head->CreateWriter(od.path, wo));
+  Bytes buf(kChunkBytes);
+  while (*in) {
+    in->read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+    size_t n = static_cast<size_t>(in->gcount());
+    if (n) RETURN_IF_ERROR(writer->Write(ByteView(buf).first(n)));
+  }
+  if (in->bad()) return Status::IOError("reading " + source);
+  ASSIGN_OR_RETURN(drive::Stat st, writer->Close());
+  (void)st;
+  return session->Close();
+}
+
+Status RemoveTree(drive::Drive& d, const std::string& path) {
+  drive::ReaddirOptions ro;
+  ro.recursive = true;
+  ASSIGN_OR_RETURN(auto entries, d.Readdir(path, ro));
+  // Deepest first, so that every directory is empty when its turn comes.
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& x, const auto& y) { return x.path > y.path; });
+  for (const auto& e : entries) {
+    ASSIGN_OR_RETURN(drive::Stat st, d.Lstat(e.path));
+    if (st.mount) {
+      RETURN_IF_ERROR(d.Unmount(e.path));
+    } else if (st.IsDirectory()) {
+      Status s = d.Rmdir(e.path);
+      if (!s.ok() && s.code() != Code::kNotFound) return s;  // implicit directories vanish
+    } else {
+      RETURN_IF_ERROR(d.Unlink(e.path));
+    }
+  }
+  Status s = d.Rmdir(path);
+  return s.code() == Code::kNotFound ? Status::Ok() : s;
+}
+
+Status Rm(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  drive::Drive& d = *od.head;
+  if (od.path == "/") return Status::InvalidArgument("refusing to remove the root of a drive");
+  ASSIGN_OR_RETURN(drive::Stat st, d.Lstat(od.path));
+  if (st.mount) {
+    RETURN_IF_ERROR(d.Unmount(od.path));
+  } else if (st.IsDirectory()) {
+    if (!a.recursive) return Status::IsADirectory(od.path + " is a directory (use rm -r)");
+    RETURN_IF_ERROR(RemoveTree(d, od.path));
+  } else {
+    RETURN_IF_ERROR(d.Unlink(od.path));
+  }
+  return session->Close();
+}
+
+Status Mkdir(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  drive::Drive& d = *od.head;
+  if (!a.parents) {
+    RETURN_IF_ERROR(d.Mkdir(od.path));
+    return session->Close();
+  }
+  // -p: every missing ancestor, and no error when the directory is there.
+  std::string partial;
+  size_t pos = 1;
+  while (pos <= od.path.size()) {
+    size_t slash = od.path.find('/', pos);
+    if (slash == std::string::npos) slash = od.path.size();
+    partial = od.path.substr(0, slash);
+    pos = slash + 1;
+    auto st = d.GetStat(partial);
+    if (st.ok()) {
+      if (!st->IsDirectory()) return Status::NotADirectory(partial + " is not a directory");
+      continue;
+    }
+    if (st.status().code() != Code::kNotFound) return st.status();
+    RETURN_IF_ERROR(d.Mkdir(partial));
+  }
+  return session->Close();
+}
+
+Status Rmdir(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  RETURN_IF_ERROR(od.head->Rmdir(od.path));
+  return session->Close();
+}
+
+Status Ln(const std::string& storage, const DriveArgs& a) {
+  if (!a.symbolic) return Status::Unsupported("drives have no hard links: use ln -s");
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  // ln -s <target> <url>: `url` was parsed into a.other by position; see AddDriveCommands.
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.other));
+  RETURN_IF_ERROR(od.head->Symlink(a.url, od.path));
+  return session->Close();
+}
+
+Result<crypto::PublicKey> ParseKeyOrUrl(const std::string& text) {
+  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(text));
+  if (url.path != "/" || url.version) {
+    return Status::InvalidArgument("'" + text + "': give the drive's key (or its hyper:// URL) alone; use --version for a version");
+  }
+  return url.key;
+}
+
+Status MountCommand(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(crypto::PublicKey key, ParseKeyOrUrl(a.other));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  if (key == od.head->key()) return Status::Loop("a drive cannot be mounted inside itself");
+  drive::MountOptions mo;
+  mo.version = a.version;
+  RETURN_IF_ERROR(od.head->Mount(od.path, key, mo));
+  return session->Close();
+}
+
+Status Unmount(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  RETURN_IF_ERROR(od.head->Unmount(od.path));
+  return session->Close();
+}
+
+Status Info(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  drive::Drive& d = od.drive();
+  drive::ReaddirOptions ro;
+  ro.recursive = true;
+  ro.no_mounts = true;
+  ASSIGN_OR_RETURN(auto entries, d.Readdir("/", ro));
+  uint64_t files = 0, bytes = 0;
+  for (const auto& e : entries) {
+    if (!e.stat.IsDirectory() && !e.stat.IsSymlink()) {
+      files++;
+      bytes += e.stat.size;
+    }
+  }
+  ASSIGN_OR_RETURN(auto mounts, d.GetAllMounts());
+  ASSIGN_OR_RETURN(auto tags, od.head->GetAllTags());
+  nlohmann::json j = {{"url", FormatUrl(d.key())},
+                      {"key", ToHex(d.key())},
+                      {"discoveryKey", ToHex(d.discovery_key())},
+                      {"version", d.version()},
+                      {"writable", d.writable() && !d.is_checkout()},
+                      {"files", files},
+                      {"bytes", bytes}};
+  j["contentKey"] = d.content_key() ? nlohmann::json(ToHex(*d.content_key())) : nlohmann::json();
+  j["mounts"] = nlohmann::json::array();
+  for (const auto& m : mounts) {
+    if (m.path == "/") continue;
+    j["mounts"].push_back({{"path", m.path}, {"key", ToHex(m.metadata_key)}});
+  }
+  j["tags"] = nlohmann::json::object();
+  for (const auto& [name, version] : tags) j["tags"][name] = version;
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "url:           " << j["url"].get<std::string>() << "\n"
+              << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
+              << "content key:   " << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>()) << "\n"
+              << "version:       " << d.version() << "\n"
+              << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
+              << "files:         " << files << "\n"
+              << "bytes:         " << bytes << "\n";
+    for (const auto& m : j["mounts"]) {
+      std::cout << "mount:         " << m["path"].get<std::string>() << " -> hyper://"
+                << m["key"].get<std::string>() << "\n";
+    }
+    for (const auto& [name, version] : tags) std::cout << "tag:           " << name << " = " << version << "\n";
+  }
+  return session->Close();
+}
+
+std::string ShowPath(const std::string& key) { return "/" + key; }
+
+std::string Describe(const drive::DiffEntry& e) {
+  if (e.type == drive::DiffEntry::Type::kDel || !e.value) return "del";
+  const drive::Stat& st = *e.value;
+  if (st.mount) return "mount";
+  if (st.IsDirectory()) return "mkdir";
+  if (st.IsSymlink()) return "symlink";
+  return "put " + std::to_string(st.size);
+}
+
+// Drops the puts whose Stat is the one `older` already has: hypertrie records a deletion by
+// writing a copy of a neighbouring node, which a trie diff reports as a change of that key.
+Result<std::vector<drive::DiffEntry>> RealChanges(const drive::Drive& older,
+                                                  std::vector<drive::DiffEntry> diff) {
+  std::vector<drive::DiffEntry> out;
+  for (auto& e : diff) {
+    if (e.type == drive::DiffEntry::Type::kPut && e.value) {
+      auto before = older.Lstat(ShowPath(e.name));
+      if (before.ok() && *before == *e.value) continue;
+    }
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  return out;
+}
+
+// A hypertrie deletion is written as a copy of a neighbouring node, so the log compares each
+// version with the one before it instead of reading the nodes themselves.
+Status Log(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  drive::Drive& d = od.drive();
+  std::string out;
+  ASSIGN_OR_RETURN(auto before, d.Checkout(1));
+  for (uint64_t v = 2; v <= d.version(); v++) {
+    ASSIGN_OR_RETURN(auto at, d.Checkout(v));
+    ASSIGN_OR_RETURN(auto raw, at->Diff(v - 1, od.path));
+    ASSIGN_OR_RETURN(auto diff, RealChanges(*before, std::move(raw)));
+    before = std::move(at);
+    for (const auto& e : diff) out += std::to_string(v) + " " + Describe(e) + " " + ShowPath(e.name) + "\n";
+    if (out.size() > (1 << 16)) {
+      RETURN_IF_ERROR(Print(out));
+      out.clear();
+    }
+  }
+  RETURN_IF_ERROR(Print(out));
+  return session->Close();
+}
+
+Status Diff(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  drive::Drive* newer = &od.drive();
+  std::unique_ptr<drive::Drive> to;
+  if (a.to) {
+    if (*a.to == 0 || *a.to > od.head->version()) {
+      return Status::OutOfRange("--to " + std::to_string(*a.to) + " does not exist");
+    }
+    ASSIGN_OR_RETURN(to, od.head->Checkout(*a.to));
+    newer = to.get();
+  }
+  if (!a.from || *a.from > od.head->version()) {
+    return Status::OutOfRange("--from must be a version of the drive (1.." +
+                              std::to_string(od.head->version()) + ")");
+  }
+  ASSIGN_OR_RETURN(auto raw, newer->Diff(*a.from, od.path));
+  ASSIGN_OR_RETURN(auto older, od.head->Checkout(*a.from == 0 ? 1 : *a.from));
+  ASSIGN_OR_RETURN(auto diff, RealChanges(*older, std::move(raw)));
+  std::string out;
+  for (const auto& e : diff) {
+    if (a.json) continue;
+    out += std::string(e.type == drive::DiffEntry::Type::kPut ? "+ " : "- ") + Describe(e) + " " +
+           ShowPath(e.name) + "\n";
+  }
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : diff) {
+      nlohmann::json x = {{"type", e.type == drive::DiffEntry::Type::kPut ? "put" : "del"},
+                          {"name", ShowPath(e.name)}};
+      if (e.value) x["stat"] = StatJson(*e.value);
+      j.push_back(x);
+    }
+    out = j.dump(2) + "\n";
+  }
+  RETURN_IF_ERROR(Print(out));
+  return session->Close();
+}
+
+Status Tag(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  if (a.other.empty()) return Status::InvalidArgument("a tag needs a name");
+  if (std::all_of(a.other.begin(), a.other.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidArgument("a tag name cannot be a number (it would read as a version)");
+  }
+  if (a.version && (*a.version == 0 || *a.version > od.head->version())) {
+    return Status::OutOfRange("version " + std::to_string(*a.version) + " does not exist");
+  }
+  RETURN_IF_ERROR(od.head->CreateTag(a.other, a.version));
+  return session->Close();
+}
+
+Status Tags(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  ASSIGN_OR_RETURN(auto tags, od.head->GetAllTags());
+  std::string out;
+  for (const auto& [name, version] : tags) out += name + " " + std::to_string(version) + "\n";
+  RETURN_IF_ERROR(Print(out));
+  return session->Close();
+}
+
+Status Drives(const std::string& storage) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto keys, session->ListDrives());
+  std::string out;
+  for (const auto& k : keys) out += FormatUrl(k) + "\n";
+  RETURN_IF_ERROR(Print(out));
+  return session->Close();
+}
+
+}  // namespace
+
+void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, Action* action) {
+  auto set = [action](const Action& act) { return [action, act] { *action = act; }; };
+  const std::string url_help = "hyper://<key>[+version|+tag]/path";
+
+  app.add_subcommand("create", "Create a new empty drive; print its URL")
+      ->callback(set([&storage] { return Create(storage); }));
+
+  auto imp = app.add_subcommand(
+      "import", "Copy a folder into a new drive (or into the writable drive at <url>): only what changed is written, and what was removed from the folder is removed from the drive");
+  imp->add_option("dir", a.other, "The folder")->required();
+  imp->add_option("url", a.url, "A writable drive (and a folder inside it)");
+  imp->callback(set([&storage, &a] { return ImportFolder(storage, a.other, a.url); }));
+
+  auto exp = app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
+  exp->add_option("url", a.url, url_help)->required();
+  exp->add_option("dir", a.other, "The destination folder (default: ./<key>)");
+  exp->callback(set([&storage, &a] { return ExportDrive(storage, a.url, a.other); }));
+
+  auto ls = app.add_subcommand("ls", "List a directory");
+  ls->add_option("url", a.url, url_help)->required();
+  ls->add_flag("-l", a.long_format, "Long format: mode, uid, gid, size, mtime");
+  ls->add_flag("-R", a.recursive, "Recursive");
+  ls->callback(set([&storage, &a] { return Ls(storage, a); }));
+
+  auto cat = app.add_subcommand("cat", "Write a file (or a byte range of it) to stdout");
+  cat->add_option("url", a.url, url_help)->required();
+  cat->add_option("--start", a.start, "First byte (default 0)");
+  cat->add_option("--end", a.end, "Byte after the last (default: the end)");
+  cat->callback(set([&storage, &a] { return Cat(storage, a); }));
+
+  auto stat = app.add_subcommand("stat", "Show every Stat field of a path (symlinks not followed)");
+  stat->add_option("url", a.url, url_help)->required();
+  stat->add_flag("--json", a.json, "Print JSON");
+  stat->callback(set([&storage, &a] { return StatCommand(storage, a); }));
+
+  auto put = app.add_subcommand("put", "Write a file (or stdin) to a path of a writable drive");
+  put->add_option("url", a.url, url_help)->required();
+  put->add_option("file", a.other, "The file to read, - for stdin (default)");
+  put->callback(set([&storage, &a] { return Put(storage, a); }));
+
+  auto rm = app.add_subcommand("rm", "Remove a file, symlink or mount (-r: a directory and all in it)");
+  rm->add_option("url", a.url, url_help)->required();
+  rm->add_flag("-r", a.recursive, "Recursive");
+  rm->callback(set([&storage, &a] { return Rm(storage, a); }));
+
+  auto mkdir = app.add_subcommand("mkdir", "Make a directory");
+  mkdir->add_option("url", a.url, url_help)->required();
+  mkdir->add_flag("-p", a.parents, "Make parents as needed; no error if it exists");
+  mkdir->callback(set([&storage, &a] { return Mkdir(storage, a); }));
+
+  auto rmdir = app.add_subcommand("rmdir", "Remove an empty directory");
+  rmdir->add_option("url", a.url, url_help)->required();
+  rmdir->callback(set([&storage, &a] { return Rmdir(storage, a); }));
+
+  auto ln = app.add_subcommand("ln", "Make a symbolic link: ln -s <target> <url>");
+  ln->add_flag("-s", a.symbolic, "Symbolic (the only kind drives have)");
+  ln->add_option("target", a.url, "What the link points to")->required();
+  ln->add_option("link", a.other, "The link: " + url_help)->required();
+  ln->callback(set([&storage, &a] { return Ln(storage, a); }));
+
+  auto mount = app.add_subcommand("mount", "Mount another drive at a path of a writable drive");
+  mount->add_option("url", a.url, "Where: " + url_help)->required();
+  mount->add_option("key", a.other, "The drive to mount: its key or hyper:// URL")->required();
+  mount->add_option("--version", a.version, "Mount this version (default: live)");
+  mount->callback(set([&storage, &a] { return MountCommand(storage, a); }));
+
+  auto unmount = app.add_subcommand("unmount", "Remove a mount");
+  unmount->add_option("url", a.url, url_help)->required();
+  unmount->callback(set([&storage, &a] { return Unmount(storage, a); }));
+
+  auto info = app.add_subcommand("info", "Key, discovery key, version, files, bytes, content key, mounts, tags");
+  info->add_option("url", a.url, url_help)->required();
+  info->add_flag("--json", a.json, "Print JSON");
+  info->callback(set([&storage, &a] { return Info(storage, a); }));
+
+  auto log = app.add_subcommand("log", "What each version changed");
+  log->add_option("url", a.url, url_help)->required();
+  log->callback(set([&storage, &a] { return Log(storage, a); }));
+
+  auto diff = app.add_subcommand("diff", "What changed between two versions (below the URL's path)");
+  diff->add_option("url", a.url, url_help)->required();
+  diff->add_option("--from", a.from, "The older version")->required();
+  diff->add_option("--to", a.to, "The newer version (default: the latest)");
+  diff->add_flag("--json", a.json, "Print JSON");
+  diff->callback(set([&storage, &a] { return Diff(storage, a); }));
+
+  auto tag = app.add_subcommand("tag", "Name a version (use it as hyper://<key>+<name>)");
+  tag->add_option("url", a.url, url_help)->required();
+  tag->add_option("name", a.other, "The tag")->required();
+  tag->add_option("--version", a.version, "The version to tag (default: the latest)");
+  tag->callback(set([&storage, &a] { return Tag(storage, a); }));
+
+  auto tags = app.add_subcommand("tags", "Every tag of a drive and its version");
+  tags->add_option("url", a.url, url_help)->required();
+  tags->callback(set([&storage, &a] { return Tags(storage, a); }));
+
+  app.add_subcommand("drives", "The drives in the store, one URL a line")
+      ->callback(set([&storage] { return Drives(storage); }));
+}
+
+}  // namespace hyper::cli

@@ -1,0 +1,29 @@
+// The drive commands of `hyperdrive`: create, import, export, ls, cat, stat, put, rm, mkdir,
+// rmdir, ln, mount, unmount, info, log, diff, tag, tags, drives.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core_commands.h"
+
+namespace hyper::cli {
+
+// The arguments of every drive command, filled in by CLI11.
+struct DriveArgs {
+  std::string url;
+  std::string other;  // a second positional: dir, file, target, key, tag name
+  std::optional<uint64_t> start, end, version, from, to;
+  bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
+};
+
+// REQUIRES: storage, args and action outlive app.
+void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& args, Action* action);
+
+// import and export (transfer.cc).
+Status ImportFolder(const std::string& storage, const std::string& dir, const std::string& url);
+Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir);
+
+}  // namespace hyper::cli
