@@ -1,0 +1,97 @@
+// Replication over TCP: one asio event loop on one network thread owns every socket, every
+// ProtocolStream and every FeedReplicator. The public methods may be called from any other
+// thread (they hand the work to the loop and wait for it); never from a replication callback.
+//
+//   auto r = Replicator::Create().value();
+//   r->AddFeed(feed.get());                  // serve and/or download this feed
+//   uint16_t port = r->Listen("127.0.0.1", 0).value();  // accept peers ...
+//   r->Connect("127.0.0.1", 4000);           // ... or dial one
+//
+// Sparse feeds (PeerOptions::sparse) get a Feed::SetBlockFetcher that asks the connected peers,
+// so feed->Get(i, {.timeout = 2s}) downloads block i on demand. Non-live replication ends by
+// itself once both sides have what they want (WaitUntilIdle); live replication keeps every
+// connection open and announces appends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hyper/core/feed.h"
+#include "hyper/protocol/noise.h"
+#include "hyper/protocol/replicator.h"
+#include "hyper/util/status.h"
+
+namespace hyper::protocol {
+
+struct ReplicationOptions {
+  // A connection with no bytes from the remote for this long is dropped; we send keep-alives
+  // every half of it (the reference's defaults: 20 s and 10 s).
+  std::chrono::milliseconds timeout{20000};
+  // A handshake not done after this long is dropped.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // Used by the block fetcher when Feed::Get gives no timeout.
+  std::chrono::milliseconds fetch_timeout{20000};
+  Limits limits;
+  // Our Noise identity; random when absent.
+  std::optional<DhKeyPair> key_pair;
+};
+
+struct ConnectionInfo {
+  bool initiator = false;
+  std::string remote;  // "address:port"
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+};
+
+class Replicator {
+ public:
+  // Starts the network thread.
+  static Result<std::unique_ptr<Replicator>> Create(ReplicationOptions options = {});
+  // Closes every connection and stops the thread; removes the fetchers and listeners it
+  // installed on the feeds.
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // Replicates `feed` on every connection, present and future.
+  // REQUIRES: feed outlives this object (or RemoveFeed).
+  Status AddFeed(core::Feed* feed, PeerOptions options = {});
+  Status RemoveFeed(core::Feed* feed);
+  // Adds [start, end) to what a sparse feed downloads.
+  Status Download(core::Feed* feed, BlockIndex start, BlockIndex end);
+
+  // Accepts connections; returns the port (useful with port 0).
+  Result<uint16_t> Listen(const std::string& host, uint16_t port);
+  // Connects (and returns once the TCP connection is up, or Timeout / IOError).
+  Status Connect(const std::string& host, uint16_t port,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // Waits until no connection is left; Timeout otherwise. Returns the first replication error
+  // seen on a connection (bad data, timeouts), if any.
+  Status WaitUntilIdle(std::chrono::milliseconds timeout);
+  // Waits until `feed` has every block its peers announced (non-sparse feeds).
+  Status WaitSynced(core::Feed* feed, std::chrono::milliseconds timeout);
+  // Waits until `feed` has at least `length` blocks (known length) and all of them locally.
+  Status WaitForLength(core::Feed* feed, uint64_t length, std::chrono::milliseconds timeout);
+
+  std::vector<ConnectionInfo> connections() const;
+  Result<ReplicationStats> stats(core::Feed* feed) const;
+
+  struct Impl;
+
+ private:
+  explicit Replicator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Connects to host:port, replicates `feeds` (non-live, everything) until both sides are done,
+// and disconnects. Timeout if that takes longer than `timeout`.
+Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host,
+                     uint16_t port, std::chrono::milliseconds timeout,
+                     ReplicationOptions options = {});
+
+}  // namespace hyper::protocol

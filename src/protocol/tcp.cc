@@ -1,0 +1,508 @@
+#include "hyper/protocol/tcp.h"
+
+#include <array>
+#include <asio.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace hyper::protocol {
+namespace {
+
+using asio::ip::tcp;
+constexpr size_t kMaxConnections = 256;
+
+std::string EndpointString(const tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+struct TcpConnection;
+
+struct Replicator::Impl {
+  explicit Impl(ReplicationOptions o) : options(std::move(o)) {}
+
+  ReplicationOptions options;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  std::thread::id loop_id;
+
+  // Everything below is touched on the loop only.
+  struct FeedEntry {
+    core::Feed* feed = nullptr;
+    PeerOptions options;
+    std::unique_ptr<FeedReplicator> rep;
+    uint64_t listener = 0;
+  };
+  std::vector<std::unique_ptr<FeedEntry>> feeds;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::set<std::shared_ptr<TcpConnection>> conns;
+  Status first_error;
+
+  // Runs fn on the loop and returns its result.
+  template <typename F>
+  auto Run(F&& fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    if (std::this_thread::get_id() == loop_id) return fn();
+    std::promise<R> p;
+    auto fut = p.get_future();
+    asio::post(io, [&]() {
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        p.set_value();
+      } else {
+        p.set_value(fn());
+      }
+    });
+    return fut.get();
+  }
+
+  FeedEntry* Find(core::Feed* feed) {
+    for (auto& e : feeds) {
+      if (e->feed == feed) return e.get();
+    }
+    return nullptr;
+  }
+
+  bool AnyLive() const {
+    for (const auto& e : feeds) {
+      if (e->options.live) return true;
+    }
+    return false;
+  }
+
+  void CollectAll() {
+    for (auto& e : feeds) e->rep->Collect();
+  }
+
+  void StartConnection(tcp::socket socket, bool initiator);
+  void DoAccept(tcp::acceptor* acceptor);
+  void FlushAll();
+};
+
+struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
+  TcpConnection(Replicator::Impl* impl, tcp::socket s, bool initiator)
+      : impl(impl),
+        socket(std::move(s)),
+        stream(StreamOptions{initiator, impl->options.key_pair, impl->options.limits}),
+        idle(impl->io),
+        keepalive(impl->io),
+        handshake(impl->io),
+        initiator(initiator) {
+    remote = EndpointString(socket);
+  }
+
+  Replicator::Impl* impl;
+  tcp::socket socket;
+  ProtocolStream stream;
+  asio::steady_timer idle;
+  asio::steady_timer keepalive;
+  asio::steady_timer handshake;
+  bool initiator;
+  std::string remote;
+  std::array<uint8_t, 64 * 1024> buf{};
+  Bytes writing;
+  bool write_in_flight = false;
+  bool closed = false;
+  bool ending = false;
+  bool had_channels = false;
+
+  void Start() {
+    std::weak_ptr<TcpConnection> weak = weak_from_this();
+    stream.on_discovery_key = [this](const crypto::Hash& dk) {
+      for (auto& e : impl->feeds) {
+        if (e->rep->discovery_key() == dk) (void)e->rep->Attach(&stream);
+      }
+    };
+    stream.Start();
+    for (auto& e : impl->feeds) (void)e->rep->Attach(&stream);
+    handshake.expires_after(impl->options.handshake_timeout);
+    handshake.async_wait([weak](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed) return;
+      if (!self->stream.handshake_done()) self->Close(Status::Timeout("handshake did not finish"));
+    });
+    ArmIdle();
+    ArmKeepAlive();
+    Read();
+    AfterEvent();
+  }
+
+  void ArmIdle() {
+    std::weak_ptr<TcpConnection> weak = weak_from_this();
+    idle.expires_after(impl->options.timeout);
+    idle.async_wait([weak](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed) return;
+      self->Close(Status::Timeout("no data from the remote"));
+    });
+  }
+
+  void ArmKeepAlive() {
+    std::weak_ptr<TcpConnection> weak = weak_from_this();
+    keepalive.expires_after(impl->options.timeout / 2);
+    keepalive.async_wait([weak](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed) return;
+      self->stream.Ping();
+      self->Flush();
+      self->ArmKeepAlive();
+    });
+  }
+
+  void Read() {
+    auto self = shared_from_this();
+    socket.async_read_some(asio::buffer(buf), [self](std::error_code ec, size_t n) {
+      if (self->closed) return;
+      if (ec) {
+        self->Close(ec == asio::error::eof ? Status::Ok()
+                                           : Status::IOError("reading: " + ec.message()));
+        return;
+      }
+      self->ArmIdle();
+      Status s = self->stream.Recv(ByteView(self->buf.data(), n));
+      if (!s.ok()) {
+        self->Close(s);
+        return;
+      }
+      self->AfterEvent();
+      if (!self->closed) self->Read();
+    });
+  }
+
+  // After anything happened: collect closed peers, send what is pending, and end a non-live
+  // connection whose channels are all closed.
+  void AfterEvent() {
+    if (closed) return;
+    impl->CollectAll();
+    if (stream.channel_count() > 0) had_channels = true;
+    if (stream.destroyed()) {
+      Close(stream.error());
+      return;
+    }
+    if (had_channels && stream.channel_count() == 0 && !impl->AnyLive()) ending = true;
+    Flush();
+  }
+
+  void Flush() {
+    if (write_in_flight || closed) return;
+    Bytes out = stream.TakeOutput();
+    if (out.empty()) {
+      if (ending) Close(Status::Ok());
+      return;
+    }
+    writing = std::move(out);
+    write_in_flight = true;
+    auto self = shared_from_this();
+    asio::async_write(socket, asio::buffer(writing), [self](std::error_code ec, size_t) {
+      self->write_in_flight = false;
+      if (self->closed) return;
+      if (ec) {
+        self->Close(Status::IOError("writing: " + ec.message()));
+        return;
+      }
+      self->Flush();
+    });
+  }
+
+  void Close(Status why) {
+    if (closed) return;
+    closed = true;
+    if (!why.ok() && impl->first_error.ok()) impl->first_error = why.Annotate(remote);
+    stream.Destroy(why.ok() ? Status::Cancelled("connection closed") : why);
+    impl->CollectAll();
+    std::error_code ec;
+    idle.cancel();
+    keepalive.cancel();
+    handshake.cancel();
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    impl->conns.erase(shared_from_this());
+  }
+};
+
+void Replicator::Impl::StartConnection(tcp::socket socket, bool initiator) {
+  if (conns.size() >= kMaxConnections) {
+    std::error_code ec;
+    socket.close(ec);
+    return;
+  }
+  auto c = std::make_shared<TcpConnection>(this, std::move(socket), initiator);
+  conns.insert(c);
+  c->Start();
+}
+
+void Replicator::Impl::DoAccept(tcp::acceptor* acceptor) {
+  acceptor->async_accept([this, acceptor](std::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) StartConnection(std::move(socket), false);
+    DoAccept(acceptor);
+  });
+}
+
+void Replicator::Impl::FlushAll() {
+  std::vector<std::shared_ptr<TcpConnection>> all(conns.begin(), conns.end());
+  for (auto& c : all) c->AfterEvent();
+}
+
+Replicator::Replicator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Replicator>> Replicator::Create(ReplicationOptions options) {
+  RETURN_IF_ERROR(crypto::Init());
+  if (options.timeout.count() <= 0 || options.handshake_timeout.count() <= 0) {
+    return Status::InvalidArgument("timeouts must be positive");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options));
+  Impl* raw = impl.get();
+  raw->work.emplace(raw->io.get_executor());
+  std::promise<std::thread::id> started;
+  auto fut = started.get_future();
+  raw->thread = std::thread([raw, &started] {
+    started.set_value(std::this_thread::get_id());
+    raw->io.run();
+  });
+  raw->loop_id = fut.get();
+  return std::unique_ptr<Replicator>(new Replicator(std::move(impl)));
+}
+
+Replicator::~Replicator() {
+  Impl& d = *impl_;
+  std::vector<core::Feed*> feeds = d.Run([&] {
+    std::vector<core::Feed*> out;
+    for (auto& e : d.feeds) out.push_back(e->feed);
+    return out;
+  });
+  for (core::Feed* f : feeds) (void)RemoveFeed(f);
+  d.Run([&] {
+    std::vector<std::shared_ptr<TcpConnection>> all(d.conns.begin(), d.conns.end());
+    for (auto& c : all) c->Close(Status::Ok());
+    std::error_code ec;
+    for (auto& a : d.acceptors) a->close(ec);
+  });
+  d.work.reset();
+  d.thread.join();
+}
+
+Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
+  Impl& d = *impl_;
+  Status s = d.Run([&]() -> Status {
+    if (d.Find(feed)) return Status::Exists("feed is already replicated");
+    auto e = std::make_unique<Impl::FeedEntry>();
+    e->feed = feed;
+    e->options = options;
+    e->rep = std::make_unique<FeedReplicator>(feed, options);
+    for (auto& c : d.conns) (void)e->rep->Attach(&c->stream);
+    d.feeds.push_back(std::move(e));
+    d.FlushAll();
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(s);
+  Impl* impl = impl_.get();
+  uint64_t listener = feed->OnAppend([impl, feed](uint64_t length) {
+    asio::post(impl->io, [impl, feed, length] {
+      if (auto* e = impl->Find(feed)) {
+        e->rep->OnLocalAppend(length);
+        impl->FlushAll();
+      }
+    });
+  });
+  d.Run([&] {
+    if (auto* e = d.Find(feed)) e->listener = listener;
+  });
+  // Blocks missing locally are asked from the peers (sparse or not).
+  feed->SetBlockFetcher([impl, feed](BlockIndex index, std::chrono::milliseconds timeout) {
+    struct Wait {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      Status status;
+      uint64_t handle = 0;
+    };
+    auto w = std::make_shared<Wait>();
+    asio::post(impl->io, [impl, feed, index, w] {
+      auto* e = impl->Find(feed);
+      if (!e) {
+        std::lock_guard g(w->mu);
+        w->done = true;
+        w->status = Status::Cancelled("feed is no longer replicated");
+        w->cv.notify_all();
+        return;
+      }
+      uint64_t h = e->rep->Want(index, [w](Status s) {
+        std::lock_guard g(w->mu);
+        w->done = true;
+        w->status = std::move(s);
+        w->cv.notify_all();
+      });
+      std::lock_guard g(w->mu);
+      w->handle = h;
+      impl->FlushAll();
+    });
+    if (timeout.count() <= 0) timeout = impl->options.fetch_timeout;
+    std::unique_lock lock(w->mu);
+    if (w->cv.wait_for(lock, timeout, [&] { return w->done; })) return w->status;
+    lock.unlock();
+    asio::post(impl->io, [impl, feed, w] {
+      uint64_t handle = 0;
+      {
+        std::lock_guard g(w->mu);
+        if (!w->done) handle = w->handle;
+      }
+      auto* e = impl->Find(feed);
+      if (e && handle) e->rep->CancelWant(handle);  // calls the callback, which locks
+    });
+    return Status::Timeout("block " + std::to_string(index.value) + " not received in time");
+  });
+  return Status::Ok();
+}
+
+Status Replicator::RemoveFeed(core::Feed* feed) {
+  Impl& d = *impl_;
+  feed->SetBlockFetcher(nullptr);
+  return d.Run([&]() -> Status {
+    for (auto it = d.feeds.begin(); it != d.feeds.end(); ++it) {
+      if ((*it)->feed == feed) {
+        feed->RemoveListener((*it)->listener);
+        d.feeds.erase(it);  // closes its channels
+        d.FlushAll();
+        return Status::Ok();
+      }
+    }
+    return Status::NotFound("feed is not replicated");
+  });
+}
+
+Status Replicator::Download(core::Feed* feed, BlockIndex start, BlockIndex end) {
+  Impl& d = *impl_;
+  return d.Run([&]() -> Status {
+    auto* e = d.Find(feed);
+    if (!e) return Status::NotFound("feed is not replicated");
+    e->rep->Download(start, end);
+    d.FlushAll();
+    return Status::Ok();
+  });
+}
+
+Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
+  Impl& d = *impl_;
+  std::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("not an IP address: " + host);
+  return d.Run([&]() -> Result<uint16_t> {
+    auto acceptor = std::make_unique<tcp::acceptor>(d.io);
+    tcp::endpoint ep(address, port);
+    std::error_code e;
+    acceptor->open(ep.protocol(), e);
+    if (!e) acceptor->set_option(tcp::acceptor::reuse_address(true), e);
+    if (!e) acceptor->bind(ep, e);
+    if (!e) acceptor->listen(asio::socket_base::max_listen_connections, e);
+    if (e) return Status::IOError("listening on " + host + ":" + std::to_string(port) + ": " + e.message());
+    uint16_t bound = acceptor->local_endpoint(e).port();
+    d.DoAccept(acceptor.get());
+    d.acceptors.push_back(std::move(acceptor));
+    return bound;
+  });
+}
+
+Status Replicator::Connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  std::error_code ec;
+  tcp::resolver resolver(d.io);
+  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+  if (ec) return Status::IOError("resolving " + host + ": " + ec.message());
+  auto socket = std::make_shared<tcp::socket>(d.io);
+  auto done = std::make_shared<std::promise<std::error_code>>();
+  auto fut = done->get_future();
+  asio::post(d.io, [socket, done, endpoints] {
+    asio::async_connect(*socket, endpoints,
+                        [done](std::error_code e, const tcp::endpoint&) { done->set_value(e); });
+  });
+  if (fut.wait_for(timeout) != std::future_status::ready) {
+    d.Run([&] {
+      std::error_code e;
+      socket->close(e);
+    });
+    fut.wait();
+    return Status::Timeout("connecting to " + host + ":" + std::to_string(port));
+  }
+  ec = fut.get();
+  if (ec) return Status::IOError("connecting to " + host + ":" + std::to_string(port) + ": " + ec.message());
+  d.Run([&] { d.StartConnection(std::move(*socket), true); });
+  return Status::Ok();
+}
+
+namespace {
+// Polls `check` on the loop until it is true or the time is up.
+template <typename F>
+bool PollUntil(Replicator::Impl& d, std::chrono::milliseconds timeout, F check) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (d.Run(check)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+}  // namespace
+
+Status Replicator::WaitUntilIdle(std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  if (!PollUntil(d, timeout, [&] { return d.conns.empty(); })) {
+    return Status::Timeout("connections still open");
+  }
+  return d.Run([&] { return d.first_error; });
+}
+
+Status Replicator::WaitSynced(core::Feed* feed, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  bool ok = PollUntil(d, timeout, [&] {
+    auto* e = d.Find(feed);
+    return e && e->rep->synced();
+  });
+  return ok ? Status::Ok() : Status::Timeout("feed not synced in time");
+}
+
+Status Replicator::WaitForLength(core::Feed* feed, uint64_t length, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  bool ok = PollUntil(d, timeout, [&] {
+    return feed->length() >= length && feed->Has(BlockIndex(0), BlockIndex(length));
+  });
+  return ok ? Status::Ok() : Status::Timeout("feed did not reach the length in time");
+}
+
+std::vector<ConnectionInfo> Replicator::connections() const {
+  Impl& d = *impl_;
+  return d.Run([&] {
+    std::vector<ConnectionInfo> out;
+    for (const auto& c : d.conns) {
+      out.push_back(ConnectionInfo{c->initiator, c->remote, c->stream.bytes_sent(),
+                                   c->stream.bytes_received()});
+    }
+    return out;
+  });
+}
+
+Result<ReplicationStats> Replicator::stats(core::Feed* feed) const {
+  Impl& d = *impl_;
+  return d.Run([&]() -> Result<ReplicationStats> {
+    auto* e = d.Find(feed);
+    if (!e) return Status::NotFound("feed is not replicated");
+    return e->rep->stats();
+  });
+}
+
+Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host,
+                     uint16_t port, std::chrono::milliseconds timeout, ReplicationOptions options) {
+  ASSIGN_OR_RETURN(auto r, Replicator::Create(std::move(options)));
+  for (core::Feed* f : feeds) RETURN_IF_ERROR(r->AddFeed(f));
+  RETURN_IF_ERROR(r->Connect(host, port, timeout));
+  return r->WaitUntilIdle(timeout);
+}
+
+}  // namespace hyper::protocol

@@ -1,0 +1,119 @@
+#include "hyper/protocol/tcp.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "hyper/storage/file.h"
+
+namespace hyper::protocol {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct MemFeed {
+  storage::MemoryDirectory dir;
+  std::unique_ptr<core::Feed> feed;
+};
+
+std::unique_ptr<MemFeed> NewFeed(std::optional<crypto::PublicKey> key, int blocks) {
+  auto f = std::make_unique<MemFeed>();
+  core::FeedOptions o;
+  o.key = key;
+  f->feed = std::move(core::Feed::Open(f->dir.factory(), o).value());
+  for (int i = 0; i < blocks; ++i) {
+    EXPECT_TRUE(f->feed->Append(ToBytes("block " + std::to_string(i))).ok());
+  }
+  return f;
+}
+
+TEST(Tcp, ReplicateOnceDownloadsEverythingAndEnds) {
+  auto w = NewFeed(std::nullopt, 300);
+  auto r = NewFeed(w->feed->key(), 0);
+  auto server = Replicator::Create().value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get()).ok());
+  auto port = server->Listen("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  Status s = ReplicateOnce({r->feed.get()}, "127.0.0.1", *port, 10s);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r->feed->length(), 300u);
+  EXPECT_EQ(r->feed->Downloaded(), 300u);
+  EXPECT_TRUE(server->WaitUntilIdle(5s).ok());
+}
+
+TEST(Tcp, SparseGetThroughTheFetcherAndLiveAppends) {
+  auto w = NewFeed(std::nullopt, 20);
+  auto r = NewFeed(w->feed->key(), 0);
+  PeerOptions live;
+  live.live = true;
+  PeerOptions sparse = live;
+  sparse.sparse = true;
+  auto server = Replicator::Create().value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), live).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get(), sparse).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  core::GetOptions go;
+  go.timeout = 5s;
+  auto block = r->feed->Get(BlockIndex(13), go);
+  ASSERT_TRUE(block.ok()) << block.status().ToString();
+  EXPECT_EQ(AsString(*block), "block 13");
+  EXPECT_EQ(r->feed->Downloaded(), 1u);
+  // A block nobody has (past the end): bounded, no hang.
+  core::GetOptions quick;
+  quick.timeout = 100ms;
+  EXPECT_FALSE(r->feed->Get(BlockIndex(20), quick).ok());
+}
+
+TEST(Tcp, LiveAppendsReachTheReplicaWithinASecond) {
+  auto w = NewFeed(std::nullopt, 5);
+  auto r = NewFeed(w->feed->key(), 0);
+  PeerOptions live;
+  live.live = true;
+  auto server = Replicator::Create().value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), live).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get(), live).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  ASSERT_TRUE(client->WaitForLength(r->feed.get(), 5, 5s).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(w->feed->Append(ToBytes("news " + std::to_string(i))).ok());
+    ASSERT_TRUE(client->WaitForLength(r->feed.get(), 6 + i, 1s).ok());
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  }
+  EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(7))), "news 2");
+  EXPECT_EQ(client->connections().size(), 1u);  // live: still connected
+}
+
+TEST(Tcp, SilentPeerTimesOutTheHandshake) {
+  // A listener that accepts and never answers.
+  auto w = NewFeed(std::nullopt, 1);
+  ReplicationOptions o;
+  o.handshake_timeout = 200ms;
+  auto client = Replicator::Create(o).value();
+  ASSERT_TRUE(client->AddFeed(w->feed.get()).ok());
+  // A replicator whose stream never gets our bytes: emulate with a raw socket server.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ASSERT_TRUE(client->Connect("127.0.0.1", ntohs(addr.sin_port)).ok());
+  Status s = client->WaitUntilIdle(3s);
+  EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace hyper::protocol
