@@ -510,6 +510,9 @@ Status Drive::Copy(std::string_view from, std::string_view to) {
 Status Drive::UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value) {
   ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
   const std::string& norm = t.path;
+  if (t.key.empty()) {
+    return Status::InvalidArgument(norm + " is the root of a drive (or a mount point)");
+  }
   ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Get(t.key));
   if (!node) return Status::NotFound(norm + " does not exist");
   if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
@@ -696,17 +699,19 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
   trie::MountIterateOptions io;
   io.recursive = options.recursive;
   io.no_mounts = options.no_mounts;
-  // A recursive listing through a nested symlink shows the target directory's own node too,
-  // under the link's path (the reference's statIterator does, its `gt` being overridden).
-  io.gt = !(options.recursive && depth > 0);
+  // gt is applied here rather than by the view: MountView compares gt against keys inside the
+  // mounted trie, so it can drop an entry whose inner key happens to equal the outer prefix.
+  io.gt = false;
   ASSIGN_OR_RETURN(auto found, view_->List(TrieKeyOf(dir), io));
   for (const auto& mounted : found) {
     const trie::NodePtr& node = mounted.node;
     if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
     ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
     const std::string real_path = "/" + mounted.key;
-    if (real_path == dir && !io.gt) {
-      out.push_back(DirEntry{"", shown_dir, std::move(st)});
+    if (real_path == dir) {
+      // A recursive listing through a nested symlink shows the target directory's own node
+      // too, under the link's path (the reference's statIterator does, its `gt` overridden).
+      if (options.recursive && depth > 0) out.push_back(DirEntry{"", shown_dir, std::move(st)});
       continue;
     }
     std::string rel = Relative(dir, real_path);
