@@ -185,11 +185,20 @@ Result<const trie::Trie*> Drive::OpenMountedTrie(const trie::MountInfo& info) co
   std::lock_guard<std::mutex> lock(mounts_mu_);
   auto id = std::make_pair(ToHex(info.key), info.version.value_or(0));
   auto it = mounted_.find(id);
-  if (it != mounted_.end()) return static_cast<const trie::Trie*>(it->second.get());
   corestore::CoreOptions co;
   co.key = crypto::PublicKey{};
   std::copy(info.key.begin(), info.key.end(), co.key->begin());
   ASSIGN_OR_RETURN(auto feed, store_->Get(co));
+  if (it != mounted_.end()) {
+    // A placeholder for a feed that was empty is replaced once the feed has its header; the
+    // placeholder stays alive (views may still point at it).
+    const bool placeholder = it->second->log()->length() == 0;
+    if (!placeholder || feed->length() == 0) {
+      return static_cast<const trie::Trie*>(it->second.get());
+    }
+    retired_.push_back(std::move(it->second));
+    mounted_.erase(it);
+  }
   std::unique_ptr<trie::Trie> opened;
   if (feed->length() == 0) {
     // Nothing local yet (a replica that has not downloaded anything): an empty trie, without

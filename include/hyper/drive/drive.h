@@ -394,6 +394,7 @@ class Drive {
   // Mounted tries by (hex key, version), and content feeds by hex metadata key; never evicted
   // (the view hands out pointers into mounted_).
   mutable std::map<std::pair<std::string, uint64_t>, std::unique_ptr<trie::Trie>> mounted_;
+  mutable std::vector<std::unique_ptr<trie::Trie>> retired_;
   mutable std::map<std::string, std::shared_ptr<core::Feed>> contents_;
   // Content locks of mounted drives written through, by hex content key.
   mutable std::map<std::string, std::shared_ptr<internal::ContentLock>> mounted_locks_;
