@@ -195,7 +195,28 @@ struct Feed::Impl {
     return Status::Ok();
   }
 
-  Result<Bytes> ReadBlock(uint64_t index) const {
+  // Blocks whose bytes were hashed since the feed was opened (appended, received with a proof,
+  // or read and checked): later reads skip the BLAKE2b pass. Guarded by verified_mu, since
+  // readers hold only the shared lock.
+  mutable std::mutex verified_mu;
+  mutable std::vector<bool> verified;
+  bool IsVerified(uint64_t i) const {
+    std::lock_guard g(verified_mu);
+    return i < verified.size() && verified[i];
+  }
+  void MarkVerified(uint64_t from, uint64_t to) const {
+    std::lock_guard g(verified_mu);
+    if (verified.size() < to) verified.resize(to);
+    for (uint64_t i = from; i < to; ++i) verified[i] = true;
+  }
+  void ForgetVerified(uint64_t from, uint64_t to) const {
+    std::lock_guard g(verified_mu);
+    for (uint64_t i = from; i < std::min<uint64_t>(to, verified.size()); ++i) verified[i] = false;
+  }
+
+  // A whole local block, checked against its leaf hash unless it was verified since open
+  // (`rehash` forces the check, for audits).
+  Result<Bytes> ReadBlock(uint64_t index, bool rehash = false) const {
     TreeNode leaf;
     ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}, &leaf));
     if (leaf.size != pos.second || leaf.size > kMaxBlockBytes) {
@@ -209,8 +230,36 @@ struct Feed::Impl {
       }
       RETURN_IF_ERROR(Ann(s, "reading data"));
     }
+    if (!rehash && IsVerified(index)) return out;
     if (crypto::LeafHash(out) != leaf.hash) {
       return Status::Corruption("block " + std::to_string(index) + " does not match its hash");
+    }
+    MarkVerified(index, index + 1);
+    return out;
+  }
+
+  // Bytes [offset, offset + length) of a local block: one positional read of just those bytes
+  // when the block was verified since open, else the whole block, checked.
+  Result<Bytes> ReadBlockRange(uint64_t index, uint64_t offset, uint64_t length) const {
+    if (!IsVerified(index)) {
+      ASSIGN_OR_RETURN(Bytes block, ReadBlock(index));
+      if (offset > block.size() || length > block.size() - offset) {
+        return Status::OutOfRange("range outside block " + std::to_string(index));
+      }
+      return Bytes(block.begin() + static_cast<ptrdiff_t>(offset),
+                   block.begin() + static_cast<ptrdiff_t>(offset + length));
+    }
+    ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}));
+    if (offset > pos.second || length > pos.second - offset) {
+      return Status::OutOfRange("range outside block " + std::to_string(index));
+    }
+    Bytes out(length);
+    if (!out.empty()) {
+      Status s = data_file->Read(pos.first + offset, out);
+      if (s.code() == Code::kOutOfRange) {
+        return Status::Corruption("block " + std::to_string(index) + " is cut short in data");
+      }
+      RETURN_IF_ERROR(Ann(s, "reading data"));
     }
     return out;
   }
@@ -508,6 +557,7 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
       f.broken = c;
       return c;
     }
+    f.MarkVerified(start, end);  // hashed just now
     new_length = f.length;
   }
   std::vector<AppendListener> ls;
@@ -519,16 +569,16 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
   return new_length;
 }
 
-Result<Bytes> Feed::Get(BlockIndex index, GetOptions options) {
-  Impl& f = *impl_;
+// Reads a local block with `read`, asking the fetcher (once) for a block that is not local.
+template <typename ReadFn>
+static Result<Bytes> ReadLocalOrFetch(Feed::Impl& f, BlockIndex index, GetOptions options,
+                                      ReadFn read) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     BlockFetcher fetcher;
     {
       std::shared_lock lock(f.mu);
       RETURN_IF_ERROR(f.CheckOpen());
-      if (index.value < f.length && f.bitfield.GetData(index.value)) {
-        return f.ReadBlock(index.value);
-      }
+      if (index.value < f.length && f.bitfield.GetData(index.value)) return read();
       if (attempt == 0 && options.wait) {
         std::lock_guard g(f.cb_mu);
         fetcher = f.fetcher;
@@ -544,6 +594,17 @@ Result<Bytes> Feed::Get(BlockIndex index, GetOptions options) {
     RETURN_IF_ERROR(fetcher(index, options.timeout));
   }
   return Status::NotFound("block " + std::to_string(index.value) + " was not delivered");
+}
+
+Result<Bytes> Feed::Get(BlockIndex index, GetOptions options) {
+  return ReadLocalOrFetch(*impl_, index, options, [&] { return impl_->ReadBlock(index.value); });
+}
+
+Result<Bytes> Feed::GetRange(BlockIndex index, uint64_t offset, uint64_t length,
+                             GetOptions options) {
+  return ReadLocalOrFetch(*impl_, index, options, [&] {
+    return impl_->ReadBlockRange(index.value, offset, length);
+  });
 }
 
 void Feed::SetBlockFetcher(BlockFetcher fetcher) {
@@ -811,6 +872,7 @@ Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
     std::unique_lock lock(f.mu);
     RETURN_IF_ERROR(f.CheckWritable());
     RETURN_IF_ERROR(f.PutLocked(index.value, data, proof, &grew));
+    if (f.bitfield.GetData(index.value)) f.MarkVerified(index.value, index.value + 1);
     new_length = f.length;
   }
   if (grew) {
@@ -831,7 +893,7 @@ Result<AuditReport> Feed::Audit() {
   AuditReport report;
   for (uint64_t b = 0; b < f.length; ++b) {
     if (!f.bitfield.GetData(b)) continue;
-    auto block = f.ReadBlock(b);
+    auto block = f.ReadBlock(b, /*rehash=*/true);
     if (block.ok()) {
       ++report.valid;
     } else if (block.status().code() == Code::kIOError) {
@@ -839,6 +901,7 @@ Result<AuditReport> Feed::Audit() {
     } else {
       ++report.invalid;
       f.bitfield.SetData(b, false);
+      f.ForgetVerified(b, b + 1);
     }
   }
   Status c = f.Commit(f.options.durable);
@@ -856,6 +919,7 @@ Status Feed::Clear(BlockIndex start, BlockIndex end) {
   bool modified = false;
   for (uint64_t b = start.value; b < e; ++b) modified |= f.bitfield.SetData(b, false);
   if (!modified) return Status::Ok();
+  f.ForgetVerified(start.value, e);
   // Bits first (durably when asked), then free the bytes: a crash in between leaves blocks
   // that are merely not claimed.
   Status c = f.Commit(f.options.durable);

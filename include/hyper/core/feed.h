@@ -118,8 +118,15 @@ class Feed {
   Result<uint64_t> Append(std::span<const ByteView> batch);
 
   // A local block, or: OutOfRange past length(), NotFound when not local and no fetcher
-  // delivered it, Corruption when the stored bytes do not match their tree node.
+  // delivered it, Corruption when the stored bytes do not match their tree node. Each block is
+  // hashed the first time it is read after open (appended and received blocks count as
+  // checked); later reads trust it. Audit() always rehashes.
   Result<Bytes> Get(BlockIndex index, GetOptions options = {});
+  // Bytes [offset, offset + length) of a block (OutOfRange past its end), with the same errors
+  // and fetching as Get. A block verified since open is read with one positional read of just
+  // those bytes; otherwise the whole block is read and checked first.
+  Result<Bytes> GetRange(BlockIndex index, uint64_t offset, uint64_t length,
+                         GetOptions options = {});
   void SetBlockFetcher(BlockFetcher fetcher);
 
   // Whether the block is local (has its data).
