@@ -238,21 +238,23 @@ struct Feed::Impl {
     return out;
   }
 
-  // Bytes [offset, offset + length) of a local block: one positional read of just those bytes
+  // Up to `length` bytes from `offset` of a local block (fewer at its end): one positional read of just those bytes
   // when the block was verified since open, else the whole block, checked.
   Result<Bytes> ReadBlockRange(uint64_t index, uint64_t offset, uint64_t length) const {
     if (!IsVerified(index)) {
       ASSIGN_OR_RETURN(Bytes block, ReadBlock(index));
-      if (offset > block.size() || length > block.size() - offset) {
-        return Status::OutOfRange("range outside block " + std::to_string(index));
+      if (offset > block.size()) {
+        return Status::OutOfRange("offset outside block " + std::to_string(index));
       }
+      length = std::min<uint64_t>(length, block.size() - offset);
       return Bytes(block.begin() + static_cast<ptrdiff_t>(offset),
                    block.begin() + static_cast<ptrdiff_t>(offset + length));
     }
     ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}));
-    if (offset > pos.second || length > pos.second - offset) {
-      return Status::OutOfRange("range outside block " + std::to_string(index));
+    if (offset > pos.second) {
+      return Status::OutOfRange("offset outside block " + std::to_string(index));
     }
+    length = std::min<uint64_t>(length, pos.second - offset);
     Bytes out(length);
     if (!out.empty()) {
       Status s = data_file->Read(pos.first + offset, out);

@@ -434,11 +434,14 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
   out.reserve(length);
   while (out.size() < length) {
     if (block.value >= end_block) return Status::Corruption("file content ends early");
-    ASSIGN_OR_RETURN(Bytes data, content->Get(block));
-    if (skip > data.size()) return Status::Corruption("seek landed outside a block");
-    size_t take = std::min<uint64_t>(data.size() - skip, length - out.size());
-    out.insert(out.end(), data.begin() + static_cast<ptrdiff_t>(skip),
-               data.begin() + static_cast<ptrdiff_t>(skip + take));
+    // Only the bytes wanted from this block (one positional read once the block is known good).
+    auto data = content->GetRange(block, skip, length - out.size());
+    if (!data.ok() && data.status().code() == Code::kOutOfRange && block.value < content->length()) {
+      return Status::Corruption("seek landed outside a block");
+    }
+    if (!data.ok()) return data.status();
+    if (out.empty() && data->size() == length) return std::move(data).value();
+    out.insert(out.end(), data->begin(), data->end());
     skip = 0;
     block = block.next();
   }

@@ -122,8 +122,8 @@ class Feed {
   // hashed the first time it is read after open (appended and received blocks count as
   // checked); later reads trust it. Audit() always rehashes.
   Result<Bytes> Get(BlockIndex index, GetOptions options = {});
-  // Bytes [offset, offset + length) of a block (OutOfRange past its end), with the same errors
-  // and fetching as Get. A block verified since open is read with one positional read of just
+  // Up to `length` bytes from `offset` of a block (fewer at its end; OutOfRange when offset is
+  // past it), with the same errors and fetching as Get. A block verified since open is read with one positional read of just
   // those bytes; otherwise the whole block is read and checked first.
   Result<Bytes> GetRange(BlockIndex index, uint64_t offset, uint64_t length,
                          GetOptions options = {});

@@ -1,0 +1,175 @@
+// Side by side: the same drive workloads through our C++ and through the Node reference, in the
+// same run, on the same machine. Prints both figures and our ratio, and writes them as JSON.
+//   drive_workloads [--full] [--out FILE]
+// See docs/performance.md.
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "hyper/drive/drive.h"
+#include "tests/support/node_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using namespace hyper;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+#define CHECK_OK(expr)                                                        \
+  do {                                                                        \
+    const auto& _s = (expr);                                                  \
+    if (!_s.ok()) {                                                           \
+      std::cerr << #expr << ": " << _s.status().ToString() << "\n";          \
+      std::exit(1);                                                           \
+    }                                                                         \
+  } while (0)
+
+nlohmann::json RunOurs(const nlohmann::json& cfg) {
+  hyper::testing::TempDir tmp;
+  auto store = std::move(corestore::Corestore::OpenDirectory(tmp.Sub("store"))).value();
+  auto drive = std::move(drive::Drive::Open(*store)).value();
+  const uint64_t files = cfg["files"], stats = cfg["stats"], reads = cfg["reads"];
+  const uint64_t big = cfg["bigBytes"], random_reads = cfg["randomReads"];
+  nlohmann::json out;
+  Bytes body(100, 'x');
+
+  auto t = Clock::now();
+  for (uint64_t i = 0; i < files; i++) {
+    CHECK_OK(drive->WriteFile("/small/" + std::to_string(i) + ".txt", body));
+  }
+  out["writeFile"] = {{"value", files / Seconds(t)}, {"unit", "files/s"}};
+
+  std::minstd_rand rng(1);
+  t = Clock::now();
+  for (uint64_t i = 0; i < stats; i++) {
+    CHECK_OK(drive->GetStat("/small/" + std::to_string(rng() % files) + ".txt"));
+  }
+  out["stat"] = {{"value", stats / Seconds(t)}, {"unit", "ops/s"}};
+
+  rng.seed(2);
+  t = Clock::now();
+  for (uint64_t i = 0; i < reads; i++) {
+    CHECK_OK(drive->ReadFile("/small/" + std::to_string(rng() % files) + ".txt"));
+  }
+  out["readFile"] = {{"value", reads / Seconds(t)}, {"unit", "ops/s"}};
+
+  t = Clock::now();
+  auto names = drive->Readdir("/small");
+  CHECK_OK(names);
+  if (names->size() != files) std::exit(1);
+  out["readdir"] = {{"value", Seconds(t) * 1000}, {"unit", "ms"}};
+
+  Bytes chunk(65536, 7);
+  t = Clock::now();
+  {
+    auto writer = drive->CreateWriter("/big.bin");
+    CHECK_OK(writer);
+    for (uint64_t done = 0; done < big; done += chunk.size()) {
+      Status s = (*writer)->Write(chunk);
+      if (!s.ok()) std::exit(1);
+    }
+    CHECK_OK((*writer)->Close());
+  }
+  out["writeBig"] = {{"value", big / Seconds(t) / 1e6}, {"unit", "MB/s"}};
+
+  t = Clock::now();
+  uint64_t total = 0;
+  for (uint64_t pos = 0; pos < big; pos += drive::kContentBlockBytes) {
+    auto got = drive->ReadRange("/big.bin", pos, drive::kContentBlockBytes);
+    CHECK_OK(got);
+    total += got->size();
+  }
+  if (total != big) std::exit(1);
+  out["readBig"] = {{"value", big / Seconds(t) / 1e6}, {"unit", "MB/s"}};
+
+  rng.seed(3);
+  t = Clock::now();
+  for (uint64_t i = 0; i < random_reads; i++) {
+    uint64_t pos = (rng() % (big / 4096)) * 4096;
+    CHECK_OK(drive->ReadRange("/big.bin", pos, 4096));
+  }
+  out["randomRead4k"] = {{"value", random_reads / Seconds(t)}, {"unit", "ops/s"}};
+  return out;
+}
+
+std::string Machine() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model = "unknown cpu";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  struct utsname u;
+  uname(&u);
+  return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, " + u.sysname +
+         " " + u.release;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool full = false;
+  std::string out_path = "bench-results.json";
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--full") {
+      full = true;
+    } else if (a == "--out" && i + 1 < argc) {
+      out_path = argv[++i];
+    } else {
+      std::cerr << "usage: drive_workloads [--full] [--out FILE]\n";
+      return 2;
+    }
+  }
+  // The sizes with --full; a quicker run by default.
+  nlohmann::json cfg = {{"files", 10000},
+                        {"stats", full ? 100000 : 20000},
+                        {"reads", full ? 20000 : 5000},
+                        {"bigBytes", full ? (uint64_t{1} << 30) : (uint64_t{256} << 20)},
+                        {"randomReads", 10000}};
+
+  std::cerr << "running the workloads through hyperdrive-cpp...\n";
+  nlohmann::json ours = RunOurs(cfg);
+  std::cerr << "running the same workloads through Node hyperdrive 10.21...\n";
+  std::string script = std::string(HYPER_SOURCE_DIR) + "/bench/node/drive_workloads.js";
+  setenv("HYPER_INTEROP_DIR", hyper::testing::InteropDir().c_str(), 1);
+  auto node_run = hyper::testing::RunProcess({"node", script, cfg.dump()});
+  if (!node_run.ok() || node_run->exit_code != 0) {
+    std::cerr << "the Node reference failed: "
+              << (node_run.ok() ? node_run->stderr_text : node_run.status().ToString()) << "\n";
+    return 1;
+  }
+  nlohmann::json node = nlohmann::json::parse(node_run->stdout_text);
+
+  nlohmann::json report = {{"machine", Machine()}, {"config", cfg}, {"workloads", nlohmann::json::object()}};
+  std::printf("%-14s %14s %14s %8s  %s\n", "workload", "hyperdrive-cpp", "node", "ratio", "unit");
+  for (auto& [name, mine] : ours.items()) {
+    double a = mine["value"], b = node[name]["value"];
+    std::string unit = mine["unit"];
+    // For times (ms) lower is better: the ratio is how many times faster we are.
+    double ratio = unit == "ms" ? b / a : a / b;
+    std::printf("%-14s %14.1f %14.1f %7.1fx  %s\n", name.c_str(), a, b, ratio, unit.c_str());
+    report["workloads"][name] = {{"ours", a}, {"node", b}, {"unit", unit}, {"ratio", ratio}};
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  report["ourPeakRssMiB"] = ru.ru_maxrss / 1024.0;
+  std::printf("machine: %s\n", report["machine"].get<std::string>().c_str());
+  std::ofstream(out_path) << report.dump(2) << "\n";
+  std::cerr << "wrote " << out_path << "\n";
+  return 0;
+}
