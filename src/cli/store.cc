@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "hyper/drive/drive.h"
+
 namespace hyper::cli {
 
 std::string ResolveStorageDir(const std::string& flag) {
@@ -19,29 +21,24 @@ Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir) 
 }
 
 Result<std::string> NormalizePath(std::string_view path) {
-  if (path.find('\0') != std::string_view::npos) {
-    return Status::InvalidArgument("path contains a NUL byte");
-  }
-  std::vector<std::string_view> parts;
+  // The drive's normalisation stops `..` at the root without a word; on the command line a
+  // path that climbs above the root is a mistake worth saying so.
+  int64_t depth = 0;
   size_t i = 0;
   while (i <= path.size()) {
-    size_t j = path.find('/', i);
+    size_t j = path.find_first_of("/\\", i);
     if (j == std::string_view::npos) j = path.size();
     std::string_view part = path.substr(i, j - i);
     if (part == "..") {
-      if (parts.empty()) return Status::InvalidArgument("path " + std::string(path) + " climbs above the root");
-      parts.pop_back();
+      if (--depth < 0) {
+        return Status::InvalidArgument("path " + std::string(path) + " climbs above the root");
+      }
     } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
+      depth++;
     }
     i = j + 1;
   }
-  std::string out;
-  for (auto p : parts) {
-    out += '/';
-    out += p;
-  }
-  return out.empty() ? std::string("/") : out;
+  return drive::NormalizePath(path);
 }
 
 Result<HyperUrl> ParseHyperUrl(std::string_view text) {
