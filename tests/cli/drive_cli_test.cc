@@ -10,6 +10,8 @@
 #include <map>
 
 #include "hyper/crypto/crypto.h"
+#include "hyper/drive/drive.h"
+#include "hyper/trie/trie.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -339,6 +341,42 @@ TEST_F(DriveCli, ExportNeverWritesOutsideTheFolder) {
   } else {
     EXPECT_NE(run.stderr_text.find("refusing"), std::string::npos) << run.stderr_text;
   }
+}
+
+TEST_F(DriveCli, ExportRefusesNamesThatWouldEscapeTheFolder) {
+  std::string url = Ok({"create"});
+  Ok({"put", url + "/ok.txt", "-"}, "fine");
+  {
+    // A hostile writer can put any key in its trie; the reference's API never would.
+    auto store = std::move(corestore::Corestore::OpenDirectory(store_)).value();
+    drive::DriveOptions options;
+    crypto::PublicKey key;
+    auto raw = *FromHex(KeyOf(url));
+    std::copy(raw.begin(), raw.end(), key.begin());
+    options.key = key;
+    auto d = std::move(drive::Drive::Open(*store, options)).value();
+    Bytes stat = d->Lstat("/ok.txt")->Encode();
+    auto trie = std::move(trie::Trie::Open(d->metadata_feed())).value();
+    ASSERT_TRUE(trie->Put("sub/../../../escaped.txt", stat).ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  std::string out = tmp_.Sub("deep/inside/out");
+  ProcessRun run = Run({"export", url, out});
+  // Either the entry is refused with a clear error, or it is not a visible entry of the drive
+  // at all (listings walk segment by segment); never is it written outside.
+  if (run.exit_code != 0) {
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.stderr_text.find("refusing"), std::string::npos) << run.stderr_text;
+  } else {
+    EXPECT_EQ(ReadAll(out + "/ok.txt"), "fine");
+  }
+  for (auto it = fs::recursive_directory_iterator(tmp_.path());
+       it != fs::recursive_directory_iterator(); ++it) {
+    EXPECT_NE(it->path().filename(), "escaped.txt") << it->path();
+  }
+  EXPECT_FALSE(fs::exists(tmp_.Sub("deep/escaped.txt")));
+  EXPECT_FALSE(fs::exists(tmp_.Sub("escaped.txt")));
+  EXPECT_EQ(Ok({"cat", url + "/ok.txt"}), "fine") << "the drive is still readable";
 }
 
 TEST_F(DriveCli, FullDiskIsAClearErrorAndTheStoreStaysUsable) {
