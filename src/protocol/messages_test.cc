@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hyper/util/protobuf.h"
 #include "hyper/util/varint.h"
 
 namespace hyper::protocol {
@@ -68,12 +69,14 @@ TEST(Messages, WrongSizesAndTypesAreCorruption) {
   EXPECT_FALSE(DecodeBody(0, EncodeBody(OpenMessage{Bytes(31, 1), std::nullopt})).ok());
   EXPECT_FALSE(DecodeBody(0, EncodeBody(OpenMessage{Bytes(32, 1), Bytes(3, 1)})).ok());
   // Data node with a 31-byte hash: field 3 { 1: 0, 2: <31 bytes>, 3: 1 }
-  Bytes node = {0x08, 0x00, 0x12, 31};
-  node.insert(node.end(), 31, 0xaa);
-  node.push_back(0x18);
-  node.push_back(0x01);
-  Bytes data = {0x08, 0x01, 0x1a, static_cast<uint8_t>(node.size())};
-  data.insert(data.end(), node.begin(), node.end());
+  pb::Writer node;
+  node.Varint(1, 0);
+  node.BytesField(2, Bytes(31, 0xaa));
+  node.Varint(3, 1);
+  pb::Writer msg;
+  msg.Varint(1, 1);
+  msg.Message(3, node);
+  Bytes data = msg.Take();
   EXPECT_FALSE(DecodeBody(9, data).ok());
   // start sent as bytes instead of varint
   EXPECT_FALSE(DecodeBody(5, Bytes{0x0a, 0x01, 0x00}).ok());

@@ -135,6 +135,7 @@ TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
   PeerOptions sparse;
   sparse.sparse = true;
   sparse.live = true;
+  Status got = Status::Ok();  // outlives leech, whose destructor cancels the want
   FeedReplicator leech(r->feed.get(), sparse);
   // The "seed" side is driven by hand: a stream that opens the feed and answers a request
   // with a block that does not verify.
@@ -159,7 +160,6 @@ TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
   a.Start();
   ASSERT_TRUE(a.Open(w->feed->key(), &forger).ok());
   ASSERT_TRUE(leech.Attach(&b).ok());
-  Status got = Status::Ok();
   leech.Want(BlockIndex(2), [&](Status s) { got = s; });
   Pump(a, b, nullptr, &leech);
   EXPECT_TRUE(b.destroyed());

@@ -285,14 +285,13 @@ TEST_F(ProtocolInterop, ForgedBlocksAreRejected) {
 
 TEST_F(ProtocolInterop, GarbageBeforeTheHandshakeIsRefused) {
   auto feed = Writer(1);
-  auto r = Replicator::Create().value();
-  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
-  uint16_t port = r->Listen("127.0.0.1", 0).value();
-  for (Bytes junk : {Bytes{0xff, 0xff, 0x7f}, [] {
-         Bytes b = {64};
-         b.resize(65, 0);  // message 1 whose payload is not a NoisePayload
-         return b;
-       }()}) {
+  Bytes too_long = {0xff, 0xff, 0x7f};  // a 2 MiB handshake message
+  Bytes no_payload = {64};
+  no_payload.resize(65, 0);  // message 1 whose payload is not a NoisePayload
+  for (const Bytes& junk : {too_long, no_payload}) {
+    auto r = Replicator::Create().value();
+    ASSERT_TRUE(r->AddFeed(feed.get()).ok());
+    uint16_t port = r->Listen("127.0.0.1", 0).value();
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(fd, 0);
     sockaddr_in addr{};
@@ -301,7 +300,14 @@ TEST_F(ProtocolInterop, GarbageBeforeTheHandshakeIsRefused) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     ASSERT_EQ(::write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
-    Status s = r->WaitUntilIdle(3s);
+    // The server may not have accepted yet: wait for it to have seen and refused the bytes.
+    Status s;
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    do {
+      s = r->WaitUntilIdle(3s);
+      if (!s.ok()) break;
+      std::this_thread::sleep_for(2ms);
+    } while (std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
     ::close(fd);
   }
