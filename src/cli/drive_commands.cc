@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "net_commands.h"
 #include "session.h"
 
 namespace hyper::cli {
@@ -482,6 +483,27 @@ Status Drives(const std::string& storage) {
 void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, Action* action) {
   auto set = [action](const Action& act) { return [action, act] { *action = act; }; };
   const std::string url_help = "hyper://<key>[+version|+tag]/path";
+  // --peer HOST:PORT: fetch what the command reads from a peer first (net_commands.cc).
+  auto peer_options = [&a](CLI::App* cmd) {
+    cmd->add_option("--peer", a.peer, "Fetch what is read from this peer (HOST:PORT) first")
+        ->check(PeerAddressValidator());
+    cmd->add_option("--timeout", a.timeout, "With --peer: seconds the peer may stay silent (default 10)")
+        ->check(CLI::PositiveNumber);
+  };
+  auto with_peer = [&storage, &a](PeerFetch::For what, Action act) -> Action {
+    return [&storage, &a, what, act]() -> Status {
+      if (!a.peer.empty()) {
+        PeerFetch f;
+        f.what = what;
+        f.peer = a.peer;
+        f.timeout = a.timeout;
+        f.start = a.start;
+        f.end = a.end;
+        RETURN_IF_ERROR(FetchFromPeer(storage, a.url, f));
+      }
+      return act();
+    };
+  };
 
   app.add_subcommand("create", "Create a new empty drive; print its URL")
       ->callback(set([&storage] { return Create(storage); }));
@@ -495,24 +517,30 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto exp = app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
   exp->add_option("url", a.url, url_help)->required();
   exp->add_option("dir", a.other, "The destination folder (default: ./<key>)");
-  exp->callback(set([&storage, &a] { return ExportDrive(storage, a.url, a.other); }));
+  peer_options(exp);
+  exp->callback(set(with_peer(PeerFetch::For::kExport,
+                              [&storage, &a] { return ExportDrive(storage, a.url, a.other); })));
 
   auto ls = app.add_subcommand("ls", "List a directory");
   ls->add_option("url", a.url, url_help)->required();
   ls->add_flag("-l", a.long_format, "Long format: mode, uid, gid, size, mtime");
   ls->add_flag("-R", a.recursive, "Recursive");
-  ls->callback(set([&storage, &a] { return Ls(storage, a); }));
+  peer_options(ls);
+  ls->callback(set(with_peer(PeerFetch::For::kLs, [&storage, &a] { return Ls(storage, a); })));
 
   auto cat = app.add_subcommand("cat", "Write a file (or a byte range of it) to stdout");
   cat->add_option("url", a.url, url_help)->required();
   cat->add_option("--start", a.start, "First byte (default 0)");
   cat->add_option("--end", a.end, "Byte after the last (default: the end)");
-  cat->callback(set([&storage, &a] { return Cat(storage, a); }));
+  peer_options(cat);
+  cat->callback(set(with_peer(PeerFetch::For::kCat, [&storage, &a] { return Cat(storage, a); })));
 
   auto stat = app.add_subcommand("stat", "Show every Stat field of a path (symlinks not followed)");
   stat->add_option("url", a.url, url_help)->required();
   stat->add_flag("--json", a.json, "Print JSON");
-  stat->callback(set([&storage, &a] { return StatCommand(storage, a); }));
+  peer_options(stat);
+  stat->callback(
+      set(with_peer(PeerFetch::For::kStat, [&storage, &a] { return StatCommand(storage, a); })));
 
   auto put = app.add_subcommand("put", "Write a file (or stdin) to a path of a writable drive");
   put->add_option("url", a.url, url_help)->required();

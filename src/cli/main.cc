@@ -5,6 +5,7 @@
 
 #include "core_commands.h"
 #include "drive_commands.h"
+#include "net_commands.h"
 #include "store.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   hyper::cli::AddCoreCommands(app, storage, core_args, &action);
   hyper::cli::DriveArgs drive_args;
   hyper::cli::AddDriveCommands(app, storage, drive_args, &action);
+  hyper::cli::NetArgs net_args;
+  hyper::cli::AddNetCommands(app, storage, net_args, &action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,706 @@
+#include "net_commands.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "hyper/protocol/tcp.h"
+#include "hyper/storage/file.h"
+#include "session.h"
+
+namespace hyper::cli {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+std::string PeerAddress::ToString() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Result<PeerAddress> ParsePeerAddress(std::string_view text, bool allow_zero) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is not HOST:PORT (" + why + ")");
+  };
+  PeerAddress out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad("an IPv6 address is written [ADDRESS]:PORT");
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("no port");
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) return bad("write IPv6 addresses in brackets");
+  }
+  if (out.host.empty()) return bad("no host");
+  for (char c : out.host) {
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
+    if (!ok) return bad("unexpected character in the host");
+  }
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("the port must be a number");
+  }
+  unsigned long port = std::stoul(std::string(port_text));
+  if (port > 65535 || (port == 0 && !allow_zero)) return bad("the port must be 1..65535");
+  out.port = static_cast<uint16_t>(port);
+  return out;
+}
+
+CLI::Validator PeerAddressValidator(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& value) -> std::string {
+        auto parsed = ParsePeerAddress(value, allow_zero);
+        return parsed.ok() ? std::string() : parsed.status().message();
+      },
+      "HOST:PORT");
+}
+
+namespace {
+
+Millis ToMillis(double seconds) {
+  if (!(seconds > 0)) return Millis(1);
+  if (seconds > 86400) seconds = 86400;
+  return Millis(static_cast<int64_t>(seconds * 1000));
+}
+
+std::string Seconds(Millis m) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(m.count()) / 1000);
+  return buf;
+}
+
+protocol::ReplicationOptions ReplicationOptionsFor(Millis timeout) {
+  protocol::ReplicationOptions o;
+  o.handshake_timeout = std::max<Millis>(timeout, 1000ms);
+  o.fetch_timeout = timeout;
+  return o;
+}
+
+// A connection to one peer, and the feeds of the drives being read over it. Every wait is
+// bounded by `timeout` without progress, and fails early when the peer hangs up.
+//
+// Members are declared so that the replicator (which holds raw feed pointers) is destroyed
+// before the feeds and drives, and those before the session's store.
+class PeerReader {
+ public:
+  PeerReader(Session& session, PeerAddress peer, Millis timeout)
+      : session_(session), peer_(std::move(peer)), timeout_(timeout) {}
+  ~PeerReader() { rep_.reset(); }
+  PeerReader(const PeerReader&) = delete;
+  PeerReader& operator=(const PeerReader&) = delete;
+
+  Status Connect() {
+    ASSIGN_OR_RETURN(rep_, protocol::Replicator::Create(ReplicationOptionsFor(timeout_)));
+    return Reach(rep_->Connect(peer_.host, peer_.port, timeout_));
+  }
+
+  // The drive `key` (created as an empty replica when the store does not hold it) with its
+  // metadata at the peer's latest version, its content feed and its mounts (recursively),
+  // all replicated sparsely over the connection.
+  Result<drive::Drive*> Prepare(const crypto::PublicKey& key, int depth = 0) {
+    std::string id = ToHex(key);
+    if (auto it = drives_.find(id); it != drives_.end()) return it->second.get();
+    if (depth > 16) return Status::Loop("mounts nest too deep");
+    corestore::CoreOptions co;
+    co.key = key;
+    ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
+    if (!meta->writable()) {
+      RETURN_IF_ERROR(Track(meta));
+      Status s = Update(*meta);
+      if (!s.ok()) {
+        if (s.code() == Code::kTimeout) {
+          return Status::Timeout("peer " + peer_.ToString() + " did not send drive " + id +
+                                 " within " + Seconds(timeout_) + " (it may not have it)");
+        }
+        return s.Annotate("drive " + id);
+      }
+    }
+    drive::DriveOptions options;
+    options.key = key;
+    options.create_if_missing = true;
+    ASSIGN_OR_RETURN(auto d, drive::Drive::Open(session_.store(), options));
+    if (d->content_feed() && !d->content_feed()->writable())
+      RETURN_IF_ERROR(Track(d->content_feed()));
+    drive::Drive* raw = d.get();
+    drives_[id] = std::move(d);
+    ASSIGN_OR_RETURN(auto mounts, raw->GetAllMounts());
+    for (const auto& m : mounts) {
+      if (m.path == "/") continue;
+      RETURN_IF_ERROR(Prepare(m.metadata_key, depth + 1).status());
+    }
+    return raw;
+  }
+
+  drive::Drive* Prepared(const crypto::PublicKey& key) const {
+    auto it = drives_.find(ToHex(key));
+    return it == drives_.end() ? nullptr : it->second.get();
+  }
+
+  std::vector<drive::Drive*> AllPrepared() const {
+    std::vector<drive::Drive*> out;
+    for (const auto& [id, d] : drives_) out.push_back(d.get());
+    return out;
+  }
+
+  // Block `index` of `feed`, fetched if missing.
+  Status Fetch(core::Feed& feed, uint64_t index) {
+    auto deadline = Clock::now() + timeout_;
+    while (true) {
+      if (feed.Has(BlockIndex(index))) return Status::Ok();
+      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+      if (left <= 0ms) {
+        return Status::Timeout("block " + std::to_string(index) + " of core " + ToHex(feed.key()) +
+                               " did not come from " + peer_.ToString() + " within " +
+                               Seconds(timeout_));
+      }
+      core::GetOptions go;
+      go.timeout = std::min<Millis>(left, 250ms);
+      auto got = feed.Get(BlockIndex(index), go);
+      if (got.ok()) return Status::Ok();
+      if (got.status().code() != Code::kTimeout) return got.status();
+      RETURN_IF_ERROR(CheckConnected());
+    }
+  }
+
+  // Downloads [start, end) of each range and waits until all of it is local.
+  struct Range {
+    core::Feed* feed;
+    uint64_t start, end;
+  };
+  Status DownloadAll(const std::vector<Range>& ranges) {
+    for (const auto& r : ranges) {
+      if (r.start < r.end)
+        RETURN_IF_ERROR(rep_->Download(r.feed, BlockIndex(r.start), BlockIndex(r.end)));
+    }
+    auto deadline = Clock::now() + timeout_;
+    uint64_t last_progress = 0;
+    while (true) {
+      bool done = true;
+      uint64_t progress = 0;
+      for (const auto& r : ranges) {
+        if (r.start < r.end && !r.feed->Has(BlockIndex(r.start), BlockIndex(r.end))) done = false;
+        progress += r.feed->Downloaded() + r.feed->length();
+      }
+      if (done) return Status::Ok();
+      if (progress != last_progress) {
+        last_progress = progress;
+        deadline = Clock::now() + timeout_;
+      }
+      if (Clock::now() >= deadline) {
+        return Status::Timeout("no data from " + peer_.ToString() + " for " + Seconds(timeout_));
+      }
+      RETURN_IF_ERROR(CheckConnected());
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+
+  // Makes local the content blocks holding bytes [start, end) of the file `st` in `feed`,
+  // fetching only those. The block of a byte is found with the feed's Merkle tree (Seek), whose
+  // nodes a sparse replica has only around the blocks it holds: so the block is guessed from the
+  // file's block size (every block but the last has the same size when written by a stream),
+  // fetched, and the seek checked; a wrong guess falls back to fetching the file's blocks in
+  // order until the seek succeeds.
+  Status EnsureRange(core::Feed& feed, const drive::Stat& st, uint64_t start, uint64_t end) {
+    end = std::min(end, st.size);
+    if (st.blocks == 0 || start >= end) return Status::Ok();
+    ASSIGN_OR_RETURN(uint64_t first, Locate(feed, st, start));
+    ASSIGN_OR_RETURN(uint64_t last, Locate(feed, st, end - 1));
+    if (last < first) return Status::Corruption("the file's blocks are out of order");
+    return DownloadAll({{&feed, first, last + 1}});
+  }
+
+ private:
+  Status Reach(Status s) {
+    if (s.ok()) return s;
+    return Status(s.code(), "cannot reach peer " + peer_.ToString() + ": " + s.message());
+  }
+
+  Status CheckConnected() {
+    if (rep_->connections().empty()) {
+      return Status::IOError("peer " + peer_.ToString() + " closed the connection");
+    }
+    return Status::Ok();
+  }
+
+  Status Track(const std::shared_ptr<core::Feed>& feed) {
+    std::string id = ToHex(feed->key());
+    if (feeds_.count(id)) return Status::Ok();
+    protocol::PeerOptions po;
+    po.sparse = true;
+    RETURN_IF_ERROR(rep_->AddFeed(feed.get(), po));
+    feeds_[id] = feed;
+    return Status::Ok();
+  }
+
+  // Brings a replica's length up to the peer's (hypercore's update()). A replica that has no
+  // block yet learns it from the first block it gets, whose proof carries the signed roots of the
+  // peer's whole feed. One that has blocks asks a throwaway in-memory replica of the same key,
+  // over a second connection, for block 0 (which learns the length the same way), then fetches
+  // the new head block, whose proof makes the real replica grow.
+  Status Update(core::Feed& feed) {
+    if (feed.length() == 0) return Fetch(feed, 0);
+    storage::MemoryDirectory dir;
+    core::FeedOptions fo;
+    fo.key = feed.key();
+    ASSIGN_OR_RETURN(auto probe, core::Feed::Open(dir.factory(), fo));
+    uint64_t remote_length = 0;
+    {
+      ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout_)));
+      protocol::PeerOptions po;
+      po.sparse = true;
+      RETURN_IF_ERROR(rep->AddFeed(probe.get(), po));
+      RETURN_IF_ERROR(Reach(rep->Connect(peer_.host, peer_.port, timeout_)));
+      core::GetOptions go;
+      go.timeout = timeout_;
+      auto got = probe->Get(BlockIndex(0), go);
+      if (!got.ok()) return got.status();
+      remote_length = probe->length();
+    }
+    if (remote_length > feed.length()) return Fetch(feed, remote_length - 1);
+    return Status::Ok();
+  }
+
+  // The block holding byte `pos` of the file, made local.
+  Result<uint64_t> Locate(core::Feed& feed, const drive::Stat& st, uint64_t pos) {
+    const uint64_t a = st.offset;
+    const uint64_t last = st.offset + st.blocks - 1;
+    const uint64_t target = st.byte_offset + pos;
+    uint64_t sequential = a;
+    for (int attempt = 0;; attempt++) {
+      if (target < feed.byte_length()) {
+        auto found = feed.Seek(ByteOffset(target));
+        if (found.ok()) {
+          uint64_t b = found->first.value;
+          if (b < a || b > last)
+            return Status::Corruption("the file's bytes lie outside its blocks");
+          RETURN_IF_ERROR(Fetch(feed, b));
+          return b;
+        }
+        if (found.status().code() != Code::kNotFound) return found.status();
+      }
+      uint64_t guess;
+      if (attempt == 0) {
+        guess = a + std::min(st.blocks - 1, pos / GuessBlockSize(st));
+      } else if (attempt == 1 && feed.Has(BlockIndex(a))) {
+        auto first = feed.Get(BlockIndex(a), {.wait = false});
+        uint64_t s = first.ok() && !first->empty() ? first->size() : 1;
+        guess = a + std::min(st.blocks - 1, pos / s);
+      } else {
+        while (sequential <= last && feed.Has(BlockIndex(sequential))) sequential++;
+        if (sequential > last)
+          return Status::Corruption("no block of the file holds byte " + std::to_string(pos));
+        guess = sequential;
+      }
+      if (feed.Has(BlockIndex(guess))) {
+        while (sequential <= last && feed.Has(BlockIndex(sequential))) sequential++;
+        if (sequential > last)
+          return Status::Corruption("no block of the file holds byte " + std::to_string(pos));
+        guess = sequential;
+      }
+      RETURN_IF_ERROR(Fetch(feed, guess));
+    }
+  }
+
+  // The size of every block but the last: the power of two that fits the Stat (the reference's
+  // streams write 64 KiB or 512 KiB blocks), else the average.
+  static uint64_t GuessBlockSize(const drive::Stat& st) {
+    const uint64_t n = st.blocks;
+    if (n <= 1) return std::max<uint64_t>(st.size, 1);
+    for (uint64_t s : {uint64_t{524288}, uint64_t{65536}}) {
+      if ((n - 1) * s < st.size && st.size <= n * s) return s;
+    }
+    for (uint64_t s = uint64_t{1} << 23; s >= 512; s >>= 1) {
+      if ((n - 1) * s < st.size && st.size <= n * s) return s;
+    }
+    return std::max<uint64_t>((st.size + n - 1) / n, 1);
+  }
+
+  Session& session_;
+  PeerAddress peer_;
+  Millis timeout_;
+  std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
+  std::map<std::string, std::shared_ptr<core::Feed>> feeds_;
+  std::unique_ptr<protocol::Replicator> rep_;
+};
+
+// The drive (a prepared one) and path inside it that hold `path` of `d`, following symlinks
+// and mounts; the content feed read for it is that drive's.
+Result<std::pair<drive::Drive*, std::string>> Holder(PeerReader& reader, drive::Drive& top,
+                                                     std::string path) {
+  drive::Drive* d = &top;
+  for (int hops = 0; hops < 40; hops++) {
+    ASSIGN_OR_RETURN(drive::Stat lst, d->Lstat(path));
+    if (lst.IsSymlink()) {
+      std::string base = path.substr(0, path.rfind('/'));
+      std::string target = lst.linkname.starts_with("/") ? lst.linkname : base + "/" + lst.linkname;
+      ASSIGN_OR_RETURN(path, drive::NormalizePath(target));
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto mounts, d->GetAllMounts());
+    const drive::MountEntry* best = nullptr;
+    for (const auto& m : mounts) {
+      if (m.path == "/") continue;
+      bool inside = path == m.path || path.starts_with(m.path + "/");
+      if (inside && (!best || m.path.size() > best->path.size())) best = &m;
+    }
+    if (!best) return std::make_pair(d, path);
+    drive::Drive* inner = reader.Prepared(best->metadata_key);
+    if (!inner) return Status::NotFound("the drive mounted at " + best->path + " is not prepared");
+    path = path.size() == best->path.size() ? "/" : path.substr(best->path.size());
+    d = inner;
+  }
+  return Status::Loop("too many symlinks and mounts");
+}
+
+Status FetchForCat(PeerReader& reader, OpenedDrive& od, const PeerFetch& f) {
+  drive::Drive& d = od.drive();
+  ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
+  if (st.IsDirectory()) return Status::Ok();  // the local command says what is wrong
+  ASSIGN_OR_RETURN(auto holder, Holder(reader, d, od.path));
+  auto content = holder.first->content_feed();
+  if (!content)
+    return Status::NotFound("the drive holding " + od.path + " has no content feed yet");
+  uint64_t start = f.start.value_or(0);
+  uint64_t end = std::min(f.end.value_or(st.size), st.size);
+  return reader.EnsureRange(*content, st, start, end);
+}
+
+Status FetchForExport(PeerReader& reader, OpenedDrive& od) {
+  std::vector<PeerReader::Range> ranges;
+  for (drive::Drive* d : reader.AllPrepared()) {
+    ranges.push_back({d->metadata_feed().get(), 0, d->metadata_feed()->length()});
+  }
+  RETURN_IF_ERROR(reader.DownloadAll(ranges));
+  // Then the blocks of every file: those below the path in the drive itself, and everything in
+  // the drives it mounts.
+  ranges.clear();
+  auto add_files = [&](drive::Drive& d, const std::string& path) -> Status {
+    if (!d.content_feed()) return Status::Ok();
+    ASSIGN_OR_RETURN(drive::Stat top, d.GetStat(path));
+    std::vector<drive::Stat> stats;
+    if (top.IsDirectory()) {
+      drive::ReaddirOptions ro;
+      ro.recursive = true;
+      ro.no_mounts = true;
+      ASSIGN_OR_RETURN(auto entries, d.Readdir(path, ro));
+      for (auto& e : entries) stats.push_back(std::move(e.stat));
+    } else {
+      stats.push_back(top);
+    }
+    for (const auto& st : stats) {
+      if (st.IsFile() && st.blocks > 0 && !st.mount) {
+        ranges.push_back({d.content_feed().get(), st.offset, st.offset + st.blocks});
+      }
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(add_files(od.drive(), od.path));
+  for (drive::Drive* d : reader.AllPrepared()) {
+    if (d->key() == od.drive().key()) continue;
+    RETURN_IF_ERROR(add_files(*d, "/"));
+  }
+  // A fresh content replica learns its length from its first block.
+  std::set<core::Feed*> seen;
+  for (const auto& r : ranges) {
+    if (seen.insert(r.feed).second && r.end > r.feed->length()) {
+      RETURN_IF_ERROR(reader.Fetch(*r.feed, r.start));
+    }
+  }
+  return reader.DownloadAll(ranges);
+}
+
+Status FetchForLs(PeerReader& reader, OpenedDrive& od) {
+  std::vector<PeerReader::Range> ranges;
+  for (drive::Drive* d : reader.AllPrepared()) {
+    ranges.push_back({d->metadata_feed().get(), 0, d->metadata_feed()->length()});
+  }
+  RETURN_IF_ERROR(reader.DownloadAll(ranges));
+  drive::ReaddirOptions ro;
+  ro.recursive = true;
+  auto st = od.drive().GetStat(od.path);
+  if (st.ok() && st->IsDirectory()) return od.drive().Readdir(od.path, ro).status();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& f) {
+  ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(f.peer));
+  ASSIGN_OR_RETURN(HyperUrl parsed, ParseHyperUrl(url));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  {
+    PeerReader reader(*session, peer, ToMillis(f.timeout));
+    RETURN_IF_ERROR(reader.Connect());
+    RETURN_IF_ERROR(reader.Prepare(parsed.key).status());
+    ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(url));
+    Status s;
+    switch (f.what) {
+      case PeerFetch::For::kStat: {
+        auto st = od.drive().Lstat(od.path);
+        s = st.ok() || st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
+        break;
+      }
+      case PeerFetch::For::kCat:
+        s = FetchForCat(reader, od, f);
+        break;
+      case PeerFetch::For::kLs:
+        s = FetchForLs(reader, od);
+        break;
+      case PeerFetch::For::kExport:
+        s = FetchForExport(reader, od);
+        break;
+    }
+    // NotFound of the path itself is for the local command to report.
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
+  }
+  return session->Close();
+}
+
+namespace {
+
+// Blocks SIGINT and SIGTERM in this thread and the threads it starts afterwards, so that they
+// are taken with sigtimedwait.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Waits up to `wait` for SIGINT/SIGTERM; true when one came.
+bool StopRequested(const sigset_t& set, Millis wait) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(wait.count() / 1000);
+  ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
+  return sigtimedwait(&set, nullptr, &ts) > 0;
+}
+
+// The feeds of a drive and of the drives it mounts, as far as the store holds them.
+class DriveFeeds {
+ public:
+  DriveFeeds(Session& session, protocol::Replicator& rep, protocol::PeerOptions options)
+      : session_(session), rep_(rep), options_(options) {}
+
+  // Adds every feed not added yet (the drive's, its content's, its mounts'); returns whether
+  // something was added.
+  Result<bool> Scan(const crypto::PublicKey& key, int depth = 0) {
+    if (depth > 16) return false;
+    std::string id = ToHex(key);
+    bool added = false;
+    if (!metas_.count(id)) {
+      corestore::CoreOptions co;
+      co.key = key;
+      ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
+      RETURN_IF_ERROR(rep_.AddFeed(meta.get(), options_));
+      metas_[id] = meta;
+      added = true;
+    }
+    if (metas_[id]->length() == 0) return added;  // nothing more until the header arrives
+    auto& d = drives_[id];
+    if (!d || !d->content_feed()) {
+      drive::DriveOptions o;
+      o.key = key;
+      ASSIGN_OR_RETURN(d, drive::Drive::Open(session_.store(), o));
+    }
+    if (d->content_feed()) {
+      std::string cid = ToHex(d->content_feed()->key());
+      if (!contents_.count(cid)) {
+        RETURN_IF_ERROR(rep_.AddFeed(d->content_feed().get(), options_));
+        contents_[cid] = d->content_feed();
+        added = true;
+      }
+    }
+    auto mounts = d->GetAllMounts();
+    if (!mounts.ok()) return added;  // metadata not all here yet: scanned again later
+    for (const auto& m : *mounts) {
+      if (m.path == "/") continue;
+      ASSIGN_OR_RETURN(bool more, Scan(m.metadata_key, depth + 1));
+      added = added || more;
+    }
+    return added;
+  }
+
+  std::vector<core::Feed*> feeds() const {
+    std::vector<core::Feed*> out;
+    for (const auto& [id, f] : metas_) out.push_back(f.get());
+    for (const auto& [id, f] : contents_) out.push_back(f.get());
+    return out;
+  }
+  drive::Drive* drive(const crypto::PublicKey& key) {
+    auto it = drives_.find(ToHex(key));
+    return it == drives_.end() ? nullptr : it->second.get();
+  }
+  uint64_t downloaded() const {
+    uint64_t n = 0;
+    for (core::Feed* f : feeds()) n += f->Downloaded();
+    return n;
+  }
+  uint64_t length() const {
+    uint64_t n = 0;
+    for (core::Feed* f : feeds()) n += f->length();
+    return n;
+  }
+  void Release() {
+    for (core::Feed* f : feeds()) (void)rep_.RemoveFeed(f);
+  }
+
+ private:
+  Session& session_;
+  protocol::Replicator& rep_;
+  protocol::PeerOptions options_;
+  std::map<std::string, std::shared_ptr<core::Feed>> metas_;
+  std::map<std::string, std::shared_ptr<core::Feed>> contents_;
+  std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
+};
+
+Status Seed(const std::string& storage, const NetArgs& a) {
+  ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
+  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  {
+    ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(url.key)));
+    (void)od;
+  }
+  sigset_t stop = BlockStopSignals();
+  {
+    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create());
+    protocol::PeerOptions po;
+    po.live = true;
+    po.sparse = true;  // serve; download nothing unless asked
+    DriveFeeds feeds(*session, *rep, po);
+    RETURN_IF_ERROR(feeds.Scan(url.key).status());
+    ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
+    listen.port = port;
+    std::printf("%s\nlistening on %s\n", FormatUrl(url.key).c_str(), listen.ToString().c_str());
+    std::fflush(stdout);
+    uint64_t length = feeds.length();
+    while (!StopRequested(stop, 200ms)) {
+      if (feeds.length() != length) {
+        length = feeds.length();
+        (void)feeds.Scan(url.key);  // new mounts are served too
+      }
+    }
+    feeds.Release();
+  }
+  return session->Close();
+}
+
+Status Sync(const std::string& storage, const NetArgs& a) {
+  ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(a.peer));
+  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
+  if (url.path != "/" || url.version) {
+    return Status::InvalidArgument("sync takes a drive's URL without a path or version");
+  }
+  const Millis timeout = ToMillis(a.timeout);
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  sigset_t stop = BlockStopSignals();
+  {
+    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout)));
+    protocol::PeerOptions po;
+    po.live = true;  // keeps the connection while feeds are added; ended by us
+    DriveFeeds feeds(*session, *rep, po);
+    RETURN_IF_ERROR(feeds.Scan(url.key).status());
+    Status connected = rep->Connect(peer.host, peer.port, timeout);
+    if (!connected.ok()) {
+      return Status(connected.code(),
+                    "cannot reach peer " + peer.ToString() + ": " + connected.message());
+    }
+    // Everything: wait until each feed has what the peer has, adding the content feed and the
+    // mounts as their headers arrive.
+    auto deadline = Clock::now() + timeout;
+    uint64_t progress = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool added, feeds.Scan(url.key));
+      bool synced = !added;
+      for (core::Feed* f : feeds.feeds()) {
+        if (!synced) break;
+        synced = rep->WaitSynced(f, 0ms).ok();
+      }
+      drive::Drive* d = feeds.drive(url.key);
+      if (synced && d && d->content_feed()) break;
+      uint64_t now = feeds.downloaded() + feeds.length();
+      if (now != progress) {
+        progress = now;
+        deadline = Clock::now() + timeout;
+      }
+      if (Clock::now() >= deadline) {
+        if (feeds.length() == 0) {
+          return Status::Timeout("peer " + peer.ToString() + " did not send drive " +
+                                 ToHex(url.key) + " within " + Seconds(timeout) +
+                                 " (it may not have it)");
+        }
+        return Status::Timeout("no data from " + peer.ToString() + " for " + Seconds(timeout));
+      }
+      if (rep->connections().empty()) {
+        return Status::IOError("peer " + peer.ToString() + " closed the connection");
+      }
+      if (StopRequested(stop, 5ms)) return Status::Cancelled("interrupted");
+    }
+    drive::Drive* d = feeds.drive(url.key);
+    uint64_t version = d->metadata_feed()->length();
+    std::printf("%s\nversion %llu\n", FormatUrl(url.key).c_str(),
+                static_cast<unsigned long long>(version));
+    std::fflush(stdout);
+    if (a.live) {
+      while (!StopRequested(stop, 10ms)) {
+        (void)feeds.Scan(url.key);
+        uint64_t now = d->metadata_feed()->length();
+        // A version is printed once its metadata block is local.
+        if (now > version && d->metadata_feed()->Has(BlockIndex(0), BlockIndex(now))) {
+          version = now;
+          std::printf("version %llu\n", static_cast<unsigned long long>(version));
+          std::fflush(stdout);
+        }
+      }
+    }
+    feeds.Release();
+  }
+  return session->Close();
+}
+
+}  // namespace
+
+void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Action* action) {
+  auto set = [action](const Action& act) { return [action, act] { *action = act; }; };
+
+  auto seed = app.add_subcommand(
+      "seed", "Serve a drive (its metadata, content and mounts) to peers over TCP until killed");
+  seed->add_option("url", a.url, "hyper://<key> of a drive in the store")->required();
+  seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->required()
+      ->check(PeerAddressValidator(true));
+  seed->callback(set([&storage, &a] { return Seed(storage, a); }));
+
+  auto sync = app.add_subcommand(
+      "sync", "Download a whole drive (metadata, content, mounts) from a peer; --live follows it");
+  sync->add_option("url", a.url, "hyper://<key>")->required();
+  sync->add_option("--peer", a.peer, "HOST:PORT of a peer that has the drive")
+      ->required()
+      ->check(PeerAddressValidator());
+  sync->add_flag("--live", a.live, "Keep following; print each new version until killed");
+  sync->add_option("--timeout", a.timeout, "Seconds without progress before giving up (default 10)")
+      ->check(CLI::PositiveNumber);
+  sync->callback(set([&storage, &a] { return Sync(storage, a); }));
+}
+
+}  // namespace hyper::cli

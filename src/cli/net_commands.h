@@ -1,0 +1,52 @@
+// Replication from the command line: `seed` serves drives over TCP, `sync` downloads them
+// (and follows them with --live), and export/cat/ls/stat fetch what they read from a peer
+// (--peer) before reading it from the local store.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core_commands.h"
+
+namespace hyper::cli {
+
+// "HOST:PORT" or "[V6]:PORT". Port 0 only when allow_zero (listening on any free port).
+struct PeerAddress {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const;
+};
+Result<PeerAddress> ParsePeerAddress(std::string_view text, bool allow_zero = false);
+
+// A CLI11 check for a HOST:PORT option (bad text is bad usage, exit 2).
+CLI::Validator PeerAddressValidator(bool allow_zero = false);
+
+// What a read command (export, cat, ls, stat) needs from a peer before it reads.
+struct PeerFetch {
+  enum class For { kExport, kCat, kLs, kStat };
+  For what = For::kStat;
+  std::string peer;                    // HOST:PORT
+  double timeout = 10;                 // seconds without progress before giving up
+  std::optional<uint64_t> start, end;  // cat's byte range
+};
+
+// Connects to the peer and makes local what the command will read of `url`: the drive's
+// metadata up to the peer's latest version, the trie nodes of the lookup, and only the content
+// blocks read (sparse). A drive the store does not hold becomes an empty replica first.
+Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& fetch);
+
+struct NetArgs {
+  std::string url;
+  std::string listen;  // seed: HOST:PORT
+  std::string peer;    // sync: HOST:PORT
+  double timeout = 10;
+  bool live = false;
+};
+
+// Adds `seed` and `sync`. REQUIRES: storage, args and action outlive app.
+void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& args, Action* action);
+
+}  // namespace hyper::cli

@@ -1,0 +1,108 @@
+// cli_net_peer.js CONFIG_JSON: a Node hyperdrive 10 peer over TCP on 127.0.0.1 for the tests of
+// the command line's replication (tests/cli/net_cli_test.cc).
+//   role "serve": write `files` ([{path, data}], data as in drive_common.js dataOf) into a new
+//                 drive in `dir`, listen on 127.0.0.1 (any port) and replicate the drive's
+//                 corestore live on every connection; write {key, contentKey, port, version}
+//                 to `infofile` once listening. While running: each time `appendfile`
+//                 appears, write a file /live-<n>.txt (then delete appendfile and write
+//                 {version} to `appendedfile`); exit when `stopfile` appears.
+//   role "read":  open `dir` as a sparse replica of drive `key`, connect to `port`, and read:
+//                 every path of `paths` whole, and `range` ({path, start, length}) as a byte
+//                 range; list `list` (a directory).
+// Prints one JSON object; exits 2 after `lifetime` ms whatever happens.
+'use strict'
+const fs = require('fs')
+const net = require('net')
+const { Hyperdrive, dataOf, fnv, p } = require('./drive_common')
+
+const cfg = JSON.parse(process.argv[2])
+const out = { role: cfg.role }
+function finish (extra) {
+  Object.assign(out, extra || {})
+  process.stdout.write(JSON.stringify(out))
+  process.exit(0)
+}
+setTimeout(() => {
+  out.error = 'lifetime exceeded'
+  process.stdout.write(JSON.stringify(out))
+  process.exit(2)
+}, cfg.lifetime || 20000)
+
+async function serve () {
+  const drive = Hyperdrive(cfg.dir)
+  await p((cb) => drive.ready(cb))
+  for (const f of cfg.files || []) await p((cb) => drive.writeFile(f.path, dataOf(f.data), cb))
+  const content = await p((cb) => drive.getContent(cb))
+  let uploaded = 0
+  content.on('upload', () => { uploaded++ })
+  const server = net.createServer((socket) => {
+    const stream = drive.replicate(false, { live: true })
+    socket.pipe(stream).pipe(socket)
+    socket.on('error', () => {})
+    stream.on('error', () => {})
+  })
+  server.listen(0, '127.0.0.1', () => {
+    const info = {
+      key: drive.key.toString('hex'),
+      contentKey: content.key.toString('hex'),
+      port: server.address().port,
+      version: drive.version
+    }
+    fs.writeFileSync(cfg.infofile + '.tmp', JSON.stringify(info))
+    fs.renameSync(cfg.infofile + '.tmp', cfg.infofile)
+  })
+  let n = 0
+  let busy = false
+  setInterval(async () => {
+    if (busy) return
+    if (cfg.appendfile && fs.existsSync(cfg.appendfile)) {
+      busy = true
+      fs.unlinkSync(cfg.appendfile)
+      await p((cb) => drive.writeFile('/live-' + (n++) + '.txt', Buffer.from('live ' + n), cb))
+      fs.writeFileSync(cfg.appendedfile, JSON.stringify({ version: drive.version, at: Date.now() }))
+      busy = false
+    }
+    if (cfg.stopfile && fs.existsSync(cfg.stopfile)) finish({ uploaded, version: drive.version })
+  }, 5)
+}
+
+async function read () {
+  const drive = Hyperdrive(cfg.dir, Buffer.from(cfg.key, 'hex'), { sparse: true })
+  await p((cb) => drive.ready(cb))
+  const socket = net.connect(cfg.port, '127.0.0.1')
+  const stream = drive.replicate(true, { live: true })
+  socket.pipe(stream).pipe(socket)
+  socket.on('error', (e) => { out.socketError = e.message })
+  stream.on('error', (e) => { out.streamError = e.message })
+  const files = {}
+  for (const path of cfg.paths || []) {
+    const buf = await p((cb) => drive.readFile(path, cb))
+    files[path] = { size: buf.length, fnv: fnv(buf) }
+  }
+  out.files = files
+  if (cfg.range) {
+    const r = cfg.range
+    const chunks = []
+    await new Promise((resolve, reject) => {
+      const rs = drive.createReadStream(r.path, { start: r.start, length: r.length })
+      rs.on('data', (c) => chunks.push(c))
+      rs.on('error', reject)
+      rs.on('end', resolve)
+    })
+    const buf = Buffer.concat(chunks)
+    out.range = { size: buf.length, fnv: fnv(buf) }
+  }
+  if (cfg.list) out.list = (await p((cb) => drive.readdir(cfg.list, cb))).sort()
+  const content = await p((cb) => drive.getContent(cb))
+  out.contentDownloaded = content.downloaded()
+  out.version = drive.version
+  socket.destroy()
+  finish()
+}
+
+const roles = { serve, read }
+Promise.resolve(roles[cfg.role]()).catch((e) => {
+  out.error = e.message
+  process.stdout.write(JSON.stringify(out))
+  process.exit(1)
+})
