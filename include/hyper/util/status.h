@@ -127,7 +127,7 @@ class [[nodiscard]] Result {
   }
   Status status_;
   bool has_value_;
-  alignas(T) unsigned char storage_[sizeof(T)];
+  alignas(T) unsigned char storage_[sizeof(T)];  // NOLINT(bugprone-sizeof-expression): T may be a pointer
 };
 
 }  // namespace hyper
