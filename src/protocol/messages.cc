@@ -77,7 +77,8 @@ Result<Message> DecodeOpen(ByteView body, const Limits& limits) {
     return Status::Ok();
   }));
   if (!has_dk) return Missing("discoveryKey");
-  if (m.discovery_key.size() != 32) return Status::Corruption("Open: discovery key is not 32 bytes");
+  if (m.discovery_key.size() != 32)
+    return Status::Corruption("Open: discovery key is not 32 bytes");
   if (m.capability && m.capability->size() != 32) {
     return Status::Corruption("Open: capability is not 32 bytes");
   }
@@ -205,7 +206,8 @@ Result<DataNode> DecodeDataNode(ByteView body, const Limits& limits) {
         return ReadU64(f, &n.index);
       case 2:
         if (f.type != pb::WireType::kBytes) return WrongType(2);
-        if (f.bytes.size() != n.hash.size()) return Status::Corruption("Data: node hash is not 32 bytes");
+        if (f.bytes.size() != n.hash.size())
+          return Status::Corruption("Data: node hash is not 32 bytes");
         std::copy(f.bytes.begin(), f.bytes.end(), n.hash.begin());
         has_hash = true;
         return Status::Ok();
@@ -232,7 +234,8 @@ Result<Message> DecodeData(ByteView body, const Limits& limits) {
         return ReadBytes(f, &m.value);
       case 3: {
         if (f.type != pb::WireType::kBytes) return WrongType(3);
-        if (m.nodes.size() >= limits.max_data_nodes) return Status::Corruption("Data: too many nodes");
+        if (m.nodes.size() >= limits.max_data_nodes)
+          return Status::Corruption("Data: too many nodes");
         ASSIGN_OR_RETURN(DataNode n, DecodeDataNode(f.bytes, limits));
         m.nodes.push_back(n);
         return Status::Ok();
@@ -240,7 +243,8 @@ Result<Message> DecodeData(ByteView body, const Limits& limits) {
       case 4: {
         if (f.type != pb::WireType::kBytes) return WrongType(4);
         crypto::Signature sig{};
-        if (f.bytes.size() != sig.size()) return Status::Corruption("Data: signature is not 64 bytes");
+        if (f.bytes.size() != sig.size())
+          return Status::Corruption("Data: signature is not 64 bytes");
         std::copy(f.bytes.begin(), f.bytes.end(), sig.begin());
         m.signature = sig;
         return Status::Ok();
@@ -359,18 +363,30 @@ MessageType TypeOf(const Message& m) {
 
 std::string_view TypeName(MessageType type) {
   switch (type) {
-    case MessageType::kOpen: return "Open";
-    case MessageType::kOptions: return "Options";
-    case MessageType::kStatus: return "Status";
-    case MessageType::kHave: return "Have";
-    case MessageType::kUnhave: return "Unhave";
-    case MessageType::kWant: return "Want";
-    case MessageType::kUnwant: return "Unwant";
-    case MessageType::kRequest: return "Request";
-    case MessageType::kCancel: return "Cancel";
-    case MessageType::kData: return "Data";
-    case MessageType::kClose: return "Close";
-    case MessageType::kExtension: return "Extension";
+    case MessageType::kOpen:
+      return "Open";
+    case MessageType::kOptions:
+      return "Options";
+    case MessageType::kStatus:
+      return "Status";
+    case MessageType::kHave:
+      return "Have";
+    case MessageType::kUnhave:
+      return "Unhave";
+    case MessageType::kWant:
+      return "Want";
+    case MessageType::kUnwant:
+      return "Unwant";
+    case MessageType::kRequest:
+      return "Request";
+    case MessageType::kCancel:
+      return "Cancel";
+    case MessageType::kData:
+      return "Data";
+    case MessageType::kClose:
+      return "Close";
+    case MessageType::kExtension:
+      return "Extension";
   }
   return "Unknown";
 }
@@ -388,20 +404,33 @@ Bytes EncodeBody(const Message& m) {
 }
 
 Result<Message> DecodeBody(uint8_t type, ByteView body, const Limits& limits) {
-  if (body.size() > limits.max_frame_bytes) return Status::Corruption("message over the frame limit");
+  if (body.size() > limits.max_frame_bytes)
+    return Status::Corruption("message over the frame limit");
   switch (type) {
-    case 0: return DecodeOpen(body, limits);
-    case 1: return DecodeOptions(body, limits);
-    case 2: return DecodeStatus(body, limits);
-    case 3: return DecodeHave(body, limits);
-    case 4: return DecodeRange<UnhaveMessage>(body, limits);
-    case 5: return DecodeRange<WantMessage>(body, limits);
-    case 6: return DecodeRange<UnwantMessage>(body, limits);
-    case 7: return DecodeRequest(body, limits);
-    case 8: return DecodeCancel(body, limits);
-    case 9: return DecodeData(body, limits);
-    case 10: return DecodeClose(body, limits);
-    case 15: return DecodeExtension(body);
+    case 0:
+      return DecodeOpen(body, limits);
+    case 1:
+      return DecodeOptions(body, limits);
+    case 2:
+      return DecodeStatus(body, limits);
+    case 3:
+      return DecodeHave(body, limits);
+    case 4:
+      return DecodeRange<UnhaveMessage>(body, limits);
+    case 5:
+      return DecodeRange<WantMessage>(body, limits);
+    case 6:
+      return DecodeRange<UnwantMessage>(body, limits);
+    case 7:
+      return DecodeRequest(body, limits);
+    case 8:
+      return DecodeCancel(body, limits);
+    case 9:
+      return DecodeData(body, limits);
+    case 10:
+      return DecodeClose(body, limits);
+    case 15:
+      return DecodeExtension(body);
     default:
       if (type > 15) return Status::Corruption("message type above 15");
       return Message(UnknownMessage{type});
@@ -495,7 +524,8 @@ Status FrameDecoder::Feed(ByteView in, const OnFrame& on_frame) {
     if (!header.ok()) return fail(Status::Corruption("bad frame header"));
     uint64_t channel = *header >> 4;
     if (channel > limits_.max_channel_id) {
-      return fail(Status::Corruption("channel id " + std::to_string(channel) + " is over the limit"));
+      return fail(
+          Status::Corruption("channel id " + std::to_string(channel) + " is over the limit"));
     }
     Status s = on_frame(channel, static_cast<uint8_t>(*header & 15), frame.subspan(n));
     body_.clear();

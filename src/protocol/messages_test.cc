@@ -110,13 +110,15 @@ TEST(FrameDecoder, AnySlicingGivesTheSameFrames) {
     std::vector<Message> got;
     for (size_t i = 0; i < stream.size(); i += chunk) {
       ByteView piece = ByteView(stream).subspan(i, std::min(chunk, stream.size() - i));
-      ASSERT_TRUE(dec.Feed(piece, [&](uint64_t ch, uint8_t type, ByteView body) {
-                       EXPECT_EQ(ch, 3u);
-                       auto m = DecodeBody(type, body);
-                       if (!m.ok()) return m.status();
-                       got.push_back(*m);
-                       return Status::Ok();
-                     }).ok());
+      ASSERT_TRUE(dec.Feed(piece,
+                           [&](uint64_t ch, uint8_t type, ByteView body) {
+                             EXPECT_EQ(ch, 3u);
+                             auto m = DecodeBody(type, body);
+                             if (!m.ok()) return m.status();
+                             got.push_back(*m);
+                             return Status::Ok();
+                           })
+                      .ok());
     }
     EXPECT_EQ(got, AllMessages());
     EXPECT_EQ(dec.keep_alives(), 1u);
@@ -184,7 +186,7 @@ TEST(Rle, DecodingToGigabytesIsRefusedWithoutAllocating) {
   EXPECT_FALSE(r.ok());
   Bytes many;
   for (int i = 0; i < 1000; ++i) AppendVarint(many, uint64_t{4096} * 4 + 1);
-  EXPECT_FALSE(RleDecode(many, 1 << 20).ok());  // 4 MiB in small runs
+  EXPECT_FALSE(RleDecode(many, 1 << 20).ok());            // 4 MiB in small runs
   EXPECT_FALSE(RleDecode(Bytes{0x10, 0x01}, 1024).ok());  // literal run of 8, truncated
 }
 

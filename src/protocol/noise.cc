@@ -119,9 +119,8 @@ Status NoiseHandshake::EncryptAndHash(ByteView plain, Bytes& out) {
     uint8_t nonce[12];
     Nonce12(n_++, nonce);
     unsigned long long written = 0;
-    crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + at, &written, plain.data(),
-                                              plain.size(), h_.data(), h_.size(), nullptr, nonce,
-                                              k_.data());
+    crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + at, &written, plain.data(), plain.size(),
+                                              h_.data(), h_.size(), nullptr, nonce, k_.data());
   }
   MixHash(ByteView(out).subspan(at));
   return Status::Ok();
@@ -177,7 +176,8 @@ void NoiseHandshake::Split() {
 
 Result<Bytes> NoiseHandshake::WriteMessage(ByteView payload) {
   if (!my_turn()) return Status::InvalidArgument("noise: not our turn to write");
-  if (payload.size() > kMaxNoiseMessage - 128) return Status::InvalidArgument("noise: payload too big");
+  if (payload.size() > kMaxNoiseMessage - 128)
+    return Status::InvalidArgument("noise: payload too big");
   Bytes out;
   auto fail = [&](Status s) -> Result<Bytes> {
     failed_ = true;

@@ -59,7 +59,7 @@ TEST(Noise, TamperedMessageFailsForGood) {
 TEST(Noise, ShortAndOutOfTurnMessages) {
   ASSERT_TRUE(crypto::Init().ok());
   Pair p;
-  EXPECT_FALSE(p.resp.WriteMessage({}).ok());  // not its turn
+  EXPECT_FALSE(p.resp.WriteMessage({}).ok());           // not its turn
   EXPECT_FALSE(p.resp.ReadMessage(Bytes(10, 0)).ok());  // shorter than a key
   Pair q;
   EXPECT_FALSE(q.init.ReadMessage(Bytes(64, 0)).ok());  // initiator must write first

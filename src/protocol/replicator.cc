@@ -523,7 +523,8 @@ void FeedReplicator::UpdateAll() {
   std::vector<Peer*> snapshot;
   for (auto& p : peers_) snapshot.push_back(p.get());
   for (Peer* p : snapshot) {
-    bool alive = std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
+    bool alive =
+        std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
     if (alive) p->Update();
   }
 }
@@ -539,7 +540,8 @@ uint64_t FeedReplicator::Want(BlockIndex index, WantCallback done) {
   std::vector<Peer*> snapshot;
   for (auto& p : peers_) snapshot.push_back(p.get());
   for (Peer* p : snapshot) {
-    bool alive = std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
+    bool alive =
+        std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
     if (alive) p->AskFor(index.value);
   }
   return handle;

@@ -18,7 +18,7 @@ crypto::Hash ToHash(ByteView b) {
 }  // namespace
 
 ProtocolStream::ProtocolStream(StreamOptions options)
-    : options_(std::move(options)), frames_(options_.limits) {
+    : options_(options), frames_(options_.limits) {
   key_pair_ = options_.key_pair ? *options_.key_pair : GenerateDhKeyPair();
   crypto::RandomBytes(nonce_);
   handshake_ = std::make_unique<NoiseHandshake>(options_.initiator, key_pair_);
@@ -83,7 +83,8 @@ Status ProtocolStream::RecvHandshake(ByteView data) {
                   hs_buffer_.begin() + static_cast<ptrdiff_t>(n + *len));
     hs_buffer_.erase(hs_buffer_.begin(), hs_buffer_.begin() + static_cast<ptrdiff_t>(n + *len));
     auto payload = handshake_->ReadMessage(message);
-    if (!payload.ok()) return Status::Corruption("Noise handshake error: " + payload.status().message());
+    if (!payload.ok())
+      return Status::Corruption("Noise handshake error: " + payload.status().message());
     if (!payload->empty()) {
       auto nonce = DecodeNoisePayload(*payload);
       if (!nonce.ok()) return Status::Corruption("could not parse remote payload");

@@ -26,7 +26,7 @@ std::string EndpointString(const tcp::socket& s) {
 struct TcpConnection;
 
 struct Replicator::Impl {
-  explicit Impl(ReplicationOptions o) : options(std::move(o)) {}
+  explicit Impl(const ReplicationOptions& o) : options(o) {}
 
   ReplicationOptions options;
   asio::io_context io;
@@ -212,7 +212,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     });
   }
 
-  void Close(Status why) {
+  void Close(const Status& why) {
     if (closed) return;
     closed = true;
     if (!why.ok() && impl->first_error.ok()) impl->first_error = why.Annotate(remote);
@@ -259,7 +259,7 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(ReplicationOptions option
   if (options.timeout.count() <= 0 || options.handshake_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
   }
-  auto impl = std::make_unique<Impl>(std::move(options));
+  auto impl = std::make_unique<Impl>(options);
   Impl* raw = impl.get();
   raw->work.emplace(raw->io.get_executor());
   std::promise<std::thread::id> started;
@@ -403,7 +403,9 @@ Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
     if (!e) acceptor->set_option(tcp::acceptor::reuse_address(true), e);
     if (!e) acceptor->bind(ep, e);
     if (!e) acceptor->listen(asio::socket_base::max_listen_connections, e);
-    if (e) return Status::IOError("listening on " + host + ":" + std::to_string(port) + ": " + e.message());
+    if (e)
+      return Status::IOError("listening on " + host + ":" + std::to_string(port) + ": " +
+                             e.message());
     uint16_t bound = acceptor->local_endpoint(e).port();
     d.DoAccept(acceptor.get());
     d.acceptors.push_back(std::move(acceptor));
@@ -411,7 +413,8 @@ Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
   });
 }
 
-Status Replicator::Connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+Status Replicator::Connect(const std::string& host, uint16_t port,
+                           std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
   std::error_code ec;
   tcp::resolver resolver(d.io);
@@ -433,7 +436,9 @@ Status Replicator::Connect(const std::string& host, uint16_t port, std::chrono::
     return Status::Timeout("connecting to " + host + ":" + std::to_string(port));
   }
   ec = fut.get();
-  if (ec) return Status::IOError("connecting to " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return Status::IOError("connecting to " + host + ":" + std::to_string(port) + ": " +
+                           ec.message());
   d.Run([&] { d.StartConnection(std::move(*socket), true); });
   return Status::Ok();
 }
@@ -468,7 +473,8 @@ Status Replicator::WaitSynced(core::Feed* feed, std::chrono::milliseconds timeou
   return ok ? Status::Ok() : Status::Timeout("feed not synced in time");
 }
 
-Status Replicator::WaitForLength(core::Feed* feed, uint64_t length, std::chrono::milliseconds timeout) {
+Status Replicator::WaitForLength(core::Feed* feed, uint64_t length,
+                                 std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
   bool ok = PollUntil(d, timeout, [&] {
     return feed->length() >= length && feed->Has(BlockIndex(0), BlockIndex(length));
@@ -497,9 +503,9 @@ Result<ReplicationStats> Replicator::stats(core::Feed* feed) const {
   });
 }
 
-Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host,
-                     uint16_t port, std::chrono::milliseconds timeout, ReplicationOptions options) {
-  ASSIGN_OR_RETURN(auto r, Replicator::Create(std::move(options)));
+Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host, uint16_t port,
+                     std::chrono::milliseconds timeout, ReplicationOptions options) {
+  ASSIGN_OR_RETURN(auto r, Replicator::Create(options));
   for (core::Feed* f : feeds) RETURN_IF_ERROR(r->AddFeed(f));
   RETURN_IF_ERROR(r->Connect(host, port, timeout));
   return r->WaitUntilIdle(timeout);

@@ -32,7 +32,8 @@ constexpr size_t kBlockSize = 1000;
 // Byte j of block i, as core_common.js's blockBytes.
 Bytes BlockBytes(uint64_t i, size_t size) {
   Bytes b(size);
-  for (size_t j = 0; j < size; ++j) b[j] = static_cast<uint8_t>((i * 131 + j * 7 + (j >> 8)) & 0xff);
+  for (size_t j = 0; j < size; ++j)
+    b[j] = static_cast<uint8_t>((i * 131 + j * 7 + (j >> 8)) & 0xff);
   return b;
 }
 
@@ -93,10 +94,14 @@ class ProtocolInterop : public ::testing::Test {
     return f;
   }
   json ServeConfig(int blocks, bool live) {
-    return json{{"role", "serve"},        {"dir", dir_.Sub("node")},
-                {"seed", kSeedHex},       {"blocks", blocks},
-                {"live", live},           {"portfile", dir_.Sub("port")},
-                {"stopfile", dir_.Sub("stop")}, {"appendfile", dir_.Sub("append")}};
+    return json{{"role", "serve"},
+                {"dir", dir_.Sub("node")},
+                {"seed", kSeedHex},
+                {"blocks", blocks},
+                {"live", live},
+                {"portfile", dir_.Sub("port")},
+                {"stopfile", dir_.Sub("stop")},
+                {"appendfile", dir_.Sub("append")}};
   }
   std::string KeyHex() { return ToHex(SeedKeyPair().public_key); }
 
@@ -112,7 +117,8 @@ TEST_F(ProtocolInterop, NodeServesWeDownloadEverything) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(feed->length(), 200u);
   EXPECT_EQ(feed->Downloaded(), 200u);
-  for (uint64_t i : {0, 1, 99, 199}) EXPECT_EQ(*feed->Get(BlockIndex(i)), BlockBytes(i, kBlockSize));
+  for (uint64_t i : {0, 1, 99, 199})
+    EXPECT_EQ(*feed->Get(BlockIndex(i)), BlockBytes(i, kBlockSize));
   json out = Finish(node);
   EXPECT_EQ(out.value("uploaded", -1), 200) << out.dump();
 }
@@ -138,7 +144,8 @@ TEST_F(ProtocolInterop, NodeServesWeFetchASparseRange) {
   ASSERT_TRUE(r->Download(feed.get(), BlockIndex(20), BlockIndex(30)).ok());
   EXPECT_TRUE(r->WaitForLength(feed.get(), 30, 0ms).code() == Code::kTimeout);
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!feed->Has(BlockIndex(20), BlockIndex(30)) && std::chrono::steady_clock::now() < deadline) {
+  while (!feed->Has(BlockIndex(20), BlockIndex(30)) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(2ms);
   }
   EXPECT_TRUE(feed->Has(BlockIndex(20), BlockIndex(30)));
@@ -153,8 +160,11 @@ TEST_F(ProtocolInterop, WeServeNodeDownloadsEverything) {
   auto r = Replicator::Create().value();
   ASSERT_TRUE(r->AddFeed(feed.get()).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "fetch"}, {"dir", dir_.Sub("node")}, {"key", KeyHex()},
-                             {"port", port}, {"waitLength", 300}});
+  auto node = StartNode(json{{"role", "fetch"},
+                             {"dir", dir_.Sub("node")},
+                             {"key", KeyHex()},
+                             {"port", port},
+                             {"waitLength", 300}});
   json out = Finish(node);
   EXPECT_EQ(out.value("length", -1), 300) << out.dump();
   EXPECT_EQ(out.value("downloaded", -1), 300) << out.dump();
@@ -169,8 +179,13 @@ TEST_F(ProtocolInterop, WeServeNodeFetchesASparseRange) {
   auto r = Replicator::Create().value();
   ASSERT_TRUE(r->AddFeed(feed.get()).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "fetch"}, {"dir", dir_.Sub("node")}, {"key", KeyHex()},
-                             {"port", port}, {"sparse", true}, {"start", 100}, {"end", 120}});
+  auto node = StartNode(json{{"role", "fetch"},
+                             {"dir", dir_.Sub("node")},
+                             {"key", KeyHex()},
+                             {"port", port},
+                             {"sparse", true},
+                             {"start", 100},
+                             {"end", 120}});
   json out = Finish(node);
   EXPECT_TRUE(out.value("ok", false)) << out.dump();
   EXPECT_EQ(out.value("downloaded", -1), 20) << out.dump();
@@ -194,7 +209,8 @@ TEST_F(ProtocolInterop, LiveAppendOnNodeReachesUsWithinASecond) {
     Touch(dir_.Sub("append"));
     Status s = r->WaitForLength(feed.get(), n, 1s);
     EXPECT_TRUE(s.ok()) << s.ToString();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     EXPECT_LT(ms, 1s);
     std::cerr << "node append -> local block " << n - 1 << " in " << ms.count() << " ms\n";
   }
@@ -210,18 +226,24 @@ TEST_F(ProtocolInterop, LiveAppendHereReachesNodeWithinASecond) {
   live.live = true;
   ASSERT_TRUE(r->AddFeed(feed.get(), live).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "fetch"}, {"dir", dir_.Sub("node")}, {"key", KeyHex()},
-                             {"port", port}, {"live", true}, {"waitLength", 11},
+  auto node = StartNode(json{{"role", "fetch"},
+                             {"dir", dir_.Sub("node")},
+                             {"key", KeyHex()},
+                             {"port", port},
+                             {"live", true},
+                             {"waitLength", 11},
                              {"gotfile", dir_.Sub("got")}});
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (r->stats(feed.get())->uploaded_blocks < 10 && std::chrono::steady_clock::now() < deadline) {
+  while (r->stats(feed.get())->uploaded_blocks < 10 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(2ms);
   }
   ASSERT_EQ(r->stats(feed.get())->uploaded_blocks, 10u);
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(feed->Append(BlockBytes(10, kBlockSize)).ok());
   ASSERT_TRUE(WaitForFile(dir_.Sub("got"), 1s));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   std::cerr << "local append -> node has it in " << ms.count() << " ms\n";
   EXPECT_LT(ms, 1s);
   json out = Finish(node);
@@ -234,8 +256,8 @@ TEST_F(ProtocolInterop, PeerWithoutTheKeyGetsNoData) {
   auto r = Replicator::Create().value();
   ASSERT_TRUE(r->AddFeed(feed.get()).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "hostile"}, {"attack", "wrongcap"}, {"key", KeyHex()},
-                             {"port", port}});
+  auto node = StartNode(
+      json{{"role", "hostile"}, {"attack", "wrongcap"}, {"key", KeyHex()}, {"port", port}});
   json out = Finish(node);
   EXPECT_TRUE(out.value("closed", false)) << out.dump();
   EXPECT_FALSE(out.value("gotData", true)) << out.dump();
@@ -249,8 +271,8 @@ TEST_F(ProtocolInterop, HugeFrameIsRefused) {
   auto r = Replicator::Create().value();
   ASSERT_TRUE(r->AddFeed(feed.get()).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "hostile"}, {"attack", "bigframe"}, {"key", KeyHex()},
-                             {"port", port}});
+  auto node = StartNode(
+      json{{"role", "hostile"}, {"attack", "bigframe"}, {"key", KeyHex()}, {"port", port}});
   json out = Finish(node);
   EXPECT_TRUE(out.value("closed", false)) << out.dump();
   Status s = r->WaitUntilIdle(5s);
@@ -262,8 +284,8 @@ TEST_F(ProtocolInterop, BitfieldBombIsRefused) {
   auto r = Replicator::Create().value();
   ASSERT_TRUE(r->AddFeed(feed.get()).ok());
   uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(json{{"role", "hostile"}, {"attack", "rlebomb"}, {"key", KeyHex()},
-                             {"port", port}});
+  auto node = StartNode(
+      json{{"role", "hostile"}, {"attack", "rlebomb"}, {"key", KeyHex()}, {"port", port}});
   json out = Finish(node);
   EXPECT_TRUE(out.value("closed", false)) << out.dump();
   Status s = r->WaitUntilIdle(5s);
@@ -271,8 +293,8 @@ TEST_F(ProtocolInterop, BitfieldBombIsRefused) {
 }
 
 TEST_F(ProtocolInterop, ForgedBlocksAreRejected) {
-  auto node = StartNode(json{{"role", "forge"}, {"key", KeyHex()}, {"blocks", 10},
-                             {"portfile", dir_.Sub("port")}});
+  auto node = StartNode(
+      json{{"role", "forge"}, {"key", KeyHex()}, {"blocks", 10}, {"portfile", dir_.Sub("port")}});
   uint16_t port = ReadPort(dir_.Sub("port"));
   ASSERT_NE(port, 0);
   auto feed = OpenFeed("ours", false);

@@ -47,8 +47,8 @@ struct Limits {
 };
 
 struct OpenMessage {
-  Bytes discovery_key;               // required
-  std::optional<Bytes> capability;   // 32 bytes when present
+  Bytes discovery_key;              // required
+  std::optional<Bytes> capability;  // 32 bytes when present
   bool operator==(const OpenMessage&) const = default;
 };
 struct OptionsMessage {
@@ -63,8 +63,8 @@ struct StatusMessage {
 };
 struct HaveMessage {
   uint64_t start = 0;
-  std::optional<uint64_t> length;     // absent means 1
-  std::optional<Bytes> bitfield;      // bitfield-rle of the blocks [start, start+length)
+  std::optional<uint64_t> length;  // absent means 1
+  std::optional<Bytes> bitfield;   // bitfield-rle of the blocks [start, start+length)
   std::optional<bool> ack;
   bool operator==(const HaveMessage&) const = default;
 };
@@ -125,10 +125,9 @@ struct UnknownMessage {
   bool operator==(const UnknownMessage&) const = default;
 };
 
-using Message = std::variant<OpenMessage, OptionsMessage, StatusMessage, HaveMessage,
-                             UnhaveMessage, WantMessage, UnwantMessage, RequestMessage,
-                             CancelMessage, DataMessage, CloseMessage, ExtensionMessage,
-                             UnknownMessage>;
+using Message = std::variant<OpenMessage, OptionsMessage, StatusMessage, HaveMessage, UnhaveMessage,
+                             WantMessage, UnwantMessage, RequestMessage, CancelMessage, DataMessage,
+                             CloseMessage, ExtensionMessage, UnknownMessage>;
 
 MessageType TypeOf(const Message& m);
 std::string_view TypeName(MessageType type);

@@ -93,7 +93,7 @@ class FeedReplicator {
   crypto::Hash discovery_key_{};
   std::list<std::unique_ptr<Peer>> peers_;
   std::vector<std::unique_ptr<Peer>> dead_;  // closed peers, deleted at a safe point
-  std::set<uint64_t> reserved_;  // blocks with a request in flight to some peer
+  std::set<uint64_t> reserved_;              // blocks with a request in flight to some peer
   struct Waiter {
     uint64_t handle;
     WantCallback done;

@@ -90,8 +90,7 @@ class Replicator {
 
 // Connects to host:port, replicates `feeds` (non-live, everything) until both sides are done,
 // and disconnects. Timeout if that takes longer than `timeout`.
-Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host,
-                     uint16_t port, std::chrono::milliseconds timeout,
-                     ReplicationOptions options = {});
+Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host, uint16_t port,
+                     std::chrono::milliseconds timeout, ReplicationOptions options = {});
 
 }  // namespace hyper::protocol
