@@ -573,13 +573,30 @@ class DriveFeeds {
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
 };
 
+// Whether the content of every file that changed since `since` is local.
+bool ContentLocal(const drive::Drive& d, uint64_t since) {
+  const auto& content = d.content_feed();
+  if (!content) return false;
+  auto diff = d.Diff(since);
+  if (!diff.ok()) return false;
+  for (const auto& e : *diff) {
+    if (!e.value || !e.value->IsFile() || e.value->mount || e.value->blocks == 0) continue;
+    const drive::Stat& st = *e.value;
+    if (!content->Has(BlockIndex(st.offset), BlockIndex(st.offset + st.blocks))) return false;
+  }
+  return true;
+}
+
 Status Seed(const std::string& storage, const NetArgs& a) {
   ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
   ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
   {
     ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(url.key)));
-    (void)od;
+    if (od.head->metadata_feed()->length() == 0) {
+      return Status::NotFound("the store has no data of drive " + ToHex(url.key) +
+                              " (an empty replica): nothing to seed");
+    }
   }
   sigset_t stop = BlockStopSignals();
   {
@@ -665,8 +682,10 @@ Status Sync(const std::string& storage, const NetArgs& a) {
       while (!StopRequested(stop, 10ms)) {
         (void)feeds.Scan(url.key);
         uint64_t now = d->metadata_feed()->length();
-        // A version is printed once its metadata block is local.
-        if (now > version && d->metadata_feed()->Has(BlockIndex(0), BlockIndex(now))) {
+        // A version is printed once it is all local: its metadata, and the content of the files
+        // it changed.
+        if (now > version && d->metadata_feed()->Has(BlockIndex(0), BlockIndex(now)) &&
+            ContentLocal(*d, version)) {
           version = now;
           std::printf("version %llu\n", static_cast<unsigned long long>(version));
           std::fflush(stdout);

@@ -1,0 +1,412 @@
+// End to end over TCP on 127.0.0.1: the real `hyperdrive` binary serves drives (`seed`) and
+// fetches them (`sync`, and `--peer` on export/cat/ls/stat), with the Node reference
+// (hyperdrive 10 over hypercore-protocol 8, tests/interop/scripts/cli_net_peer.js) on the other
+// side, or another `hyperdrive`. Every wait is bounded; background processes are killed when a
+// test ends.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/support/node_harness.h"
+#include "tests/support/temp_dir.h"
+
+extern char** environ;
+
+namespace hyper::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using hyper::testing::ProcessRun;
+using hyper::testing::TempDir;
+using Clock = std::chrono::steady_clock;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteAll(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary) << data;
+}
+
+// drive_common.js genBytes and fnv.
+std::string GenBytes(uint32_t seed, size_t size) {
+  std::string b(size, '\0');
+  for (size_t j = 0; j < size; j++)
+    b[j] = static_cast<char>((seed * 131 + j * 7 + (j >> 9)) & 0xff);
+  return b;
+}
+
+uint32_t Fnv(std::string_view s) {
+  uint32_t h = 0x811c9dc5;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x01000193;
+  }
+  return h;
+}
+
+// A port nobody listens on (bound, then released).
+uint16_t ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A process running in the background, its stdout and stderr going to files. Killed (TERM,
+// then KILL) when the object dies.
+class Background {
+ public:
+  Background(std::vector<std::string> argv, const std::string& out, const std::string& err)
+      : out_(out), err_(err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << "spawning " << argv[0];
+    if (rc != 0) pid_ = -1;
+  }
+  ~Background() {
+    if (pid_ > 0) Stop(SIGTERM);
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  std::string out() const { return ReadAll(out_); }
+  std::string err() const { return ReadAll(err_); }
+
+  // Waits until stdout holds `text`; false after `limit` or when the process died.
+  bool WaitFor(const std::string& text, std::chrono::milliseconds limit = 10s) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (out().find(text) != std::string::npos) return true;
+      if (Exited()) return out().find(text) != std::string::npos;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  // Sends `sig` and returns the exit status (128 + signal when killed by one); KILL after 5 s.
+  int Stop(int sig) {
+    if (pid_ <= 0) return status_;
+    if (!Exited()) kill(pid_, sig);
+    auto deadline = Clock::now() + 5s;
+    while (!Exited() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    if (!Exited()) {
+      kill(pid_, SIGKILL);
+      int st = 0;
+      waitpid(pid_, &st, 0);
+      Record(st);
+    }
+    pid_ = -1;
+    return status_;
+  }
+
+ private:
+  bool Exited() {
+    if (done_) return true;
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) Record(st);
+    return done_;
+  }
+  void Record(int st) {
+    done_ = true;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int status_ = -1;
+  std::string out_, err_;
+};
+
+class NetCli : public ::testing::Test {
+ protected:
+  // Runs the binary (killed after 30 s, so that no test can hang).
+  ProcessRun Run(std::vector<std::string> args, const std::string& store) {
+    args.insert(args.begin(),
+                {"timeout", "-s", "KILL", "30", HYPERDRIVE_BINARY, "--storage", store});
+    auto run = hyper::testing::RunProcess(args);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    return run.ok() ? *run : ProcessRun{};
+  }
+  std::string Ok(std::vector<std::string> args, const std::string& store) {
+    ProcessRun r = Run(args, store);
+    std::string joined;
+    for (auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, 0) << joined << "\n" << r.stderr_text;
+    std::string out = r.stdout_text;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  nlohmann::json Json(std::vector<std::string> args, const std::string& store) {
+    auto parsed = nlohmann::json::parse(Ok(args, store), nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded());
+    return parsed;
+  }
+
+  // `hyperdrive seed url --listen 127.0.0.1:0` from `store`; returns the peer address.
+  std::string StartSeed(const std::string& store, const std::string& url) {
+    seed_ = std::make_unique<Background>(
+        std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store, "seed", url, "--listen",
+                                 "127.0.0.1:0"},
+        tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+    EXPECT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
+    std::string out = seed_->out();
+    EXPECT_EQ(out.rfind(url + "\n", 0), 0u) << out;
+    size_t at = out.find("listening on ");
+    if (at == std::string::npos) return "127.0.0.1:1";
+    std::string addr = out.substr(at + 13);
+    addr = addr.substr(0, addr.find('\n'));
+    EXPECT_NE(addr, "127.0.0.1:0") << "the real port is printed";
+    return addr;
+  }
+
+  // The Node peer serving a drive it wrote with `files`; returns {key, contentKey, port, version}.
+  nlohmann::json StartNodeServer(const nlohmann::json& files) {
+    nlohmann::json cfg = {{"role", "serve"},
+                          {"dir", tmp_.Sub("node-store")},
+                          {"files", files},
+                          {"infofile", tmp_.Sub("node.info")},
+                          {"appendfile", tmp_.Sub("node.append")},
+                          {"appendedfile", tmp_.Sub("node.appended")},
+                          {"stopfile", tmp_.Sub("node.stop")},
+                          {"lifetime", 40000}};
+    node_ = std::make_unique<Background>(
+        std::vector<std::string>{"node", hyper::testing::InteropDir() + "/scripts/cli_net_peer.js",
+                                 cfg.dump()},
+        tmp_.Sub("node.out"), tmp_.Sub("node.err"));
+    auto deadline = Clock::now() + 15s;
+    while (!fs::exists(tmp_.Sub("node.info")) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(fs::exists(tmp_.Sub("node.info"))) << node_->err();
+    auto info = nlohmann::json::parse(ReadAll(tmp_.Sub("node.info")), nullptr, false);
+    EXPECT_FALSE(info.is_discarded());
+    return info;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Background> seed_;
+  std::unique_ptr<Background> node_;
+};
+
+// (a) Our seed serves; Node hyperdrive reads whole files and a byte range over a socket.
+TEST_F(NetCli, NodeReadsFromOurSeed) {
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src + "/sub");
+  std::string big = GenBytes(3, 3 * 1024 * 1024 + 1234);
+  WriteAll(src + "/big.bin", big);
+  WriteAll(src + "/hello.txt", "hello over the wire\n");
+  WriteAll(src + "/sub/b.txt", "below\n");
+  std::string store = tmp_.Sub("store");
+  std::string url = Ok({"import", src}, store);
+  std::string addr = StartSeed(store, url);
+  uint16_t port = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+
+  nlohmann::json cfg = {{"role", "read"},
+                        {"dir", tmp_.Sub("node-replica")},
+                        {"key", url.substr(8, 64)},
+                        {"port", port},
+                        {"paths", {"/hello.txt", "/sub/b.txt", "/big.bin"}},
+                        {"range", {{"path", "/big.bin"}, {"start", 1500000}, {"length", 70000}}},
+                        {"list", "/"}};
+  auto node = hyper::testing::RunNode("cli_net_peer", {cfg.dump()});
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_EQ((*node)["files"]["/hello.txt"]["fnv"], Fnv("hello over the wire\n"));
+  EXPECT_EQ((*node)["files"]["/sub/b.txt"]["fnv"], Fnv("below\n"));
+  EXPECT_EQ((*node)["files"]["/big.bin"]["size"], big.size());
+  EXPECT_EQ((*node)["files"]["/big.bin"]["fnv"], Fnv(big));
+  EXPECT_EQ((*node)["range"]["size"], 70000);
+  EXPECT_EQ((*node)["range"]["fnv"], Fnv(std::string_view(big).substr(1500000, 70000)));
+  EXPECT_EQ((*node)["list"], nlohmann::json({"big.bin", "hello.txt", "sub"}));
+
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << "a clean shutdown on SIGTERM: " << seed_->err();
+  // The store is released: a local command can use it again.
+  EXPECT_EQ(Ok({"cat", url + "/hello.txt"}, store), "hello over the wire");
+}
+
+// (b) Node serves a drive it wrote; cat/ls/stat/export --peer fetch from it, and a byte range
+// of the middle of a multi-MiB file fetches only the content blocks holding it.
+TEST_F(NetCli, FetchFromNodeOnlyWhatIsRead) {
+  const size_t kBig = 6 * 1024 * 1024 + 100;  // 13 blocks of at most 512 KiB
+  auto info = StartNodeServer({{{"path", "/big.bin"}, {"data", {{"seed", 7}, {"size", kBig}}}},
+                               {{"path", "/docs/a.txt"}, {"data", {{"text", "from node\n"}}}}});
+  std::string key = info["key"];
+  std::string content_key = info["contentKey"];
+  std::string url = "hyper://" + key;
+  std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  std::string store = tmp_.Sub("store");
+  std::string big = GenBytes(7, kBig);
+
+  // 1 MiB from the middle: bytes [2.5 MiB + 100, 3.5 MiB + 100) lie in blocks 5, 6 and 7.
+  const uint64_t start = 5 * 524288 + 100, end = start + 1024 * 1024;
+  ProcessRun r = Run({"cat", url + "/big.bin", "--peer", peer, "--start", std::to_string(start),
+                      "--end", std::to_string(end)},
+                     store);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_TRUE(r.stdout_text == big.substr(start, end - start)) << "the range's bytes";
+  auto core = Json({"core", "info", content_key, "--json"}, store);
+  EXPECT_EQ(core["length"], 14) << "the replica knows the remote's length (13 + 1 blocks)";
+  EXPECT_EQ(core["downloaded"], 3) << "only the blocks holding the range were fetched";
+
+  EXPECT_EQ(
+      Ok({"stat", url + "/docs/a.txt", "--json", "--peer", peer}, store).find("\"size\": 10") !=
+          std::string::npos,
+      true);
+  EXPECT_EQ(Ok({"ls", url, "--peer", peer}, store), "big.bin\ndocs/");
+  EXPECT_EQ(Ok({"cat", url + "/docs/a.txt", "--peer", peer}, store), "from node");
+  EXPECT_EQ(Json({"core", "info", content_key, "--json"}, store)["downloaded"], 4);
+
+  Ok({"export", url, tmp_.Sub("out"), "--peer", peer}, store);
+  EXPECT_TRUE(ReadAll(tmp_.Sub("out/big.bin")) == big);
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/docs/a.txt")), "from node\n");
+  EXPECT_EQ(Json({"core", "info", content_key, "--json"}, store)["downloaded"], 14);
+  // Now everything is local: reads work without the peer.
+  EXPECT_EQ(Ok({"cat", url + "/docs/a.txt"}, store), "from node");
+}
+
+// (c) sync --live follows a drive Node keeps writing to: each new version within a second.
+TEST_F(NetCli, SyncLiveFollowsNodeAppends) {
+  auto info = StartNodeServer({{{"path", "/a.txt"}, {"data", {{"text", "first\n"}}}}});
+  std::string url = "hyper://" + info["key"].get<std::string>();
+  std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  std::string store = tmp_.Sub("store");
+  uint64_t version = info["version"];
+
+  Background sync({HYPERDRIVE_BINARY, "--storage", store, "sync", url, "--peer", peer, "--live"},
+                  tmp_.Sub("sync.out"), tmp_.Sub("sync.err"));
+  ASSERT_TRUE(sync.WaitFor("version " + std::to_string(version) + "\n")) << sync.err();
+  EXPECT_EQ(sync.out().rfind(url + "\n", 0), 0u);
+
+  for (int round = 0; round < 2; round++) {
+    WriteAll(tmp_.Sub("node.append"), "");
+    auto deadline = Clock::now() + 5s;
+    while (!fs::exists(tmp_.Sub("node.appended")) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_TRUE(fs::exists(tmp_.Sub("node.appended"))) << node_->err();
+    auto appended = nlohmann::json::parse(ReadAll(tmp_.Sub("node.appended")));
+    fs::remove(tmp_.Sub("node.appended"));
+    uint64_t v = appended["version"];
+    auto t0 = Clock::now();
+    EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 1s))
+        << "version " << v << " not seen within a second: " << sync.out() << sync.err();
+    EXPECT_LT(Clock::now() - t0, 1s);
+  }
+  EXPECT_EQ(sync.Stop(SIGINT), 0) << sync.err();
+  EXPECT_EQ(Ok({"cat", url + "/live-1.txt"}, store), "live 2");
+  EXPECT_EQ(Ok({"cat", url + "/a.txt"}, store), "first");
+}
+
+// (d) Our seed and our sync: a drive with a mount arrives whole; cat --peer reads through the
+// mount.
+TEST_F(NetCli, OurSyncFromOurSeedWithAMount) {
+  std::string store = tmp_.Sub("store");
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src + "/d");
+  WriteAll(src + "/d/x.txt", "x\n");
+  WriteAll(src + "/big.bin", GenBytes(9, 2 * 1024 * 1024));
+  std::string url = Ok({"import", src}, store);
+  std::string other_src = tmp_.Sub("other");
+  fs::create_directories(other_src);
+  WriteAll(other_src + "/inner.txt", "inside the mount\n");
+  std::string other = Ok({"import", other_src}, store);
+  Ok({"mount", url + "/m", other}, store);
+  std::string addr = StartSeed(store, url);
+
+  std::string reader = tmp_.Sub("reader");
+  EXPECT_EQ(Ok({"cat", url + "/m/inner.txt", "--peer", addr}, reader), "inside the mount");
+
+  std::string copy = tmp_.Sub("copy");
+  std::string out = Ok({"sync", url, "--peer", addr}, copy);
+  EXPECT_NE(out.find(url + "\nversion "), std::string::npos) << out;
+  seed_->Stop(SIGTERM);
+  // Everything is local now.
+  Ok({"export", url, tmp_.Sub("out")}, copy);
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/d/x.txt")), "x\n");
+  EXPECT_TRUE(ReadAll(tmp_.Sub("out/big.bin")) == GenBytes(9, 2 * 1024 * 1024));
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/m/inner.txt")), "inside the mount\n");
+}
+
+// (e) Bad peers and bad addresses: exit 2 for bad usage, 1 for errors, one line on stderr, and
+// never longer than the timeout.
+TEST_F(NetCli, BadPeersAndAddresses) {
+  std::string store = tmp_.Sub("store");
+  std::string url = "hyper://" + std::string(64, 'a');
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":4000", "127.0.0.1:99999", "127.0.0.1:0",
+                          "127.0.0.1:x1", "::1:80", "a b:80"}) {
+    ProcessRun r = Run({"cat", url + "/f", "--peer", bad}, store);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.stderr_text;
+  }
+  EXPECT_EQ(Run({"sync", url, "--peer", "nope"}, store).exit_code, 2);
+  EXPECT_EQ(Run({"seed", url, "--listen", "127.0.0.1"}, store).exit_code, 2);
+  EXPECT_EQ(Run({"seed", url}, store).exit_code, 2) << "--listen is required";
+
+  auto one_line = [](const ProcessRun& r) {
+    return !r.stderr_text.empty() && r.stderr_text.find('\n') == r.stderr_text.size() - 1;
+  };
+  // Nobody listening.
+  std::string closed = "127.0.0.1:" + std::to_string(ClosedPort());
+  ProcessRun r = Run({"cat", url + "/f", "--peer", closed}, store);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("cannot reach peer " + closed), std::string::npos) << r.stderr_text;
+  EXPECT_TRUE(one_line(r)) << r.stderr_text;
+  r = Run({"sync", url, "--peer", closed}, store);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("cannot reach peer"), std::string::npos) << r.stderr_text;
+
+  // A peer that does not have the drive: a bounded wait, then a clear error.
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src);
+  WriteAll(src + "/f", "f\n");
+  std::string served_store = tmp_.Sub("served");
+  std::string served = Ok({"import", src}, served_store);
+  std::string addr = StartSeed(served_store, served);
+  for (const auto& cmd :
+       std::vector<std::vector<std::string>>{{"cat", url + "/f", "--peer", addr, "--timeout", "1"},
+                                             {"ls", url, "--peer", addr, "--timeout", "1"},
+                                             {"sync", url, "--peer", addr, "--timeout", "1"}}) {
+    auto t0 = Clock::now();
+    r = Run(cmd, store);
+    auto took = Clock::now() - t0;
+    EXPECT_EQ(r.exit_code, 1) << cmd[0] << ": " << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find("did not send drive " + std::string(64, 'a')), std::string::npos)
+        << r.stderr_text;
+    EXPECT_TRUE(one_line(r)) << r.stderr_text;
+    EXPECT_LT(took, 5s) << cmd[0];
+  }
+  // A path the peer's drive does not have is the local command's NotFound.
+  r = Run({"cat", served + "/missing", "--peer", addr}, store);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("NotFound"), std::string::npos) << r.stderr_text;
+  // Seeding a drive the store does not hold.
+  r = Run({"seed", url, "--listen", "127.0.0.1:0"}, store);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(one_line(r)) << r.stderr_text;
+}
+
+}  // namespace
+}  // namespace hyper::cli
