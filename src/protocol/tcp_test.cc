@@ -92,6 +92,49 @@ TEST(Tcp, LiveAppendsReachTheReplicaWithinASecond) {
   EXPECT_EQ(client->connections().size(), 1u);  // live: still connected
 }
 
+TEST(Tcp, ManyFeedsOnOneConnection) {
+  std::vector<std::unique_ptr<MemFeed>> writers, replicas;
+  auto server = Replicator::Create().value();
+  std::vector<core::Feed*> mine;
+  for (int f = 0; f < 3; ++f) {
+    writers.push_back(NewFeed(std::nullopt, 10 * (f + 1)));
+    replicas.push_back(NewFeed(writers.back()->feed->key(), 0));
+    ASSERT_TRUE(server->AddFeed(writers.back()->feed.get()).ok());
+    mine.push_back(replicas.back()->feed.get());
+  }
+  // A feed only the client has: its channel is never answered, but must not block the rest.
+  auto lonely = NewFeed(std::nullopt, 2);
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  for (auto* f : mine) ASSERT_TRUE(client->AddFeed(f).ok());
+  ASSERT_TRUE(client->AddFeed(lonely->feed.get()).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  for (int f = 0; f < 3; ++f) {
+    ASSERT_TRUE(client->WaitForLength(mine[f], 10 * (f + 1), 5s).ok()) << f;
+    EXPECT_EQ(AsString(*mine[f]->Get(BlockIndex(9))), "block 9");
+  }
+  EXPECT_EQ(client->connections().size(), 1u);
+}
+
+TEST(Tcp, KeepAlivesHoldAnIdleConnection) {
+  auto w = NewFeed(std::nullopt, 1);
+  auto r = NewFeed(w->feed->key(), 0);
+  ReplicationOptions fast;
+  fast.timeout = 300ms;
+  PeerOptions live;
+  live.live = true;
+  auto server = Replicator::Create(fast).value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), live).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create(fast).value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get(), live).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  ASSERT_TRUE(client->WaitForLength(r->feed.get(), 1, 2s).ok());
+  std::this_thread::sleep_for(1s);  // > 3 timeouts with nothing to say but keep-alives
+  EXPECT_EQ(client->connections().size(), 1u);
+  EXPECT_EQ(server->connections().size(), 1u);
+}
+
 TEST(Tcp, SilentPeerTimesOutTheHandshake) {
   // A listener that accepts and never answers.
   auto w = NewFeed(std::nullopt, 1);

@@ -279,6 +279,21 @@ TEST_F(ProtocolInterop, HugeFrameIsRefused) {
   EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
 }
 
+TEST_F(ProtocolInterop, SilentPeerIsDroppedAfterTheTimeout) {
+  auto feed = Writer(5);
+  ReplicationOptions o;
+  o.timeout = 500ms;
+  auto r = Replicator::Create(o).value();
+  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
+  uint16_t port = r->Listen("127.0.0.1", 0).value();
+  auto node =
+      StartNode(json{{"role", "hostile"}, {"attack", "idle"}, {"key", KeyHex()}, {"port", port}});
+  json out = Finish(node);
+  EXPECT_TRUE(out.value("closed", false)) << out.dump();
+  Status s = r->WaitUntilIdle(5s);
+  EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
+}
+
 TEST_F(ProtocolInterop, BitfieldBombIsRefused) {
   auto feed = Writer(5);
   auto r = Replicator::Create().value();

@@ -9,7 +9,7 @@
 //                   the length is at least `waitLength`; write `gotfile` when it is, then exit.
 //   role "hostile": connect to `port` and misbehave (`attack`): "wrongcap" opens the feed's
 //                   channel with a forged capability and asks for data; "bigframe" sends a
-//                   100 MB frame header; "rlebomb" sends a Have whose bitfield decodes to 1 GiB.
+//                   100 MB frame header; "idle" goes silent after the handshake; "rlebomb" sends a Have whose bitfield decodes to 1 GiB.
 //   role "forge":   serve `key` (which it cannot sign for) and answer every request with a
 //                   block and signature that do not verify.
 // Prints one JSON object; exits 2 after `lifetime` ms whatever happens.
@@ -102,6 +102,8 @@ function hostile () {
       state.want(1, { start: 0, length: 1048576 })
       state.request(1, { index: 0 })
       state.handlers.ondata = () => { gotData = true }
+    } else if (cfg.attack === 'idle') {
+      // Say nothing more, not even keep-alives (timeout: false).
     } else if (cfg.attack === 'bigframe') {
       const buf = Buffer.from([0x80, 0x80, 0x80, 0x32, 0x01, 0x02, 0x03])
       state._encryption.encrypt(buf)
