@@ -1,5 +1,6 @@
 // protocol_peer.js CONFIG_JSON: a Node hypercore peer over TCP on 127.0.0.1 for the C++
-// replication tests. Block i holds blockBytes(i, 1000) (core_common.js).
+// replication tests and bench. Block i holds blockBytes(i, blockSize) (core_common.js;
+// blockSize 1000 unless given).
 //   role "serve":   create DIR with `blocks` blocks (key pair from `seed`), listen, write the
 //                   port to `portfile`; replicate each connection (`live`). While running,
 //                   append one block each time `appendfile` appears (then delete it). Exit
@@ -22,6 +23,7 @@ const Protocol = require(path.join(__dirname, '..', 'node_modules', 'hypercore-p
 
 const cfg = JSON.parse(process.argv[2])
 const out = { role: cfg.role }
+const SIZE = cfg.blockSize || 1000
 function finish (extra) {
   Object.assign(out, extra || {})
   process.stdout.write(JSON.stringify(out))
@@ -34,7 +36,7 @@ async function serve () {
   const feed = hypercore(cfg.dir, kp.publicKey, { secretKey: kp.secretKey })
   await p((cb) => feed.ready(cb))
   const blocks = []
-  for (let i = 0; i < cfg.blocks; i++) blocks.push(blockBytes(i, 1000))
+  for (let i = 0; i < cfg.blocks; i++) blocks.push(blockBytes(i, SIZE))
   if (blocks.length) await p((cb) => feed.append(blocks, cb))
   let uploaded = 0
   feed.on('upload', () => { uploaded++ })
@@ -49,7 +51,7 @@ async function serve () {
   setInterval(async () => {
     if (cfg.appendfile && fs.existsSync(cfg.appendfile)) {
       fs.unlinkSync(cfg.appendfile)
-      await p((cb) => feed.append(blockBytes(feed.length, 1000), cb))
+      await p((cb) => feed.append(blockBytes(feed.length, SIZE), cb))
     }
     if (cfg.stopfile && fs.existsSync(cfg.stopfile)) finish({ uploaded, length: feed.length })
   }, 5)
@@ -59,6 +61,7 @@ async function fetch () {
   const key = Buffer.from(cfg.key, 'hex')
   const feed = hypercore(cfg.dir, key, { sparse: !!cfg.sparse })
   await p((cb) => feed.ready(cb))
+  const t0 = Date.now()
   const socket = net.connect(cfg.port, '127.0.0.1')
   const stream = feed.replicate(true, { live: !!cfg.live })
   socket.pipe(stream).pipe(socket)
@@ -71,13 +74,14 @@ async function fetch () {
     if (feed.length < (cfg.waitLength || 1)) return
     if (!feed.has(start, end)) return
     clearInterval(check)
+    out.ms = Date.now() - t0
     if (cfg.gotfile) fs.writeFileSync(cfg.gotfile, String(Date.now()))
     let ok = true
     let pending = end - start
     if (!pending) return finish({ length: feed.length, downloaded: feed.downloaded(), ok })
     for (let i = start; i < end; i++) {
       feed.get(i, { wait: false }, (err, data) => {
-        if (err || !data.equals(blockBytes(i, 1000))) ok = false
+        if (err || !data.equals(blockBytes(i, SIZE))) ok = false
         if (--pending === 0) finish({ length: feed.length, downloaded: feed.downloaded(), ok })
       })
     }
