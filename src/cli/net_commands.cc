@@ -590,8 +590,13 @@ bool ContentLocal(const drive::Drive& d, uint64_t since) {
 Status Seed(const std::string& storage, const NetArgs& a) {
   ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
   ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
+  std::optional<PeerAddress> upstream;
+  if (!a.peer.empty()) {
+    ASSIGN_OR_RETURN(upstream, ParsePeerAddress(a.peer));
+  }
+  const Millis timeout = ToMillis(a.timeout);
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
-  {
+  if (!upstream) {
     ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(url.key)));
     if (od.head->metadata_feed()->length() == 0) {
       return Status::NotFound("the store has no data of drive " + ToHex(url.key) +
@@ -600,21 +605,29 @@ Status Seed(const std::string& storage, const NetArgs& a) {
   }
   sigset_t stop = BlockStopSignals();
   {
-    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create());
+    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout)));
     protocol::PeerOptions po;
     po.live = true;
-    po.sparse = true;  // serve; download nothing unless asked
+    // Alone: serve, and download nothing unless asked. With an upstream peer: download
+    // everything it has, and pass it on.
+    po.sparse = !upstream;
     DriveFeeds feeds(*session, *rep, po);
     RETURN_IF_ERROR(feeds.Scan(url.key).status());
     ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
     listen.port = port;
+    if (upstream) {
+      Status s = rep->Connect(upstream->host, upstream->port, timeout);
+      if (!s.ok()) {
+        return Status(s.code(), "cannot reach peer " + upstream->ToString() + ": " + s.message());
+      }
+    }
     std::printf("%s\nlistening on %s\n", FormatUrl(url.key).c_str(), listen.ToString().c_str());
     std::fflush(stdout);
-    uint64_t length = feeds.length();
-    while (!StopRequested(stop, 200ms)) {
+    uint64_t length = 0;
+    while (!StopRequested(stop, 20ms)) {
       if (feeds.length() != length) {
         length = feeds.length();
-        (void)feeds.Scan(url.key);  // new mounts are served too
+        (void)feeds.Scan(url.key);  // the content feed once the header is here; new mounts
       }
     }
     feeds.Release();
@@ -708,6 +721,12 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->required()
       ->check(PeerAddressValidator(true));
+  seed->add_option("--peer", a.peer,
+                   "HOST:PORT of an upstream peer: download the drive from it, following it live, "
+                   "and pass it on")
+      ->check(PeerAddressValidator());
+  seed->add_option("--timeout", a.timeout, "With --peer: seconds to reach it (default 10)")
+      ->check(CLI::PositiveNumber);
   seed->callback(set([&storage, &a] { return Seed(storage, a); }));
 
   auto sync = app.add_subcommand(

@@ -208,6 +208,23 @@ class NetCli : public ::testing::Test {
     return info;
   }
 
+  // Makes the Node peer write one more file (/live-<n>.txt holding "live <n+1>"); returns its
+  // new version, or 0 when it did not happen in time.
+  uint64_t NodeAppend() {
+    WriteAll(tmp_.Sub("node.append"), "");
+    auto deadline = Clock::now() + 5s;
+    while (!fs::exists(tmp_.Sub("node.appended")) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(2ms);
+    }
+    if (!fs::exists(tmp_.Sub("node.appended"))) {
+      ADD_FAILURE() << "node did not append: " << node_->err();
+      return 0;
+    }
+    auto appended = nlohmann::json::parse(ReadAll(tmp_.Sub("node.appended")), nullptr, false);
+    fs::remove(tmp_.Sub("node.appended"));
+    return appended.is_discarded() ? 0 : appended["version"].get<uint64_t>();
+  }
+
   TempDir tmp_;
   std::unique_ptr<Background> seed_;
   std::unique_ptr<Background> node_;
@@ -286,6 +303,11 @@ TEST_F(NetCli, FetchFromNodeOnlyWhatIsRead) {
   EXPECT_EQ(Json({"core", "info", content_key, "--json"}, store)["downloaded"], 14);
   // Now everything is local: reads work without the peer.
   EXPECT_EQ(Ok({"cat", url + "/docs/a.txt"}, store), "from node");
+
+  // The drive grows on the peer: a replica that has blocks learns the new length (update).
+  ASSERT_TRUE(NodeAppend());
+  EXPECT_EQ(Ok({"cat", url + "/live-0.txt", "--peer", peer}, store), "live 1");
+  EXPECT_EQ(Ok({"ls", url, "--peer", peer}, store), "big.bin\ndocs/\nlive-0.txt");
 }
 
 // (c) sync --live follows a drive Node keeps writing to: each new version within a second.
@@ -302,15 +324,8 @@ TEST_F(NetCli, SyncLiveFollowsNodeAppends) {
   EXPECT_EQ(sync.out().rfind(url + "\n", 0), 0u);
 
   for (int round = 0; round < 2; round++) {
-    WriteAll(tmp_.Sub("node.append"), "");
-    auto deadline = Clock::now() + 5s;
-    while (!fs::exists(tmp_.Sub("node.appended")) && Clock::now() < deadline) {
-      std::this_thread::sleep_for(2ms);
-    }
-    ASSERT_TRUE(fs::exists(tmp_.Sub("node.appended"))) << node_->err();
-    auto appended = nlohmann::json::parse(ReadAll(tmp_.Sub("node.appended")));
-    fs::remove(tmp_.Sub("node.appended"));
-    uint64_t v = appended["version"];
+    uint64_t v = NodeAppend();
+    ASSERT_GT(v, version);
     auto t0 = Clock::now();
     EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 1s))
         << "version " << v << " not seen within a second: " << sync.out() << sync.err();
@@ -319,6 +334,36 @@ TEST_F(NetCli, SyncLiveFollowsNodeAppends) {
   EXPECT_EQ(sync.Stop(SIGINT), 0) << sync.err();
   EXPECT_EQ(Ok({"cat", url + "/live-1.txt"}, store), "live 2");
   EXPECT_EQ(Ok({"cat", url + "/a.txt"}, store), "first");
+}
+
+// seed --peer relays: it follows Node live and passes each append on to its own peers.
+TEST_F(NetCli, SeedRelaysNodeAppendsLive) {
+  auto info = StartNodeServer({{{"path", "/a.txt"}, {"data", {{"text", "first\n"}}}}});
+  std::string url = "hyper://" + info["key"].get<std::string>();
+  std::string node_peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  seed_ = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", tmp_.Sub("relay"), "seed", url,
+                               "--listen", "127.0.0.1:0", "--peer", node_peer},
+      tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+  ASSERT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
+  std::string out = seed_->out();
+  std::string relay = out.substr(out.find("listening on ") + 13);
+  relay = relay.substr(0, relay.find('\n'));
+
+  std::string store = tmp_.Sub("store");
+  Background sync({HYPERDRIVE_BINARY, "--storage", store, "sync", url, "--peer", relay, "--live"},
+                  tmp_.Sub("sync.out"), tmp_.Sub("sync.err"));
+  ASSERT_TRUE(sync.WaitFor("version " + std::to_string(info["version"].get<uint64_t>()) + "\n"))
+      << sync.err() << seed_->err();
+  uint64_t v = NodeAppend();
+  auto t0 = Clock::now();
+  EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 1s))
+      << "version " << v << " not passed on within a second: " << sync.out() << sync.err();
+  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_EQ(sync.Stop(SIGTERM), 0) << sync.err();
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+  EXPECT_EQ(Ok({"cat", url + "/live-0.txt"}, store), "live 1");
+  EXPECT_EQ(Ok({"cat", url + "/live-0.txt"}, tmp_.Sub("relay")), "live 1");
 }
 
 // (d) Our seed and our sync: a drive with a mount arrives whole; cat --peer reads through the
@@ -364,6 +409,7 @@ TEST_F(NetCli, BadPeersAndAddresses) {
   EXPECT_EQ(Run({"sync", url, "--peer", "nope"}, store).exit_code, 2);
   EXPECT_EQ(Run({"seed", url, "--listen", "127.0.0.1"}, store).exit_code, 2);
   EXPECT_EQ(Run({"seed", url}, store).exit_code, 2) << "--listen is required";
+  EXPECT_EQ(Run({"seed", url, "--listen", "127.0.0.1:0", "--peer", "x"}, store).exit_code, 2);
 
   auto one_line = [](const ProcessRun& r) {
     return !r.stderr_text.empty() && r.stderr_text.find('\n') == r.stderr_text.size() - 1;
