@@ -1,6 +1,7 @@
 #include "hyper/protocol/replicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 
 namespace hyper::protocol {
@@ -152,6 +153,15 @@ class FeedReplicator::Peer : public ChannelHandler {
 
   void ResetCursor() { cursor_ = 0; }
 
+  // Ends the connection when requests have been in flight for `timeout` without an answer
+  // (the reference's request timeout).
+  void Tick(std::chrono::steady_clock::time_point now, std::chrono::milliseconds timeout) {
+    if (closed_ || inflight_.empty() || stream_->destroyed()) return;
+    if (now - last_progress_ > timeout) {
+      stream_->Destroy(Status::Timeout("request timeout: the remote does not answer"));
+    }
+  }
+
  private:
   void Send(const Message& m) {
     if (!closed_) (void)stream_->Send(owner_->discovery_key_, m);
@@ -207,6 +217,7 @@ class FeedReplicator::Peer : public ChannelHandler {
   }
 
   void Request(uint64_t index) {
+    if (inflight_.empty()) last_progress_ = std::chrono::steady_clock::now();
     owner_->reserved_.insert(index);
     inflight_.insert(index);
     RequestMessage r;
@@ -384,6 +395,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     }
     inflight_.erase(d.index);
     owner_->reserved_.erase(d.index);
+    last_progress_ = std::chrono::steady_clock::now();
     core::Proof proof;
     for (const auto& n : d.nodes) {
       proof.nodes.push_back(core::TreeNode{TreeIndex(n.index), n.hash, n.size});
@@ -463,6 +475,7 @@ class FeedReplicator::Peer : public ChannelHandler {
   uint64_t inflight_wants_ = 0;
   IntervalSet remote_has_;
   std::set<uint64_t> inflight_;
+  std::chrono::steady_clock::time_point last_progress_{};
   std::set<uint64_t> wants_sent_;  // regions
 };
 
@@ -489,6 +502,17 @@ FeedReplicator::~FeedReplicator() {
 }
 
 void FeedReplicator::Collect() { dead_.clear(); }
+
+void FeedReplicator::Tick(std::chrono::steady_clock::time_point now,
+                          std::chrono::milliseconds request_timeout) {
+  std::vector<Peer*> snapshot;
+  for (auto& p : peers_) snapshot.push_back(p.get());
+  for (Peer* p : snapshot) {
+    bool alive =
+        std::any_of(peers_.begin(), peers_.end(), [&](const auto& q) { return q.get() == p; });
+    if (alive) p->Tick(now, request_timeout);
+  }
+}
 
 Status FeedReplicator::Attach(ProtocolStream* stream) {
   Collect();

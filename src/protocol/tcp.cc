@@ -152,8 +152,10 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
       auto self = weak.lock();
       if (ec || !self || self->closed) return;
       self->stream.Ping();
-      self->Flush();
-      self->ArmKeepAlive();
+      auto now = std::chrono::steady_clock::now();
+      for (auto& e : self->impl->feeds) e->rep->Tick(now, self->impl->options.timeout);
+      self->impl->FlushAll();
+      if (!self->closed) self->ArmKeepAlive();
     });
   }
 

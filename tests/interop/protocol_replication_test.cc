@@ -320,6 +320,22 @@ TEST_F(ProtocolInterop, ForgedBlocksAreRejected) {
   Finish(node);
 }
 
+TEST_F(ProtocolInterop, UnansweredRequestsTimeOut) {
+  auto node = StartNode(
+      json{{"role", "mute"}, {"key", KeyHex()}, {"blocks", 10}, {"portfile", dir_.Sub("port")}});
+  uint16_t port = ReadPort(dir_.Sub("port"));
+  ASSERT_NE(port, 0);
+  auto feed = OpenFeed("ours", false);
+  ReplicationOptions o;
+  o.timeout = 500ms;
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = ReplicateOnce({feed.get()}, "127.0.0.1", port, 5s, o);
+  EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
+  EXPECT_NE(s.message().find("request timeout"), std::string::npos) << s.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  Finish(node);
+}
+
 TEST_F(ProtocolInterop, GarbageBeforeTheHandshakeIsRefused) {
   auto feed = Writer(1);
   Bytes too_long = {0xff, 0xff, 0x7f};  // a 2 MiB handshake message

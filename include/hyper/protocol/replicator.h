@@ -9,6 +9,7 @@
 // thread). The Feed itself is thread-safe and may be used from other threads meanwhile.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -68,6 +69,10 @@ class FeedReplicator {
 
   // Announces blocks [old_length, new_length) that this process appended to its own feed.
   void OnLocalAppend(uint64_t new_length);
+
+  // Destroys the streams of peers whose oldest request has gone unanswered for longer than
+  // `request_timeout`. Call periodically.
+  void Tick(std::chrono::steady_clock::time_point now, std::chrono::milliseconds request_timeout);
 
   // Deletes the peers whose channel closed. Call between events (not from a callback).
   void Collect();

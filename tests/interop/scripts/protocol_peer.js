@@ -13,6 +13,7 @@
 //                   100 MB frame header; "idle" goes silent after the handshake; "rlebomb" sends a Have whose bitfield decodes to 1 GiB.
 //   role "forge":   serve `key` (which it cannot sign for) and answer every request with a
 //                   block and signature that do not verify.
+//   role "mute":    as forge, but never answer a request (and send keep-alives).
 // Prints one JSON object; exits 2 after `lifetime` ms whatever happens.
 'use strict'
 const fs = require('fs')
@@ -127,7 +128,8 @@ function hostile () {
 async function forge () {
   const key = Buffer.from(cfg.key, 'hex')
   const server = net.createServer((socket) => {
-    const stream = new Protocol(false, { timeout: false })
+    // "mute" keeps the connection alive with keep-alives but never answers a request.
+    const stream = new Protocol(false, { timeout: cfg.role === 'mute' ? 400 : false })
     socket.pipe(stream).pipe(socket)
     socket.on('error', () => {})
     stream.on('error', () => {})
@@ -140,6 +142,7 @@ async function forge () {
         ch.have({ start: 0, length: cfg.blocks })
       },
       onrequest (req) {
+        if (cfg.role === 'mute') return
         ch.data({ index: req.index, value: Buffer.from('forged block'), nodes: [], signature: hcrypto.randomBytes(64) })
       }
     })
@@ -147,5 +150,5 @@ async function forge () {
   server.listen(0, '127.0.0.1', () => fs.writeFileSync(cfg.portfile, String(server.address().port)))
 }
 
-const roles = { serve, fetch, hostile, forge }
+const roles = { serve, fetch, hostile, forge, mute: forge }
 Promise.resolve(roles[cfg.role]()).catch((e) => { console.error(e); process.exit(1) })
