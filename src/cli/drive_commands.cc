@@ -487,10 +487,11 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto peer_options = [&a](CLI::App* cmd) {
     cmd->add_option("--peer", a.peer, "Fetch what is read from this peer (HOST:PORT) first")
         ->check(PeerAddressValidator());
-    cmd->add_option("--timeout", a.timeout, "With --peer: seconds the peer may stay silent (default 10)")
+    cmd->add_option("--timeout", a.timeout,
+                    "With --peer: seconds the peer may stay silent (default 10)")
         ->check(CLI::PositiveNumber);
   };
-  auto with_peer = [&storage, &a](PeerFetch::For what, Action act) -> Action {
+  auto with_peer = [&storage, &a](PeerFetch::For what, const Action& act) -> Action {
     return [&storage, &a, what, act]() -> Status {
       if (!a.peer.empty()) {
         PeerFetch f;
