@@ -17,7 +17,7 @@ struct DriveArgs {
   std::string other;  // a second positional: dir, file, target, key, tag name
   std::optional<uint64_t> start, end, version, from, to;
   bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
-  std::string peer;    // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
+  std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
   double timeout = 10;  // seconds the peer may stay silent
 };
 
