@@ -123,6 +123,26 @@ TEST_F(ProtocolInterop, NodeServesWeDownloadEverything) {
   EXPECT_EQ(out.value("uploaded", -1), 200) << out.dump();
 }
 
+TEST_F(ProtocolInterop, ManyFeedsOnOneStreamWithNode) {
+  const std::string seed2 = std::string(64, '8');
+  json cfg = ServeConfig(30, false);
+  cfg["extraSeeds"] = {seed2};
+  auto node = StartNode(cfg);
+  uint16_t port = ReadPort(dir_.Sub("port"));
+  ASSERT_NE(port, 0);
+  auto first = OpenFeed("ours", false);
+  core::FeedOptions o;
+  o.key = crypto::KeyPairFromSeed(*FromHex(seed2)).public_key;
+  auto second = std::move(core::Feed::Open(storage::PosixDirectory(dir_.Sub("second")), o).value());
+  Status s = ReplicateOnce({first.get(), second.get()}, "127.0.0.1", port, 10s);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(first->Downloaded(), 30u);
+  EXPECT_EQ(second->Downloaded(), 30u);
+  EXPECT_EQ(*second->Get(BlockIndex(29)), BlockBytes(29, kBlockSize));
+  json out = Finish(node);
+  EXPECT_EQ(out.value("uploaded", -1), 60) << out.dump();
+}
+
 TEST_F(ProtocolInterop, NodeServesWeFetchASparseRange) {
   auto node = StartNode(ServeConfig(200, true));
   uint16_t port = ReadPort(dir_.Sub("port"));

@@ -2,7 +2,8 @@
 // replication tests and bench. Block i holds blockBytes(i, blockSize) (core_common.js;
 // blockSize 1000 unless given).
 //   role "serve":   create DIR with `blocks` blocks (key pair from `seed`), listen, write the
-//                   port to `portfile`; replicate each connection (`live`). While running,
+//                   port to `portfile`; replicate each connection (`live`), with the feeds
+//                   of `extraSeeds` on the same stream. While running,
 //                   append one block each time `appendfile` appears (then delete it). Exit
 //                   when the stream ends (non-live) or `stopfile` appears.
 //   role "fetch":   open DIR as a replica of `key`, connect to `port`, replicate (`live`,
@@ -41,8 +42,19 @@ async function serve () {
   if (blocks.length) await p((cb) => feed.append(blocks, cb))
   let uploaded = 0
   feed.on('upload', () => { uploaded++ })
+  // More feeds on the same stream (`extraSeeds`), each with the same blocks.
+  const extras = []
+  for (const [k, seed] of (cfg.extraSeeds || []).entries()) {
+    const ekp = hcrypto.keyPair(Buffer.from(seed, 'hex'))
+    const extra = hypercore(cfg.dir + '-extra' + k, ekp.publicKey, { secretKey: ekp.secretKey })
+    await p((cb) => extra.ready(cb))
+    if (blocks.length) await p((cb) => extra.append(blocks, cb))
+    extra.on('upload', () => { uploaded++ })
+    extras.push(extra)
+  }
   const server = net.createServer((socket) => {
     const stream = feed.replicate(false, { live: !!cfg.live })
+    for (const extra of extras) extra.replicate(stream, { live: !!cfg.live })
     socket.pipe(stream).pipe(socket)
     socket.on('error', () => {})
     stream.on('error', (e) => { out.streamError = e.message })
