@@ -104,6 +104,30 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
   return out;
 }
 
+// Workload 2: a folder of small files, imported by our CLI (its batched path) and by the
+// reference's writeFile loop. Returns files/s for ours.
+std::string MakeSmallFilesFolder(const std::string& dir, uint64_t files) {
+  std::filesystem::create_directories(dir);
+  for (uint64_t i = 0; i < files; i++) {
+    std::string sub = dir + "/d" + std::to_string(i % 100);
+    if (i < 100) std::filesystem::create_directories(sub);
+    std::ofstream(sub + "/f" + std::to_string(i) + ".txt") << "file number " << i << "\n";
+  }
+  return dir;
+}
+
+double ImportOurs(const std::string& folder, uint64_t files) {
+  hyper::testing::TempDir store;
+  auto t = Clock::now();
+  auto run = hyper::testing::RunProcess({HYPERDRIVE_BINARY, "--storage", store.Sub("s"), "import", folder});
+  double seconds = Seconds(t);
+  if (!run.ok() || run->exit_code != 0) {
+    std::cerr << "import failed: " << (run.ok() ? run->stderr_text : run.status().ToString()) << "\n";
+    std::exit(1);
+  }
+  return files / seconds;
+}
+
 std::string Machine() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line, model = "unknown cpu";
@@ -144,6 +168,11 @@ int main(int argc, char** argv) {
 
   std::cerr << "running the workloads through hyperdrive-cpp...\n";
   nlohmann::json ours = RunOurs(cfg);
+  hyper::testing::TempDir folder_dir;
+  const uint64_t import_files = full ? 100000 : 20000;
+  cfg["importFiles"] = import_files;
+  cfg["importDir"] = MakeSmallFilesFolder(folder_dir.Sub("small-files"), import_files);
+  ours["import"] = {{"value", ImportOurs(cfg["importDir"], import_files)}, {"unit", "files/s"}};
   std::cerr << "running the same workloads through Node hyperdrive 10.21...\n";
   std::string script = std::string(HYPER_SOURCE_DIR) + "/bench/node/drive_workloads.js";
   setenv("HYPER_INTEROP_DIR", hyper::testing::InteropDir().c_str(), 1);

@@ -87,6 +87,32 @@ async function main () {
 
   await p((cb) => drive.close(cb))
   fs.rmSync(dir, { recursive: true, force: true })
+
+  // 2. import of a folder of small files: the reference's way, a writeFile per file (with its
+  // mode and mtime), into a fresh drive.
+  const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'hyper-bench-node-'))
+  const target = Hyperdrive(dir2)
+  await p((cb) => target.ready(cb))
+  t = now()
+  let imported = 0
+  async function walk (local, inDrive) {
+    for (const name of fs.readdirSync(local).sort()) {
+      const full = path.join(local, name)
+      const st = fs.lstatSync(full)
+      if (st.isDirectory()) {
+        await p((cb) => target.mkdir(inDrive + '/' + name, { mode: st.mode, mtime: st.mtime }, cb))
+        await walk(full, inDrive + '/' + name)
+      } else if (st.isFile()) {
+        await p((cb) => target.writeFile(inDrive + '/' + name, fs.readFileSync(full), { mode: st.mode, mtime: st.mtime }, cb))
+        imported++
+      }
+    }
+  }
+  await walk(cfg.importDir, '')
+  if (imported !== cfg.importFiles) throw new Error('imported ' + imported)
+  out.import = { value: imported / (now() - t), unit: 'files/s' }
+  await p((cb) => target.close(cb))
+  fs.rmSync(dir2, { recursive: true, force: true })
   console.log(JSON.stringify(out))
 }
 main().catch((err) => { console.error(err); process.exit(1) })

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -54,18 +55,22 @@ std::string Join(const std::string& base, const std::string& rel) {
   return base == "/" ? "/" + rel : base + "/" + rel;
 }
 
-Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::string& path,
-                      const struct stat& st, Progress& progress, uint64_t& done_bytes,
-                      uint64_t done_files) {
-  int fd = open(local.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::FromErrno(errno, "opening " + local);
+drive::WriteOptions OptionsOf(const struct stat& st) {
   drive::WriteOptions wo;
   wo.mode = st.st_mode & 07777;
   wo.uid = st.st_uid;
   wo.gid = st.st_gid;
   wo.mtime = MillisOf(st.st_mtim);
   wo.ctime = MillisOf(st.st_ctim);
-  auto writer = d.CreateWriter(path, wo);
+  return wo;
+}
+
+Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::string& path,
+                      const struct stat& st, Progress& progress, uint64_t& done_bytes,
+                      uint64_t done_files) {
+  int fd = open(local.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::FromErrno(errno, "opening " + local);
+  auto writer = d.CreateWriter(path, OptionsOf(st));
   if (!writer.ok()) {
     close(fd);
     return writer.status();
@@ -90,6 +95,48 @@ Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::stri
   auto closed = (*writer)->Close();
   return closed.ok() ? Status::Ok() : closed.status();
 }
+
+// Small files go into the drive in batches (two signatures per batch instead of two per file).
+constexpr uint64_t kBatchFileBytes = 1 << 20;   // files up to this size are batched
+constexpr size_t kBatchFiles = 2000;            // a batch holds at most this many files
+constexpr uint64_t kBatchBytes = 32 << 20;      // and at most this many bytes
+
+struct PendingFiles {
+  std::deque<Bytes> data;  // a deque: the views in `files` point into its elements
+  std::vector<drive::Drive::FileToWrite> files;
+  uint64_t bytes = 0;
+
+  bool Full() const { return files.size() >= kBatchFiles || bytes >= kBatchBytes; }
+  Status Flush(drive::Drive& d) {
+    if (files.empty()) return Status::Ok();
+    auto written = d.WriteFiles(files);
+    files.clear();
+    data.clear();
+    bytes = 0;
+    return written.ok() ? Status::Ok() : written.status();
+  }
+};
+
+Result<Bytes> ReadSmallFile(const std::string& path, uint64_t expected) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+  Bytes out(expected);
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = read(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  int err = errno;
+  close(fd);
+  if (done != out.size()) {
+    return done < out.size() && err ? Status::FromErrno(err, "reading " + path)
+                                    : Status::IOError(path + " changed size while being read");
+  }
+  return out;
+}
+
 
 // A drive entry's name as a path below the export folder, or an error for names that could
 // escape it or that no filesystem can hold.
@@ -217,6 +264,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
   Progress progress("importing", total_bytes, local.size());
   uint64_t done_bytes = 0, done_files = 0;
   std::set<std::string> wanted;
+  PendingFiles pending;
   for (const auto& e : local) {
     std::string path = Join(base, e.rel);
     wanted.insert(path);
@@ -227,6 +275,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
       if (existing.ok() && existing->IsDirectory()) {
         // unchanged
       } else {
+        RETURN_IF_ERROR(pending.Flush(*d));
         if (existing.ok()) RETURN_IF_ERROR(d->Unlink(path));
         drive::WriteOptions wo;
         wo.mode = e.st.st_mode & 07777;
@@ -242,6 +291,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
         if (existing.ok() && existing->IsDirectory()) {
           return Status::IsADirectory(path + " is a directory in the drive and a symlink in the folder");
         }
+        RETURN_IF_ERROR(pending.Flush(*d));
         if (existing.ok()) RETURN_IF_ERROR(d->Unlink(path));
         RETURN_IF_ERROR(d->Symlink(target, path));
       }
@@ -254,14 +304,30 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
         if (existing.ok() && existing->IsDirectory()) {
           return Status::IsADirectory(path + " is a directory in the drive and a file in the folder");
         }
-        RETURN_IF_ERROR(WriteLocalFile(*d, full, path, e.st, progress, done_bytes, done_files)
-                            .Annotate("importing " + full));
+        uint64_t size = static_cast<uint64_t>(e.st.st_size);
+        if (existing.ok() && !existing->IsFile()) {  // a symlink or mount becomes a file
+          RETURN_IF_ERROR(pending.Flush(*d));
+          RETURN_IF_ERROR(d->Unlink(path));
+        }
+        if (size <= kBatchFileBytes) {
+          ASSIGN_OR_RETURN(Bytes bytes, ReadSmallFile(full, size));
+          pending.data.push_back(std::move(bytes));
+          pending.files.push_back({path, pending.data.back(), OptionsOf(e.st)});
+          pending.bytes += size;
+          done_bytes += size;
+          if (pending.Full()) RETURN_IF_ERROR(pending.Flush(*d).Annotate("importing " + dir));
+        } else {
+          RETURN_IF_ERROR(pending.Flush(*d));
+          RETURN_IF_ERROR(WriteLocalFile(*d, full, path, e.st, progress, done_bytes, done_files)
+                              .Annotate("importing " + full));
+        }
       } else {
         done_bytes += static_cast<uint64_t>(e.st.st_size);
       }
     }
     progress.Update(done_bytes, ++done_files);
   }
+  RETURN_IF_ERROR(pending.Flush(*d).Annotate("importing " + dir));
   // What the folder no longer has leaves the drive (mounts are left alone).
   drive::ReaddirOptions ro;
   ro.recursive = true;

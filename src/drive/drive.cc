@@ -3,6 +3,7 @@
 #include "hyper/drive/drive.h"
 
 #include <algorithm>
+#include <set>
 
 #include "hyper/trie/mount.h"
 #include "hyper/util/varint.h"
@@ -388,6 +389,12 @@ Result<Stat> FileWriter::Close() {
 
 Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
                                                         const WriteOptions& options) {
+  ASSIGN_OR_RETURN(internal::WriteTarget t, FileTarget(path));
+  RETURN_IF_ERROR(t.lock->Acquire());
+  return std::unique_ptr<FileWriter>(new FileWriter(std::move(t), options));
+}
+
+Result<internal::WriteTarget> Drive::FileTarget(std::string_view path) const {
   ASSIGN_OR_RETURN(internal::WriteTarget t, Target(path));
   const std::string& norm = t.path;
   if (t.key.empty()) return Status::IsADirectory(norm + " is a directory");
@@ -402,8 +409,75 @@ Result<std::unique_ptr<FileWriter>> Drive::CreateWriter(std::string_view path,
     if (below) return Status::IsADirectory(norm + " is a directory");
   }
   RETURN_IF_ERROR(CheckParents(norm));
-  RETURN_IF_ERROR(t.lock->Acquire());
-  return std::unique_ptr<FileWriter>(new FileWriter(std::move(t), options));
+  return t;
+}
+
+namespace {
+
+// Cuts a file's bytes into content blocks as FileWriter::Write does for one whole write.
+void AppendContentBlocks(ByteView data, std::vector<ByteView>& blocks) {
+  if (data.empty()) blocks.push_back(data);  // the reference's empty file: one empty block
+  for (size_t pos = 0; pos < data.size(); pos += kContentBlockBytes) {
+    blocks.push_back(data.subspan(pos, std::min(kContentBlockBytes, data.size() - pos)));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Stat>> Drive::WriteFiles(std::span<const FileToWrite> files) {
+  std::vector<internal::WriteTarget> targets;
+  targets.reserve(files.size());
+  std::set<std::string> paths;
+  for (const FileToWrite& f : files) {
+    ASSIGN_OR_RETURN(internal::WriteTarget t, FileTarget(f.path));
+    if (t.trie != trie_.get()) {
+      return Status::InvalidArgument(t.path + " is below a mount: write it with WriteFile");
+    }
+    paths.insert(t.path);
+    targets.push_back(std::move(t));
+  }
+  for (const auto& t : targets) {
+    for (size_t slash = t.path.rfind('/'); slash != 0 && slash != std::string::npos;
+         slash = t.path.rfind('/', slash - 1)) {
+      if (paths.count(t.path.substr(0, slash))) {
+        return Status::InvalidArgument(t.path.substr(0, slash) + " is both a file and a directory of " +
+                                       t.path + " in one batch");
+      }
+    }
+  }
+  if (files.empty()) return std::vector<Stat>();
+  RETURN_IF_ERROR(content_lock_->Acquire());
+  struct Release {
+    internal::ContentLock* lock;
+    ~Release() { lock->Release(); }
+  } release{content_lock_.get()};
+
+  std::vector<ByteView> blocks;
+  std::vector<Stat> stats;
+  stats.reserve(files.size());
+  uint64_t offset = content_->length(), byte_offset = content_->byte_length();
+  for (const FileToWrite& f : files) {
+    size_t before = blocks.size();
+    AppendContentBlocks(f.data, blocks);
+    Stat st = NewStat(kModeFile, kDefaultFileMode, f.options);
+    st.size = f.data.size();
+    st.blocks = blocks.size() - before;
+    st.offset = offset;
+    st.byte_offset = byte_offset;
+    offset += st.blocks;
+    byte_offset += st.size;
+    stats.push_back(std::move(st));
+  }
+  auto appended = content_->Append(std::span<const ByteView>(blocks));
+  if (!appended.ok()) return appended.status().Annotate("appending the content of a batch");
+  std::vector<trie::BatchOp> ops;
+  ops.reserve(files.size());
+  for (size_t i = 0; i < files.size(); i++) {
+    ops.push_back(trie::BatchOp::Put(targets[i].key, stats[i].Encode()));
+  }
+  auto written = trie_->Batch(ops);
+  if (!written.ok()) return written.status().Annotate("writing the Stats of a batch");
+  return stats;
 }
 
 Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteOptions& options) {

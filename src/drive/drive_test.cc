@@ -450,3 +450,64 @@ TEST_F(DriveTest, ConcurrentWritersKeepFilesContiguous) {
 
 }  // namespace
 }  // namespace hyper::drive
+
+namespace hyper::drive {
+namespace {
+
+TEST_F(DriveTest, WriteFilesInOneBatchMatchesOneByOne) {
+  Bytes big(kContentBlockBytes + 1000, 'b');
+  Bytes small = ToBytes("small file");
+  WriteOptions o;
+  o.mode = 0600;
+  o.mtime = 1600000000000;
+  std::vector<Drive::FileToWrite> batch = {
+      {"/a/small.txt", small, o}, {"/a/empty", ByteView(), {}}, {"/big.bin", big, {}}};
+  uint64_t version = drive_->version();
+  uint64_t content_blocks = drive_->content_feed()->length();
+  uint64_t metadata_blocks = drive_->metadata_feed()->length();
+  auto stats = drive_->WriteFiles(batch);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_EQ(stats->size(), 3u);
+  EXPECT_EQ(drive_->version(), version + 3);
+  EXPECT_EQ(drive_->metadata_feed()->length(), metadata_blocks + 3);
+  // small: 1 block, empty: 1 empty block (as the reference), big: 2 blocks.
+  EXPECT_EQ(drive_->content_feed()->length(), content_blocks + 4);
+  EXPECT_EQ(Read("/a/small.txt"), "small file");
+  EXPECT_EQ(Read("/a/empty"), "");
+  EXPECT_EQ(Read("/big.bin"), std::string(AsString(big)));
+  auto st = drive_->GetStat("/a/small.txt");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->mode, kModeFile | 0600);
+  EXPECT_EQ(st->mtime, 1600000000000u);
+  EXPECT_EQ(*st, (*stats)[0]);
+  EXPECT_EQ((*stats)[1].offset, (*stats)[0].offset + 1);
+  EXPECT_EQ((*stats)[2].offset, (*stats)[1].offset + 1);
+  EXPECT_EQ((*stats)[2].blocks, 2u);
+  EXPECT_EQ((*stats)[2].byte_offset, (*stats)[0].byte_offset + small.size());
+
+  // The same files one by one give the same Stats (offsets aside).
+  auto one = drive_->WriteFile("/b/small.txt", small, o);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size, (*stats)[0].size);
+  EXPECT_EQ(one->blocks, (*stats)[0].blocks);
+}
+
+TEST_F(DriveTest, WriteFilesRefusesConflictsAndWritesNothing) {
+  ASSERT_TRUE(drive_->WriteFile("/file", ToBytes("x")).ok());
+  uint64_t version = drive_->version();
+  uint64_t content = drive_->content_feed()->length();
+  Bytes data = ToBytes("y");
+  std::vector<Drive::FileToWrite> inside_batch = {{"/d", data, {}}, {"/d/e", data, {}}};
+  EXPECT_EQ(drive_->WriteFiles(inside_batch).status().code(), Code::kInvalidArgument);
+  std::vector<Drive::FileToWrite> under_file = {{"/ok", data, {}}, {"/file/x", data, {}}};
+  EXPECT_FALSE(drive_->WriteFiles(under_file).ok());
+  std::vector<Drive::FileToWrite> onto_dir = {{"/ok", data, {}}, {"/", data, {}}};
+  EXPECT_FALSE(drive_->WriteFiles(onto_dir).ok());
+  EXPECT_EQ(drive_->version(), version);
+  EXPECT_EQ(drive_->content_feed()->length(), content);
+  EXPECT_FALSE(drive_->Exists("/ok"));
+  EXPECT_TRUE(drive_->WriteFiles({}).ok());
+}
+
+}  // namespace
+}  // namespace hyper::drive
