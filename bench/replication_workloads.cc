@@ -1,0 +1,233 @@
+// Side by side: replication over TCP on 127.0.0.1 through our C++ and through the Node reference,
+// in the same run (docs/performance.md, workloads 8 and 9).
+//   replication_workloads [--full] [--out FILE]
+//   8. a drive holding one big file (written in 64 KiB chunks) is replicated whole to an empty
+//      replica over TCP, then the file is read there: MB/s of the whole (replicate + read).
+//   9. an empty sparse replica reads 1 MiB from the middle of that file: bytes on the wire (both
+//      directions, handshake, metadata lookups and proofs included) and time.
+// Ours runs the serving and the reading replicators in one process (one network thread each);
+// the Node side runs the server in a child process and the reader in the main one.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "hyper/drive/drive.h"
+#include "hyper/protocol/tcp.h"
+#include "tests/support/node_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using namespace hyper;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+template <typename T>
+T Check(Result<T> r, const char* what) {
+  if (!r.ok()) {
+    std::cerr << what << ": " << r.status().ToString() << "\n";
+    std::exit(1);
+  }
+  return std::move(r).value();
+}
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::cerr << what << ": " << s.ToString() << "\n";
+    std::exit(1);
+  }
+}
+
+// Byte j of the big file (the Node twin uses the same formula).
+uint8_t ByteAt(uint64_t j) { return static_cast<uint8_t>((j * 7 + (j >> 16)) & 0xff); }
+
+uint64_t WireBytes(const protocol::Replicator& r) {
+  uint64_t n = 0;
+  for (const auto& c : r.connections()) n += c.bytes_sent + c.bytes_received;
+  return n;
+}
+
+// Waits until every block of [start, end) of `feed` is local (and end <= its length).
+void WaitLocal(core::Feed& feed, uint64_t start, uint64_t end, const char* what) {
+  auto deadline = Clock::now() + 600s;
+  while (!feed.Has(BlockIndex(start), BlockIndex(end))) {
+    if (Clock::now() > deadline) {
+      std::cerr << what << ": timed out\n";
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(200us);
+  }
+}
+
+nlohmann::json RunOurs(const nlohmann::json& cfg) {
+  const uint64_t big = cfg["bigBytes"], chunk = cfg["chunkBytes"], range = cfg["rangeBytes"];
+  hyper::testing::TempDir tmp;
+  nlohmann::json out;
+
+  // The served drive.
+  auto wstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("writer")), "writer store");
+  auto writer = Check(drive::Drive::Open(*wstore), "writer drive");
+  {
+    auto w = Check(writer->CreateWriter("/big.bin"), "create writer");
+    Bytes buf(chunk);
+    for (uint64_t pos = 0; pos < big; pos += chunk) {
+      for (uint64_t j = 0; j < chunk; j++) buf[j] = ByteAt(pos + j);
+      Check(w->Write(buf), "write");
+    }
+    Check(w->Close().status(), "close");
+  }
+  auto server = Check(protocol::Replicator::Create(), "server");
+  protocol::PeerOptions serve;
+  serve.live = true;
+  serve.sparse = true;
+  Check(server->AddFeed(writer->metadata_feed().get(), serve), "serve metadata");
+  Check(server->AddFeed(writer->content_feed().get(), serve), "serve content");
+  uint16_t port = Check(server->Listen("127.0.0.1", 0), "listen");
+
+  // 8. Replicate everything, then read the file.
+  {
+    auto rstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("full")), "replica store");
+    corestore::CoreOptions co;
+    co.key = writer->key();
+    auto meta = Check(rstore->Get(co), "replica metadata");
+    auto client = Check(protocol::Replicator::Create(), "client");
+    protocol::PeerOptions all;
+    all.live = true;  // the connection stays while the content feed is added
+    auto t = Clock::now();
+    Check(client->AddFeed(meta.get(), all), "add metadata");
+    Check(client->Connect("127.0.0.1", port), "connect");
+    Check(client->WaitSynced(meta.get(), 600s), "metadata synced");
+    drive::DriveOptions o;
+    o.key = writer->key();
+    auto replica = Check(drive::Drive::Open(*rstore, o), "replica drive");
+    auto content = replica->content_feed();
+    Check(client->AddFeed(content.get(), all), "add content");
+    WaitLocal(*meta, 0, meta->length(), "metadata");
+    while (content->length() < writer->content_feed()->length() ||
+           !content->Has(BlockIndex(0), BlockIndex(content->length()))) {
+      std::this_thread::sleep_for(200us);
+    }
+    double replicated = Seconds(t);
+    uint64_t total = 0;
+    for (uint64_t pos = 0; pos < big; pos += drive::kContentBlockBytes) {
+      auto got = Check(replica->ReadRange("/big.bin", pos, drive::kContentBlockBytes), "read");
+      if (got[0] != ByteAt(pos)) std::exit(1);
+      total += got.size();
+    }
+    if (total != big) std::exit(1);
+    double whole = Seconds(t);
+    out["replicateAndRead"] = {{"value", big / whole / 1e6}, {"unit", "MB/s"}};
+    out["replicateOnly"] = {{"value", big / replicated / 1e6}, {"unit", "MB/s"}};
+    out["wireBytesFull"] = {{"value", static_cast<double>(WireBytes(*client))}, {"unit", "bytes"}};
+  }
+
+  // 9. 1 MiB from the middle, sparse.
+  {
+    auto rstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("sparse")), "sparse store");
+    corestore::CoreOptions co;
+    co.key = writer->key();
+    auto meta = Check(rstore->Get(co), "sparse metadata");
+    auto client = Check(protocol::Replicator::Create(), "client");
+    protocol::PeerOptions sparse;
+    sparse.sparse = true;
+    auto t = Clock::now();
+    Check(client->AddFeed(meta.get(), sparse), "add metadata");
+    Check(client->Connect("127.0.0.1", port), "connect");
+    Check(meta->Get(BlockIndex(0), {.timeout = 10s}).status(), "header");
+    drive::DriveOptions o;
+    o.key = writer->key();
+    auto replica = Check(drive::Drive::Open(*rstore, o), "sparse drive");
+    auto content = replica->content_feed();
+    Check(client->AddFeed(content.get(), sparse), "add content");
+    auto st = Check(replica->GetStat("/big.bin"), "stat");
+    const uint64_t start = big / 2;
+    // The file was written in chunk-sized blocks.
+    const uint64_t first = st.offset + start / chunk,
+                   last = st.offset + (start + range - 1) / chunk;
+    Check(client->Download(content.get(), BlockIndex(first), BlockIndex(last + 1)), "download");
+    WaitLocal(*content, first, last + 1, "range");
+    auto got = Check(replica->ReadRange("/big.bin", start, range), "read range");
+    double took = Seconds(t);
+    if (got.size() != range || got[0] != ByteAt(start)) std::exit(1);
+    out["rangeWireBytes"] = {{"value", static_cast<double>(WireBytes(*client))}, {"unit", "bytes"}};
+    out["rangeMillis"] = {{"value", took * 1000}, {"unit", "ms"}};
+    out["rangeContentBlocks"] = {{"value", static_cast<double>(content->Downloaded())},
+                                 {"unit", "blocks"}};
+  }
+  return out;
+}
+
+std::string Machine() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model = "unknown cpu";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  struct utsname u;
+  uname(&u);
+  return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, " + u.sysname +
+         " " + u.release;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool full = false;
+  std::string out_path = "bench-replication.json";
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--full") {
+      full = true;
+    } else if (a == "--out" && i + 1 < argc) {
+      out_path = argv[++i];
+    } else {
+      std::cerr << "usage: replication_workloads [--full] [--out FILE]\n";
+      return 2;
+    }
+  }
+  nlohmann::json cfg = {{"bigBytes", full ? (uint64_t{1} << 30) : (uint64_t{256} << 20)},
+                        {"chunkBytes", 65536},
+                        {"rangeBytes", 1 << 20}};
+
+  std::cerr << "replicating through hyperdrive-cpp...\n";
+  nlohmann::json ours = RunOurs(cfg);
+  std::cerr << "replicating through Node hyperdrive 10.21...\n";
+  std::string script = std::string(HYPER_SOURCE_DIR) + "/bench/node/replication_workloads.js";
+  setenv("HYPER_INTEROP_DIR", hyper::testing::InteropDir().c_str(), 1);
+  auto node_run = hyper::testing::RunProcess({"node", script, cfg.dump()});
+  if (!node_run.ok() || node_run->exit_code != 0) {
+    std::cerr << "the Node reference failed: "
+              << (node_run.ok() ? node_run->stderr_text : node_run.status().ToString()) << "\n";
+    return 1;
+  }
+  nlohmann::json node = nlohmann::json::parse(node_run->stdout_text);
+
+  nlohmann::json report = {
+      {"machine", Machine()}, {"config", cfg}, {"workloads", nlohmann::json::object()}};
+  std::printf("%-18s %14s %14s %8s  %s\n", "workload", "hyperdrive-cpp", "node", "ratio", "unit");
+  for (auto& [name, mine] : ours.items()) {
+    double a = mine["value"], b = node[name]["value"];
+    std::string unit = mine["unit"];
+    // Rates: higher is better. Times, bytes and blocks: lower is better.
+    double ratio = unit == "MB/s" ? a / b : b / a;
+    std::printf("%-18s %14.1f %14.1f %7.2fx  %s\n", name.c_str(), a, b, ratio, unit.c_str());
+    report["workloads"][name] = {{"ours", a}, {"node", b}, {"unit", unit}, {"ratio", ratio}};
+  }
+  std::printf("machine: %s\n", report["machine"].get<std::string>().c_str());
+  std::ofstream(out_path) << report.dump(2) << "\n";
+  std::cerr << "wrote " << out_path << "\n";
+  return 0;
+}
