@@ -13,6 +13,9 @@ namespace {
 
 using asio::ip::tcp;
 constexpr size_t kMaxConnections = 256;
+// Stop reading from a peer while this much is waiting to be written to it (a peer that sends
+// requests but does not read the answers must not make us buffer without bound).
+constexpr size_t kMaxPendingWrite = 16 * 1024 * 1024;
 
 std::string EndpointString(const tcp::socket& s) {
   std::error_code ec;
@@ -113,6 +116,9 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   bool closed = false;
   bool ending = false;
   bool had_channels = false;
+  bool read_paused = false;
+
+  size_t pending_write() const { return writing.size() + stream.output_size(); }
 
   void Start() {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
@@ -175,7 +181,12 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         return;
       }
       self->AfterEvent();
-      if (!self->closed) self->Read();
+      if (self->closed) return;
+      if (self->pending_write() > kMaxPendingWrite) {
+        self->read_paused = true;  // resumed once the writes drain
+        return;
+      }
+      self->Read();
     });
   }
 
@@ -205,12 +216,17 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     auto self = shared_from_this();
     asio::async_write(socket, asio::buffer(writing), [self](std::error_code ec, size_t) {
       self->write_in_flight = false;
+      self->writing.clear();
       if (self->closed) return;
       if (ec) {
         self->Close(Status::IOError("writing: " + ec.message()));
         return;
       }
       self->Flush();
+      if (self->read_paused && !self->closed && self->pending_write() <= kMaxPendingWrite / 2) {
+        self->read_paused = false;
+        self->Read();
+      }
     });
   }
 

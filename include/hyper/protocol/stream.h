@@ -58,6 +58,7 @@ class ProtocolStream {
   // Bytes to send, in order (empties the buffer).
   Bytes TakeOutput();
   bool has_output() const { return !out_.empty(); }
+  size_t output_size() const { return out_.size(); }
 
   // Opens the channel of the feed `key`. Queued until the handshake is done. If the remote
   // has already opened it and its capability does not verify, the channel is closed instead
