@@ -65,7 +65,7 @@ void WaitLocal(core::Feed& feed, uint64_t start, uint64_t end, const char* what)
       std::cerr << what << ": timed out\n";
       std::exit(1);
     }
-    std::this_thread::sleep_for(200us);
+    std::this_thread::sleep_for(1ms);
   }
 }
 
@@ -115,7 +115,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     WaitLocal(*meta, 0, meta->length(), "metadata");
     while (content->length() < writer->content_feed()->length() ||
            !content->Has(BlockIndex(0), BlockIndex(content->length()))) {
-      std::this_thread::sleep_for(200us);
+      std::this_thread::sleep_for(1ms);
     }
     double replicated = Seconds(t);
     uint64_t total = 0;
