@@ -356,25 +356,48 @@ void FileWriter::Unlock() {
   locked_ = false;
 }
 
+// Appends are grouped up to this many bytes: one signature per group instead of per write.
+constexpr size_t kWriterBufferBytes = 4 << 20;
+
 Status FileWriter::Write(ByteView chunk) {
   if (closed_) return Status::InvalidArgument("write after close");
-  std::vector<ByteView> blocks;
   if (chunk.empty()) {
-    blocks.push_back(chunk);  // the reference appends an empty chunk as an empty block
+    buffered_sizes_.push_back(0);  // the reference appends an empty chunk as an empty block
   }
   for (size_t pos = 0; pos < chunk.size(); pos += kContentBlockBytes) {
-    blocks.push_back(chunk.subspan(pos, std::min(kContentBlockBytes, chunk.size() - pos)));
+    buffered_sizes_.push_back(std::min(kContentBlockBytes, chunk.size() - pos));
+  }
+  buffer_.insert(buffer_.end(), chunk.begin(), chunk.end());
+  if (buffer_.size() >= kWriterBufferBytes) return FlushBuffer();
+  return Status::Ok();
+}
+
+Status FileWriter::FlushBuffer() {
+  if (buffered_sizes_.empty()) return Status::Ok();
+  std::vector<ByteView> blocks;
+  blocks.reserve(buffered_sizes_.size());
+  size_t pos = 0;
+  for (size_t size : buffered_sizes_) {
+    blocks.push_back(ByteView(buffer_).subspan(pos, size));
+    pos += size;
   }
   auto appended = target_.content->Append(std::span<const ByteView>(blocks));
   if (!appended.ok()) return appended.status().Annotate("appending content of " + target_.path);
-  written_ += chunk.size();
+  written_ += buffer_.size();
   blocks_ += blocks.size();
+  buffer_.clear();
+  buffered_sizes_.clear();
   return Status::Ok();
 }
 
 Result<Stat> FileWriter::Close() {
   if (closed_) return Status::InvalidArgument("closed twice");
   closed_ = true;
+  Status flushed = FlushBuffer();
+  if (!flushed.ok()) {
+    Unlock();
+    return flushed;
+  }
   Stat st = NewStat(kModeFile, kDefaultFileMode, options_);
   st.size = written_;
   st.blocks = blocks_;

@@ -206,8 +206,14 @@ class FileWriter {
   // REQUIRES: target.lock acquired by the caller; the writer releases it.
   FileWriter(internal::WriteTarget target, WriteOptions options);
   void Unlock();
+  // Appends the buffered blocks as one batch (one signature).
+  Status FlushBuffer();
   internal::WriteTarget target_;
   WriteOptions options_;
+  // Blocks not yet appended: their bytes back to back, and each block's size. Block boundaries
+  // are those of the writes (as the reference's); only the appends are grouped.
+  Bytes buffer_;
+  std::vector<size_t> buffered_sizes_;
   bool locked_ = true;
   uint64_t offset_ = 0;
   uint64_t byte_offset_ = 0;
