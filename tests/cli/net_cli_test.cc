@@ -384,6 +384,10 @@ TEST_F(NetCli, OurSyncFromOurSeedWithAMount) {
 
   std::string reader = tmp_.Sub("reader");
   EXPECT_EQ(Ok({"cat", url + "/m/inner.txt", "--peer", addr}, reader), "inside the mount");
+  EXPECT_EQ(Ok({"ls", "-R", url + "/m", "--peer", addr}, reader), "inner.txt");
+  Ok({"export", url, tmp_.Sub("peer-out"), "--peer", addr}, reader);
+  EXPECT_EQ(ReadAll(tmp_.Sub("peer-out/m/inner.txt")), "inside the mount\n");
+  EXPECT_TRUE(ReadAll(tmp_.Sub("peer-out/big.bin")) == GenBytes(9, 2 * 1024 * 1024));
 
   std::string copy = tmp_.Sub("copy");
   std::string out = Ok({"sync", url, "--peer", addr}, copy);
