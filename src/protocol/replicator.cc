@@ -89,6 +89,7 @@ class FeedReplicator::Peer : public ChannelHandler {
 
   ProtocolStream* stream() const { return stream_; }
   uint64_t remote_length() const { return remote_length_; }
+  bool informed() const { return have_received_; }
   bool remote_want() const { return remote_want_; }
 
   void OnChannelOpen() override {
@@ -619,6 +620,10 @@ void FeedReplicator::OnLocalAppend(uint64_t new_length) {
   uint64_t start = announced_length_;
   announced_length_ = new_length;
   for (auto& p : peers_) p->Announce(start, new_length - start);
+}
+
+bool FeedReplicator::remote_informed() const {
+  return std::any_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->informed(); });
 }
 
 uint64_t FeedReplicator::remote_length() const {

@@ -500,6 +500,28 @@ Status Replicator::WaitForLength(core::Feed* feed, uint64_t length,
   return ok ? Status::Ok() : Status::Timeout("feed did not reach the length in time");
 }
 
+Status Replicator::Update(core::Feed* feed, std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t remote = 0;
+  bool informed = PollUntil(d, timeout, [&] {
+    auto* e = d.Find(feed);
+    if (!e || !e->rep->remote_informed()) return false;
+    remote = e->rep->remote_length();
+    return true;
+  });
+  if (!informed) return Status::Timeout("no peer told us its length in time");
+  if (remote <= feed->length() && (remote == 0 || feed->Has(BlockIndex(remote - 1)))) {
+    return Status::Ok();
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  core::GetOptions go;
+  go.timeout = std::max(left, std::chrono::milliseconds(1));
+  auto block = feed->Get(BlockIndex(remote - 1), go);
+  return block.ok() ? Status::Ok() : block.status();
+}
+
 std::vector<ConnectionInfo> Replicator::connections() const {
   Impl& d = *impl_;
   return d.Run([&] {

@@ -58,12 +58,17 @@ TEST(Tcp, SparseGetThroughTheFetcherAndLiveAppends) {
   auto client = Replicator::Create().value();
   ASSERT_TRUE(client->AddFeed(r->feed.get(), sparse).ok());
   ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  EXPECT_EQ(r->feed->length(), 0u);
+  Status u = client->Update(r->feed.get(), 5s);
+  ASSERT_TRUE(u.ok()) << u.ToString();
+  EXPECT_EQ(r->feed->length(), 20u);
+  EXPECT_EQ(r->feed->Downloaded(), 1u);  // only the last block
   core::GetOptions go;
   go.timeout = 5s;
   auto block = r->feed->Get(BlockIndex(13), go);
   ASSERT_TRUE(block.ok()) << block.status().ToString();
   EXPECT_EQ(AsString(*block), "block 13");
-  EXPECT_EQ(r->feed->Downloaded(), 1u);
+  EXPECT_EQ(r->feed->Downloaded(), 2u);
   // A block nobody has (past the end): bounded, no hang.
   core::GetOptions quick;
   quick.timeout = 100ms;

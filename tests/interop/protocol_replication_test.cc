@@ -170,9 +170,14 @@ TEST_F(ProtocolInterop, NodeServesWeFetchASparseRange) {
   }
   EXPECT_TRUE(feed->Has(BlockIndex(20), BlockIndex(30)));
   EXPECT_EQ(feed->Downloaded(), 20u);  // nothing else
+  // Update learns the length by fetching the last block only.
+  Status u = r->Update(feed.get(), 5s);
+  EXPECT_TRUE(u.ok()) << u.ToString();
+  EXPECT_EQ(feed->length(), 200u);
+  EXPECT_EQ(feed->Downloaded(), 21u);
   Touch(dir_.Sub("stop"));
   json out = Finish(node);
-  EXPECT_EQ(out.value("uploaded", -1), 20) << out.dump();
+  EXPECT_EQ(out.value("uploaded", -1), 21) << out.dump();
 }
 
 TEST_F(ProtocolInterop, WeServeNodeDownloadsEverything) {
@@ -211,6 +216,27 @@ TEST_F(ProtocolInterop, WeServeNodeFetchesASparseRange) {
   EXPECT_EQ(out.value("downloaded", -1), 20) << out.dump();
   EXPECT_TRUE(r->WaitUntilIdle(5s).ok());
   EXPECT_EQ(r->stats(feed.get())->uploaded_blocks, 20u);
+}
+
+TEST_F(ProtocolInterop, NodeUpdatesItsLengthFromUsWithAHashRequest) {
+  auto feed = Writer(42);
+  auto r = Replicator::Create().value();
+  PeerOptions live;
+  live.live = true;
+  ASSERT_TRUE(r->AddFeed(feed.get(), live).ok());
+  uint16_t port = r->Listen("127.0.0.1", 0).value();
+  auto node = StartNode(json{{"role", "fetch"},
+                             {"dir", dir_.Sub("node")},
+                             {"key", KeyHex()},
+                             {"port", port},
+                             {"sparse", true},
+                             {"live", true},
+                             {"update", true},
+                             {"waitLength", 42}});
+  json out = Finish(node);
+  EXPECT_EQ(out.value("length", -1), 42) << out.dump();
+  EXPECT_EQ(out.value("downloaded", -1), 0) << out.dump();
+  EXPECT_TRUE(out["error"].is_null()) << out.dump();
 }
 
 TEST_F(ProtocolInterop, LiveAppendOnNodeReachesUsWithinASecond) {

@@ -84,6 +84,8 @@ class FeedReplicator {
   const ReplicationStats& stats() const { return stats_; }
   // Largest length a peer has announced.
   uint64_t remote_length() const;
+  // Whether some peer has told us what it has (answered our Want).
+  bool remote_informed() const;
 
   class Peer;
 

@@ -78,6 +78,11 @@ class Replicator {
   // Waits until `feed` has at least `length` blocks (known length) and all of them locally.
   Status WaitForLength(core::Feed* feed, uint64_t length, std::chrono::milliseconds timeout);
 
+  // Brings a (sparse) feed's length up to what the peers have: once some peer has told us
+  // its blocks, downloads the last one it has (which carries the signed length). Ok at once
+  // when no peer has more than we do; Timeout when no peer says anything in time.
+  Status Update(core::Feed* feed, std::chrono::milliseconds timeout);
+
   std::vector<ConnectionInfo> connections() const;
   Result<ReplicationStats> stats(core::Feed* feed) const;
 

@@ -9,6 +9,7 @@
 //   role "fetch":   open DIR as a replica of `key`, connect to `port`, replicate (`live`,
 //                   `sparse`); wait until blocks [start, end) are local (all when absent) and
 //                   the length is at least `waitLength`; write `gotfile` when it is, then exit.
+//                   With `update`, only run feed.update({minLength: waitLength}) (sparse).
 //   role "hostile": connect to `port` and misbehave (`attack`): "wrongcap" opens the feed's
 //                   channel with a forged capability and asks for data; "bigframe" sends a
 //                   100 MB frame header; "idle" goes silent after the handshake; "rlebomb" sends a Have whose bitfield decodes to 1 GiB.
@@ -80,6 +81,13 @@ async function fetch () {
   socket.pipe(stream).pipe(socket)
   socket.on('error', (e) => { out.socketError = e.message })
   stream.on('error', (e) => { out.streamError = e.message })
+  if (cfg.update) {
+    // feed.update(): learn the remote's length through a hash-only request, download nothing.
+    feed.update({ minLength: cfg.waitLength, ifAvailable: false }, (err) => {
+      finish({ length: feed.length, downloaded: feed.downloaded(), error: err ? err.message : null })
+    })
+    return
+  }
   if (cfg.sparse) feed.download({ start: cfg.start, end: cfg.end })
   const check = setInterval(() => {
     const end = cfg.end !== undefined ? cfg.end : feed.length
