@@ -87,6 +87,16 @@ std::string Seconds(Millis m) {
   return buf;
 }
 
+// "cannot reach peer HOST:PORT: <why>", without the transport's own "connecting to ..." prefix.
+Status Unreachable(const PeerAddress& peer, const Status& s) {
+  std::string why = s.message();
+  if (why.starts_with("connecting to ")) {
+    size_t colon = why.find(": ");
+    if (colon != std::string::npos) why = why.substr(colon + 2);
+  }
+  return Status(s.code(), "cannot reach peer " + peer.ToString() + ": " + why);
+}
+
 protocol::ReplicationOptions ReplicationOptionsFor(Millis timeout) {
   protocol::ReplicationOptions o;
   o.handshake_timeout = std::max<Millis>(timeout, 1000ms);
@@ -230,7 +240,7 @@ class PeerReader {
  private:
   Status Reach(Status s) {
     if (s.ok()) return s;
-    return Status(s.code(), "cannot reach peer " + peer_.ToString() + ": " + s.message());
+    return Unreachable(peer_, s);
   }
 
   Status CheckConnected() {
@@ -618,7 +628,7 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     if (upstream) {
       Status s = rep->Connect(upstream->host, upstream->port, timeout);
       if (!s.ok()) {
-        return Status(s.code(), "cannot reach peer " + upstream->ToString() + ": " + s.message());
+        return Unreachable(*upstream, s);
       }
     }
     std::printf("%s\nlistening on %s\n", FormatUrl(url.key).c_str(), listen.ToString().c_str());
@@ -652,8 +662,7 @@ Status Sync(const std::string& storage, const NetArgs& a) {
     RETURN_IF_ERROR(feeds.Scan(url.key).status());
     Status connected = rep->Connect(peer.host, peer.port, timeout);
     if (!connected.ok()) {
-      return Status(connected.code(),
-                    "cannot reach peer " + peer.ToString() + ": " + connected.message());
+      return Unreachable(peer, connected);
     }
     // Everything: wait until each feed has what the peer has, adding the content feed and the
     // mounts as their headers arrive.
