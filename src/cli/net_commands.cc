@@ -97,6 +97,14 @@ Status Unreachable(const PeerAddress& peer, const Status& s) {
   return Status(s.code(), "cannot reach peer " + peer.ToString() + ": " + why);
 }
 
+// Why the connection to `peer` is gone: the replication error that ended it (a handshake that
+// did not finish, bad data, silence), or the peer hanging up.
+Status Disconnected(protocol::Replicator& rep, const PeerAddress& peer) {
+  Status why = rep.WaitUntilIdle(Millis(1));
+  if (why.ok()) return Status::IOError("peer " + peer.ToString() + " closed the connection");
+  return Status::IOError("connection to peer " + peer.ToString() + " failed: " + why.ToString());
+}
+
 protocol::ReplicationOptions ReplicationOptionsFor(Millis timeout) {
   protocol::ReplicationOptions o;
   o.handshake_timeout = std::max<Millis>(timeout, 1000ms);
@@ -244,9 +252,7 @@ class PeerReader {
   }
 
   Status CheckConnected() {
-    if (rep_->connections().empty()) {
-      return Status::IOError("peer " + peer_.ToString() + " closed the connection");
-    }
+    if (rep_->connections().empty()) return Disconnected(*rep_, peer_);
     return Status::Ok();
   }
 
@@ -691,7 +697,7 @@ Status Sync(const std::string& storage, const NetArgs& a) {
         return Status::Timeout("no data from " + peer.ToString() + " for " + Seconds(timeout));
       }
       if (rep->connections().empty()) {
-        return Status::IOError("peer " + peer.ToString() + " closed the connection");
+        return Disconnected(*rep, peer);
       }
       if (StopRequested(stop, 5ms)) return Status::Cancelled("interrupted");
     }

@@ -428,6 +428,26 @@ TEST_F(NetCli, BadPeersAndAddresses) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.stderr_text.find("cannot reach peer"), std::string::npos) << r.stderr_text;
 
+  // A peer that accepts the connection and never speaks (the kernel accepts it for a socket
+  // that listens and never calls accept).
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(fd, 8), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    std::string mute = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    auto t0 = Clock::now();
+    r = Run({"cat", url + "/f", "--peer", mute, "--timeout", "1"}, store);
+    EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+    EXPECT_TRUE(one_line(r)) << r.stderr_text;
+    EXPECT_LT(Clock::now() - t0, 5s);
+    close(fd);
+  }
+
   // A peer that does not have the drive: a bounded wait, then a clear error.
   std::string src = tmp_.Sub("src");
   fs::create_directories(src);
