@@ -138,7 +138,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     ArmIdle();
     ArmKeepAlive();
     Read();
-    AfterEvent();
+    impl->FlushAll();
   }
 
   void ArmIdle() {
@@ -180,7 +180,8 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         self->Close(s);
         return;
       }
-      self->AfterEvent();
+      // What came in on one connection may have produced output on others (announces, ends).
+      self->impl->FlushAll();
       if (self->closed) return;
       if (self->pending_write() > kMaxPendingWrite) {
         self->read_paused = true;  // resumed once the writes drain

@@ -121,6 +121,30 @@ TEST(Tcp, ManyFeedsOnOneConnection) {
   EXPECT_EQ(client->connections().size(), 1u);
 }
 
+TEST(Tcp, DownloadsFromTwoPeersAtOnce) {
+  auto w = NewFeed(std::nullopt, 400);
+  auto mirror = NewFeed(w->feed->key(), 0);
+  auto r = NewFeed(w->feed->key(), 0);
+  auto a = Replicator::Create().value();
+  ASSERT_TRUE(a->AddFeed(w->feed.get()).ok());
+  uint16_t port_a = a->Listen("127.0.0.1", 0).value();
+  ASSERT_TRUE(ReplicateOnce({mirror->feed.get()}, "127.0.0.1", port_a, 10s).ok());
+  ASSERT_EQ(mirror->feed->Downloaded(), 400u);
+  auto b = Replicator::Create().value();
+  ASSERT_TRUE(b->AddFeed(mirror->feed.get()).ok());
+  uint16_t port_b = b->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get()).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port_a).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port_b).ok());
+  ASSERT_TRUE(client->WaitForLength(r->feed.get(), 400, 10s).ok());
+  EXPECT_EQ(r->feed->Downloaded(), 400u);
+  auto stats = client->stats(r->feed.get()).value();
+  EXPECT_EQ(stats.downloaded_blocks, 400u);  // nothing fetched twice
+  Status idle = client->WaitUntilIdle(5s);
+  EXPECT_TRUE(idle.ok()) << idle.ToString();
+}
+
 TEST(Tcp, KeepAlivesHoldAnIdleConnection) {
   auto w = NewFeed(std::nullopt, 1);
   auto r = NewFeed(w->feed->key(), 0);
