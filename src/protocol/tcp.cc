@@ -28,10 +28,18 @@ std::string EndpointString(const tcp::socket& s) {
 
 struct TcpConnection;
 
+// Lets callbacks installed on feeds (fetcher, append listener), which other threads may call
+// at any time, reach the loop only while the Replicator is alive.
+struct Gate {
+  std::mutex mu;
+  Replicator::Impl* impl = nullptr;
+};
+
 struct Replicator::Impl {
   explicit Impl(const ReplicationOptions& o) : options(o) {}
 
   ReplicationOptions options;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
@@ -288,11 +296,16 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(ReplicationOptions option
     raw->io.run();
   });
   raw->loop_id = fut.get();
+  raw->gate->impl = raw;
   return std::unique_ptr<Replicator>(new Replicator(std::move(impl)));
 }
 
 Replicator::~Replicator() {
   Impl& d = *impl_;
+  {
+    std::lock_guard g(d.gate->mu);
+    d.gate->impl = nullptr;
+  }
   std::vector<core::Feed*> feeds = d.Run([&] {
     std::vector<core::Feed*> out;
     for (auto& e : d.feeds) out.push_back(e->feed);
@@ -324,8 +337,16 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
   });
   RETURN_IF_ERROR(s);
   Impl* impl = impl_.get();
-  uint64_t listener = feed->OnAppend([impl, feed](uint64_t length) {
-    asio::post(impl->io, [impl, feed, length] {
+  std::shared_ptr<Gate> gate = impl->gate;
+  // Calls from other threads reach the loop only while the replicator lives (see Gate).
+  auto post = [gate](auto fn) {
+    std::lock_guard g(gate->mu);
+    if (gate->impl == nullptr) return false;
+    asio::post(gate->impl->io, std::move(fn));
+    return true;
+  };
+  uint64_t listener = feed->OnAppend([impl, feed, post](uint64_t length) {
+    post([impl, feed, length] {
       if (auto* e = impl->Find(feed)) {
         e->rep->OnLocalAppend(length);
         impl->FlushAll();
@@ -336,49 +357,52 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
     if (auto* e = d.Find(feed)) e->listener = listener;
   });
   // Blocks missing locally are asked from the peers (sparse or not).
-  feed->SetBlockFetcher([impl, feed](BlockIndex index, std::chrono::milliseconds timeout) {
-    struct Wait {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      Status status;
-      uint64_t handle = 0;
-    };
-    auto w = std::make_shared<Wait>();
-    asio::post(impl->io, [impl, feed, index, w] {
-      auto* e = impl->Find(feed);
-      if (!e) {
-        std::lock_guard g(w->mu);
-        w->done = true;
-        w->status = Status::Cancelled("feed is no longer replicated");
-        w->cv.notify_all();
-        return;
-      }
-      uint64_t h = e->rep->Want(index, [w](Status s) {
-        std::lock_guard g(w->mu);
-        w->done = true;
-        w->status = std::move(s);
-        w->cv.notify_all();
+  std::chrono::milliseconds default_timeout = impl->options.fetch_timeout;
+  feed->SetBlockFetcher(
+      [impl, feed, post, default_timeout](BlockIndex index, std::chrono::milliseconds timeout) {
+        struct Wait {
+          std::mutex mu;
+          std::condition_variable cv;
+          bool done = false;
+          Status status;
+          uint64_t handle = 0;
+        };
+        auto w = std::make_shared<Wait>();
+        auto finish = [w](Status s) {
+          std::lock_guard g(w->mu);
+          w->done = true;
+          w->status = std::move(s);
+          w->cv.notify_all();
+        };
+        bool posted = post([impl, feed, index, w, finish] {
+          auto* e = impl->Find(feed);
+          if (!e) {
+            finish(Status::Cancelled("feed is no longer replicated"));
+            return;
+          }
+          uint64_t h = e->rep->Want(index, finish);
+          {
+            std::lock_guard g(w->mu);
+            w->handle = h;
+          }
+          impl->FlushAll();
+        });
+        if (!posted) return Status::Cancelled("replication stopped");
+        if (timeout.count() <= 0) timeout = default_timeout;
+        std::unique_lock lock(w->mu);
+        if (w->cv.wait_for(lock, timeout, [&] { return w->done; })) return w->status;
+        lock.unlock();
+        post([impl, feed, w] {
+          uint64_t handle = 0;
+          {
+            std::lock_guard g(w->mu);
+            if (!w->done) handle = w->handle;
+          }
+          auto* e = impl->Find(feed);
+          if (e && handle) e->rep->CancelWant(handle);  // calls `finish`, which locks
+        });
+        return Status::Timeout("block " + std::to_string(index.value) + " not received in time");
       });
-      std::lock_guard g(w->mu);
-      w->handle = h;
-      impl->FlushAll();
-    });
-    if (timeout.count() <= 0) timeout = impl->options.fetch_timeout;
-    std::unique_lock lock(w->mu);
-    if (w->cv.wait_for(lock, timeout, [&] { return w->done; })) return w->status;
-    lock.unlock();
-    asio::post(impl->io, [impl, feed, w] {
-      uint64_t handle = 0;
-      {
-        std::lock_guard g(w->mu);
-        if (!w->done) handle = w->handle;
-      }
-      auto* e = impl->Find(feed);
-      if (e && handle) e->rep->CancelWant(handle);  // calls the callback, which locks
-    });
-    return Status::Timeout("block " + std::to_string(index.value) + " not received in time");
-  });
   return Status::Ok();
 }
 
