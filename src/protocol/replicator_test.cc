@@ -116,7 +116,7 @@ TEST_F(ReplicatorTest, LiveAppendsAreAnnouncedAndFetched) {
   EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(3))), "late");
 }
 
-TEST_F(ReplicatorTest, WrongKeyPeerGetsNothing) {
+TEST_F(ReplicatorTest, DifferentFeedsNeverMeet) {
   auto w = NewWriter(5);
   auto other = NewWriter(0);
   // The replica claims w's discovery key but does not know w's key: it cannot even open.

@@ -145,6 +145,43 @@ TEST(Tcp, DownloadsFromTwoPeersAtOnce) {
   EXPECT_TRUE(idle.ok()) << idle.ToString();
 }
 
+TEST(Tcp, DestroyingTheReplicatorReleasesWaitingReaders) {
+  auto w = NewFeed(std::nullopt, 3);
+  auto r = NewFeed(w->feed->key(), 0);
+  {
+    auto server = Replicator::Create().value();
+    ASSERT_TRUE(server->AddFeed(w->feed.get()).ok());
+    uint16_t port = server->Listen("127.0.0.1", 0).value();
+    ASSERT_TRUE(ReplicateOnce({r->feed.get()}, "127.0.0.1", port, 5s).ok());
+  }
+  ASSERT_TRUE(r->feed->Clear(BlockIndex(0), BlockIndex(1)).ok());  // known length, block 0 gone
+  ASSERT_EQ(r->feed->length(), 3u);
+  Status got = Status::Ok();
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    PeerOptions sparse;
+    sparse.sparse = true;
+    auto client = Replicator::Create().value();
+    ASSERT_TRUE(client->AddFeed(r->feed.get(), sparse).ok());
+    std::thread reader([&] {
+      core::GetOptions go;
+      go.timeout = 3s;
+      got = r->feed->Get(BlockIndex(0), go).status();
+    });
+    std::this_thread::sleep_for(100ms);
+    client.reset();  // nobody will ever send block 0
+    reader.join();
+  }
+  EXPECT_EQ(got.code(), Code::kCancelled) << got.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << got.ToString();
+  // The fetcher is gone: a later read fails at once instead of waiting.
+  core::GetOptions go;
+  go.timeout = 3s;
+  auto t1 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(r->feed->Get(BlockIndex(0), go).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 1s);
+}
+
 TEST(Tcp, KeepAlivesHoldAnIdleConnection) {
   auto w = NewFeed(std::nullopt, 1);
   auto r = NewFeed(w->feed->key(), 0);
