@@ -59,7 +59,8 @@ async function serve () {
       busy = true
       fs.unlinkSync(cfg.appendfile)
       await p((cb) => drive.writeFile('/live-' + (n++) + '.txt', Buffer.from('live ' + n), cb))
-      fs.writeFileSync(cfg.appendedfile, JSON.stringify({ version: drive.version, at: Date.now() }))
+      fs.writeFileSync(cfg.appendedfile + '.tmp', JSON.stringify({ version: drive.version, at: Date.now() }))
+      fs.renameSync(cfg.appendedfile + '.tmp', cfg.appendedfile)
       busy = false
     }
     if (cfg.stopfile && fs.existsSync(cfg.stopfile)) finish({ uploaded, version: drive.version })
