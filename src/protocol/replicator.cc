@@ -67,7 +67,6 @@ class IntervalSet {
     }
     return it == map_.end() ? kAll : it->first;
   }
-  uint64_t Last() const { return map_.empty() ? 0 : map_.rbegin()->second; }
   void Clear() { map_.clear(); }
   size_t runs() const { return map_.size(); }
 
@@ -152,7 +151,8 @@ class FeedReplicator::Peer : public ChannelHandler {
     inflight_.clear();
   }
 
-  void ResetCursor() { cursor_ = 0; }
+  // A block became local (from any peer): no need to ask this one for it.
+  void Forget(uint64_t index) { missing_.Remove(index, index + 1); }
 
   // Ends the connection when requests have been in flight for `timeout` without an answer
   // (the reference's request timeout).
@@ -191,7 +191,7 @@ class FeedReplicator::Peer : public ChannelHandler {
   uint64_t NextToRequest() {
     // Blocks someone waits for first.
     for (const auto& [index, waiters] : owner_->waiting_) {
-      if (remote_has_.Contains(index) && !owner_->reserved_.count(index) &&
+      if (missing_.Contains(index) && !owner_->reserved_.count(index) &&
           !feed_->Has(BlockIndex(index))) {
         return index;
       }
@@ -199,22 +199,51 @@ class FeedReplicator::Peer : public ChannelHandler {
     const PeerOptions& o = owner_->options_;
     if (o.sparse) {
       for (const auto& [start, end] : owner_->ranges_) {
-        uint64_t i = remote_has_.NextFrom(start);
-        while (i < end && i != kAll) {
-          if (!owner_->reserved_.count(i) && !feed_->Has(BlockIndex(i))) return i;
-          i = remote_has_.NextFrom(i + 1);
-        }
+        uint64_t i = NextMissing(start);
+        if (i < end) return i;
       }
       return kAll;
     }
-    uint64_t i = remote_has_.NextFrom(cursor_);
+    return NextMissing(0);
+  }
+
+  // The first block >= from that the remote has, we lack and nobody is fetching. Blocks that
+  // became local behind our back are dropped from missing_ on the way, so the walk only ever
+  // steps over blocks in flight.
+  uint64_t NextMissing(uint64_t from) {
+    uint64_t i = missing_.NextFrom(from);
     while (i != kAll) {
-      if (!owner_->reserved_.count(i) && !feed_->Has(BlockIndex(i))) return i;
-      // Below the cursor everything is local or reserved; advance it past local blocks only.
-      if (feed_->Has(BlockIndex(i)) && i == cursor_) cursor_ = i + 1;
-      i = remote_has_.NextFrom(i + 1);
+      if (feed_->Has(BlockIndex(i))) {
+        missing_.Remove(i, i + 1);
+      } else if (!owner_->reserved_.count(i)) {
+        return i;
+      }
+      i = missing_.NextFrom(i + 1);
     }
     return kAll;
+  }
+
+  // Records that the remote has [a, b): keeps the part we lack.
+  void AddRemote(uint64_t a, uint64_t b) {
+    if (a >= b) return;
+    uint64_t local_end = std::min(b, feed_->length());  // past our length nothing is local
+    if (a < local_end) {
+      if (feed_->Downloaded(BlockIndex(a), BlockIndex(local_end)) == 0) {
+        missing_.Add(a, local_end);
+      } else if (!feed_->Has(BlockIndex(a), BlockIndex(local_end))) {
+        uint64_t run = kAll;
+        for (uint64_t j = a; j < local_end; ++j) {
+          bool need = !feed_->Has(BlockIndex(j));
+          if (need && run == kAll) run = j;
+          if (!need && run != kAll) {
+            missing_.Add(run, j);
+            run = kAll;
+          }
+        }
+        if (run != kAll) missing_.Add(run, local_end);
+      }
+    }
+    if (b > std::max(a, local_end)) missing_.Add(std::max(a, local_end), b);
   }
 
   void Request(uint64_t index) {
@@ -305,6 +334,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (h.bitfield) {
       ASSIGN_OR_RETURN(Bytes bits, RleDecode(*h.bitfield, Limits{}.max_bitfield_bytes, 4));
       uint64_t run_start = 0;
+      uint64_t last = 0;  // end of the last block the remote has
       bool in_run = false;
       uint64_t total = bits.size() * 8;
       for (uint64_t j = 0; j < total; ++j) {
@@ -316,7 +346,8 @@ class FeedReplicator::Peer : public ChannelHandler {
             run_start = j;
           } else if (!set && in_run) {
             in_run = false;
-            remote_has_.Add(h.start + run_start, h.start + j);
+            AddRemote(h.start + run_start, h.start + j);
+            last = h.start + j;
           }
           j += 7;
           continue;
@@ -327,17 +358,20 @@ class FeedReplicator::Peer : public ChannelHandler {
           run_start = j;
         } else if (!set && in_run) {
           in_run = false;
-          remote_has_.Add(h.start + run_start, h.start + j);
+          AddRemote(h.start + run_start, h.start + j);
+          last = h.start + j;
         }
       }
-      if (in_run) remote_has_.Add(h.start + run_start, h.start + total);
-      remote_length_ = std::max(remote_length_, remote_has_.Last());
+      if (in_run) {
+        AddRemote(h.start + run_start, h.start + total);
+        last = h.start + total;
+      }
+      remote_length_ = std::max(remote_length_, last);
     } else {
       length = std::min(length, kMaxIndex - h.start);
-      remote_has_.Add(h.start, h.start + length);
+      AddRemote(h.start, h.start + length);
       remote_length_ = std::max(remote_length_, h.start + length);
     }
-    cursor_ = std::min(cursor_, h.start);
     Update();
     return Status::Ok();
   }
@@ -346,10 +380,10 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (u.start >= kMaxIndex) return Status::Ok();
     uint64_t length = std::min(u.length.value_or(1), kMaxIndex - u.start);
     if (u.start == 0 && length >= remote_length_) {
-      remote_has_.Clear();
+      missing_.Clear();
       remote_length_ = 0;
     } else {
-      remote_has_.Remove(u.start, u.start + length);
+      missing_.Remove(u.start, u.start + length);
     }
     return Status::Ok();
   }
@@ -472,9 +506,8 @@ class FeedReplicator::Peer : public ChannelHandler {
   bool ended_once_ = false;
   bool full_done_ = false;
   uint64_t remote_length_ = 0;
-  uint64_t cursor_ = 0;
   uint64_t inflight_wants_ = 0;
-  IntervalSet remote_has_;
+  IntervalSet missing_;  // blocks the remote has and we lack
   std::set<uint64_t> inflight_;
   std::chrono::steady_clock::time_point last_progress_{};
   std::set<uint64_t> wants_sent_;  // regions
@@ -538,8 +571,7 @@ void FeedReplicator::RemovePeer(Peer* peer) {
       break;
     }
   }
-  // Reservations it held are gone: let the others look again.
-  for (auto& p : peers_) p->ResetCursor();
+  // Reservations it held are gone: let the others ask for them.
   UpdateAll();
 }
 
@@ -609,6 +641,7 @@ void FeedReplicator::OnBlockStored(uint64_t index, Peer* from) {
     }
   }
   for (auto& p : peers_) {
+    p->Forget(index);
     if (p.get() != from) p->Announce(index, 1);
   }
   UpdateAll();
