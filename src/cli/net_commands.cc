@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "hyper/protocol/tcp.h"
@@ -203,7 +204,24 @@ class PeerReader {
     core::Feed* feed;
     uint64_t start, end;
   };
-  Status DownloadAll(const std::vector<Range>& ranges) {
+  Status DownloadAll(std::vector<Range> ranges) {
+    // Files written one after the other have adjacent blocks: merge them, so that the
+    // replicator gets a few ranges instead of one per file.
+    std::sort(ranges.begin(), ranges.end(), [](const Range& x, const Range& y) {
+      return std::tie(x.feed, x.start) < std::tie(y.feed, y.start);
+    });
+    std::vector<Range> merged;
+    for (const auto& r : ranges) {
+      if (r.start >= r.end) continue;
+      if (!merged.empty() && merged.back().feed == r.feed && r.start <= merged.back().end) {
+        merged.back().end = std::max(merged.back().end, r.end);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    ranges = std::move(merged);
+    std::set<core::Feed*> feeds;
+    for (const auto& r : ranges) feeds.insert(r.feed);
     for (const auto& r : ranges) {
       if (r.start < r.end)
         RETURN_IF_ERROR(rep_->Download(r.feed, BlockIndex(r.start), BlockIndex(r.end)));
@@ -214,9 +232,12 @@ class PeerReader {
       bool done = true;
       uint64_t progress = 0;
       for (const auto& r : ranges) {
-        if (r.start < r.end && !r.feed->Has(BlockIndex(r.start), BlockIndex(r.end))) done = false;
-        progress += r.feed->Downloaded() + r.feed->length();
+        if (!r.feed->Has(BlockIndex(r.start), BlockIndex(r.end))) {
+          done = false;
+          break;
+        }
       }
+      for (core::Feed* f : feeds) progress += f->Downloaded() + f->length();
       if (done) return Status::Ok();
       if (progress != last_progress) {
         last_progress = progress;
