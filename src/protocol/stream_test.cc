@@ -73,7 +73,7 @@ TEST_F(StreamTest, HandshakeThenChannelMessagesBothWays) {
   EXPECT_EQ(b.channel_count(), 0u);
 }
 
-TEST_F(StreamTest, PeerWithoutTheKeyCannotOpen) {
+TEST_F(StreamTest, DifferentKeysDoNotOpenAChannel) {
   Recorder ra, rb;
   a.Start();
   ASSERT_TRUE(Pump(a, b));
@@ -92,6 +92,64 @@ TEST_F(StreamTest, PeerWithoutTheKeyCannotOpen) {
   EXPECT_TRUE(a_saw);
   EXPECT_EQ(ra.opened, 0);
   EXPECT_EQ(rb.opened, 0);
+}
+
+TEST_F(StreamTest, ManyChannelsAndIdsReusedAfterClose) {
+  std::vector<crypto::KeyPair> feeds;
+  std::vector<std::unique_ptr<Recorder>> ra, rb;
+  for (int i = 0; i < 50; ++i) {
+    feeds.push_back(crypto::RandomKeyPair());
+    ra.push_back(std::make_unique<Recorder>());
+    rb.push_back(std::make_unique<Recorder>());
+  }
+  b.on_discovery_key = [&](const crypto::Hash& dk) {
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (crypto::DiscoveryKey(feeds[i].public_key) == dk) {
+        EXPECT_TRUE(b.Open(feeds[i].public_key, rb[i].get()).ok());
+      }
+    }
+  };
+  a.Start();
+  for (size_t i = 0; i < feeds.size(); ++i)
+    ASSERT_TRUE(a.Open(feeds[i].public_key, ra[i].get()).ok());
+  ASSERT_TRUE(Pump(a, b));
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    EXPECT_EQ(ra[i]->opened, 1) << i;
+    EXPECT_EQ(rb[i]->opened, 1) << i;
+    ASSERT_TRUE(
+        a.Send(crypto::DiscoveryKey(feeds[i].public_key), UnhaveMessage{i, std::nullopt}).ok());
+  }
+  ASSERT_TRUE(Pump(a, b));
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    ASSERT_EQ(rb[i]->got.size(), 1u);
+    EXPECT_EQ(std::get<UnhaveMessage>(rb[i]->got[0]).start, i);  // routed to the right feed
+  }
+  // Close one in the middle, open a new feed: it gets the freed id and still routes right.
+  a.Close(crypto::DiscoveryKey(feeds[10].public_key));
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_EQ(rb[10]->closed, 1);
+  feeds.push_back(crypto::RandomKeyPair());
+  ra.push_back(std::make_unique<Recorder>());
+  rb.push_back(std::make_unique<Recorder>());
+  ASSERT_TRUE(a.Open(feeds.back().public_key, ra.back().get()).ok());
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_EQ(rb.back()->opened, 1);
+  ASSERT_TRUE(a.Send(crypto::DiscoveryKey(feeds.back().public_key), WantMessage{8192, 8192}).ok());
+  ASSERT_TRUE(Pump(a, b));
+  ASSERT_EQ(rb.back()->got.size(), 1u);
+  EXPECT_EQ(rb[11]->got.size(), 1u);
+}
+
+TEST_F(StreamTest, TooManyRemoteChannelsIsCorruption) {
+  Limits small;
+  small.max_channel_id = 8;
+  ProtocolStream strict{StreamOptions{false, std::nullopt, small}};
+  a.Start();
+  std::vector<Recorder> rs(20);
+  for (auto& r : rs) ASSERT_TRUE(a.Open(crypto::RandomKeyPair().public_key, &r).ok());
+  EXPECT_FALSE(Pump(a, strict));
+  EXPECT_TRUE(strict.destroyed());
+  EXPECT_EQ(strict.error().code(), Code::kCorruption);
 }
 
 TEST_F(StreamTest, GarbageAfterHandshakeDestroysTheStream) {
