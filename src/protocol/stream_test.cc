@@ -152,6 +152,46 @@ TEST_F(StreamTest, TooManyRemoteChannelsIsCorruption) {
   EXPECT_EQ(strict.error().code(), Code::kCorruption);
 }
 
+// XSalsa20 has no tag: flipping a ciphertext bit flips the same plaintext bit, which lets the
+// test forge the capability at the end of an Open frame exactly.
+Bytes OpenWithForgedCapability(ProtocolStream& s, const crypto::PublicKey& key, Recorder* r) {
+  EXPECT_TRUE(s.Open(key, r).ok());
+  Bytes out = s.TakeOutput();
+  EXPECT_FALSE(out.empty());
+  out.back() ^= 0x01;  // the last byte of the capability
+  return out;
+}
+
+TEST_F(StreamTest, ForgedCapabilityOnAChannelWeOpenedDestroysTheStream) {
+  Recorder ra, rb;
+  a.Start();
+  ASSERT_TRUE(Pump(a, b));
+  ASSERT_TRUE(b.Open(feed.public_key, &rb).ok());
+  ASSERT_TRUE(Pump(a, b));
+  Bytes forged = OpenWithForgedCapability(a, feed.public_key, &ra);
+  Status s = b.Recv(forged);
+  EXPECT_EQ(s.code(), Code::kPermissionDenied) << s.ToString();
+  EXPECT_TRUE(b.destroyed());
+  EXPECT_EQ(rb.opened, 0);
+  EXPECT_EQ(rb.closed, 1);
+}
+
+TEST_F(StreamTest, ForgedCapabilityOnARemoteOpenIsAnsweredWithClose) {
+  Recorder ra, rb;
+  Status answer;
+  b.on_discovery_key = [&](const crypto::Hash&) { answer = b.Open(feed.public_key, &rb); };
+  a.Start();
+  ASSERT_TRUE(Pump(a, b));
+  Bytes forged = OpenWithForgedCapability(a, feed.public_key, &ra);
+  ASSERT_TRUE(b.Recv(forged).ok());
+  EXPECT_EQ(answer.code(), Code::kPermissionDenied);
+  EXPECT_FALSE(b.IsOpen(crypto::DiscoveryKey(feed.public_key)));
+  ASSERT_TRUE(Pump(a, b));  // b's Close reaches a
+  EXPECT_EQ(ra.opened, 0);
+  EXPECT_EQ(ra.closed, 1);
+  EXPECT_EQ(rb.opened, 0);
+}
+
 TEST_F(StreamTest, GarbageAfterHandshakeDestroysTheStream) {
   Recorder ra;
   a.Start();
