@@ -310,6 +310,40 @@ TEST_F(NetCli, FetchFromNodeOnlyWhatIsRead) {
   EXPECT_EQ(Ok({"ls", url, "--peer", peer}, store), "big.bin\ndocs/\nlive-0.txt");
 }
 
+// A file whose blocks have uneven sizes (one per write): the block of a byte cannot be computed
+// from a block size, and the fetch falls back to walking the file's blocks; the bytes are right.
+TEST_F(NetCli, RangesOfAFileWithUnevenBlocks) {
+  const std::vector<size_t> sizes = {1000,   70000, 3000,  200000, 50000,
+                                     123456, 7,     65536, 90000,  4000};
+  nlohmann::json chunks = nlohmann::json::array();
+  std::string want;
+  for (size_t i = 0; i < sizes.size(); i++) {
+    chunks.push_back({{"seed", i + 1}, {"size", sizes[i]}});
+    want += GenBytes(static_cast<uint32_t>(i + 1), sizes[i]);
+  }
+  auto info = StartNodeServer({{{"path", "/uneven.bin"}, {"chunks", chunks}}});
+  std::string url = "hyper://" + info["key"].get<std::string>() + "/uneven.bin";
+  std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  const uint64_t total = want.size();
+  struct Case {
+    uint64_t start, end;
+  };
+  for (const Case c : {Case{100000, 300000}, Case{74000, 74001}, Case{total - 10, total},
+                       Case{500000, 600000}, Case{0, total}}) {
+    std::string store = tmp_.Sub("store-" + std::to_string(c.start));
+    ProcessRun r = Run({"cat", url, "--peer", peer, "--start", std::to_string(c.start), "--end",
+                        std::to_string(c.end)},
+                       store);
+    ASSERT_EQ(r.exit_code, 0) << c.start << ": " << r.stderr_text;
+    EXPECT_TRUE(r.stdout_text == want.substr(c.start, c.end - c.start))
+        << "bytes " << c.start << ".." << c.end;
+    uint64_t downloaded = Json({"core", "info", info["contentKey"], "--json"}, store)["downloaded"];
+    if (c.end - c.start < 200000) {
+      EXPECT_LT(downloaded, sizes.size()) << "not the whole file for bytes " << c.start;
+    }
+  }
+}
+
 // (c) sync --live follows a drive Node keeps writing to: each new version within a second.
 TEST_F(NetCli, SyncLiveFollowsNodeAppends) {
   auto info = StartNodeServer({{{"path", "/a.txt"}, {"data", {{"text", "first\n"}}}}});

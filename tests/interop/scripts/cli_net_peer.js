@@ -1,6 +1,7 @@
 // cli_net_peer.js CONFIG_JSON: a Node hyperdrive 10 peer over TCP on 127.0.0.1 for the tests of
 // the command line's replication (tests/cli/net_cli_test.cc).
-//   role "serve": write `files` ([{path, data}], data as in drive_common.js dataOf) into a new
+//   role "serve": write `files` ([{path, data} or {path, chunks: [data...]}: one block per chunk],
+//                 data as in drive_common.js dataOf) into a new
 //                 drive in `dir`, listen on 127.0.0.1 (any port) and replicate the drive's
 //                 corestore live on every connection; write {key, contentKey, port, version}
 //                 to `infofile` once listening. While running: each time `appendfile`
@@ -31,7 +32,18 @@ setTimeout(() => {
 async function serve () {
   const drive = Hyperdrive(cfg.dir)
   await p((cb) => drive.ready(cb))
-  for (const f of cfg.files || []) await p((cb) => drive.writeFile(f.path, dataOf(f.data), cb))
+  for (const f of cfg.files || []) {
+    if (!f.chunks) {
+      await p((cb) => drive.writeFile(f.path, dataOf(f.data), cb))
+      continue
+    }
+    // One block per chunk: each write waited for.
+    const ws = drive.createWriteStream(f.path)
+    for (const c of f.chunks) {
+      await new Promise((resolve) => { if (ws.write(dataOf(c))) setImmediate(resolve); else ws.once('drain', resolve) })
+    }
+    await new Promise((resolve, reject) => { ws.on('error', reject); ws.end(resolve) })
+  }
   const content = await p((cb) => drive.getContent(cb))
   let uploaded = 0
   content.on('upload', () => { uploaded++ })
