@@ -197,8 +197,15 @@ TEST_F(StreamTest, GarbageAfterHandshakeDestroysTheStream) {
   a.Start();
   ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());
   ASSERT_TRUE(Pump(a, b));
-  Bytes junk(1 << 20, 0xff);  // decrypts to noise: some frame soon fails to decode
-  EXPECT_FALSE(b.Recv(junk).ok());
+  // Four keep-alives are four zero bytes: their ciphertext is the key stream, which lets us
+  // turn them into the plaintext 80 80 80 10, a frame of 32 MiB (over the 8 MiB limit).
+  for (int i = 0; i < 4; ++i) a.Ping();
+  Bytes junk = a.TakeOutput();
+  ASSERT_EQ(junk.size(), 4u);
+  const uint8_t plain[4] = {0x80, 0x80, 0x80, 0x10};
+  for (int i = 0; i < 4; ++i) junk[i] ^= plain[i];
+  Status st = b.Recv(junk);
+  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
   EXPECT_TRUE(b.destroyed());
   EXPECT_FALSE(b.Send(crypto::DiscoveryKey(feed.public_key), StatusMessage{}).ok());
 }

@@ -186,7 +186,7 @@ TEST(Tcp, KeepAlivesHoldAnIdleConnection) {
   auto w = NewFeed(std::nullopt, 1);
   auto r = NewFeed(w->feed->key(), 0);
   ReplicationOptions fast;
-  fast.timeout = 300ms;
+  fast.timeout = 500ms;
   PeerOptions live;
   live.live = true;
   auto server = Replicator::Create(fast).value();
@@ -196,7 +196,7 @@ TEST(Tcp, KeepAlivesHoldAnIdleConnection) {
   ASSERT_TRUE(client->AddFeed(r->feed.get(), live).ok());
   ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
   ASSERT_TRUE(client->WaitForLength(r->feed.get(), 1, 2s).ok());
-  std::this_thread::sleep_for(1s);  // > 3 timeouts with nothing to say but keep-alives
+  std::this_thread::sleep_for(1600ms);  // > 3 timeouts with nothing to say but keep-alives
   EXPECT_EQ(client->connections().size(), 1u);
   EXPECT_EQ(server->connections().size(), 1u);
 }

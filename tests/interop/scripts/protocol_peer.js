@@ -149,7 +149,7 @@ async function forge () {
   const key = Buffer.from(cfg.key, 'hex')
   const server = net.createServer((socket) => {
     // "mute" keeps the connection alive with keep-alives but never answers a request.
-    const stream = new Protocol(false, { timeout: cfg.role === 'mute' ? 400 : false })
+    const stream = new Protocol(false, { timeout: cfg.role === 'mute' ? 1200 : false })
     socket.pipe(stream).pipe(socket)
     socket.on('error', () => {})
     stream.on('error', () => {})
