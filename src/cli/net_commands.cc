@@ -702,6 +702,12 @@ Status Sync(const std::string& storage, const NetArgs& a) {
         if (!synced) break;
         synced = rep->WaitSynced(f, 0ms).ok();
       }
+      if (synced) {
+        // Look again now that the metadata is complete: mounts written in blocks that arrived
+        // after the scan above, and their content feeds.
+        ASSIGN_OR_RETURN(bool more, feeds.Scan(url.key));
+        synced = !more;
+      }
       drive::Drive* d = feeds.drive(url.key);
       if (synced && d && d->content_feed()) break;
       uint64_t now = feeds.downloaded() + feeds.length();
