@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "hyper/protocol/tcp.h"
-#include "hyper/storage/file.h"
 #include "session.h"
 
 namespace hyper::cli {
@@ -287,32 +286,13 @@ class PeerReader {
     return Status::Ok();
   }
 
-  // Brings a replica's length up to the peer's (hypercore's update()). A replica that has no
-  // block yet learns it from the first block it gets, whose proof carries the signed roots of the
-  // peer's whole feed. One that has blocks asks a throwaway in-memory replica of the same key,
-  // over a second connection, for block 0 (which learns the length the same way), then fetches
-  // the new head block, whose proof makes the real replica grow.
+  // Brings a replica's length up to the peer's (hypercore's update()): once the peer has said
+  // what it has (it announces its head in answer to our first Want), the replicator fetches the
+  // head block, whose proof carries the signed roots of the peer's whole feed.
   Status Update(core::Feed& feed) {
-    if (feed.length() == 0) return Fetch(feed, 0);
-    storage::MemoryDirectory dir;
-    core::FeedOptions fo;
-    fo.key = feed.key();
-    ASSIGN_OR_RETURN(auto probe, core::Feed::Open(dir.factory(), fo));
-    uint64_t remote_length = 0;
-    {
-      ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout_)));
-      protocol::PeerOptions po;
-      po.sparse = true;
-      RETURN_IF_ERROR(rep->AddFeed(probe.get(), po));
-      RETURN_IF_ERROR(Reach(rep->Connect(peer_.host, peer_.port, timeout_)));
-      core::GetOptions go;
-      go.timeout = timeout_;
-      auto got = probe->Get(BlockIndex(0), go);
-      if (!got.ok()) return got.status();
-      remote_length = probe->length();
-    }
-    if (remote_length > feed.length()) return Fetch(feed, remote_length - 1);
-    return Status::Ok();
+    Status s = rep_->Update(&feed, timeout_);
+    if (!s.ok() && rep_->connections().empty()) return Disconnected(*rep_, peer_);
+    return s;
   }
 
   // The block holding byte `pos` of the file, made local.
