@@ -230,10 +230,10 @@ Result<NodePtr> Trie::PutLocked(Node fresh, NodePtr head, uint64_t del_seq,
     ASSIGN_OR_RETURN(bool proceed, condition(closest_mode ? closest.get() : existing.get(), *node));
     if (!proceed) return NodePtr();
   }
-  return Insert(std::move(node), batch);
+  return Insert(node, batch);
 }
 
-Result<NodePtr> Trie::Insert(std::shared_ptr<Node> node, BatchCtx* batch) {
+Result<NodePtr> Trie::Insert(const std::shared_ptr<Node>& node, BatchCtx* batch) {
   if (batch != nullptr) {
     node->set_seq(batch->offset + batch->nodes.size());
     batch->nodes.push_back(node);
@@ -249,7 +249,8 @@ Result<NodePtr> Trie::Insert(std::shared_ptr<Node> node, BatchCtx* batch) {
   return NodePtr(node);
 }
 
-Result<NodePtr> Trie::Put(std::string_view key, std::optional<Bytes> value, PutOptions options) {
+Result<NodePtr> Trie::Put(std::string_view key, std::optional<Bytes> value,
+                          const PutOptions& options) {
   if (!writable()) return Status::NotWritable("the trie is not writable");
   std::lock_guard lock(state_->write_mu);
   Node node(key, std::move(value),
@@ -261,7 +262,8 @@ Result<NodePtr> Trie::Put(std::string_view key, std::optional<Bytes> value, PutO
 // ----------------------------------------------------------------------------------------
 // del
 
-Result<NodePtr> Trie::DelLocked(std::string_view key, const DelOptions& options, NodePtr start_head,
+Result<NodePtr> Trie::DelLocked(std::string_view key, const DelOptions& options,
+                                const NodePtr& start_head,
                                 BatchCtx* batch) {
   Node node(key, std::nullopt, options.hidden ? kFlagHidden : 0);
   auto terminate = [&](const NodePtr& at) -> Result<NodePtr> {
@@ -310,7 +312,7 @@ Result<NodePtr> Trie::DelLocked(std::string_view key, const DelOptions& options,
   return PutLocked(std::move(splice), start_head, head->seq(), nullptr, false, batch);
 }
 
-Result<NodePtr> Trie::Del(std::string_view key, DelOptions options) {
+Result<NodePtr> Trie::Del(std::string_view key, const DelOptions& options) {
   if (!writable()) return Status::NotWritable("the trie is not writable");
   std::lock_guard lock(state_->write_mu);
   ASSIGN_OR_RETURN(NodePtr head, Head());

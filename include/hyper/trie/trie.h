@@ -207,10 +207,11 @@ class Trie {
   Result<NodePtr> Get(std::string_view key, GetOptions options = {}) const;
   // Writes key -> value (nullopt: a node without a value). Returns the node written, or null
   // when the condition declined.
-  Result<NodePtr> Put(std::string_view key, std::optional<Bytes> value, PutOptions options = {});
+  Result<NodePtr> Put(std::string_view key, std::optional<Bytes> value,
+                      const PutOptions& options = {});
   // Deletes key. Returns the node written (the reference rewrites a neighbour without the
   // deleted key), or null when the key was absent or the condition declined.
-  Result<NodePtr> Del(std::string_view key, DelOptions options = {});
+  Result<NodePtr> Del(std::string_view key, const DelOptions& options = {});
   // Applies the operations in order and appends all nodes in one batch. Returns the nodes.
   Result<std::vector<NodePtr>> Batch(std::span<const BatchOp> ops);
 
@@ -249,9 +250,9 @@ class Trie {
   Result<NodePtr> Load(uint64_t seq, BatchCtx* batch) const;
   Result<NodePtr> PutLocked(Node node, NodePtr head, uint64_t del_seq, const PutCondition& cond,
                             bool closest, BatchCtx* batch);
-  Result<NodePtr> DelLocked(std::string_view key, const DelOptions& options, NodePtr head,
+  Result<NodePtr> DelLocked(std::string_view key, const DelOptions& options, const NodePtr& head,
                             BatchCtx* batch);
-  Result<NodePtr> Insert(std::shared_ptr<Node> node, BatchCtx* batch);
+  Result<NodePtr> Insert(const std::shared_ptr<Node>& node, BatchCtx* batch);
   Result<NodePtr> GetWithLength(const Node& node, size_t length, bool closest) const;
 
   friend struct Iterator::Impl;
