@@ -3,7 +3,6 @@
 //   drive_workloads [--full] [--out FILE]
 // See docs/performance.md.
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,17 +15,16 @@
 #include <algorithm>
 
 #include "hyper/drive/drive.h"
+#include "side_by_side.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
 
 using namespace hyper;
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
+using hyper::bench::Clock;
+using hyper::bench::Machine;
+using hyper::bench::Seconds;
 
 #define CHECK_OK(expr)                                                        \
   do {                                                                        \
@@ -181,21 +179,6 @@ nlohmann::json LargeDrive(uint64_t files) {
   return out;
 }
 
-std::string Machine() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "unknown cpu";
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  struct utsname u;
-  uname(&u);
-  return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, " + u.sysname +
-         " " + u.release;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,31 +220,7 @@ int main(int argc, char** argv) {
   cfg["importDir"] = MakeSmallFilesFolder(folder_dir.Sub("small-files"), import_files);
   ours["import"] = {{"value", ImportOurs(cfg["importDir"], import_files)}, {"unit", "files/s"}};
   std::cerr << "running the same workloads through Node hyperdrive 10.21...\n";
-  std::string script = std::string(HYPER_SOURCE_DIR) + "/bench/node/drive_workloads.js";
-  setenv("HYPER_INTEROP_DIR", hyper::testing::InteropDir().c_str(), 1);
-  auto node_run = hyper::testing::RunProcess({"node", script, cfg.dump()});
-  if (!node_run.ok() || node_run->exit_code != 0) {
-    std::cerr << "the Node reference failed: "
-              << (node_run.ok() ? node_run->stderr_text : node_run.status().ToString()) << "\n";
-    return 1;
-  }
-  nlohmann::json node = nlohmann::json::parse(node_run->stdout_text);
-
-  nlohmann::json report = {{"machine", Machine()}, {"config", cfg}, {"workloads", nlohmann::json::object()}};
-  std::printf("%-14s %14s %14s %8s  %s\n", "workload", "hyperdrive-cpp", "node", "ratio", "unit");
-  for (auto& [name, mine] : ours.items()) {
-    double a = mine["value"], b = node[name]["value"];
-    std::string unit = mine["unit"];
-    // For times (ms) lower is better: the ratio is how many times faster we are.
-    double ratio = unit == "ms" ? b / a : a / b;
-    std::printf("%-14s %14.1f %14.1f %7.1fx  %s\n", name.c_str(), a, b, ratio, unit.c_str());
-    report["workloads"][name] = {{"ours", a}, {"node", b}, {"unit", unit}, {"ratio", ratio}};
-  }
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  report["ourPeakRssMiB"] = ru.ru_maxrss / 1024.0;
-  std::printf("machine: %s\n", report["machine"].get<std::string>().c_str());
-  std::ofstream(out_path) << report.dump(2) << "\n";
-  std::cerr << "wrote " << out_path << "\n";
+  nlohmann::json node = hyper::bench::RunNodeTwin("drive_workloads.js", cfg);
+  hyper::bench::Report(ours, node, cfg, out_path);
   return 0;
 }

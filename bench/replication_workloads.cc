@@ -7,7 +7,6 @@
 //      directions, handshake, metadata lookups and proofs included) and time.
 // Ours runs the serving and the reading replicators in one process (one network thread each);
 // the Node side runs the server in a child process and the reader in the main one.
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 
 #include "hyper/drive/drive.h"
 #include "hyper/protocol/tcp.h"
+#include "side_by_side.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,11 +26,8 @@ namespace {
 
 using namespace hyper;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
+using hyper::bench::Clock;
+using hyper::bench::Seconds;
 
 template <typename T>
 T Check(Result<T> r, const char* what) {
@@ -167,21 +164,6 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
   return out;
 }
 
-std::string Machine() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "unknown cpu";
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  struct utsname u;
-  uname(&u);
-  return model + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cores, " + u.sysname +
-         " " + u.release;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,29 +187,7 @@ int main(int argc, char** argv) {
   std::cerr << "replicating through hyperdrive-cpp...\n";
   nlohmann::json ours = RunOurs(cfg);
   std::cerr << "replicating through Node hyperdrive 10.21...\n";
-  std::string script = std::string(HYPER_SOURCE_DIR) + "/bench/node/replication_workloads.js";
-  setenv("HYPER_INTEROP_DIR", hyper::testing::InteropDir().c_str(), 1);
-  auto node_run = hyper::testing::RunProcess({"node", script, cfg.dump()});
-  if (!node_run.ok() || node_run->exit_code != 0) {
-    std::cerr << "the Node reference failed: "
-              << (node_run.ok() ? node_run->stderr_text : node_run.status().ToString()) << "\n";
-    return 1;
-  }
-  nlohmann::json node = nlohmann::json::parse(node_run->stdout_text);
-
-  nlohmann::json report = {
-      {"machine", Machine()}, {"config", cfg}, {"workloads", nlohmann::json::object()}};
-  std::printf("%-18s %14s %14s %8s  %s\n", "workload", "hyperdrive-cpp", "node", "ratio", "unit");
-  for (auto& [name, mine] : ours.items()) {
-    double a = mine["value"], b = node[name]["value"];
-    std::string unit = mine["unit"];
-    // Rates: higher is better. Times, bytes and blocks: lower is better.
-    double ratio = unit == "MB/s" ? a / b : b / a;
-    std::printf("%-18s %14.1f %14.1f %7.2fx  %s\n", name.c_str(), a, b, ratio, unit.c_str());
-    report["workloads"][name] = {{"ours", a}, {"node", b}, {"unit", unit}, {"ratio", ratio}};
-  }
-  std::printf("machine: %s\n", report["machine"].get<std::string>().c_str());
-  std::ofstream(out_path) << report.dump(2) << "\n";
-  std::cerr << "wrote " << out_path << "\n";
+  nlohmann::json node = hyper::bench::RunNodeTwin("replication_workloads.js", cfg);
+  hyper::bench::Report(ours, node, cfg, out_path);
   return 0;
 }
