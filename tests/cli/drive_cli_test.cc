@@ -12,6 +12,7 @@
 #include "hyper/crypto/crypto.h"
 #include "hyper/drive/drive.h"
 #include "hyper/trie/trie.h"
+#include "tests/cli/cli_runner.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -123,13 +124,7 @@ class DriveCli : public ::testing::Test {
     return run.ok() ? *run : ProcessRun{};
   }
   std::string Ok(std::vector<std::string> args, const std::string& stdin_text = "") {
-    ProcessRun r = Run(args, stdin_text);
-    std::string joined;
-    for (auto& a : args) joined += a + " ";
-    EXPECT_EQ(r.exit_code, 0) << joined << "\n" << r.stderr_text;
-    std::string out = r.stdout_text;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
+    return ExpectSuccess(Run(args, stdin_text), args);
   }
   nlohmann::json Json(std::vector<std::string> args) {
     auto parsed = nlohmann::json::parse(Ok(args), nullptr, false);

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/cli/cli_runner.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -153,13 +154,7 @@ class NetCli : public ::testing::Test {
     return run.ok() ? *run : ProcessRun{};
   }
   std::string Ok(std::vector<std::string> args, const std::string& store) {
-    ProcessRun r = Run(args, store);
-    std::string joined;
-    for (auto& a : args) joined += a + " ";
-    EXPECT_EQ(r.exit_code, 0) << joined << "\n" << r.stderr_text;
-    std::string out = r.stdout_text;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
+    return ExpectSuccess(Run(args, store), args);
   }
   nlohmann::json Json(std::vector<std::string> args, const std::string& store) {
     auto parsed = nlohmann::json::parse(Ok(args, store), nullptr, false);
