@@ -14,11 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_key_bytes = 4096;
   auto node = trie::Node::Decode(block, seq, limits);
   if (node.ok()) {
-    for (const auto& bucket : node->trie().buckets) {
-      for (const auto& slot : bucket) {
-        (void)slot;
+    node->trie().ForEach([&](size_t i, trie::Bucket bucket) {
+      for (uint64_t slot : bucket) {
+        if (slot >= seq) std::abort();  // the decoder refuses forward pointers
       }
-    }
+      if (node->trie().at(i).size() != bucket.size()) std::abort();
+    });
   }
   (void)trie::Header::Decode(block);
   (void)trie::DecodeTrieIndex(block, limits);

@@ -38,13 +38,9 @@ namespace {
 
 uint64_t SeqOf(const NodePtr& n) { return n ? n->seq() : 0; }
 bool Done(const NodePtr& n, size_t i) { return n && i >= n->length(); }
-const Bucket kEmpty;
-uint64_t SlotOf(const Bucket& bucket, size_t j) { return j < bucket.size() ? bucket[j] : 0; }
-const Bucket& BucketOf(const NodePtr& n, size_t i) {
-  const Bucket* b = n ? n->trie().at(i) : nullptr;
-  return b ? *b : kEmpty;
-}
-bool NotInBucket(size_t val, uint64_t seq, const Bucket& bucket) {
+uint64_t SlotOf(Bucket bucket, size_t j) { return j < bucket.size() ? bucket[j] : 0; }
+Bucket BucketOf(const NodePtr& n, size_t i) { return n ? n->trie().at(i) : Bucket(); }
+bool NotInBucket(size_t val, uint64_t seq, Bucket bucket) {
   for (; val < bucket.size(); val += 5) {
     if (bucket[val] == seq) return false;
   }
@@ -113,8 +109,8 @@ Result<std::optional<DiffEntry>> DiffIterator::Impl::Next() {
 
     const uint32_t left_val = left ? left->path(i) : 5;
     const uint32_t right_val = right ? right->path(i) : 6;
-    const Bucket& left_bucket = BucketOf(left, i);
-    const Bucket& right_bucket = BucketOf(right, i);
+    const Bucket left_bucket = BucketOf(left, i);
+    const Bucket right_bucket = BucketOf(right, i);
 
     // Nodes the reference loads asynchronously: they land after this position is processed.
     std::vector<Fetch> fetches;

@@ -56,15 +56,15 @@ Result<NodePtr> Iterator::Impl::Next() {
     const size_t i = top.i++;
     if (i >= len) return top.node;
 
-    const Bucket* bucket = top.node->trie().at(i);
+    const Bucket bucket = top.node->trie().at(i);
     std::vector<std::pair<size_t, size_t>> needs_sort;
     for (size_t k = 0; k < 5; k++) {
       const uint32_t val = order[k];
       if (val == 4 && gt && i == start) continue;
       const size_t before = stack.size();
       if (top.node->path(i) == val) stack.push_back(top);
-      for (size_t v = val; bucket != nullptr && v < bucket->size(); v += 5) {
-        uint64_t seq = (*bucket)[v];
+      for (size_t v = val; v < bucket.size(); v += 5) {
+        uint64_t seq = bucket[v];
         if (seq == 0) continue;
         ASSIGN_OR_RETURN(NodePtr child, trie->GetBySeq(seq));
         // A well-formed trie only files a node under its own digit.

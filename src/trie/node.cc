@@ -9,35 +9,72 @@
 
 namespace hyper::trie {
 
+const TrieIndex::Position* TrieIndex::Find(size_t i) const {
+  auto it = std::lower_bound(positions_.begin(), positions_.end(), i,
+                             [](const Position& p, size_t v) { return p.index < v; });
+  return it != positions_.end() && it->index == i ? &*it : nullptr;
+}
+
+TrieIndex::Position& TrieIndex::Ensure(size_t i) {
+  auto it = std::lower_bound(positions_.begin(), positions_.end(), i,
+                             [](const Position& p, size_t v) { return p.index < v; });
+  if (it != positions_.end() && it->index == i) return *it;
+  // A new position starts where the slots of the positions before it end.
+  uint32_t start = it == positions_.end() ? static_cast<uint32_t>(slots_.size()) : it->start;
+  return *positions_.insert(it, Position{static_cast<uint32_t>(i), start, 0});
+}
+
+void TrieIndex::Grow(Position& p, uint32_t size) {
+  if (size <= p.size) return;
+  const uint32_t extra = size - p.size;
+  slots_.insert(slots_.begin() + p.start + p.size, extra, 0);
+  for (Position& q : positions_) {
+    if (q.index > p.index) q.start += extra;
+  }
+  p.size = size;
+}
+
 Status TrieIndex::Push(size_t i, uint64_t val, uint64_t seq) {
   val %= 5;
-  if (buckets.size() <= i) buckets.resize(i + 1);
-  if (declared_length < buckets.size()) declared_length = buckets.size();
-  Bucket& bucket = buckets[i];
-  while (bucket.size() > val && bucket[val] != 0) val += 5;
-  if (std::find(bucket.begin(), bucket.end(), seq) != bucket.end()) return Status::Ok();
+  if (declared_length < i + 1) declared_length = i + 1;
+  Position& p = Ensure(i);
+  uint64_t* slot = slots_.data() + p.start;
+  while (p.size > val && slot[val] != 0) val += 5;
+  if (std::find(slot, slot + p.size, seq) != slot + p.size) return Status::Ok();
   if (val >= 31) return Status::Internal("too many hash collisions in one trie bucket");
-  if (bucket.size() <= val) bucket.resize(val + 1, 0);
-  bucket[val] = seq;
+  Grow(p, static_cast<uint32_t>(val + 1));
+  slots_[p.start + val] = seq;
   return Status::Ok();
+}
+
+void TrieIndex::Set(size_t i, Bucket bucket) {
+  Position& p = Ensure(i);
+  Grow(p, static_cast<uint32_t>(bucket.size()));
+  std::fill(slots_.begin() + p.start, slots_.begin() + p.start + p.size, 0);
+  std::copy(bucket.begin(), bucket.end(), slots_.begin() + p.start);
+}
+
+size_t TrieIndex::bucket_count() const {
+  size_t n = 0;
+  for (const Position& p : positions_) n += p.size != 0 ? 1 : 0;
+  return n;
 }
 
 Bytes EncodeTrieIndex(const TrieIndex& index) {
   Bytes out;
   AppendVarint(out, index.declared_length);
-  for (size_t i = 0; i < index.buckets.size(); i++) {
-    const Bucket& bucket = index.buckets[i];
-    if (bucket.empty()) continue;
+  index.ForEach([&](size_t i, Bucket bucket) {
     uint64_t bitfield = 0;
     for (size_t j = 0; j < bucket.size(); j++) {
       if (bucket[j] != 0) bitfield |= uint64_t{1} << j;
     }
+    if (bitfield == 0) return;
     AppendVarint(out, i);
     AppendVarint(out, bitfield);
     for (uint64_t seq : bucket) {
       if (seq != 0) AppendVarint(out, seq);
     }
-  }
+  });
   return out;
 }
 
@@ -56,6 +93,7 @@ Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits) {
   };
   if (in.empty()) return index;  // the reference would read len 0 from an empty buffer
   ASSIGN_OR_RETURN(index.declared_length, next());
+  uint64_t bucket[64];
   while (pos < in.size()) {
     ASSIGN_OR_RETURN(uint64_t i, next());
     ASSIGN_OR_RETURN(uint64_t bitfield, next());
@@ -63,18 +101,18 @@ Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits) {
     if (i >= limits.max_trie_bytes * 4) {
       return Status::Corruption("trie index position " + std::to_string(i) + " is out of range");
     }
-    if (bitfield >> limits.max_bucket_slots) {
+    if (limits.max_bucket_slots < 64 && (bitfield >> limits.max_bucket_slots) != 0) {
       return Status::Corruption("trie bucket bitfield " + std::to_string(bitfield) + " too wide");
     }
-    if (index.buckets.size() <= i) index.buckets.resize(i + 1);
-    Bucket& bucket = index.buckets[i];
-    bucket.clear();
+    size_t size = 0;
     for (size_t j = 0; bitfield != 0; j++, bitfield >>= 1) {
+      bucket[j] = 0;
       if ((bitfield & 1) == 0) continue;
-      ASSIGN_OR_RETURN(uint64_t seq, next());
-      if (bucket.size() <= j) bucket.resize(j + 1, 0);
-      bucket[j] = seq;
+      ASSIGN_OR_RETURN(bucket[j], next());
+      size = j + 1;
     }
+    // A repeated position replaces the earlier one, as the reference's decoder does.
+    index.Set(i, Bucket(bucket, size));
   }
   return index;
 }
@@ -101,13 +139,47 @@ std::vector<std::string> SplitKey(std::string_view key) {
   return out;
 }
 
+std::optional<std::string_view> KeySegment(std::string_view key, size_t j) {
+  if (key.empty()) return std::nullopt;
+  size_t start = key[0] == '/' ? 1 : 0;  // an empty first part is dropped
+  for (size_t k = 0;; k++) {
+    const size_t slash = key.find('/', start);
+    const size_t end = slash == std::string_view::npos ? key.size() : slash;
+    if (k == j) {
+      if (slash == std::string_view::npos && end == start) return std::nullopt;  // empty last
+      return key.substr(start, end - start);
+    }
+    if (slash == std::string_view::npos) return std::nullopt;
+    start = slash + 1;
+  }
+}
+
+namespace {
+const unsigned char kZeroKey[crypto_shorthash_siphash24_KEYBYTES] = {};
+void HashInto(std::string_view s, uint8_t* out) {
+  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(s.data()), s.size(),
+                             kZeroKey);
+}
+}  // namespace
+
 Bytes HashSegments(const std::vector<std::string>& segments) {
-  static const unsigned char kZeroKey[crypto_shorthash_siphash24_KEYBYTES] = {};
   Bytes out(segments.size() * 8);
-  for (size_t i = 0; i < segments.size(); i++) {
-    const std::string& s = segments[i];
-    crypto_shorthash_siphash24(out.data() + i * 8, reinterpret_cast<const unsigned char*>(s.data()),
-                               s.size(), kZeroKey);
+  for (size_t i = 0; i < segments.size(); i++) HashInto(segments[i], out.data() + i * 8);
+  return out;
+}
+
+Bytes HashKey(std::string_view key) {
+  Bytes out;
+  if (key.empty()) return out;
+  size_t start = key[0] == '/' ? 1 : 0;
+  while (true) {
+    const size_t slash = key.find('/', start);
+    const size_t end = slash == std::string_view::npos ? key.size() : slash;
+    if (slash == std::string_view::npos && end == start) break;  // an empty last part
+    out.resize(out.size() + 8);
+    HashInto(key.substr(start, end - start), out.data() + out.size() - 8);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
   }
   return out;
 }
@@ -117,19 +189,13 @@ Node::Node(std::string_view key, std::optional<Bytes> value, uint64_t raw_flags)
   ComputeHash();
 }
 
-void Node::ComputeHash() {
-  segments_ = SplitKey(key_);
-  hash_ = HashSegments(segments_);
-}
+void Node::ComputeHash() { hash_ = HashKey(key_); }
 
 bool Node::Collides(const Node& other, size_t i) const {
   if (i == 0) return false;
   if (i == length() - 1) return key_ != other.key_;
-  size_t j = (i - 1) / 32;
-  const std::string* a = j < segments_.size() ? &segments_[j] : nullptr;
-  const std::string* b = j < other.segments_.size() ? &other.segments_[j] : nullptr;
-  if (a == nullptr || b == nullptr) return a != b;
-  return *a != *b;
+  const size_t j = (i - 1) / 32;
+  return KeySegment(key_, j) != KeySegment(other.key_, j);
 }
 
 Result<Node> Node::Decode(ByteView block, uint64_t seq, const NodeLimits& limits) {
@@ -181,13 +247,15 @@ Result<Node> Node::Decode(ByteView block, uint64_t seq, const NodeLimits& limits
     }
   }
   if (!have_key) return Status::Corruption("trie node " + std::to_string(seq) + " has no key");
-  for (const Bucket& bucket : node.trie_.buckets) {
+  uint64_t forward = 0;
+  node.trie_.ForEach([&](size_t, Bucket bucket) {
     for (uint64_t ref : bucket) {
-      if (ref >= seq && ref != 0) {
-        return Status::Corruption("trie node " + std::to_string(seq) + " points forward to " +
-                                  std::to_string(ref));
-      }
+      if (ref >= seq && ref != 0) forward = ref;
     }
+  });
+  if (forward != 0) {
+    return Status::Corruption("trie node " + std::to_string(seq) + " points forward to " +
+                              std::to_string(forward));
   }
   // The reference applies normalizeKey to decoded keys too.
   if (!node.key_.empty() && node.key_[0] == '/') node.key_.erase(0, 1);

@@ -8,16 +8,13 @@ namespace hyper::trie {
 
 namespace {
 
-uint64_t SlotOf(const Bucket* bucket, size_t j) {
-  return bucket != nullptr && j < bucket->size() ? (*bucket)[j] : 0;
-}
+uint64_t SlotOf(Bucket bucket, size_t j) { return j < bucket.size() ? bucket[j] : 0; }
 
 // The first seq in the bucket outside slot `val` (the reference's firstSeq in del).
-uint64_t FirstSeqExcept(const Bucket* bucket, size_t val) {
-  if (bucket == nullptr) return 0;
-  for (size_t i = 0; i < bucket->size(); i++) {
+uint64_t FirstSeqExcept(Bucket bucket, size_t val) {
+  for (size_t i = 0; i < bucket.size(); i++) {
     if (i == val) continue;
-    if ((*bucket)[i] != 0) return (*bucket)[i];
+    if (bucket[i] != 0) return bucket[i];
   }
   return 0;
 }
@@ -119,11 +116,11 @@ Result<NodePtr> Trie::GetWithLength(const Node& node, size_t length, bool closes
     uint32_t val = node.path(i);
     bool check = Node::IsTerminator(i);
     if (head->path(i) == val && (!check || !node.Collides(*head, i))) continue;
-    const Bucket* bucket = head->trie().at(i);
+    const Bucket bucket = head->trie().at(i);
     if (check) {
       NodePtr found;
-      for (size_t j = val; bucket != nullptr && j < bucket->size(); j += 5) {
-        uint64_t seq = (*bucket)[j];
+      for (size_t j = val; j < bucket.size(); j += 5) {
+        uint64_t seq = bucket[j];
         if (seq == 0) break;
         ASSIGN_OR_RETURN(NodePtr n, GetBySeq(seq));
         if (n && !n->Collides(node, i)) found = n;
@@ -166,14 +163,14 @@ Result<NodePtr> Trie::PutLocked(Node fresh, NodePtr head, uint64_t del_seq,
     for (; i < length; i++) {
       const bool check = Node::IsTerminator(i);
       const uint32_t val = node->path(i);
-      const Bucket* bucket = head->trie().at(i);
+      const Bucket bucket = head->trie().at(i);
       const uint32_t head_val = head->path(i);
       // Collision candidates are pushed after the head itself (the reference resolves them
       // asynchronously, after the synchronous pushes of this position).
       std::vector<std::pair<size_t, uint64_t>> deferred;
-      for (size_t j = 0; bucket != nullptr && j < bucket->size(); j++) {
+      for (size_t j = 0; j < bucket.size(); j++) {
         if (j == val && !check) continue;
-        uint64_t seq = (*bucket)[j];
+        uint64_t seq = bucket[j];
         if (seq == 0) continue;
         if (!check) {
           RETURN_IF_ERROR(push(i, j, seq));
@@ -195,8 +192,8 @@ Result<NodePtr> Trie::PutLocked(Node fresh, NodePtr head, uint64_t del_seq,
 
       if (check) {
         NodePtr found;
-        for (size_t j = val; bucket != nullptr && j < bucket->size(); j += 5) {
-          uint64_t seq = (*bucket)[j];
+        for (size_t j = val; j < bucket.size(); j += 5) {
+          uint64_t seq = bucket[j];
           if (seq == 0) break;
           ASSIGN_OR_RETURN(NodePtr other, Load(seq, batch));
           if (other && !other->Collides(*node, i)) found = other;
@@ -280,7 +277,7 @@ Result<NodePtr> Trie::DelLocked(std::string_view key, const DelOptions& options,
   const size_t length = node.length();
   for (size_t i = 0; i < length; i++) {
     const uint32_t val = node.path(i);
-    const Bucket* bucket = head->trie().at(i);
+    const Bucket bucket = head->trie().at(i);
     if (head->path(i) == val) {
       uint64_t c = FirstSeqExcept(bucket, val);
       if (c != 0) closest_seq = c;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,23 +30,52 @@ struct NodeLimits {
 };
 
 // One bucket of the trie index: slot j holds a seq (0 = empty). Slot j refers to a node whose
-// digit at this position is j % 5; slots >= 5 hold hash collisions.
-using Bucket = std::vector<uint64_t>;
+// digit at this position is j % 5; slots >= 5 hold hash collisions. A view into a TrieIndex.
+using Bucket = std::span<const uint64_t>;
 
 // The trie index of a node: position i (0 = the hidden bit, then two bits of hash per position,
-// then the terminator) -> bucket.
-struct TrieIndex {
-  std::vector<Bucket> buckets;
-  // The array length the writer declared (the reference writes its JS array length). Equal to
-  // buckets.size() for indexes we build.
+// then the terminator) -> bucket. Stored flat (the positions in order, their slots in one
+// array): a decoded node costs two allocations however deep it sits, and a few bytes a slot.
+class TrieIndex {
+ public:
+  // The array length the writer declared (the reference writes its JS array length). One past
+  // the highest position for indexes we build.
   uint64_t declared_length = 0;
 
-  const Bucket* at(size_t i) const {
-    return i < buckets.size() && !buckets[i].empty() ? &buckets[i] : nullptr;
+  // The bucket at position i (empty when there is none).
+  Bucket at(size_t i) const {
+    const Position* p = Find(i);
+    return p == nullptr ? Bucket() : Bucket(slots_.data() + p->start, p->size);
   }
   // Adds seq at digit `val` of position i as the reference does: the first free slot among
   // val, val+5, ...; nothing if seq is already in the bucket.
   Status Push(size_t i, uint64_t val, uint64_t seq);
+  // Replaces the bucket at position i (the decoder's way in).
+  void Set(size_t i, Bucket slots);
+  // Calls fn(position, bucket) for every non-empty bucket in position order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Position& p : positions_) {
+      if (p.size != 0) fn(size_t{p.index}, Bucket(slots_.data() + p.start, p.size));
+    }
+  }
+  // Number of non-empty buckets.
+  size_t bucket_count() const;
+
+ private:
+  struct Position {
+    uint32_t index;
+    uint32_t start;  // into slots_
+    uint32_t size;   // slots (the last one non-zero for indexes we build)
+  };
+  const Position* Find(size_t i) const;
+  // The position i, inserted (empty) if absent.
+  Position& Ensure(size_t i);
+  // Grows position p's slots to `size`, shifting the slots of later positions.
+  void Grow(Position& p, uint32_t size);
+
+  std::vector<Position> positions_;  // sorted by index
+  std::vector<uint64_t> slots_;
 };
 
 // The varint encoding of a trie index (see docs): len, then for each present bucket
@@ -57,8 +87,12 @@ Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits = {});
 std::string NormalizeKey(std::string_view key);
 // The key's segments: split on '/', dropping one empty segment at each end.
 std::vector<std::string> SplitKey(std::string_view normalized_key);
+// Segment j of SplitKey(normalized_key), without building the list (nullopt past the end).
+std::optional<std::string_view> KeySegment(std::string_view normalized_key, size_t j);
 // 8 bytes of SipHash-2-4 (all-zero 16-byte key) per segment.
 Bytes HashSegments(const std::vector<std::string>& segments);
+// The same over the segments of a normalized key.
+Bytes HashKey(std::string_view normalized_key);
 
 class Node {
  public:
@@ -78,7 +112,6 @@ class Node {
   uint64_t flags() const { return raw_flags_ >> kUserFlagsShift; }
   const TrieIndex& trie() const { return trie_; }
   const Bytes& hash() const { return hash_; }
-  const std::vector<std::string>& segments() const { return segments_; }
 
   // Number of positions: 1 (hidden bit) + 4 per hash byte + 1 (terminator).
   size_t length() const { return hash_.size() * 4 + 2; }
@@ -108,7 +141,6 @@ class Node {
   uint64_t seq_ = 0;
   uint64_t raw_flags_ = 0;
   TrieIndex trie_;
-  std::vector<std::string> segments_;
   Bytes hash_;
 };
 

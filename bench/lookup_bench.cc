@@ -1,0 +1,90 @@
+// Micro-benchmarks of the drive's read paths on a drive stored on disk (the shape of the
+// side-by-side workloads 3, 4, 5 and 10): GetStat and ReadFile of random paths, Readdir of a
+// 10,000-entry directory. The drive is built with the batched writer, closed and reopened, so
+// the caches start cold and fill as the benchmark runs.
+//   lookup_bench [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <random>
+
+#include "hyper/drive/drive.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using namespace hyper;
+
+// One drive of `files` 100-byte files in `dirs` folders, per (files, dirs), kept for the run.
+struct OnDiskDrive {
+  hyper::testing::TempDir dir;
+  std::unique_ptr<corestore::Corestore> store;
+  std::unique_ptr<drive::Drive> drive;
+  std::vector<std::string> paths;
+
+  OnDiskDrive(uint64_t files, uint64_t dirs) {
+    crypto::PublicKey key;
+    {
+      auto s = std::move(corestore::Corestore::OpenDirectory(dir.Sub("store"))).value();
+      auto d = std::move(drive::Drive::Open(*s)).value();
+      key = d->key();
+      Bytes body(100, 'x');
+      std::vector<drive::Drive::FileToWrite> batch;
+      for (uint64_t i = 0; i < files; i++) {
+        paths.push_back("/d" + std::to_string(i % dirs) + "/f" + std::to_string(i) + ".txt");
+      }
+      for (uint64_t i = 0; i < files; i += 1000) {
+        batch.clear();
+        for (uint64_t j = i; j < std::min(files, i + 1000); j++) batch.push_back({paths[j], body, {}});
+        if (!d->WriteFiles(batch).ok()) std::abort();
+      }
+    }
+    store = std::move(corestore::Corestore::OpenDirectory(dir.Sub("store"))).value();
+    drive::DriveOptions options;
+    options.key = key;
+    drive = std::move(drive::Drive::Open(*store, options)).value();
+  }
+
+  static OnDiskDrive& Get(uint64_t files, uint64_t dirs) {
+    static std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<OnDiskDrive>> drives;
+    auto& d = drives[{files, dirs}];
+    if (!d) d = std::make_unique<OnDiskDrive>(files, dirs);
+    return *d;
+  }
+};
+
+void BM_Stat(benchmark::State& state) {
+  auto& d = OnDiskDrive::Get(state.range(0), 100);
+  std::minstd_rand rng(1);
+  for (auto _ : state) {
+    auto st = d.drive->GetStat(d.paths[rng() % d.paths.size()]);
+    if (!st.ok()) state.SkipWithError(st.status().ToString().c_str());
+    benchmark::DoNotOptimize(st);
+  }
+}
+BENCHMARK(BM_Stat)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMicrosecond);
+
+void BM_ReadFile(benchmark::State& state) {
+  auto& d = OnDiskDrive::Get(state.range(0), 100);
+  std::minstd_rand rng(2);
+  for (auto _ : state) {
+    auto data = d.drive->ReadFile(d.paths[rng() % d.paths.size()]);
+    if (!data.ok()) state.SkipWithError(data.status().ToString().c_str());
+    benchmark::DoNotOptimize(data);
+  }
+}
+BENCHMARK(BM_ReadFile)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+
+void BM_Readdir10k(benchmark::State& state) {
+  auto& d = OnDiskDrive::Get(10000, 1);
+  for (auto _ : state) {
+    auto names = d.drive->Readdir("/d0");
+    if (!names.ok() || names->size() != 10000) state.SkipWithError("readdir");
+    benchmark::DoNotOptimize(names);
+  }
+}
+BENCHMARK(BM_Readdir10k)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
