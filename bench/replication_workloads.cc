@@ -1,6 +1,6 @@
 // Side by side: replication over TCP on 127.0.0.1 through our C++ and through the Node reference,
 // in the same run (docs/performance.md, workloads 8 and 9).
-//   replication_workloads [--full] [--out FILE]
+//   replication_workloads [--full] [--out FILE] [--ours-only]
 //   8. a drive holding one big file (written in 64 KiB chunks) is replicated whole to an empty
 //      replica over TCP, then the file is read there: MB/s of the whole (replicate + read).
 //   9. an empty sparse replica reads 1 MiB from the middle of that file: bytes on the wire (both
@@ -168,15 +168,18 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
 
 int main(int argc, char** argv) {
   bool full = false;
+  bool ours_only = false;  // skip the Node twin (for profiling our side)
   std::string out_path = "bench-replication.json";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--full") {
       full = true;
+    } else if (a == "--ours-only") {
+      ours_only = true;
     } else if (a == "--out" && i + 1 < argc) {
       out_path = argv[++i];
     } else {
-      std::cerr << "usage: replication_workloads [--full] [--out FILE]\n";
+      std::cerr << "usage: replication_workloads [--full] [--out FILE] [--ours-only]\n";
       return 2;
     }
   }
@@ -186,6 +189,10 @@ int main(int argc, char** argv) {
 
   std::cerr << "replicating through hyperdrive-cpp...\n";
   nlohmann::json ours = RunOurs(cfg);
+  if (ours_only) {
+    std::cout << ours.dump(2) << "\n";
+    return 0;
+  }
   std::cerr << "replicating through Node hyperdrive 10.21...\n";
   nlohmann::json node = hyper::bench::RunNodeTwin("replication_workloads.js", cfg);
   hyper::bench::Report(ours, node, cfg, out_path);
