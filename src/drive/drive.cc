@@ -523,7 +523,11 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
   length = std::min(length, st.size - start);
   if (length > kMaxReadFileBytes) return Status::OutOfRange("read too large");
   ASSIGN_OR_RETURN(std::shared_ptr<core::Feed> content, ContentOf(holder));
-  ASSIGN_OR_RETURN(auto pos, content->Seek(ByteOffset(st.byte_offset + start)));
+  // The file starts at a block boundary: only a read from inside it needs the tree's seek.
+  std::pair<BlockIndex, uint64_t> pos{BlockIndex(st.offset), 0};
+  if (start != 0) {
+    ASSIGN_OR_RETURN(pos, content->Seek(ByteOffset(st.byte_offset + start)));
+  }
   BlockIndex block = pos.first;
   uint64_t skip = pos.second;
   const uint64_t end_block = st.offset + st.blocks;

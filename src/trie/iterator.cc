@@ -1,6 +1,7 @@
 // Iteration in the reference's order: a depth-first walk of the trie where, at each position,
 // the node ending there (digit 4) comes first, then digits 0..3 (reversed with `reverse`).
 
+#include <algorithm>
 #include <limits>
 
 #include "hyper/trie/trie.h"
@@ -53,6 +54,10 @@ Result<NodePtr> Iterator::Impl::Next() {
     stack.pop_back();
     if (!top.node) continue;  // an empty-key node (the reference would fail here)
     const size_t len = std::min(top.node->length(), end);
+    // A position where the node has no bucket only passes the node itself on to the next one:
+    // go straight to the next position with a bucket (the one at `start` is processed as it
+    // is, since `gt` may drop the node there).
+    if (top.i > start || !gt) top.i = std::max(top.i, top.node->trie().NextPosition(top.i));
     const size_t i = top.i++;
     if (i >= len) return top.node;
 

@@ -73,7 +73,25 @@ std::string NormalizeMountPath(std::string_view path) {
 namespace {
 
 // Node's path.posix.normalize.
+// Whether PosixNormalize would return `path` unchanged: no empty, "." or ".." segment (a
+// leading and a trailing slash are kept as they are). Trie keys usually are.
+bool IsPosixNormal(std::string_view path) {
+  if (path.empty()) return false;
+  size_t start = path[0] == '/' ? 1 : 0;
+  if (start == path.size()) return true;  // "/"
+  while (true) {
+    size_t slash = path.find('/', start);
+    const bool last = slash == std::string_view::npos;
+    if (last) slash = path.size();
+    std::string_view seg = path.substr(start, slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    if (last || slash + 1 == path.size()) return true;  // the end, or a trailing slash
+    start = slash + 1;
+  }
+}
+
 std::string PosixNormalize(std::string_view path) {
+  if (IsPosixNormal(path)) return std::string(path);
   if (path.empty()) return ".";
   const bool absolute = path[0] == '/';
   const bool trailing = path.back() == '/';
@@ -200,28 +218,26 @@ Status WriteUnmount(Trie& trie, std::string_view raw_path) {
 // ---------------------------------------------------------------------------------------------
 // reading through mounts
 
-struct MountView::Frame {
-  Bytes key;
-  std::optional<uint64_t> version;
-};
-
-MountView::MountView(const Trie& root, MountResolver resolver, size_t max_depth)
-    : root_(root), resolver_(std::move(resolver)), max_depth_(max_depth) {}
-
 namespace {
-MountInfo SelfInfo(const Trie& trie) {
-  MountInfo info;
-  info.key = trie.key();
-  if (trie.is_checkout()) info.version = trie.version();
-  info.remote_path = "";
+MountInfoPtr SelfInfo(const Trie& trie) {
+  auto info = std::make_shared<MountInfo>();
+  info->key = trie.key();
+  if (trie.is_checkout()) info->version = trie.version();
+  info->remote_path = "";
   return info;
 }
 }  // namespace
 
-Result<std::pair<const Trie*, MountInfo>> MountView::SubtrieOf(const Trie& trie,
-                                                               const MountInfo& self,
-                                                               std::string_view path,
-                                                               std::vector<Frame>& chain) const {
+MountView::MountView(const Trie& root, MountResolver resolver, size_t max_depth)
+    : root_(root),
+      resolver_(std::move(resolver)),
+      max_depth_(max_depth),
+      root_info_(SelfInfo(root)) {}
+
+Result<std::pair<const Trie*, MountInfoPtr>> MountView::SubtrieOf(const Trie& trie,
+                                                                  const MountInfoPtr& self,
+                                                                  std::string_view path,
+                                                                  Chain& chain) const {
   GetOptions go;
   go.hidden = true;
   go.closest = true;
@@ -231,11 +247,12 @@ Result<std::pair<const Trie*, MountInfo>> MountView::SubtrieOf(const Trie& trie,
   mount_path = mount_path.size() > 7 ? mount_path.substr(7) : std::string_view();
   if (RelativeStartsWithDotDot(mount_path, path)) return std::make_pair(&trie, self);
   if (!mount_node->value()) return Status::Corruption("mount node without a mount record");
-  auto info = MountInfo::Decode(*mount_node->value());
-  if (!info.ok()) return info.status();
+  auto decoded = MountInfo::Decode(*mount_node->value());
+  if (!decoded.ok()) return decoded.status();
+  auto info = std::make_shared<MountInfo>(std::move(*decoded));
   if (info->version == 0) info->version.reset();  // the reference reads 0 as "the latest"
-  for (const Frame& f : chain) {
-    if (f.key == info->key && f.version == info->version) {
+  for (const MountInfoPtr& f : chain) {
+    if (f->key == info->key && f->version == info->version) {
       return Status::Loop("mount cycle: " + ToHex(info->key) + " at /" + info->local_path +
                           " is already being read");
     }
@@ -247,27 +264,28 @@ Result<std::pair<const Trie*, MountInfo>> MountView::SubtrieOf(const Trie& trie,
   auto sub = resolver_(*info);
   if (!sub.ok()) return sub.status().Annotate("opening the mount at /" + info->local_path);
   if (*sub == nullptr) return Status::NotFound("mount at /" + info->local_path + " not found");
-  return std::make_pair(*sub, std::move(*info));
+  return std::make_pair(static_cast<const Trie*>(*sub), MountInfoPtr(std::move(info)));
 }
 
-Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfo& self,
+Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfoPtr& self,
                                      std::string_view raw_path, const MountGetOptions& options,
-                                     std::vector<Frame>& chain) const {
+                                     Chain& chain) const {
   std::string path = NormalizeMountPath(raw_path);
   GetOptions go;
   go.hidden = options.hidden;
   go.closest = true;
   ASSIGN_OR_RETURN(NodePtr node, trie.Get(path, go));
-  MountedNode out{nullptr, path, &trie, self};
-  if (!node) return out;
+  if (!node) return MountedNode{nullptr, std::move(path), &trie, self};
   if (!IsMountNode(*node)) {
-    if (node->key() != path && !options.closest) return out;
+    if (node->key() != path && !options.closest) {
+      return MountedNode{nullptr, std::move(path), &trie, self};
+    }
     return MountedNode{node, node->key(), &trie, self};
   }
   if (node->key() == path) return MountedNode{node, node->key(), &trie, self};
 
   ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, path, chain));
-  const std::string mount_path = PathToMount(path, sub.second);
+  const std::string mount_path = PathToMount(path, *sub.second);
   MountedNode inner;
   if (sub.first == &trie) {
     GetOptions plain;
@@ -277,7 +295,7 @@ Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfo& self,
     inner = MountedNode{n, n ? n->key() : mount_path, &trie, sub.second};
   } else {
     // The mounted trie is read as its own root (its own, empty, local path).
-    chain.push_back({sub.second.key, sub.second.version});
+    chain.push_back(sub.second);
     auto r = GetIn(*sub.first, SelfInfo(*sub.first), mount_path, options, chain);
     chain.pop_back();
     if (!r.ok()) return r.status();
@@ -285,43 +303,43 @@ Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfo& self,
     if (inner.trie == sub.first) inner.mount = sub.second;
   }
   if (!inner.node) return MountedNode{nullptr, path, inner.trie, inner.mount};
-  std::string key = PathFromMount(inner.key, sub.second);
+  std::string key = PathFromMount(inner.key, *sub.second);
   if (key != path) return MountedNode{nullptr, path, inner.trie, inner.mount};
   inner.key = key;
   return inner;
 }
 
 Result<MountedNode> MountView::Get(std::string_view path, MountGetOptions options) const {
-  MountInfo self = SelfInfo(root_);
-  std::vector<Frame> chain{{self.key, self.version}};
-  return GetIn(root_, self, path, options, chain);
+  Chain chain{root_info_};
+  return GetIn(root_, root_info_, path, options, chain);
 }
 
 Result<std::pair<const Trie*, MountInfo>> MountView::Resolve(std::string_view path) const {
-  MountInfo self = SelfInfo(root_);
-  std::vector<Frame> chain{{self.key, self.version}};
-  return SubtrieOf(root_, self, NormalizeMountPath(path), chain);
+  Chain chain{root_info_};
+  ASSIGN_OR_RETURN(auto found, SubtrieOf(root_, root_info_, NormalizeMountPath(path), chain));
+  return std::make_pair(found.first, *found.second);
 }
 
-Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_view raw_prefix,
-                         const MountIterateOptions& options, std::vector<Frame>& chain,
-                         std::vector<MountedNode>& out) const {
+Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self,
+                         std::string_view raw_prefix, const MountIterateOptions& options,
+                         Chain& chain, std::vector<MountedNode>& out) const {
   std::string prefix = NormalizeMountPath(raw_prefix.empty() ? "/" : raw_prefix);
   MountIterateOptions inner_options = options;
   inner_options.gt = false;  // needed to discover the mount points
 
   // Entries of `t` below `p`: a plain iteration of this trie, or a mount-aware one of another.
-  auto entries_of = [&](const Trie* t, const MountInfo& info, const std::string& p,
+  auto entries_of = [&](const Trie* t, const MountInfoPtr& info, const std::string& p,
                         std::vector<MountedNode>& dst) -> Status {
     if (t == &trie) {
       IterateOptions io;
       io.recursive = options.recursive;
       io.hidden = options.hidden;
       ASSIGN_OR_RETURN(auto nodes, trie.List(p, io));
+      dst.reserve(dst.size() + nodes.size());
       for (auto& n : nodes) dst.push_back(MountedNode{n, n->key(), &trie, info});
       return Status::Ok();
     }
-    chain.push_back({info.key, info.version});
+    chain.push_back(info);
     size_t first = dst.size();
     Status st = ListIn(*t, SelfInfo(*t), p, inner_options, chain, dst);
     chain.pop_back();
@@ -332,13 +350,14 @@ Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_vi
   };
 
   ASSIGN_OR_RETURN(auto root, SubtrieOf(trie, self, prefix, chain));
-  const MountInfo root_info = root.second;
+  const MountInfoPtr root_info = root.second;
   std::vector<MountedNode> root_entries;
-  RETURN_IF_ERROR(entries_of(root.first, root_info, PathToMount(prefix, root_info), root_entries));
+  RETURN_IF_ERROR(
+      entries_of(root.first, root_info, PathToMount(prefix, *root_info), root_entries));
 
   auto emit = [&](MountedNode n) {
     if (options.gt && n.key == prefix) return;
-    n.key = PathFromMount(n.key, root_info);
+    n.key = PathFromMount(n.key, *root_info);
     out.push_back(std::move(n));
   };
   for (MountedNode& n : root_entries) {
@@ -348,10 +367,11 @@ Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_vi
     }
     ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, n.key, chain));
     std::vector<MountedNode> sub_entries;
-    RETURN_IF_ERROR(entries_of(sub.first, sub.second, PathToMount(n.key, sub.second), sub_entries));
+    RETURN_IF_ERROR(
+        entries_of(sub.first, sub.second, PathToMount(n.key, *sub.second), sub_entries));
     emit(std::move(n));
     for (MountedNode& s : sub_entries) {
-      s.key = PathFromMount(s.key, sub.second);
+      s.key = PathFromMount(s.key, *sub.second);
       emit(std::move(s));
     }
   }
@@ -360,10 +380,9 @@ Status MountView::ListIn(const Trie& trie, const MountInfo& self, std::string_vi
 
 Result<std::vector<MountedNode>> MountView::List(std::string_view prefix,
                                                  MountIterateOptions options) const {
-  MountInfo self = SelfInfo(root_);
-  std::vector<Frame> chain{{self.key, self.version}};
+  Chain chain{root_info_};
   std::vector<MountedNode> out;
-  RETURN_IF_ERROR(ListIn(root_, self, prefix, options, chain, out));
+  RETURN_IF_ERROR(ListIn(root_, root_info_, prefix, options, chain, out));
   return out;
 }
 

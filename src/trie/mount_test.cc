@@ -130,7 +130,7 @@ TEST_F(TrieMountTest, VersionedMounts) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(Value(*a), "old");
   EXPECT_EQ(a->key, "snap/x/a");
-  EXPECT_EQ(a->mount.version, v);
+  EXPECT_EQ(a->mount->version, v);
   auto b = view.Get("live/x/a");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(Value(*b), "new");

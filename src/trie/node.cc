@@ -60,6 +60,15 @@ size_t TrieIndex::bucket_count() const {
   return n;
 }
 
+size_t TrieIndex::NextPosition(size_t i) const {
+  auto it = std::lower_bound(positions_.begin(), positions_.end(), i,
+                             [](const Position& p, size_t v) { return p.index < v; });
+  for (; it != positions_.end(); ++it) {
+    if (it->size != 0) return it->index;
+  }
+  return SIZE_MAX;
+}
+
 Bytes EncodeTrieIndex(const TrieIndex& index) {
   Bytes out;
   AppendVarint(out, index.declared_length);

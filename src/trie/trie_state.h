@@ -6,7 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <vector>
+#include <algorithm>
 
 #include "hyper/trie/trie.h"
 
@@ -24,10 +25,48 @@ struct TrieState {
   TrieOptions options;
   std::mutex write_mu;
 
-  // Decoded nodes by seq: two generations, the older dropped when the newer fills up.
+  // Decoded nodes by seq, direct-mapped (slot = seq mod capacity: seqs are dense, so a trie
+  // that fits never collides, and a lookup is one index, no hashing). The table starts small
+  // and grows by 4x while it keeps missing, up to options.cache_size, so a store of many
+  // small drives stays small.
   std::mutex cache_mu;
-  std::unordered_map<uint64_t, std::shared_ptr<const Node>> cache_new;
-  std::unordered_map<uint64_t, std::shared_ptr<const Node>> cache_old;
+  struct CacheSlot {
+    uint64_t seq = 0;  // 0: empty (seq 0 is the header, never cached)
+    std::shared_ptr<const Node> node;
+  };
+  std::vector<CacheSlot> cache;
+  size_t cache_inserts = 0;  // since the last growth
+
+  std::shared_ptr<const Node> CacheGet(uint64_t seq) {
+    std::lock_guard lock(cache_mu);
+    if (cache.empty()) return nullptr;
+    const CacheSlot& slot = cache[seq & (cache.size() - 1)];
+    return slot.seq == seq ? slot.node : nullptr;
+  }
+  void CachePut(uint64_t seq, std::shared_ptr<const Node> node) {
+    std::shared_ptr<const Node> evicted;  // released after the lock
+    std::lock_guard lock(cache_mu);
+    if (cache.empty()) cache.resize(std::min<size_t>(1024, MaxCache()));
+    if (++cache_inserts > cache.size() && cache.size() < MaxCache()) GrowCache();
+    CacheSlot& slot = cache[seq & (cache.size() - 1)];
+    evicted = std::move(slot.node);
+    slot.seq = seq;
+    slot.node = std::move(node);
+  }
+  // The capacity: options.cache_size rounded down to a power of two.
+  size_t MaxCache() const {
+    size_t cap = 2;
+    while (cap * 2 <= options.cache_size) cap *= 2;
+    return cap;
+  }
+  void GrowCache() {
+    std::vector<CacheSlot> bigger(std::min(cache.size() * 4, MaxCache()));
+    for (CacheSlot& slot : cache) {
+      if (slot.node) bigger[slot.seq & (bigger.size() - 1)] = std::move(slot);
+    }
+    cache = std::move(bigger);
+    cache_inserts = 0;
+  }
 
   std::mutex watch_mu;
   std::map<uint64_t, std::shared_ptr<WatchEntry>> watchers;
@@ -36,28 +75,6 @@ struct TrieState {
 
   ~TrieState() {
     if (listener != 0) log->RemoveListener(listener);
-  }
-
-  std::shared_ptr<const Node> CacheGet(uint64_t seq) {
-    std::lock_guard lock(cache_mu);
-    auto it = cache_new.find(seq);
-    if (it != cache_new.end()) return it->second;
-    it = cache_old.find(seq);
-    if (it == cache_old.end()) return nullptr;
-    auto node = it->second;
-    CachePutLocked(seq, node);
-    return node;
-  }
-  void CachePut(uint64_t seq, std::shared_ptr<const Node> node) {
-    std::lock_guard lock(cache_mu);
-    CachePutLocked(seq, std::move(node));
-  }
-  void CachePutLocked(uint64_t seq, std::shared_ptr<const Node> node) {
-    if (cache_new.size() >= options.cache_size / 2 + 1) {
-      cache_old = std::move(cache_new);
-      cache_new.clear();
-    }
-    cache_new[seq] = std::move(node);
   }
 };
 

@@ -72,11 +72,13 @@ struct MountIterateOptions {
 
 // A node seen through mounts: `key` is its path in the outer trie; `trie` the trie holding it
 // and `mount` the mount it came through (local_path "" for the outer trie).
+using MountInfoPtr = std::shared_ptr<const MountInfo>;
+
 struct MountedNode {
   NodePtr node;
   std::string key;
   const Trie* trie = nullptr;
-  MountInfo mount;
+  MountInfoPtr mount;  // never null in what the view returns
 };
 
 class MountView {
@@ -96,19 +98,22 @@ class MountView {
   Result<std::pair<const Trie*, MountInfo>> Resolve(std::string_view path) const;
 
  private:
-  struct Frame;
-  Result<MountedNode> GetIn(const Trie& trie, const MountInfo& self, std::string_view path,
-                            const MountGetOptions& options, std::vector<Frame>& chain) const;
-  Status ListIn(const Trie& trie, const MountInfo& self, std::string_view prefix,
-                const MountIterateOptions& options, std::vector<Frame>& chain,
+  // The mounts being read, outermost first (for cycle detection).
+  using Chain = std::vector<MountInfoPtr>;
+  Result<MountedNode> GetIn(const Trie& trie, const MountInfoPtr& self, std::string_view path,
+                            const MountGetOptions& options, Chain& chain) const;
+  Status ListIn(const Trie& trie, const MountInfoPtr& self, std::string_view prefix,
+                const MountIterateOptions& options, Chain& chain,
                 std::vector<MountedNode>& out) const;
-  Result<std::pair<const Trie*, MountInfo>> SubtrieOf(const Trie& trie, const MountInfo& self,
-                                                      std::string_view path,
-                                                      std::vector<Frame>& chain) const;
+  Result<std::pair<const Trie*, MountInfoPtr>> SubtrieOf(const Trie& trie,
+                                                         const MountInfoPtr& self,
+                                                         std::string_view path,
+                                                         Chain& chain) const;
 
   const Trie& root_;
   MountResolver resolver_;
   size_t max_depth_;
+  MountInfoPtr root_info_;  // the root trie as its own mount
 };
 
 }  // namespace hyper::trie

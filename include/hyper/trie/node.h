@@ -61,6 +61,8 @@ class TrieIndex {
   }
   // Number of non-empty buckets.
   size_t bucket_count() const;
+  // The first position >= i with a non-empty bucket (SIZE_MAX when none).
+  size_t NextPosition(size_t i) const;
 
  private:
   struct Position {
