@@ -21,13 +21,15 @@ TrieIndex::Position& TrieIndex::Ensure(size_t i) {
   if (it != positions_.end() && it->index == i) return *it;
   // A new position starts where the slots of the positions before it end.
   uint32_t start = it == positions_.end() ? static_cast<uint32_t>(slots_.size()) : it->start;
-  return *positions_.insert(it, Position{static_cast<uint32_t>(i), start, 0});
+  const size_t at = static_cast<size_t>(it - positions_.begin());
+  positions_.insert(at, 1, Position{static_cast<uint32_t>(i), start, 0});
+  return positions_[at];
 }
 
 void TrieIndex::Grow(Position& p, uint32_t size) {
   if (size <= p.size) return;
   const uint32_t extra = size - p.size;
-  slots_.insert(slots_.begin() + p.start + p.size, extra, 0);
+  slots_.insert(p.start + p.size, extra, 0);
   for (Position& q : positions_) {
     if (q.index > p.index) q.start += extra;
   }
@@ -177,9 +179,11 @@ Bytes HashSegments(const std::vector<std::string>& segments) {
   return out;
 }
 
-Bytes HashKey(std::string_view key) {
-  Bytes out;
-  if (key.empty()) return out;
+namespace {
+// Appends the 8-byte hash of every segment of `key` to out (a Bytes or a SmallVector).
+template <typename Out>
+void HashKeyInto(std::string_view key, Out& out) {
+  if (key.empty()) return;
   size_t start = key[0] == '/' ? 1 : 0;
   while (true) {
     const size_t slash = key.find('/', start);
@@ -190,6 +194,12 @@ Bytes HashKey(std::string_view key) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+}
+}  // namespace
+
+Bytes HashKey(std::string_view key) {
+  Bytes out;
+  HashKeyInto(key, out);
   return out;
 }
 
@@ -198,7 +208,10 @@ Node::Node(std::string_view key, std::optional<Bytes> value, uint64_t raw_flags)
   ComputeHash();
 }
 
-void Node::ComputeHash() { hash_ = HashKey(key_); }
+void Node::ComputeHash() {
+  hash_.clear();
+  HashKeyInto(key_, hash_);
+}
 
 bool Node::Collides(const Node& other, size_t i) const {
   if (i == 0) return false;

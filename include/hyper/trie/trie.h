@@ -32,7 +32,7 @@ struct TrieOptions {
   std::optional<Bytes> metadata;
   std::optional<std::string> subtype;
   // Decoded nodes kept in memory (shared by checkouts).
-  size_t cache_size = 1 << 16;
+  size_t cache_size = 1 << 17;
   NodeLimits limits;
 };
 
