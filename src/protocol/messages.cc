@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "hyper/util/protobuf.h"
 #include "hyper/util/varint.h"
@@ -278,8 +279,59 @@ Result<Message> DecodeExtension(ByteView body) {
   return Message(std::move(m));
 }
 
+// Two writers with pb::Writer's encoding (tag, then a varint or a length-prefixed byte string):
+// SizeWriter counts the bytes, AppendWriter appends them to a buffer that already holds other
+// frames. So a frame is written in place: its length first, then its body, without building
+// the body in a buffer of its own and copying it (a Data message carries a whole block).
+struct SizeWriter {
+  size_t n = 0;
+  void Varint(uint32_t field, uint64_t v) {
+    n += VarintLength(uint64_t{field} << 3) + VarintLength(v);
+  }
+  void Bool(uint32_t field, bool v) { Varint(field, v ? 1 : 0); }
+  // The tag and length of a nested message (its fields are counted as they are written).
+  void Nested(uint32_t field, size_t size) {
+    n += VarintLength(uint64_t{field} << 3 | 2) + VarintLength(size);
+  }
+  void Raw(ByteView v) { n += v.size(); }
+  void BytesField(uint32_t field, ByteView v) {
+    Nested(field, v.size());
+    Raw(v);
+  }
+  void String(uint32_t field, std::string_view v) { BytesField(field, AsBytes(v)); }
+};
+
+struct AppendWriter {
+  Bytes& out;
+  void Varint(uint32_t field, uint64_t v) {
+    AppendVarint(out, uint64_t{field} << 3);
+    AppendVarint(out, v);
+  }
+  void Bool(uint32_t field, bool v) { Varint(field, v ? 1 : 0); }
+  // The tag and length of a nested message whose fields follow.
+  void Nested(uint32_t field, size_t size) {
+    AppendVarint(out, uint64_t{field} << 3 | 2);
+    AppendVarint(out, size);
+  }
+  void Raw(ByteView v) { out.insert(out.end(), v.begin(), v.end()); }
+  void BytesField(uint32_t field, ByteView v) {
+    Nested(field, v.size());
+    Raw(v);
+  }
+  void String(uint32_t field, std::string_view v) { BytesField(field, AsBytes(v)); }
+};
+
+template <typename W>
+void EncodeDataNode(W& w, const DataNode& n) {
+  w.Varint(1, n.index);
+  w.BytesField(2, n.hash);
+  w.Varint(3, n.size);
+}
+
+// Writes the body of a message with W (field order as the reference's encoder).
+template <typename W>
 struct BodyEncoder {
-  pb::Writer w;
+  W& w;
   void operator()(const OpenMessage& m) {
     w.BytesField(1, m.discovery_key);
     if (m.capability) w.BytesField(2, *m.capability);
@@ -325,20 +377,40 @@ struct BodyEncoder {
     w.Varint(1, m.index);
     if (m.value) w.BytesField(2, *m.value);
     for (const auto& n : m.nodes) {
-      pb::Writer nw;
-      nw.Varint(1, n.index);
-      nw.BytesField(2, n.hash);
-      nw.Varint(3, n.size);
-      w.Message(3, nw);
+      SizeWriter size;
+      EncodeDataNode(size, n);
+      w.Nested(3, size.n);
+      EncodeDataNode(w, n);
     }
     if (m.signature) w.BytesField(4, *m.signature);
   }
   void operator()(const CloseMessage& m) {
     if (m.discovery_key) w.BytesField(1, *m.discovery_key);
   }
-  void operator()(const ExtensionMessage&) {}
+  // Not protobuf: varint(id) then the extension's bytes.
+  void operator()(const ExtensionMessage& m) {
+    if constexpr (std::is_same_v<W, SizeWriter>) {
+      w.n += VarintLength(m.id);
+    } else {
+      AppendVarint(w.out, m.id);
+    }
+    w.Raw(m.payload);
+  }
   void operator()(const UnknownMessage&) {}
 };
+
+size_t BodySize(const Message& m) {
+  SizeWriter size;
+  std::visit(BodyEncoder<SizeWriter>{size}, m);
+  return size.n;
+}
+
+// Room for `more` bytes at the end of `out`, growing geometrically (a frame appended to a
+// large buffer must not make every later append reallocate).
+void Reserve(Bytes& out, size_t more) {
+  size_t need = out.size() + more;
+  if (need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
+}
 
 }  // namespace
 
@@ -392,15 +464,11 @@ std::string_view TypeName(MessageType type) {
 }
 
 Bytes EncodeBody(const Message& m) {
-  if (const auto* ext = std::get_if<ExtensionMessage>(&m)) {
-    Bytes out;
-    AppendVarint(out, ext->id);
-    out.insert(out.end(), ext->payload.begin(), ext->payload.end());
-    return out;
-  }
-  BodyEncoder enc;
-  std::visit(enc, m);
-  return enc.w.Take();
+  Bytes out;
+  out.reserve(BodySize(m));
+  AppendWriter w{out};
+  std::visit(BodyEncoder<AppendWriter>{w}, m);
+  return out;
 }
 
 Result<Message> DecodeBody(uint8_t type, ByteView body, const Limits& limits) {
@@ -438,12 +506,14 @@ Result<Message> DecodeBody(uint8_t type, ByteView body, const Limits& limits) {
 }
 
 void AppendFrame(Bytes& out, uint64_t channel, const Message& m) {
-  Bytes body = EncodeBody(m);
+  size_t body = BodySize(m);
   uint64_t header = (channel << 4) | static_cast<uint8_t>(TypeOf(m));
-  uint64_t len = VarintLength(header) + body.size();
+  uint64_t len = VarintLength(header) + body;
+  Reserve(out, VarintLength(len) + len);
   AppendVarint(out, len);
   AppendVarint(out, header);
-  out.insert(out.end(), body.begin(), body.end());
+  AppendWriter w{out};
+  std::visit(BodyEncoder<AppendWriter>{w}, m);
 }
 
 Bytes EncodeFrame(uint64_t channel, const Message& m) {

@@ -46,6 +46,31 @@ TEST(Messages, RoundTripEveryType) {
   }
 }
 
+TEST(Messages, FramesAreWrittenInPlaceAfterWhatTheBufferHolds) {
+  // AppendFrame writes straight into the buffer: the same bytes as varint(len), header, body.
+  Bytes out = {0xaa, 0xbb};
+  Bytes expected = out;
+  DataMessage big;
+  big.index = 300;
+  big.value = Bytes(200000, 7);  // length varints of 3 bytes
+  std::vector<Message> all = AllMessages();
+  all.push_back(big);
+  for (const Message& m : all) {
+    AppendFrame(out, 5, m);
+    Bytes body = EncodeBody(m);
+    uint64_t header = (uint64_t{5} << 4) | static_cast<uint8_t>(TypeOf(m));
+    AppendVarint(expected, VarintLength(header) + body.size());
+    AppendVarint(expected, header);
+    expected.insert(expected.end(), body.begin(), body.end());
+  }
+  EXPECT_EQ(out, expected);
+  // And the Data body is what the generic protobuf writer makes of it.
+  pb::Writer w;
+  w.Varint(1, 300);
+  w.BytesField(2, *big.value);
+  EXPECT_EQ(EncodeBody(big), w.data());
+}
+
 TEST(Messages, KnownBytesAsTheReferenceEncodes) {
   // Want {start: 0, length: 1048576} as protocol-buffers writes it.
   EXPECT_EQ(ToHex(EncodeBody(WantMessage{0, 1048576})), "080010808040");

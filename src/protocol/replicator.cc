@@ -100,7 +100,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     Update();
   }
 
-  Status OnChannelMessage(const Message& m) override {
+  Status OnChannelMessage(Message& m) override {
     if (const auto* x = std::get_if<HaveMessage>(&m)) return OnHave(*x);
     if (const auto* x = std::get_if<WantMessage>(&m)) return OnWant(*x);
     if (const auto* x = std::get_if<RequestMessage>(&m)) return OnRequest(*x);

@@ -142,7 +142,7 @@ TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
   struct Forger : ChannelHandler {
     ProtocolStream* s = nullptr;
     crypto::Hash dk{};
-    Status OnChannelMessage(const Message& m) override {
+    Status OnChannelMessage(Message& m) override {
       if (const auto* req = std::get_if<RequestMessage>(&m)) {
         DataMessage d;
         d.index = req->index;

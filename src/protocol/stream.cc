@@ -52,7 +52,17 @@ Bytes ProtocolStream::TakeOutput() {
   return out;
 }
 
+void ProtocolStream::TakeOutput(Bytes& into) {
+  into.clear();
+  into.swap(out_);
+}
+
 Status ProtocolStream::Recv(ByteView data) {
+  Bytes copy(data.begin(), data.end());
+  return RecvInPlace(copy);
+}
+
+Status ProtocolStream::RecvInPlace(MutableByteView data) {
   if (destroyed_) return error_.ok() ? Status::Cancelled("stream is destroyed") : error_;
   if (!started_) Start();
   bytes_received_ += data.size();
@@ -123,10 +133,9 @@ Status ProtocolStream::FinishHandshake() {
   return Status::Ok();
 }
 
-Status ProtocolStream::RecvEncrypted(ByteView data) {
-  Bytes buf(data.begin(), data.end());
-  rx_->Xor(buf);
-  return frames_.Feed(buf, [this](uint64_t channel, uint8_t type, ByteView body) {
+Status ProtocolStream::RecvEncrypted(MutableByteView data) {
+  rx_->Xor(data);
+  return frames_.Feed(data, [this](uint64_t channel, uint8_t type, ByteView body) {
     if (destroyed_) return Status::Ok();
     return OnFrame(channel, type, body);
   });
@@ -305,18 +314,18 @@ void ProtocolStream::SendNow(uint64_t channel, const Message& m,
 
 void ProtocolStream::SendFrame(uint64_t channel, const Message& m,
                                const std::optional<crypto::PublicKey>& key) {
-  Bytes frame;
+  // The frame is written straight into the output and encrypted where it lies.
+  size_t start = out_.size();
   if (key && std::holds_alternative<OpenMessage>(m)) {
     OpenMessage open = std::get<OpenMessage>(m);
     crypto::Hash cap = crypto::Capability(*key, split_.rx, split_.tx);
     open.capability = ToBytes(ByteView(cap));
-    AppendFrame(frame, channel, open);
+    AppendFrame(out_, channel, open);
   } else {
-    AppendFrame(frame, channel, m);
+    AppendFrame(out_, channel, m);
   }
-  tx_->Xor(frame);
-  bytes_sent_ += frame.size();
-  out_.insert(out_.end(), frame.begin(), frame.end());
+  tx_->Xor(MutableByteView(out_).subspan(start));
+  bytes_sent_ += out_.size() - start;
 }
 
 void ProtocolStream::Ping() {

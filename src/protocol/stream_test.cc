@@ -10,7 +10,7 @@ struct Recorder : ChannelHandler {
   int closed = 0;
   std::vector<Message> got;
   void OnChannelOpen() override { ++opened; }
-  Status OnChannelMessage(const Message& m) override {
+  Status OnChannelMessage(Message& m) override {
     got.push_back(m);
     return Status::Ok();
   }
@@ -71,6 +71,46 @@ TEST_F(StreamTest, HandshakeThenChannelMessagesBothWays) {
   EXPECT_EQ(rb.closed, 1);
   EXPECT_EQ(a.channel_count(), 0u);
   EXPECT_EQ(b.channel_count(), 0u);
+}
+
+TEST_F(StreamTest, InPlaceReceiveAndReusedOutputBuffersCarryTheSameMessages) {
+  // What a transport does: hand back its written buffer to TakeOutput, decrypt in its read
+  // buffer with RecvInPlace, in reads that cut frames anywhere.
+  Recorder ra, rb;
+  b.on_discovery_key = [&](const crypto::Hash&) { EXPECT_TRUE(b.Open(feed.public_key, &rb).ok()); };
+  auto dk = crypto::DiscoveryKey(feed.public_key);
+  a.Start();
+  ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());
+  std::vector<Message> sent;
+  Bytes wire[2];
+  auto pump = [&] {
+    for (int round = 0; round < 100; ++round) {
+      bool moved = false;
+      for (int side = 0; side < 2; ++side) {
+        ProtocolStream& from = side == 0 ? a : b;
+        ProtocolStream& to = side == 0 ? b : a;
+        from.TakeOutput(wire[side]);
+        for (size_t i = 0; i < wire[side].size(); i += 1000) {
+          moved = true;
+          size_t n = std::min<size_t>(1000, wire[side].size() - i);
+          ASSERT_TRUE(to.RecvInPlace(MutableByteView(wire[side]).subspan(i, n)).ok());
+        }
+      }
+      if (!moved) return;
+    }
+  };
+  pump();
+  ASSERT_EQ(rb.opened, 1);
+  for (uint64_t i = 0; i < 20; ++i) {
+    DataMessage d;
+    d.index = i;
+    d.value = Bytes(3000 + i * 977, static_cast<uint8_t>(i));
+    sent.push_back(d);
+    ASSERT_TRUE(a.Send(dk, d).ok());
+    if (i % 3 == 0) pump();
+  }
+  pump();
+  EXPECT_EQ(rb.got, sent);
 }
 
 TEST_F(StreamTest, DifferentKeysDoNotOpenAChannel) {

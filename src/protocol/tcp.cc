@@ -16,6 +16,9 @@ constexpr size_t kMaxConnections = 256;
 // Stop reading from a peer while this much is waiting to be written to it (a peer that sends
 // requests but does not read the answers must not make us buffer without bound).
 constexpr size_t kMaxPendingWrite = 16 * 1024 * 1024;
+// One socket read takes up to this much: a Data frame (a 64 KiB block and its proof) then
+// usually arrives whole and is decoded where it lies, and there are few read calls.
+constexpr size_t kReadBuffer = 256 * 1024;
 
 std::string EndpointString(const tcp::socket& s) {
   std::error_code ec;
@@ -118,7 +121,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   asio::steady_timer handshake;
   bool initiator;
   std::string remote;
-  std::array<uint8_t, 64 * 1024> buf{};
+  Bytes buf = Bytes(kReadBuffer);
   Bytes writing;
   bool write_in_flight = false;
   bool closed = false;
@@ -130,6 +133,10 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
 
   void Start() {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
+    // We write whole batches of frames ourselves: Nagle's algorithm would only hold back the
+    // last small frame of a batch (a Request) until the previous segment is acknowledged.
+    std::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     stream.on_discovery_key = [this](const crypto::Hash& dk) {
       for (auto& e : impl->feeds) {
         if (e->rep->discovery_key() == dk) (void)e->rep->Attach(&stream);
@@ -183,7 +190,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         return;
       }
       self->ArmIdle();
-      Status s = self->stream.Recv(ByteView(self->buf.data(), n));
+      Status s = self->stream.RecvInPlace(MutableByteView(self->buf.data(), n));
       if (!s.ok()) {
         self->Close(s);
         return;
@@ -215,17 +222,21 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
 
   void Flush() {
     if (write_in_flight || closed) return;
-    Bytes out = stream.TakeOutput();
-    if (out.empty()) {
+    if (!stream.has_output()) {
       if (ending) Close(Status::Ok());
       return;
     }
-    writing = std::move(out);
+    stream.TakeOutput(writing);  // the stream keeps our old buffer for its next output
     write_in_flight = true;
     auto self = shared_from_this();
     asio::async_write(socket, asio::buffer(writing), [self](std::error_code ec, size_t) {
       self->write_in_flight = false;
-      self->writing.clear();
+      // Kept for the next output, unless a burst made it large.
+      if (self->writing.capacity() > kMaxPendingWrite / 4) {
+        Bytes().swap(self->writing);
+      } else {
+        self->writing.clear();
+      }
       if (self->closed) return;
       if (ec) {
         self->Close(Status::IOError("writing: " + ec.message()));

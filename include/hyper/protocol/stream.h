@@ -31,7 +31,8 @@ class ChannelHandler {
   // Both sides have opened the channel and the remote's capability verified.
   virtual void OnChannelOpen() {}
   // Every message of the channel except Open and Close. A non-Ok status destroys the stream.
-  virtual Status OnChannelMessage(const Message& m) { return Status::Ok(); }
+  // The handler may move what it keeps out of `m` (a Data message's block).
+  virtual Status OnChannelMessage(Message& m) { return Status::Ok(); }
   // The channel is closed (by us, by the remote, or because the stream ended). Last call.
   virtual void OnChannelClose() {}
 };
@@ -55,8 +56,14 @@ class ProtocolStream {
   // Bytes received from the transport. A non-Ok status means the stream is destroyed (the
   // status says why); every open channel has been closed.
   Status Recv(ByteView data);
+  // The same, decrypting in place: `data` is clobbered (a transport's read buffer, which it
+  // refills anyway; this saves a copy of every byte received).
+  Status RecvInPlace(MutableByteView data);
   // Bytes to send, in order (empties the buffer).
   Bytes TakeOutput();
+  // The same into `into`: its old contents are dropped and its capacity is kept for the next
+  // output (a transport that hands back the buffer it has written allocates nothing).
+  void TakeOutput(Bytes& into);
   bool has_output() const { return !out_.empty(); }
   size_t output_size() const { return out_.size(); }
 
@@ -107,7 +114,7 @@ class ProtocolStream {
 
   Status RecvHandshake(ByteView data);
   Status FinishHandshake();
-  Status RecvEncrypted(ByteView data);
+  Status RecvEncrypted(MutableByteView data);
   Status OnFrame(uint64_t channel, uint8_t type, ByteView body);
   Status OnRemoteOpen(uint64_t channel, OpenMessage m);
   Status OnRemoteClose(uint64_t channel, const CloseMessage& m);
