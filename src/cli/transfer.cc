@@ -269,7 +269,9 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
     std::string path = Join(base, e.rel);
     wanted.insert(path);
     std::string full = dir + "/" + e.rel;
-    auto existing = d->Lstat(path);
+    // A drive created just now has nothing to compare with.
+    Result<drive::Stat> existing = created ? Result<drive::Stat>(Status::NotFound(path))
+                                           : d->Lstat(path);
     if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
     if (S_ISDIR(e.st.st_mode)) {
       if (existing.ok() && existing->IsDirectory()) {
@@ -328,7 +330,13 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
     progress.Update(done_bytes, ++done_files);
   }
   RETURN_IF_ERROR(pending.Flush(*d).Annotate("importing " + dir));
-  // What the folder no longer has leaves the drive (mounts are left alone).
+  // What the folder no longer has leaves the drive (mounts are left alone; a new drive has
+  // nothing else).
+  if (created) {
+    progress.Finish();
+    std::cout << FormatUrl(d->key()) << "\n";
+    return session->Close();
+  }
   drive::ReaddirOptions ro;
   ro.recursive = true;
   ro.no_mounts = true;
