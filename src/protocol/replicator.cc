@@ -78,15 +78,17 @@ class IntervalSet {
 
 class FeedReplicator::Peer : public ChannelHandler {
  public:
-  Peer(FeedReplicator* owner, ProtocolStream* stream)
+  Peer(FeedReplicator* owner, ProtocolStream* stream, uint64_t id)
       : owner_(owner),
         stream_(stream),
+        id_(id),
         feed_(owner->feed_),
         downloading_(owner->options_.download),
         uploading_(owner->options_.upload),
         default_downloading_(owner->options_.download) {}
 
   ProtocolStream* stream() const { return stream_; }
+  uint64_t id() const { return id_; }
   uint64_t remote_length() const { return remote_length_; }
   bool informed() const { return have_received_; }
   bool remote_want() const { return remote_want_; }
@@ -104,7 +106,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (const auto* x = std::get_if<HaveMessage>(&m)) return OnHave(*x);
     if (const auto* x = std::get_if<WantMessage>(&m)) return OnWant(*x);
     if (const auto* x = std::get_if<RequestMessage>(&m)) return OnRequest(*x);
-    if (const auto* x = std::get_if<DataMessage>(&m)) return OnData(*x);
+    if (auto* x = std::get_if<DataMessage>(&m)) return OnData(*x);
     if (const auto* x = std::get_if<UnhaveMessage>(&m)) return OnUnhave(*x);
     if (const auto* x = std::get_if<StatusMessage>(&m)) return OnStatus(*x);
     return Status::Ok();  // Options, Unwant, Cancel, Extension: nothing to do
@@ -135,7 +137,7 @@ class FeedReplicator::Peer : public ChannelHandler {
   void Update() {
     if (closed_ || !opened_ || stream_->destroyed()) return;
     if (downloading_ && remote_uploading_) {
-      while (inflight_.size() < owner_->options_.max_requests) {
+      while (inflight_.size() < owner_->options_.max_requests && !owner_->StoreFull()) {
         uint64_t i = NextToRequest();
         if (i == kAll) break;
         Request(i);
@@ -176,6 +178,7 @@ class FeedReplicator::Peer : public ChannelHandler {
   void CheckSynced() {
     const PeerOptions& o = owner_->options_;
     if (o.sparse || !have_received_ || !inflight_.empty() || !downloading_) return;
+    if (owner_->storing_ > 0) return;  // the last blocks are on their way to the feed
     if (!Synced()) {
       owner_->synced_ = false;
       return;
@@ -209,14 +212,14 @@ class FeedReplicator::Peer : public ChannelHandler {
 
   // The first block >= from that the remote has, we lack and nobody is fetching. Blocks that
   // became local behind our back are dropped from missing_ on the way, so the walk only ever
-  // steps over blocks in flight.
+  // steps over blocks in flight or being stored (reserved: checked first, without asking the
+  // feed, whose lock a store may hold).
   uint64_t NextMissing(uint64_t from) {
     uint64_t i = missing_.NextFrom(from);
     while (i != kAll) {
-      if (feed_->Has(BlockIndex(i))) {
+      if (!owner_->reserved_.count(i)) {
+        if (!feed_->Has(BlockIndex(i))) return i;
         missing_.Remove(i, i + 1);
-      } else if (!owner_->reserved_.count(i)) {
-        return i;
       }
       i = missing_.NextFrom(i + 1);
     }
@@ -420,22 +423,30 @@ class FeedReplicator::Peer : public ChannelHandler {
     return Status::Ok();
   }
 
-  Status OnData(const DataMessage& d) {
+  Status OnData(DataMessage& d) {
     if (!inflight_.count(d.index) || !d.value) {
-      // Unrequested: tell the remote we did not take it.
-      if (d.index < kMaxIndex && !feed_->Has(BlockIndex(d.index))) {
+      // Unrequested: tell the remote we did not take it (unless it is on its way to the feed).
+      if (d.index < kMaxIndex && !owner_->reserved_.count(d.index) &&
+          !feed_->Has(BlockIndex(d.index))) {
         Send(UnhaveMessage{d.index, std::nullopt});
       }
       return Status::Ok();
     }
     inflight_.erase(d.index);
-    owner_->reserved_.erase(d.index);
     last_progress_ = std::chrono::steady_clock::now();
     core::Proof proof;
+    proof.nodes.reserve(d.nodes.size());
     for (const auto& n : d.nodes) {
       proof.nodes.push_back(core::TreeNode{TreeIndex(n.index), n.hash, n.size});
     }
     proof.signature = d.signature;
+    if (owner_->store_) {
+      // Verified and stored elsewhere; the block stays reserved until then (OnStored).
+      owner_->StoreAsync(this, d.index, std::move(*d.value), std::move(proof));
+      Update();  // the request window has room again
+      return Status::Ok();
+    }
+    owner_->reserved_.erase(d.index);
     Status s = feed_->Put(BlockIndex(d.index), *d.value, proof);
     if (!s.ok()) {
       owner_->stats_.rejected_blocks++;
@@ -493,6 +504,7 @@ class FeedReplicator::Peer : public ChannelHandler {
 
   FeedReplicator* owner_;
   ProtocolStream* stream_;
+  uint64_t id_;
   core::Feed* feed_;
   bool opened_ = false;
   bool closed_ = false;
@@ -514,12 +526,13 @@ class FeedReplicator::Peer : public ChannelHandler {
 };
 
 FeedReplicator::FeedReplicator(core::Feed* feed, PeerOptions options)
-    : feed_(feed), options_(options) {
+    : feed_(feed), options_(options), alive_(std::make_shared<FeedReplicator*>(this)) {
   discovery_key_ = feed->discovery_key();
   announced_length_ = feed->length();
 }
 
 FeedReplicator::~FeedReplicator() {
+  alive_.reset();  // stores still running report to nobody
   // Close every channel (this deletes the peers) and fail the waiters.
   while (!peers_.empty()) {
     Peer* p = peers_.front().get();
@@ -553,7 +566,7 @@ Status FeedReplicator::Attach(ProtocolStream* stream) {
   for (const auto& p : peers_) {
     if (p->stream() == stream) return Status::Ok();
   }
-  peers_.push_back(std::make_unique<Peer>(this, stream));
+  peers_.push_back(std::make_unique<Peer>(this, stream, next_peer_id_++));
   Peer* peer = peers_.back().get();
   Status s = stream->Open(feed_->key(), peer);
   if (!s.ok()) {
@@ -645,6 +658,49 @@ void FeedReplicator::OnBlockStored(uint64_t index, Peer* from) {
     if (p.get() != from) p->Announce(index, 1);
   }
   UpdateAll();
+}
+
+void FeedReplicator::SetBlockStore(BlockStore store, size_t max_blocks, uint64_t max_bytes) {
+  store_ = std::move(store);
+  max_storing_ = std::max<size_t>(max_blocks, 1);
+  max_storing_bytes_ = max_bytes;
+}
+
+bool FeedReplicator::StoreFull() const {
+  return store_ && storing_ > 0 &&
+         (storing_ >= max_storing_ || storing_bytes_ >= max_storing_bytes_);
+}
+
+void FeedReplicator::StoreAsync(Peer* from, uint64_t index, Bytes data, core::Proof proof) {
+  uint64_t bytes = data.size();
+  ++storing_;
+  storing_bytes_ += bytes;
+  std::weak_ptr<FeedReplicator*> alive = alive_;
+  uint64_t peer_id = from->id();
+  store_(StoreJob{BlockIndex(index), std::move(data), std::move(proof)},
+         [alive, peer_id, index, bytes](Status s) {
+           if (auto self = alive.lock()) (*self)->OnStored(peer_id, index, bytes, s);
+         });
+}
+
+void FeedReplicator::OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s) {
+  --storing_;
+  storing_bytes_ -= bytes;
+  reserved_.erase(index);
+  Peer* from = nullptr;
+  for (auto& p : peers_) {
+    if (p->id() == peer_id) from = p.get();
+  }
+  if (!s.ok()) {
+    stats_.rejected_blocks++;
+    // As when Put runs inline: a block that does not verify ends the connection it came on.
+    if (from) from->stream()->Destroy(s.Annotate("block " + std::to_string(index) + " from the remote"));
+    UpdateAll();  // someone else may have it
+    return;
+  }
+  stats_.downloaded_blocks++;
+  stats_.downloaded_bytes += bytes;
+  OnBlockStored(index, from);
 }
 
 void FeedReplicator::OnLocalAppend(uint64_t new_length) {

@@ -167,5 +167,138 @@ TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
   EXPECT_EQ(leech.stats().rejected_blocks, 1u);
 }
 
+// A BlockStore that keeps the jobs until the test runs them (as a store thread would, later).
+struct DeferredStore {
+  core::Feed* feed = nullptr;
+  std::vector<std::pair<StoreJob, std::function<void(Status)>>> jobs;
+  size_t most_waiting = 0;
+  BlockStore Bind() {
+    return [this](StoreJob job, std::function<void(Status)> done) {
+      jobs.emplace_back(std::move(job), std::move(done));
+      most_waiting = std::max(most_waiting, jobs.size());
+    };
+  }
+  // Stores what is waiting; returns how many.
+  size_t RunAll() {
+    auto batch = std::move(jobs);
+    jobs.clear();
+    for (auto& [job, done] : batch) done(feed->Put(job.index, job.data, job.proof));
+    return batch.size();
+  }
+};
+
+// Pumps bytes and runs the deferred stores until neither has anything left.
+void PumpWithStore(ProtocolStream& a, ProtocolStream& b, FeedReplicator& ra, FeedReplicator& rb,
+                   DeferredStore& store) {
+  for (int round = 0; round < 10000; ++round) {
+    int moved = Pump(a, b, &ra, &rb);
+    if (store.RunAll() == 0 && moved == 0) return;
+  }
+}
+
+TEST_F(ReplicatorTest, DeferredStoreDownloadsEverythingWithinItsBound) {
+  auto w = NewWriter(50);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
+  DeferredStore store{r->feed.get()};
+  leech.SetBlockStore(store.Bind(), 3, 1 << 20);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  PumpWithStore(a, b, seed, leech, store);
+  EXPECT_EQ(r->feed->Downloaded(), 50u);
+  EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(49))), "block 49");
+  EXPECT_TRUE(leech.synced());
+  EXPECT_EQ(leech.stats().downloaded_blocks, 50u);
+  EXPECT_EQ(seed.stats().uploaded_blocks, 50u);  // nothing asked twice
+  // No new request while 3 blocks wait: at most those 3 plus the requests in flight then.
+  EXPECT_LE(store.most_waiting, 3u + PeerOptions{}.max_requests);
+  EXPECT_EQ(a.channel_count(), 0u);
+  EXPECT_EQ(b.channel_count(), 0u);
+}
+
+TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
+  auto w = NewWriter(20);
+  auto r = NewReplica(w->feed->key());
+  PeerOptions sparse;
+  sparse.sparse = true;
+  sparse.live = true;
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
+  DeferredStore store{r->feed.get()};
+  leech.SetBlockStore(store.Bind(), 8, 1 << 20);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Pump(a, b, &seed, &leech);
+  Status got = Status::Internal("not called");
+  leech.Want(BlockIndex(7), [&](Status s) { got = s; });
+  Pump(a, b, &seed, &leech);
+  ASSERT_EQ(store.jobs.size(), 1u);  // arrived, not stored yet
+  EXPECT_EQ(got.code(), Code::kInternal);
+  EXPECT_FALSE(r->feed->Has(BlockIndex(7)));
+  store.RunAll();
+  EXPECT_TRUE(got.ok()) << got.ToString();
+  EXPECT_TRUE(r->feed->Has(BlockIndex(7)));
+  EXPECT_EQ(leech.stats().downloaded_blocks, 1u);
+}
+
+TEST_F(ReplicatorTest, DeferredStoreOfForgedDataDestroysTheStream) {
+  auto w = NewWriter(5);
+  auto r = NewReplica(w->feed->key());
+  PeerOptions sparse;
+  sparse.sparse = true;
+  sparse.live = true;
+  FeedReplicator leech(r->feed.get(), sparse);
+  DeferredStore store{r->feed.get()};
+  leech.SetBlockStore(store.Bind(), 8, 1 << 20);
+  struct Forger : ChannelHandler {
+    ProtocolStream* s = nullptr;
+    crypto::Hash dk{};
+    Status OnChannelMessage(Message& m) override {
+      if (const auto* req = std::get_if<RequestMessage>(&m)) {
+        DataMessage d;
+        d.index = req->index;
+        d.value = ToBytes("forged");
+        (void)s->Send(dk, d);
+      }
+      if (std::holds_alternative<WantMessage>(m)) {
+        (void)s->Send(dk, HaveMessage{0, 5, std::nullopt, std::nullopt});
+      }
+      return Status::Ok();
+    }
+  } forger;
+  forger.s = &a;
+  forger.dk = w->feed->discovery_key();
+  a.Start();
+  ASSERT_TRUE(a.Open(w->feed->key(), &forger).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  leech.Want(BlockIndex(2), [](Status) {});
+  Pump(a, b, nullptr, &leech);
+  ASSERT_EQ(store.jobs.size(), 1u);
+  EXPECT_FALSE(b.destroyed());  // not known to be bad before it is verified
+  store.RunAll();
+  EXPECT_TRUE(b.destroyed());
+  EXPECT_FALSE(r->feed->Has(BlockIndex(2)));
+  EXPECT_EQ(leech.stats().rejected_blocks, 1u);
+  EXPECT_EQ(leech.stats().downloaded_blocks, 0u);
+}
+
+TEST_F(ReplicatorTest, StoreFinishingAfterTheReplicatorIsGoneDoesNothing) {
+  auto w = NewWriter(10);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), {});
+  auto leech = std::make_unique<FeedReplicator>(r->feed.get(), PeerOptions{});
+  DeferredStore store{r->feed.get()};
+  leech->SetBlockStore(store.Bind(), 4, 1 << 20);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech->Attach(&b).ok());
+  Pump(a, b, &seed, leech.get());
+  ASSERT_FALSE(store.jobs.empty());
+  leech.reset();
+  size_t stored = store.RunAll();  // Put still verifies and stores; the completions go nowhere
+  EXPECT_EQ(r->feed->Downloaded(), stored);
+}
+
 }  // namespace
 }  // namespace hyper::protocol

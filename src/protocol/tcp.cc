@@ -3,6 +3,8 @@
 #include <array>
 #include <asio.hpp>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -19,6 +21,9 @@ constexpr size_t kMaxPendingWrite = 16 * 1024 * 1024;
 // One socket read takes up to this much: a Data frame (a 64 KiB block and its proof) then
 // usually arrives whole and is decoded where it lies, and there are few read calls.
 constexpr size_t kReadBuffer = 256 * 1024;
+// Received blocks waiting for Feed::Put on the store thread, per feed (see SetBlockStore).
+constexpr size_t kMaxStoringBlocks = 32;
+constexpr uint64_t kMaxStoringBytes = 8 * 1024 * 1024;
 
 std::string EndpointString(const tcp::socket& s) {
   std::error_code ec;
@@ -26,6 +31,61 @@ std::string EndpointString(const tcp::socket& s) {
   if (ec) return "?";
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
+
+// One thread that runs jobs in the order they were posted: here Feed::Put of received blocks
+// (the BLAKE2b of each block and the writes), which would otherwise keep the network thread
+// from reading the next ones.
+class StoreWorker {
+ public:
+  StoreWorker() : thread_([this] { Run(); }) {}
+  ~StoreWorker() {
+    {
+      std::lock_guard g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  StoreWorker(const StoreWorker&) = delete;
+  StoreWorker& operator=(const StoreWorker&) = delete;
+
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard g(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+  // Returns once every job posted before has run.
+  void Drain() {
+    if (std::this_thread::get_id() == thread_.get_id()) return;
+    std::promise<void> done;
+    auto fut = done.get_future();
+    Post([&done] { done.set_value(); });
+    fut.wait();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and nothing left
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is ready
+};
 
 }  // namespace
 
@@ -45,6 +105,37 @@ struct Replicator::Impl {
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Stores received blocks (Feed::Put) off the network thread.
+  std::unique_ptr<StoreWorker> store = std::make_unique<StoreWorker>();
+  // Completions of the stores, run on the loop in batches: one wake-up of the loop (and one
+  // flush of the connections) for however many blocks were stored meanwhile.
+  std::mutex stored_mu;
+  std::vector<std::function<void()>> stored;
+
+  // On the store thread.
+  void AddCompletion(std::function<void()> fn) {
+    bool first;
+    {
+      std::lock_guard g(stored_mu);
+      first = stored.empty();
+      stored.push_back(std::move(fn));
+    }
+    if (!first) return;  // a batch is already posted and has not started
+    std::lock_guard g(gate->mu);
+    if (gate->impl == nullptr) return;
+    asio::post(io, [this] { RunCompletions(); });
+  }
+
+  // On the loop.
+  void RunCompletions() {
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard g(stored_mu);
+      batch.swap(stored);
+    }
+    for (auto& fn : batch) fn();
+    FlushAll();
+  }
   std::thread thread;
   std::thread::id loop_id;
 
@@ -329,6 +420,7 @@ Replicator::~Replicator() {
     std::error_code ec;
     for (auto& a : d.acceptors) a->close(ec);
   });
+  d.store.reset();  // runs what is left (no feed is left to store into) and stops
   d.work.reset();
   d.thread.join();
 }
@@ -341,6 +433,19 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
     e->feed = feed;
     e->options = options;
     e->rep = std::make_unique<FeedReplicator>(feed, options);
+    // Received blocks are verified and written by Feed::Put on the store thread; the
+    // completion comes back to the loop. RemoveFeed waits for the stores of the feed to end.
+    Impl* impl = &d;
+    StoreWorker* worker = d.store.get();
+    e->rep->SetBlockStore(
+        [impl, worker, feed](StoreJob job, std::function<void(Status)> done) {
+          worker->Post([impl, feed, job = std::move(job), done = std::move(done)]() mutable {
+            Status s = feed->Put(job.index, job.data, job.proof);
+            job.data = Bytes();
+            impl->AddCompletion([s = std::move(s), done = std::move(done)] { done(s); });
+          });
+        },
+        kMaxStoringBlocks, kMaxStoringBytes);
     for (auto& c : d.conns) (void)e->rep->Attach(&c->stream);
     d.feeds.push_back(std::move(e));
     d.FlushAll();
@@ -420,7 +525,7 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
 Status Replicator::RemoveFeed(core::Feed* feed) {
   Impl& d = *impl_;
   feed->SetBlockFetcher(nullptr);
-  return d.Run([&]() -> Status {
+  Status s = d.Run([&]() -> Status {
     for (auto it = d.feeds.begin(); it != d.feeds.end(); ++it) {
       if ((*it)->feed == feed) {
         feed->RemoveListener((*it)->listener);
@@ -431,6 +536,9 @@ Status Replicator::RemoveFeed(core::Feed* feed) {
     }
     return Status::NotFound("feed is not replicated");
   });
+  // No store into the feed may run once we return (the caller may close it).
+  if (s.ok()) d.store->Drain();
+  return s;
 }
 
 Status Replicator::Download(core::Feed* feed, BlockIndex start, BlockIndex end) {

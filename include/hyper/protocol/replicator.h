@@ -43,6 +43,18 @@ struct ReplicationStats {
   uint64_t rejected_blocks = 0;  // Data that did not verify (the stream was then destroyed)
 };
 
+// A received block on its way to Feed::Put.
+struct StoreJob {
+  BlockIndex index;
+  Bytes data;
+  core::Proof proof;
+};
+// Stores a received block somewhere else than on the calling thread: calls Feed::Put(job.index,
+// job.data, job.proof) on the replicator's feed (which verifies before it writes), then `done`
+// with Put's status, on the thread that owns the FeedReplicator. `done` may be called after the
+// FeedReplicator is gone (it then does nothing) or never (when the transport shuts down).
+using BlockStore = std::function<void(StoreJob job, std::function<void(Status)> done)>;
+
 class FeedReplicator {
  public:
   // REQUIRES: feed outlives this object.
@@ -77,6 +89,14 @@ class FeedReplicator {
   // Deletes the peers whose channel closed. Call between events (not from a callback).
   void Collect();
 
+  // Hands received blocks to `store` instead of calling Feed::Put inline (Put hashes the block:
+  // on another thread, that work overlaps with receiving the next ones). At most `max_blocks`
+  // blocks, or `max_bytes` bytes (but always one block), wait in the store; while it is full,
+  // no new Requests are sent. A block is counted downloaded, announced, and given to whoever
+  // waits for it once `done` reports it stored; one that does not verify destroys the stream
+  // it came on (if still open). Call before attaching streams.
+  void SetBlockStore(BlockStore store, size_t max_blocks, uint64_t max_bytes);
+
   size_t peer_count() const { return peers_.size(); }
   // True when the non-sparse download has got every block the peers have (and at least one
   // peer has told us what it has).
@@ -94,6 +114,9 @@ class FeedReplicator {
   void RemovePeer(Peer* peer);
   void OnBlockStored(uint64_t index, Peer* from);
   void UpdateAll();
+  void StoreAsync(Peer* from, uint64_t index, Bytes data, core::Proof proof);
+  void OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s);
+  bool StoreFull() const;
 
   core::Feed* feed_;
   PeerOptions options_;
@@ -112,6 +135,16 @@ class FeedReplicator {
   uint64_t announced_length_ = 0;
   bool synced_ = false;
   ReplicationStats stats_;
+  uint64_t next_peer_id_ = 1;
+  // The asynchronous store (SetBlockStore): blocks handed to it and not yet reported stored
+  // stay in reserved_ (nobody asks for them meanwhile).
+  BlockStore store_;
+  size_t max_storing_ = 0;
+  uint64_t max_storing_bytes_ = 0;
+  size_t storing_ = 0;
+  uint64_t storing_bytes_ = 0;
+  // Completions of the store hold a weak reference: they do nothing once this object is gone.
+  std::shared_ptr<FeedReplicator*> alive_;
 };
 
 }  // namespace hyper::protocol

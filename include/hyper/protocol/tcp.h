@@ -1,6 +1,11 @@
 // Replication over TCP: one asio event loop on one network thread owns every socket, every
 // ProtocolStream and every FeedReplicator. The public methods may be called from any other
 // thread (they hand the work to the loop and wait for it); never from a replication callback.
+// Received blocks are verified and written (Feed::Put: the BLAKE2b of the block, the proof, the
+// writes) on a second thread, the store thread, in the order they arrived, so that the network
+// thread goes on reading and decrypting meanwhile; a block counts as downloaded (announced,
+// handed to a waiting Feed::Get) once it is stored. RemoveFeed returns once no store into that
+// feed is left running.
 //
 //   auto r = Replicator::Create().value();
 //   r->AddFeed(feed.get());                  // serve and/or download this feed
