@@ -25,35 +25,56 @@ struct TrieState {
   TrieOptions options;
   std::mutex write_mu;
 
-  // Decoded nodes by seq, direct-mapped (slot = seq mod capacity: seqs are dense, so a trie
-  // that fits never collides, and a lookup is one index, no hashing). The table starts small
-  // and grows by 4x while it keeps missing, up to options.cache_size, so a store of many
-  // small drives stays small.
+  // Decoded nodes by seq: a two-way set-associative table (set = seq mod sets: seqs are dense,
+  // so a trie that fits never collides, and a lookup is one index, no hashing). A hit marks its
+  // slot hot and an insert evicts a cold slot first, so the upper levels of the trie, which
+  // every lookup walks through, stay while the deep nodes of one lookup come and go. The table
+  // starts small and grows by 4x while it keeps missing, up to options.cache_size, so a store
+  // of many small drives stays small.
   std::mutex cache_mu;
   struct CacheSlot {
     uint64_t seq = 0;  // 0: empty (seq 0 is the header, never cached)
+    bool hot = false;
     std::shared_ptr<const Node> node;
   };
-  std::vector<CacheSlot> cache;
-  size_t cache_inserts = 0;  // since the last growth
+  std::vector<CacheSlot> cache;  // set k is slots 2k and 2k+1
+  size_t cache_inserts = 0;      // since the last growth
 
   std::shared_ptr<const Node> CacheGet(uint64_t seq) {
     std::lock_guard lock(cache_mu);
     if (cache.empty()) return nullptr;
-    const CacheSlot& slot = cache[seq & (cache.size() - 1)];
-    return slot.seq == seq ? slot.node : nullptr;
+    CacheSlot* set = &cache[2 * (seq & (cache.size() / 2 - 1))];
+    for (int way = 0; way < 2; way++) {
+      if (set[way].seq == seq) {
+        set[way].hot = true;
+        return set[way].node;
+      }
+    }
+    return nullptr;
   }
   void CachePut(uint64_t seq, std::shared_ptr<const Node> node) {
     std::shared_ptr<const Node> evicted;  // released after the lock
     std::lock_guard lock(cache_mu);
     if (cache.empty()) cache.resize(std::min<size_t>(1024, MaxCache()));
     if (++cache_inserts > cache.size() && cache.size() < MaxCache()) GrowCache();
-    CacheSlot& slot = cache[seq & (cache.size() - 1)];
-    evicted = std::move(slot.node);
-    slot.seq = seq;
-    slot.node = std::move(node);
+    CacheSlot* set = &cache[2 * (seq & (cache.size() / 2 - 1))];
+    CacheSlot* victim = nullptr;
+    for (int way = 0; way < 2 && victim == nullptr; way++) {
+      if (set[way].seq == seq || set[way].seq == 0) victim = &set[way];
+    }
+    for (int way = 0; way < 2 && victim == nullptr; way++) {
+      if (!set[way].hot) victim = &set[way];
+    }
+    if (victim == nullptr) {  // both hot: both cool down, the newer one's neighbour goes
+      set[0].hot = set[1].hot = false;
+      victim = &set[seq & 1];
+    }
+    evicted = std::move(victim->node);
+    victim->seq = seq;
+    victim->hot = false;
+    victim->node = std::move(node);
   }
-  // The capacity: options.cache_size rounded down to a power of two.
+  // The capacity: options.cache_size rounded down to a power of two (at least one set).
   size_t MaxCache() const {
     size_t cap = 2;
     while (cap * 2 <= options.cache_size) cap *= 2;
@@ -61,8 +82,12 @@ struct TrieState {
   }
   void GrowCache() {
     std::vector<CacheSlot> bigger(std::min(cache.size() * 4, MaxCache()));
+    const size_t sets = bigger.size() / 2;
     for (CacheSlot& slot : cache) {
-      if (slot.node) bigger[slot.seq & (bigger.size() - 1)] = std::move(slot);
+      if (!slot.node) continue;
+      CacheSlot* set = &bigger[2 * (slot.seq & (sets - 1))];
+      CacheSlot* to = set[0].node ? &set[1] : &set[0];
+      if (!to->node) *to = std::move(slot);
     }
     cache = std::move(bigger);
     cache_inserts = 0;
