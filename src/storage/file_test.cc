@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <vector>
 
 #include "hyper/storage/file.h"
 #include "tests/support/temp_dir.h"
@@ -47,6 +48,32 @@ TEST_P(FileContract, WriteReadSize) {
   EXPECT_EQ(AsString(ByteView(*all).first(5)), "hello");
   EXPECT_EQ((*all)[7], 0);  // the hole reads as zeros
   EXPECT_EQ(AsString(ByteView(*all).subspan(10)), "world");
+}
+
+TEST_P(FileContract, WriteVIsOneWriteOfTheConcatenation) {
+  auto f = Open("data");
+  ASSERT_TRUE(f->Write(0, AsBytes("0123456789")).ok());
+  Bytes big(70000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 31);
+  std::vector<ByteView> parts = {AsBytes("ab"), ByteView(), big, AsBytes("c")};
+  ASSERT_TRUE(f->WriteV(4, parts).ok());
+  Bytes want = ToBytes(AsBytes("0123ab"));
+  want.insert(want.end(), big.begin(), big.end());
+  want.push_back('c');
+  EXPECT_EQ(*f->Size(), want.size());
+  EXPECT_EQ(*ReadBytes(*f, 0, want.size()), want);
+  // More parts than one pwritev takes (IOV_MAX is 1024 on Linux), some of them empty.
+  std::vector<Bytes> many;
+  std::vector<ByteView> views;
+  Bytes expect;
+  for (size_t i = 0; i < 3000; ++i) {
+    many.push_back(Bytes(i % 5, static_cast<uint8_t>(i)));
+    expect.insert(expect.end(), many.back().begin(), many.back().end());
+  }
+  for (const auto& m : many) views.emplace_back(m);
+  ASSERT_TRUE(f->WriteV(100, views).ok());
+  EXPECT_EQ(*ReadBytes(*f, 100, expect.size()), expect);
+  ASSERT_TRUE(f->WriteV(0, {}).ok());
 }
 
 TEST_P(FileContract, ReadPastEndIsAnError) {

@@ -28,6 +28,9 @@ class PooledFile final : public File {
   Status Write(uint64_t offset, ByteView data) override {
     return With([&](File& f) { return f.Write(offset, data); });
   }
+  Status WriteV(uint64_t offset, std::span<const ByteView> parts) override {
+    return With([&](File& f) { return f.WriteV(offset, parts); });
+  }
   Status Del(uint64_t offset, uint64_t length) override {
     return With([&](File& f) { return f.Del(offset, length); });
   }

@@ -1,8 +1,11 @@
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <vector>
@@ -47,6 +50,49 @@ class PosixFile final : public File {
       done += static_cast<size_t>(n);
     }
     return Status::Ok();
+  }
+
+  // pwritev in runs of at most IOV_MAX parts, resuming after short writes.
+  Status WriteV(uint64_t offset, std::span<const ByteView> parts) override {
+    if (fd_ < 0) return Closed();
+    std::vector<iovec> iov;
+    iov.reserve(std::min<size_t>(parts.size(), IOV_MAX));
+    size_t part = 0;  // first part not completely written
+    size_t skip = 0;  // bytes of it already written
+    while (true) {
+      while (part < parts.size() && parts[part].size() == skip) {
+        ++part;
+        skip = 0;
+      }
+      if (part == parts.size()) return Status::Ok();
+      iov.clear();
+      for (size_t p = part; p < parts.size() && iov.size() < IOV_MAX; ++p) {
+        size_t from = p == part ? skip : 0;
+        if (parts[p].size() == from) continue;
+        iov.push_back({const_cast<uint8_t*>(parts[p].data() + from), parts[p].size() - from});
+      }
+      ssize_t n =
+          pwritev(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "writing " + path_);
+      }
+      if (n == 0) return Status::IOError("writing " + path_ + ": no progress");
+      offset += static_cast<uint64_t>(n);
+      // Advance over what was written.
+      auto left = static_cast<size_t>(n);
+      while (left > 0) {
+        size_t avail = parts[part].size() - skip;
+        if (left < avail) {
+          skip += left;
+          left = 0;
+        } else {
+          left -= avail;
+          ++part;
+          skip = 0;
+        }
+      }
+    }
   }
 
   Status Del(uint64_t offset, uint64_t length) override {
@@ -137,6 +183,16 @@ FileFactory PosixDirectory(std::string root, OpenOptions options) {
   return [root = std::move(root), options](const std::string& name) {
     return OpenPosixFile(root + "/" + name, options);
   };
+}
+
+Status File::WriteV(uint64_t offset, std::span<const ByteView> parts) {
+  if (parts.size() == 1) return Write(offset, parts[0]);
+  size_t total = 0;
+  for (const auto& p : parts) total += p.size();
+  Bytes all;
+  all.reserve(total);
+  for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+  return Write(offset, all);
 }
 
 Result<Bytes> ReadBytes(File& file, uint64_t offset, uint64_t length) {

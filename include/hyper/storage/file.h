@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 
 #include "hyper/util/bytes.h"
@@ -27,6 +28,10 @@ class File {
   virtual Status Read(uint64_t offset, MutableByteView out) = 0;
   // Writes data at offset, growing the file (with a hole) as needed.
   virtual Status Write(uint64_t offset, ByteView data) = 0;
+  // Writes `parts` one after the other from offset: the same bytes, and the same single
+  // operation for the fault injector, as one Write of their concatenation. The default copies
+  // them into one buffer and calls Write; PosixFile writes them in place (pwritev).
+  virtual Status WriteV(uint64_t offset, std::span<const ByteView> parts);
   // Frees a range (hypercore's clear()). As the reference's random-access-file does, a range
   // that reaches the end of the file truncates the file to `offset`; a range inside the file
   // reads as zeros afterwards (disk space is released where the filesystem can punch holes).
