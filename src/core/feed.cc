@@ -11,6 +11,7 @@
 
 #include "src/core/bitfield.h"
 #include "src/core/flat_tree.h"
+#include "src/core/leaf_hasher.h"
 #include "src/core/merkle_tree.h"
 #include "src/core/tree_index.h"
 
@@ -505,18 +506,36 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
     if (f.length + batch.size() > kMaxBlocks) return Status::OutOfRange("feed is full");
     RETURN_IF_ERROR(f.EnsureMerkle());
 
-    MerkleTree merkle = *f.merkle;
     const uint64_t start = f.length;
+    const uint64_t first_byte = f.byte_length;
+
+    // 1. data, written while the workers hash the blocks (the leaf hashes do not depend on
+    // it, and nothing else lands before it): one vectored write, no copy of the batch.
+    std::vector<crypto::Hash> leaf_hashes(batch.size());
+    Status data_written;
+    {
+      LeafHasher hasher(batch, leaf_hashes);
+      hasher.Start();
+      data_written = f.data_file->WriteV(first_byte, batch);
+      hasher.Finish();
+    }
+    RETURN_IF_ERROR(Ann(data_written, "writing data"));
+
+    MerkleTree merkle = *f.merkle;
     const uint64_t node_offset = 2 * start;
     const uint64_t batch_nodes = 2 * batch.size() - 1;
     Bytes node_buf(batch_nodes * kNodeSize, 0);
     std::vector<TreeNode> outside;  // parents left of the batch range
     std::vector<TreeNode> nodes;
     uint64_t added = 0;
-    for (const auto& b : batch) {
+    for (size_t k = 0; k < batch.size(); ++k) {
       nodes.clear();
-      merkle.Next(b, &nodes);
-      added += b.size();
+      TreeNode leaf;
+      leaf.index = TreeIndex(2 * (start + k));
+      leaf.hash = leaf_hashes[k];
+      leaf.size = batch[k].size();
+      merkle.Next(leaf, &nodes);
+      added += batch[k].size();
       for (const auto& n : nodes) {
         uint64_t i = n.index.value;
         if (i >= node_offset && i - node_offset < batch_nodes) {
@@ -530,17 +549,7 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
     auto signable = SignableOf(merkle.roots(), end);
     crypto::Signature sig = crypto::Sign(signable, *f.secret);
 
-    // 1. data  2. tree  3. signature  (then, in Commit, the bitfield)
-    Status s;
-    if (batch.size() == 1) {
-      s = f.data_file->Write(f.byte_length, batch[0]);
-    } else {
-      Bytes all;
-      all.reserve(added);
-      for (const auto& b : batch) all.insert(all.end(), b.begin(), b.end());
-      s = f.data_file->Write(f.byte_length, all);
-    }
-    RETURN_IF_ERROR(Ann(s, "writing data"));
+    // 2. tree  3. signature  (then, in Commit, the bitfield)
     for (const auto& n : outside) RETURN_IF_ERROR(f.WriteNode(n));
     RETURN_IF_ERROR(
         Ann(f.tree_file->Write(kHeaderSize + kNodeSize * node_offset, node_buf), "writing tree"));

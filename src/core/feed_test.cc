@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "src/core/merkle_tree.h"
+
 namespace hyper::core {
 namespace {
 
@@ -262,6 +264,56 @@ TEST(CoreFeed, GetRangeReadsPartsOfBlocksAndStillCatchesCorruption) {
   auto report = feed->Audit();
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->invalid, 1u);
+}
+
+Result<uint64_t> AppendSized(Feed& f, const std::vector<uint64_t>& sizes, uint64_t first,
+                             uint64_t count) {
+  std::vector<Bytes> blocks;
+  for (uint64_t i = first; i < first + count; ++i) blocks.push_back(Block(i, sizes[i]));
+  std::vector<ByteView> views(blocks.begin(), blocks.end());
+  return f.Append(views);
+}
+
+TEST(CoreFeed, BigBatchesGiveTheSameTreeAsOneBlockAtATime) {
+  // Batches above kParallelHashMinBytes are hashed on several threads, written with one
+  // vectored write: the tree and data files must be those of appending block by block.
+  std::vector<uint64_t> sizes;
+  for (uint64_t i = 0; i < 64; ++i) sizes.push_back(65536);
+  for (uint64_t i = 0; i < 50; ++i) sizes.push_back(i % 5 == 0 ? 0 : 7000 + i * 311);
+  sizes.push_back(3);
+  auto kp = crypto::KeyPairFromSeed(Bytes(32, 3));
+  FeedOptions o;
+  o.key = kp.public_key;
+  o.secret_key = kp.secret_key;
+  storage::MemoryDirectory batched_dir, single_dir;
+  auto batched = std::move(Feed::Open(batched_dir.factory(), o)).value();
+  auto single = std::move(Feed::Open(single_dir.factory(), o)).value();
+  ASSERT_TRUE(AppendSized(*batched, sizes, 0, 64).ok());
+  ASSERT_TRUE(AppendSized(*batched, sizes, 64, 50).ok());
+  ASSERT_TRUE(AppendSized(*batched, sizes, 114, 1).ok());
+  MerkleTree model;
+  std::vector<TreeNode> ignored;
+  for (uint64_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_TRUE(single->Append(Block(i, sizes[i])).ok());
+    model.Next(Block(i, sizes[i]), &ignored);
+  }
+  EXPECT_EQ(*batched->RootHashes(sizes.size()), model.roots());
+  for (uint64_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(*batched->Get(BlockIndex(i)), Block(i, sizes[i])) << i;
+  }
+  ASSERT_TRUE(batched->Close().ok());
+  ASSERT_TRUE(single->Close().ok());
+  for (const char* name : {"tree", "data"}) {
+    auto a = std::move(batched_dir.factory()(name)).value();
+    auto b = std::move(single_dir.factory()(name)).value();
+    uint64_t size = *a->Size();
+    ASSERT_EQ(size, *b->Size()) << name;
+    EXPECT_EQ(*storage::ReadBytes(*a, 0, size), *storage::ReadBytes(*b, 0, size)) << name;
+  }
+  auto reopened = std::move(Feed::Open(batched_dir.factory())).value();
+  auto audit = reopened->Audit();
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->valid, sizes.size());
 }
 
 }  // namespace

@@ -40,7 +40,11 @@ MerkleTree::MerkleTree(std::vector<TreeNode> roots) : roots_(std::move(roots)) {
 }
 
 void MerkleTree::Next(ByteView data, std::vector<TreeNode>* nodes) {
-  TreeNode leaf = LeafNode(blocks_++, data);
+  Next(LeafNode(blocks_, data), nodes);
+}
+
+void MerkleTree::Next(const TreeNode& leaf, std::vector<TreeNode>* nodes) {
+  ++blocks_;
   roots_.push_back(leaf);
   nodes->push_back(leaf);
   while (roots_.size() > 1) {

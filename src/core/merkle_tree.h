@@ -23,6 +23,8 @@ class MerkleTree {
   // Adds the next block; appends the new leaf and every parent it completes to *nodes,
   // bottom up.
   void Next(ByteView data, std::vector<TreeNode>* nodes);
+  // The same with the block's leaf node already computed (LeafNode(blocks(), data)).
+  void Next(const TreeNode& leaf, std::vector<TreeNode>* nodes);
   const std::vector<TreeNode>& roots() const { return roots_; }
   uint64_t blocks() const { return blocks_; }
   uint64_t byte_length() const;
