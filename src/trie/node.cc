@@ -50,6 +50,13 @@ Status TrieIndex::Push(size_t i, uint64_t val, uint64_t seq) {
 }
 
 void TrieIndex::Set(size_t i, Bucket bucket) {
+  if (positions_.empty() || positions_[positions_.size() - 1].index < i) {
+    // Past the last position (the decoder's usual case): append.
+    positions_.push_back(Position{static_cast<uint32_t>(i), static_cast<uint32_t>(slots_.size()),
+                                  static_cast<uint32_t>(bucket.size())});
+    slots_.append(bucket.data(), bucket.size());
+    return;
+  }
   Position& p = Ensure(i);
   Grow(p, static_cast<uint32_t>(bucket.size()));
   std::fill(slots_.begin() + p.start, slots_.begin() + p.start + p.size, 0);

@@ -69,6 +69,11 @@ class SmallVector {
     reserve(size_ + 1);
     data()[size_++] = value;
   }
+  void append(const T* values, size_t count) {
+    reserve(size_ + count);
+    if (count != 0) std::memcpy(data() + size_, values, count * sizeof(T));
+    size_ += count;
+  }
   // Inserts `count` copies of value before index pos.
   void insert(size_t pos, size_t count, T value) {
     reserve(size_ + count);
