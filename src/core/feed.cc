@@ -10,6 +10,7 @@
 #include <shared_mutex>
 
 #include "src/core/bitfield.h"
+#include "src/core/block_positions.h"
 #include "src/core/flat_tree.h"
 #include "src/core/leaf_hasher.h"
 #include "src/core/merkle_tree.h"
@@ -59,6 +60,9 @@ struct Feed::Impl {
   uint64_t length = 0;
   uint64_t byte_length = 0;
   std::optional<MerkleTree> merkle;  // current roots (loaded lazily for writers)
+  // Where blocks lie in `data`, and which were verified since open. Readers (shared lock) record
+  // into it too: it is safe for that (see block_positions.h).
+  std::unique_ptr<BlockPositions> positions;
   bool closed = false;
   bool keys_dirty = false;  // key / secret_key written but not yet synced
   Status broken;            // a failed write leaves the in-memory state ahead of the disk
@@ -119,14 +123,18 @@ struct Feed::Impl {
     return roots;
   }
 
-  // Byte offset and size of a block. `cached` nodes are used before the tree file.
+  // Byte offset and size of a block from the tree. `cached` nodes (verified, about to be
+  // stored) are used before the tree file; *held is whether every node used is one of them or
+  // held (then the result may be remembered in `positions`).
   Result<std::pair<uint64_t, uint64_t>> DataOffset(uint64_t block,
-                                                   const std::vector<TreeNode>& cached = {},
-                                                   TreeNode* leaf_out = nullptr) const {
+                                                   const std::vector<TreeNode>& cached,
+                                                   bool* held) const {
+    *held = true;
     auto find = [&](uint64_t index) -> Result<TreeNode> {
       for (const auto& n : cached) {
         if (n.index.value == index) return n;
       }
+      *held = *held && tree.Get(index);
       return NeedNode(index);
     };
     uint64_t offset = 0;
@@ -135,8 +143,32 @@ struct Feed::Impl {
       offset += n.size;
     }
     ASSIGN_OR_RETURN(TreeNode leaf, find(2 * block));
-    if (leaf_out) *leaf_out = leaf;
     return std::make_pair(offset, leaf.size);
+  }
+
+  // Byte offset of a block in `data`: remembered, or the sum of the sizes of the roots to its
+  // left (FullRoots(2 * block)) starting from the last of them whose start is remembered. The
+  // end of each root read is remembered when every node so far is held (*held says so).
+  Result<uint64_t> OffsetOf(uint64_t block, bool* held) const {
+    *held = true;
+    if (auto o = positions->Offset(block)) return *o;
+    std::vector<uint64_t> roots = flat::FullRoots(2 * block);
+    size_t first = 0;
+    uint64_t offset = 0;
+    for (size_t i = roots.size(); i-- > 0;) {
+      if (auto o = positions->Offset(flat::LeftSpan(roots[i]) / 2)) {  // block 0: always 0
+        first = i;
+        offset = *o;
+        break;
+      }
+    }
+    for (size_t i = first; i < roots.size(); ++i) {
+      ASSIGN_OR_RETURN(TreeNode n, NeedNode(roots[i]));
+      *held = *held && tree.Get(roots[i]);
+      offset += n.size;
+      if (*held) positions->SetOffset(flat::RightSpan(roots[i]) / 2 + 1, offset);
+    }
+    return offset;
   }
 
   bool VerifyCompat(ByteView signable, const crypto::Signature& sig) const {
@@ -196,53 +228,55 @@ struct Feed::Impl {
     return Status::Ok();
   }
 
-  // Blocks whose bytes were hashed since the feed was opened (appended, received with a proof,
-  // or read and checked): later reads skip the BLAKE2b pass. Guarded by verified_mu, since
-  // readers hold only the shared lock.
-  mutable std::mutex verified_mu;
-  mutable std::vector<bool> verified;
-  bool IsVerified(uint64_t i) const {
-    std::lock_guard g(verified_mu);
-    return i < verified.size() && verified[i];
-  }
-  void MarkVerified(uint64_t from, uint64_t to) const {
-    std::lock_guard g(verified_mu);
-    if (verified.size() < to) verified.resize(to);
-    for (uint64_t i = from; i < to; ++i) verified[i] = true;
-  }
-  void ForgetVerified(uint64_t from, uint64_t to) const {
-    std::lock_guard g(verified_mu);
-    for (uint64_t i = from; i < std::min<uint64_t>(to, verified.size()); ++i) verified[i] = false;
-  }
-
-  // A whole local block, checked against its leaf hash unless it was verified since open
-  // (`rehash` forces the check, for audits).
-  Result<Bytes> ReadBlock(uint64_t index, bool rehash = false) const {
-    TreeNode leaf;
-    ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}, &leaf));
-    if (leaf.size != pos.second || leaf.size > kMaxBlockBytes) {
-      return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
-    }
-    Bytes out(pos.second);
+  Result<Bytes> ReadData(uint64_t index, uint64_t offset, uint64_t size) const {
+    Bytes out(size);
     if (!out.empty()) {
-      Status s = data_file->Read(pos.first, out);
+      Status s = data_file->Read(offset, out);
       if (s.code() == Code::kOutOfRange) {
         return Status::Corruption("block " + std::to_string(index) + " is cut short in data");
       }
       RETURN_IF_ERROR(Ann(s, "reading data"));
     }
-    if (!rehash && IsVerified(index)) return out;
-    if (crypto::LeafHash(out) != leaf.hash) {
-      return Status::Corruption("block " + std::to_string(index) + " does not match its hash");
-    }
-    MarkVerified(index, index + 1);
     return out;
   }
 
-  // Up to `length` bytes from `offset` of a local block (fewer at its end): one positional read of just those bytes
-  // when the block was verified since open, else the whole block, checked.
+  // A whole local block. A block verified since open (its bytes hashed and matched: appended,
+  // received with a proof, or read and checked) is one positional read at its remembered
+  // position; otherwise its leaf is read, its bytes checked against the leaf's hash, and its
+  // position remembered as verified. `rehash` forces the check, for audits.
+  Result<Bytes> ReadBlock(uint64_t index, bool rehash = false) const {
+    auto pos = positions->Find(index);
+    if (pos && pos->verified && !rehash) return ReadData(index, pos->offset, pos->size);
+    ASSIGN_OR_RETURN(TreeNode leaf, NeedNode(2 * index));
+    bool held = tree.Get(2 * index);
+    uint64_t offset = 0;
+    if (pos) {
+      if (pos->size != leaf.size) {
+        return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
+      }
+      offset = pos->offset;
+    } else {
+      bool roots_held = false;
+      ASSIGN_OR_RETURN(offset, OffsetOf(index, &roots_held));
+      held = held && roots_held;
+    }
+    if (leaf.size > kMaxBlockBytes) {
+      return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
+    }
+    ASSIGN_OR_RETURN(Bytes out, ReadData(index, offset, leaf.size));
+    if (crypto::LeafHash(out) != leaf.hash) {
+      return Status::Corruption("block " + std::to_string(index) + " does not match its hash");
+    }
+    if (held) positions->SetVerified(index, offset, leaf.size);
+    return out;
+  }
+
+  // Up to `length` bytes from `offset` of a local block (fewer at its end): one positional
+  // read of just those bytes when the block was verified since open, else the whole block,
+  // checked.
   Result<Bytes> ReadBlockRange(uint64_t index, uint64_t offset, uint64_t length) const {
-    if (!IsVerified(index)) {
+    auto pos = positions->Find(index);
+    if (!pos || !pos->verified) {
       ASSIGN_OR_RETURN(Bytes block, ReadBlock(index));
       if (offset > block.size()) {
         return Status::OutOfRange("offset outside block " + std::to_string(index));
@@ -251,20 +285,11 @@ struct Feed::Impl {
       return Bytes(block.begin() + static_cast<ptrdiff_t>(offset),
                    block.begin() + static_cast<ptrdiff_t>(offset + length));
     }
-    ASSIGN_OR_RETURN(auto pos, DataOffset(index, {}));
-    if (offset > pos.second) {
+    if (offset > pos->size) {
       return Status::OutOfRange("offset outside block " + std::to_string(index));
     }
-    length = std::min<uint64_t>(length, pos.second - offset);
-    Bytes out(length);
-    if (!out.empty()) {
-      Status s = data_file->Read(pos.first + offset, out);
-      if (s.code() == Code::kOutOfRange) {
-        return Status::Corruption("block " + std::to_string(index) + " is cut short in data");
-      }
-      RETURN_IF_ERROR(Ann(s, "reading data"));
-    }
-    return out;
+    length = std::min<uint64_t>(length, pos->size - offset);
+    return ReadData(index, pos->offset + offset, length);
   }
 
   Status Recover();
@@ -336,6 +361,8 @@ Status Feed::Impl::Recover() {
   byte_length = 0;
   for (const auto& r : roots) byte_length += r.size;
   if (secret) merkle.emplace(std::move(roots));
+  positions->Reserve(length);
+  positions->SetOffset(length, byte_length);  // the sum of the (held) roots
   if (bitfield.pager().HasDirty()) RETURN_IF_ERROR(Commit(true));
   return Status::Ok();
 }
@@ -345,6 +372,7 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
   auto impl = std::make_unique<Impl>();
   Impl& f = *impl;
   f.options = options;
+  f.positions = std::make_unique<BlockPositions>(options.position_cache_blocks);
   RETURN_IF_ERROR(f.OpenFiles(files));
 
   // Stored keys.
@@ -568,7 +596,14 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
       f.broken = c;
       return c;
     }
-    f.MarkVerified(start, end);  // hashed just now
+    // Hashed just now: remembered as verified, with their positions.
+    f.positions->Reserve(end);
+    uint64_t at = first_byte;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      f.positions->SetVerified(start + k, at, batch[k].size());
+      at += batch[k].size();
+    }
+    f.positions->SetOffset(end, at);
     new_length = f.length;
   }
   std::vector<AppendListener> ls;
@@ -653,35 +688,62 @@ Result<std::pair<BlockIndex, uint64_t>> Feed::Seek(ByteOffset offset) const {
   const Impl& f = *impl_;
   std::shared_lock lock(f.mu);
   RETURN_IF_ERROR(f.CheckOpen());
-  uint64_t rest = offset.value;
-  if (rest == f.byte_length) return std::make_pair(BlockIndex(f.length), uint64_t{0});
-  if (rest > f.byte_length) return Status::OutOfRange("seek beyond the end of the feed");
-  if (rest == 0) return std::make_pair(BlockIndex(0), uint64_t{0});
+  const uint64_t target = offset.value;
+  if (target == f.byte_length) return std::make_pair(BlockIndex(f.length), uint64_t{0});
+  if (target > f.byte_length) return Status::OutOfRange("seek beyond the end of the feed");
+  if (target == 0) return std::make_pair(BlockIndex(0), uint64_t{0});
   auto not_found = [] { return Status::NotFound("the tree nodes to seek are not local"); };
+  // The reference's walk (each root, then down the left children), except that a step whose
+  // answer is a remembered block offset reads no node; a step that reads one remembers the
+  // offset it learns (when every node read so far is held).
+  BlockPositions& memo = *f.positions;
+  uint64_t lo = 0;  // byte offset of the first block below the current root or node
+  bool held = true;
   for (uint64_t r : flat::FullRoots(2 * f.length)) {
-    ASSIGN_OR_RETURN(TreeNode node, f.NeedNode(r));
-    if (node.size <= rest) {
-      rest -= node.size;
+    const uint64_t end_block = flat::RightSpan(r) / 2 + 1;
+    uint64_t end = 0;
+    if (auto o = memo.Offset(end_block)) {
+      end = *o;
+    } else {
+      ASSIGN_OR_RETURN(TreeNode node, f.NeedNode(r));
+      end = lo + node.size;
+      held = held && f.tree.Get(r);
+      if (held) memo.SetOffset(end_block, end);
+    }
+    if (end <= target) {
+      lo = end;
       continue;
     }
     // Descend inside this root.
     uint64_t top = r;
     while (top & 1) {
+      const uint64_t right = flat::RightChild(top);
+      if (auto mid = memo.Offset(flat::LeftSpan(right) / 2)) {
+        if (*mid > target) {
+          top = flat::LeftChild(top);
+        } else {
+          lo = *mid;
+          top = right;
+        }
+        continue;
+      }
       uint64_t left = flat::LeftChild(top);
       while (!f.tree.Get(left)) {
         if ((left & 1) == 0) return not_found();
         left = flat::LeftChild(left);
       }
       ASSIGN_OR_RETURN(TreeNode ln, f.NeedNode(left));
-      if (ln.size > rest) {
+      const uint64_t after = lo + ln.size;  // offset of the block after `left`
+      if (held) memo.SetOffset(flat::RightSpan(left) / 2 + 1, after);
+      if (after > target) {
         top = left;
       } else {
-        rest -= ln.size;
+        lo = after;
         top = flat::Sibling(left);
         if (!f.tree.Get(top) && (top & 1) == 0) return not_found();
       }
     }
-    return std::make_pair(BlockIndex(top / 2), rest);
+    return std::make_pair(BlockIndex(top / 2), target - lo);
   }
   return Status::OutOfRange("seek beyond the end of the feed");
 }
@@ -851,10 +913,13 @@ Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, 
 
   // Verified: write data, nodes, signature, then the bitfield.
   for (const auto& n : visited) RETURN_IF_ERROR(WriteNode(n));
+  std::optional<uint64_t> remember_at;  // where the (hashed) data went, to remember it
   if (!data.empty()) {
-    ASSIGN_OR_RETURN(auto pos, DataOffset(index, visited));
+    bool held = false;
+    ASSIGN_OR_RETURN(auto pos, DataOffset(index, visited, &held));
     if (pos.second != data.size()) return Status::Corruption("unexpected data size");
     RETURN_IF_ERROR(Ann(data_file->Write(pos.first, data), "writing data"));
+    if (held) remember_at = pos.first;
   }
   if (signature) {
     RETURN_IF_ERROR(Ann(sig_file->Write(kHeaderSize + kSignatureSize * signature->index.value,
@@ -871,7 +936,13 @@ Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, 
     *grew = true;
   }
   Status c = Commit(options.durable);
-  if (!c.ok()) broken = c;
+  if (!c.ok()) {
+    broken = c;
+    return c;
+  }
+  positions->Reserve(length);
+  if (*grew) positions->SetOffset(length, byte_length);  // the sum of verified or held roots
+  if (remember_at) positions->SetVerified(index, *remember_at, data.size());
   return c;
 }
 
@@ -883,7 +954,6 @@ Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
     std::unique_lock lock(f.mu);
     RETURN_IF_ERROR(f.CheckWritable());
     RETURN_IF_ERROR(f.PutLocked(index.value, data, proof, &grew));
-    if (f.bitfield.GetData(index.value)) f.MarkVerified(index.value, index.value + 1);
     new_length = f.length;
   }
   if (grew) {
@@ -912,7 +982,7 @@ Result<AuditReport> Feed::Audit() {
     } else {
       ++report.invalid;
       f.bitfield.SetData(b, false);
-      f.ForgetVerified(b, b + 1);
+      f.positions->ClearVerified(b, b + 1);
     }
   }
   Status c = f.Commit(f.options.durable);
@@ -930,7 +1000,7 @@ Status Feed::Clear(BlockIndex start, BlockIndex end) {
   bool modified = false;
   for (uint64_t b = start.value; b < e; ++b) modified |= f.bitfield.SetData(b, false);
   if (!modified) return Status::Ok();
-  f.ForgetVerified(start.value, e);
+  f.positions->ClearVerified(start.value, e);
   // Bits first (durably when asked), then free the bytes: a crash in between leaves blocks
   // that are merely not claimed.
   Status c = f.Commit(f.options.durable);
@@ -938,15 +1008,11 @@ Status Feed::Clear(BlockIndex start, BlockIndex end) {
     f.broken = c;
     return c;
   }
-  uint64_t from = 0;
-  if (start.value > 0) {
-    ASSIGN_OR_RETURN(auto pos, f.DataOffset(start.value));
-    from = pos.first;
-  }
+  bool held = false;
+  ASSIGN_OR_RETURN(uint64_t from, f.OffsetOf(start.value, &held));
   uint64_t to = f.byte_length;
   if (e < f.length) {
-    ASSIGN_OR_RETURN(auto pos, f.DataOffset(e));
-    to = pos.first;
+    ASSIGN_OR_RETURN(to, f.OffsetOf(e, &held));
   }
   if (to > from) RETURN_IF_ERROR(Ann(f.data_file->Del(from, to - from), "freeing data"));
   return Status::Ok();

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <random>
 #include <string>
+#include <thread>
 
 #include "src/core/merkle_tree.h"
 
@@ -266,6 +269,18 @@ TEST(CoreFeed, GetRangeReadsPartsOfBlocksAndStillCatchesCorruption) {
   EXPECT_EQ(report->invalid, 1u);
 }
 
+// Where each byte offset lands, computed by walking the sizes (the answer Seek must give).
+// Offset 0 is block 0 even when that block is empty, as in the reference.
+std::pair<uint64_t, uint64_t> ModelSeek(const std::vector<uint64_t>& sizes, uint64_t off) {
+  if (off == 0) return {0, 0};
+  uint64_t acc = 0;
+  for (uint64_t i = 0; i < sizes.size(); ++i) {
+    if (acc + sizes[i] > off) return {i, off - acc};
+    acc += sizes[i];
+  }
+  return {sizes.size(), 0};
+}
+
 Result<uint64_t> AppendSized(Feed& f, const std::vector<uint64_t>& sizes, uint64_t first,
                              uint64_t count) {
   std::vector<Bytes> blocks;
@@ -314,6 +329,140 @@ TEST(CoreFeed, BigBatchesGiveTheSameTreeAsOneBlockAtATime) {
   auto audit = reopened->Audit();
   ASSERT_TRUE(audit.ok());
   EXPECT_EQ(audit->valid, sizes.size());
+}
+
+TEST(CoreFeed, ReadsAndSeeksAfterReopenMatchAModel) {
+  // After a reopen the feed knows no block position: reads and seeks learn them as they go.
+  // Every answer, cold, partly learned or fully learned, must be the model's.
+  std::vector<uint64_t> sizes;
+  for (uint64_t i = 0; i < 3000; ++i) sizes.push_back((i * 37) % 11 == 0 ? 0 : (i * 7) % 23 + 1);
+  storage::MemoryDirectory dir;
+  {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    for (uint64_t i = 0; i < sizes.size(); i += 250)
+      ASSERT_TRUE(AppendSized(*f, sizes, i, 250).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  uint64_t total = 0;
+  for (auto s : sizes) total += s;
+  auto f = std::move(Feed::Open(dir.factory())).value();
+  std::mt19937_64 rng(5);
+  auto check_seeks = [&](int n) {
+    for (int k = 0; k < n; ++k) {
+      uint64_t off = rng() % (total + 1);
+      auto r = f->Seek(ByteOffset(off));
+      ASSERT_TRUE(r.ok()) << off << ": " << r.status().ToString();
+      auto want = ModelSeek(sizes, off);
+      ASSERT_EQ(r->first.value, want.first) << off;
+      ASSERT_EQ(r->second, want.second) << off;
+    }
+  };
+  check_seeks(300);  // cold
+  for (int k = 0; k < 500; ++k) {
+    uint64_t i = rng() % sizes.size();
+    ASSERT_EQ(*f->Get(BlockIndex(i)), Block(i, sizes[i])) << i;
+    if (sizes[i] > 2) {
+      ASSERT_EQ(*f->GetRange(BlockIndex(i), 1, 1), Bytes(1, Block(i, sizes[i])[1])) << i;
+    }
+  }
+  check_seeks(2000);  // partly learned
+  for (uint64_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_EQ(*f->Get(BlockIndex(i)), Block(i, sizes[i])) << i;
+  }
+  check_seeks(2000);  // every position known
+  for (uint64_t off = 0; off <= total; off += 97) {
+    auto want = ModelSeek(sizes, off);
+    auto r = f->Seek(ByteOffset(off));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(std::make_pair(r->first.value, r->second), want) << off;
+  }
+}
+
+TEST(CoreFeed, ConcurrentReadersWhileAppending) {
+  std::vector<uint64_t> sizes;
+  for (uint64_t i = 0; i < 6000; ++i) sizes.push_back(i % 50 == 0 ? 40000 : (i * 13) % 200);
+  storage::MemoryDirectory dir;
+  {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    ASSERT_TRUE(AppendSized(*f, sizes, 0, 2000).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  auto f = std::move(Feed::Open(dir.factory())).value();  // nothing learned yet
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> wrong{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937_64 rng(static_cast<uint64_t>(t));
+      while (!stop.load()) {
+        uint64_t len = f->length();
+        uint64_t i = rng() % len;
+        auto b = f->Get(BlockIndex(i));
+        if (!b.ok() || *b != Block(i, sizes[i])) ++wrong;
+        auto s = f->Seek(ByteOffset(rng() % (f->byte_length() + 1)));
+        if (!s.ok()) ++wrong;
+        ++reads;
+      }
+    });
+  }
+  for (uint64_t i = 2000; i < sizes.size(); i += 400) {
+    ASSERT_TRUE(AppendSized(*f, sizes, i, 400).ok());
+  }
+  while (reads.load() < 20000) std::this_thread::yield();
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(wrong.load(), 0u);
+  for (uint64_t i = 0; i < sizes.size(); ++i) ASSERT_EQ(*f->Get(BlockIndex(i)), Block(i, sizes[i]));
+}
+
+TEST(CoreFeed, SparseReplicaReadsAndSeeksWhatItHolds) {
+  std::vector<uint64_t> sizes;
+  for (uint64_t i = 0; i < 200; ++i) sizes.push_back(i % 9 == 0 ? 0 : 10 + (i * 17) % 90);
+  storage::MemoryDirectory wdir, rdir;
+  auto writer = std::move(Feed::Open(wdir.factory())).value();
+  for (uint64_t i = 0; i < sizes.size(); i += 40)
+    ASSERT_TRUE(AppendSized(*writer, sizes, i, 40).ok());
+  FeedOptions ro;
+  ro.key = writer->key();
+  std::vector<uint64_t> order;
+  std::mt19937_64 rng(11);
+  for (int k = 0; k < 80; ++k) order.push_back(rng() % sizes.size());
+  std::vector<bool> held(sizes.size());
+  for (int round = 0; round < 2; ++round) {
+    auto replica = std::move(Feed::Open(rdir.factory(), ro)).value();
+    for (size_t k = 0; k < order.size(); ++k) {
+      uint64_t i = order[k];
+      if (round == 0) {
+        ProofOptions po;
+        po.digest = replica->Digest(BlockIndex(i));
+        auto proof = writer->MakeProof(BlockIndex(i), po);
+        ASSERT_TRUE(proof.ok());
+        ASSERT_TRUE(replica->Put(BlockIndex(i), Block(i, sizes[i]), *proof).ok()) << i;
+        held[i] = true;
+      }
+      for (uint64_t j = 0; j < sizes.size(); ++j) {
+        auto b = replica->Get(BlockIndex(j));
+        if (held[j]) {
+          ASSERT_TRUE(b.ok()) << j << ": " << b.status().ToString();
+          ASSERT_EQ(*b, Block(j, sizes[j]));
+        } else {
+          ASSERT_TRUE(b.status().code() == Code::kNotFound ||
+                      b.status().code() == Code::kOutOfRange)
+              << j;
+        }
+      }
+      for (int s = 0; s < 20; ++s) {
+        uint64_t off = rng() % (replica->byte_length() + 1);
+        auto r = replica->Seek(ByteOffset(off));
+        if (r.ok()) {
+          EXPECT_EQ(std::make_pair(r->first.value, r->second), ModelSeek(sizes, off)) << off;
+        } else {
+          EXPECT_EQ(r.status().code(), Code::kNotFound) << off;
+        }
+      }
+    }
+    ASSERT_TRUE(replica->Close().ok());
+  }
 }
 
 }  // namespace

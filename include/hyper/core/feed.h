@@ -42,6 +42,12 @@ struct FeedOptions {
   bool durable = false;
   // Throw away whatever the store holds and start a new feed (with `key` if given).
   bool overwrite = false;
+  // The feed remembers in memory where each block it has seen lies in `data`, and whether its
+  // bytes were checked since open (8 bytes a block, in pages of 256 blocks allocated on first
+  // use), so that reading it again costs one positional read and no tree node. At most this
+  // many blocks' worth of pages (64 MiB by default); beyond that, blocks are located through
+  // the tree file as the reference does, and hashed at every read.
+  uint64_t position_cache_blocks = uint64_t{1} << 23;
 };
 
 // A node of the Merkle tree: its flat-tree index, its BLAKE2b-256 hash and the number of data
