@@ -819,7 +819,10 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
   for (const auto& mounted : found) {
     const trie::NodePtr& node = mounted.node;
     if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
-    ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+    Stat st;
+    if (options.stats || options.recursive) {
+      ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
+    }
     const std::string real_path = "/" + mounted.key;
     if (real_path == dir) {
       // A recursive listing through a nested symlink shows the target directory's own node

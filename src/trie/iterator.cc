@@ -12,6 +12,7 @@ struct Iterator::Impl {
   struct Entry {
     size_t i;
     NodePtr node;
+    size_t cursor = 0;  // into the node's trie positions, moving forward with i
   };
   const Trie* trie = nullptr;
   std::unique_ptr<Trie> keep;  // a checkout the iterator owns, if any
@@ -57,11 +58,13 @@ Result<NodePtr> Iterator::Impl::Next() {
     // A position where the node has no bucket only passes the node itself on to the next one:
     // go straight to the next position with a bucket (the one at `start` is processed as it
     // is, since `gt` may drop the node there).
-    if (top.i > start || !gt) top.i = std::max(top.i, top.node->trie().NextPosition(top.i));
+    const TrieIndex& index = top.node->trie();
+    const size_t next = index.NextPosition(top.i, &top.cursor);
+    if (top.i > start || !gt) top.i = std::max(top.i, next);
     const size_t i = top.i++;
     if (i >= len) return top.node;
 
-    const Bucket bucket = top.node->trie().at(i);
+    const Bucket bucket = next == i ? index.BucketAtCursor(top.cursor) : Bucket();
     std::vector<std::pair<size_t, size_t>> needs_sort;
     for (size_t k = 0; k < 5; k++) {
       const uint32_t val = order[k];
@@ -78,7 +81,7 @@ Result<NodePtr> Iterator::Impl::Next() {
                                     " files node " + std::to_string(seq) + " under digit " +
                                     std::to_string(val) + " at position " + std::to_string(i));
         }
-        stack.push_back({i + 1, std::move(child)});
+        stack.push_back({i + 1, std::move(child), 0});
       }
       if (stack.size() - before > 1) needs_sort.emplace_back(before, stack.size());
     }
@@ -103,7 +106,7 @@ Result<std::unique_ptr<Iterator>> Trie::Iterate(std::string_view prefix,
   ASSIGN_OR_RETURN(NodePtr node, GetWithLength(probe, prefix_length, false));
   impl->start = prefix_length;
   impl->end = options.recursive ? std::numeric_limits<size_t>::max() : prefix_length + 32;
-  if (node) impl->stack.push_back({prefix_length, node});
+  if (node) impl->stack.push_back({prefix_length, node, 0});
   return std::unique_ptr<Iterator>(new Iterator(std::move(impl)));
 }
 

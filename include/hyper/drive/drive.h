@@ -119,6 +119,10 @@ struct WriteOptions {
 
 struct ReaddirOptions {
   bool recursive = false;
+  // false: names and paths only, each DirEntry's Stat left empty (the reference's readdir
+  // without includeStats). Only one-level listings skip the Stats: a recursive one needs them
+  // to follow symlinks.
+  bool stats = true;
   // Descend into mounts (no-op until mounts are supported; kept for API shape).
   bool no_mounts = false;
 };

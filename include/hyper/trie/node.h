@@ -64,6 +64,20 @@ class TrieIndex {
   size_t bucket_count() const;
   // The first position >= i with a non-empty bucket (SIZE_MAX when none).
   size_t NextPosition(size_t i) const;
+  // The same from a cursor into the positions (for walks that move forward): advances *cursor
+  // past the positions below i and the empty ones, and returns the position it stops at.
+  size_t NextPosition(size_t i, size_t* cursor) const {
+    while (*cursor < positions_.size() &&
+           (positions_[*cursor].index < i || positions_[*cursor].size == 0)) {
+      ++*cursor;
+    }
+    return *cursor < positions_.size() ? positions_[*cursor].index : SIZE_MAX;
+  }
+  // The bucket at the cursor's position.
+  Bucket BucketAtCursor(size_t cursor) const {
+    const Position& p = positions_[cursor];
+    return Bucket(slots_.data() + p.start, p.size);
+  }
 
  private:
   struct Position {
