@@ -12,8 +12,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -57,6 +59,41 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Each thread of this process, by thread id: its name, nanoseconds on a CPU, and nanoseconds
+// spent runnable but waiting for a CPU (/proc/<pid>/task/<tid>/schedstat).
+struct ThreadTimes {
+  std::string name;
+  double run_ns = 0;
+  double wait_ns = 0;
+};
+std::map<std::string, ThreadTimes> ThreadCpu() {
+  std::map<std::string, ThreadTimes> out;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    ThreadTimes times;
+    std::ifstream(t.path() / "comm") >> times.name;
+    std::ifstream(t.path() / "schedstat") >> times.run_ns >> times.wait_ns;
+    out[t.path().filename().string()] = times;
+  }
+  return out;
+}
+
+// Prints, for each thread, its share of `wall` seconds since `before` on a CPU and waiting for
+// one (the rest it slept): a thread near 100% on a CPU bounds the throughput; one that waits
+// long for a CPU competes with other work.
+void PrintThreadCpu(const std::map<std::string, ThreadTimes>& before, double wall) {
+  std::fprintf(stderr, "threads while replicating (%.2f s): on a CPU / waiting for one\n", wall);
+  for (const auto& [tid, now] : ThreadCpu()) {
+    auto it = before.find(tid);
+    ThreadTimes was = it == before.end() ? ThreadTimes{} : it->second;
+    double run = (now.run_ns - was.run_ns) / 1e9, wait = (now.wait_ns - was.wait_ns) / 1e9;
+    if (run < 0.005) continue;
+    std::fprintf(stderr, "  %-22s %6.3f s (%3.0f%%)  %6.3f s (%3.0f%%)\n",
+                 (now.name + "[" + tid + "]").c_str(), run, 100 * run / wall, wait,
+                 100 * wait / wall);
+  }
 }
 
 uint64_t WireBytes(const protocol::Replicator& r) {
@@ -113,6 +150,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     all.live = true;  // the connection stays while the content feed is added
     auto t = Clock::now();
     double cpu = CpuSeconds();
+    auto threads = ThreadCpu();
     Check(client->AddFeed(meta.get(), all), "add metadata");
     Check(client->Connect("127.0.0.1", port), "connect");
     Check(client->WaitSynced(meta.get(), 600s), "metadata synced");
@@ -128,6 +166,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     }
     double replicated = Seconds(t);
     double replicated_cpu = CpuSeconds() - cpu;
+    if (cfg.value("threads", false)) PrintThreadCpu(threads, replicated);
     uint64_t total = 0;
     for (uint64_t pos = 0; pos < big; pos += drive::kContentBlockBytes) {
       auto got = Check(replica->ReadRange("/big.bin", pos, drive::kContentBlockBytes), "read");
@@ -185,7 +224,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
 
 int main(int argc, char** argv) {
   bool full = false;
-  bool ours_only = false;  // skip the Node twin (for profiling our side)
+  bool ours_only = false;  // skip the Node twin (for profiling our side); per-thread CPU times
   std::string out_path = "bench-replication.json";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -203,6 +242,7 @@ int main(int argc, char** argv) {
   nlohmann::json cfg = {{"bigBytes", full ? (uint64_t{1} << 30) : (uint64_t{256} << 20)},
                         {"chunkBytes", 65536},
                         {"rangeBytes", 1 << 20}};
+  if (ours_only) cfg["threads"] = true;  // and print each thread's CPU time
 
   std::cerr << "replicating through hyperdrive-cpp...\n";
   nlohmann::json ours = RunOurs(cfg);
