@@ -137,14 +137,35 @@ class FeedReplicator::Peer : public ChannelHandler {
   void Update() {
     if (closed_ || !opened_ || stream_->destroyed()) return;
     if (downloading_ && remote_uploading_) {
+      std::vector<uint64_t> prepare;  // with a BlockStore: Requests asked of it, in one batch
       while (inflight_.size() < owner_->options_.max_requests && !owner_->StoreFull()) {
         uint64_t i = NextToRequest();
         if (i == kAll) break;
-        Request(i);
+        Reserve(i);
+        if (Async()) {
+          prepare.push_back(i);
+        } else {
+          SendRequest(i, feed_->Digest(BlockIndex(i)));
+        }
       }
+      if (!prepare.empty()) owner_->PrepareAsync(this, std::move(prepare));
     }
     SendWants();
     CheckSynced();
+  }
+
+  // A prepared Request (BlockStore::prepare) is back: send it, or drop it if the block is local
+  // by now. Nothing to do if the request was released meanwhile.
+  void OnPrepared(const RequestInfo& r) {
+    if (closed_ || !inflight_.count(r.index)) return;
+    if (r.local) {
+      inflight_.erase(r.index);
+      owner_->reserved_.erase(r.index);
+      Forget(r.index);
+      return;
+    }
+    if (stream_->destroyed()) return;
+    SendRequest(r.index, r.digest);
   }
 
   // Drops requests in flight (so that other peers may ask for them).
@@ -190,12 +211,19 @@ class FeedReplicator::Peer : public ChannelHandler {
     }
   }
 
+  // With a BlockStore, the feed is asked about blocks to request on the store thread
+  // (BlockStore::prepare), not here.
+  bool Async() const { return static_cast<bool>(owner_->store_.store); }
+
+  // Whether a candidate for a request is local (without a BlockStore; with one, it is
+  // checked when the request is prepared).
+  bool LocalNow(uint64_t index) const { return !Async() && feed_->Has(BlockIndex(index)); }
+
   // The next block this peer has, we lack, nobody is fetching, and somebody wants.
   uint64_t NextToRequest() {
     // Blocks someone waits for first.
     for (const auto& [index, waiters] : owner_->waiting_) {
-      if (missing_.Contains(index) && !owner_->reserved_.count(index) &&
-          !feed_->Has(BlockIndex(index))) {
+      if (missing_.Contains(index) && !owner_->reserved_.count(index) && !LocalNow(index)) {
         return index;
       }
     }
@@ -218,7 +246,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     uint64_t i = missing_.NextFrom(from);
     while (i != kAll) {
       if (!owner_->reserved_.count(i)) {
-        if (!feed_->Has(BlockIndex(i))) return i;
+        if (!LocalNow(i)) return i;
         missing_.Remove(i, i + 1);
       }
       i = missing_.NextFrom(i + 1);
@@ -249,15 +277,19 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (b > std::max(a, local_end)) missing_.Add(std::max(a, local_end), b);
   }
 
-  void Request(uint64_t index) {
+  // Counts a request as in flight (from when it is prepared).
+  void Reserve(uint64_t index) {
     if (inflight_.empty()) last_progress_ = std::chrono::steady_clock::now();
     owner_->reserved_.insert(index);
     inflight_.insert(index);
+  }
+
+  void SendRequest(uint64_t index, uint64_t digest) {
     RequestMessage r;
     r.index = index;
     r.bytes = 0;
     r.hash = false;
-    r.nodes = feed_->Digest(BlockIndex(index));
+    r.nodes = digest;
     Send(r);
   }
 
@@ -440,7 +472,7 @@ class FeedReplicator::Peer : public ChannelHandler {
       proof.nodes.push_back(core::TreeNode{TreeIndex(n.index), n.hash, n.size});
     }
     proof.signature = d.signature;
-    if (owner_->store_) {
+    if (Async()) {
       // Verified and stored elsewhere; the block stays reserved until then (OnStored).
       owner_->StoreAsync(this, d.index, std::move(*d.value), std::move(proof));
       Update();  // the request window has room again
@@ -667,7 +699,7 @@ void FeedReplicator::SetBlockStore(BlockStore store, size_t max_blocks, uint64_t
 }
 
 bool FeedReplicator::StoreFull() const {
-  return store_ && storing_ > 0 &&
+  return store_.store && storing_ > 0 &&
          (storing_ >= max_storing_ || storing_bytes_ >= max_storing_bytes_);
 }
 
@@ -677,20 +709,44 @@ void FeedReplicator::StoreAsync(Peer* from, uint64_t index, Bytes data, core::Pr
   storing_bytes_ += bytes;
   std::weak_ptr<FeedReplicator*> alive = alive_;
   uint64_t peer_id = from->id();
-  store_(StoreJob{BlockIndex(index), std::move(data), std::move(proof)},
-         [alive, peer_id, index, bytes](Status s) {
-           if (auto self = alive.lock()) (*self)->OnStored(peer_id, index, bytes, s);
-         });
+  store_.store(StoreJob{BlockIndex(index), std::move(data), std::move(proof)},
+               [alive, peer_id, index, bytes](Status s) {
+                 if (auto self = alive.lock()) (*self)->OnStored(peer_id, index, bytes, s);
+               });
+}
+
+FeedReplicator::Peer* FeedReplicator::FindPeer(uint64_t peer_id) const {
+  for (const auto& p : peers_) {
+    if (p->id() == peer_id) return p.get();
+  }
+  return nullptr;
+}
+
+void FeedReplicator::PrepareAsync(Peer* from, std::vector<uint64_t> indexes) {
+  std::weak_ptr<FeedReplicator*> alive = alive_;
+  uint64_t peer_id = from->id();
+  store_.prepare(std::move(indexes), [alive, peer_id](std::vector<RequestInfo> infos) {
+    if (auto self = alive.lock()) (*self)->OnPrepared(peer_id, infos);
+  });
+}
+
+void FeedReplicator::OnPrepared(uint64_t peer_id, const std::vector<RequestInfo>& infos) {
+  // A closed peer released its requests when it closed (nothing to undo).
+  Peer* peer = FindPeer(peer_id);
+  if (peer == nullptr) return;
+  bool any_local = false;
+  for (const RequestInfo& r : infos) {
+    peer->OnPrepared(r);
+    any_local |= r.local;
+  }
+  if (any_local) UpdateAll();  // they leave room for other requests
 }
 
 void FeedReplicator::OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s) {
   --storing_;
   storing_bytes_ -= bytes;
   reserved_.erase(index);
-  Peer* from = nullptr;
-  for (auto& p : peers_) {
-    if (p->id() == peer_id) from = p.get();
-  }
+  Peer* from = FindPeer(peer_id);
   if (!s.ok()) {
     stats_.rejected_blocks++;
     // As when Put runs inline: a block that does not verify ends the connection it came on.

@@ -169,21 +169,40 @@ TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
 
 // A BlockStore that keeps the jobs until the test runs them (as a store thread would, later).
 struct DeferredStore {
-  core::Feed* feed = nullptr;
+  explicit DeferredStore(core::Feed* f) : feed(f) {}
+  core::Feed* feed;
   std::vector<std::pair<StoreJob, std::function<void(Status)>>> jobs;
+  std::vector<std::pair<std::vector<uint64_t>, std::function<void(std::vector<RequestInfo>)>>>
+      preps;
   size_t most_waiting = 0;
   BlockStore Bind() {
-    return [this](StoreJob job, std::function<void(Status)> done) {
+    BlockStore s;
+    s.store = [this](StoreJob job, std::function<void(Status)> done) {
       jobs.emplace_back(std::move(job), std::move(done));
       most_waiting = std::max(most_waiting, jobs.size());
     };
+    s.prepare = [this](std::vector<uint64_t> indexes,
+                       std::function<void(std::vector<RequestInfo>)> done) {
+      preps.emplace_back(std::move(indexes), std::move(done));
+    };
+    return s;
   }
-  // Stores what is waiting; returns how many.
+  // Prepares the waiting requests (as a store thread does, first), then stores what is
+  // waiting; returns how many jobs ran.
   size_t RunAll() {
+    auto p = std::move(preps);
+    preps.clear();
+    for (auto& [indexes, done] : p) {
+      std::vector<RequestInfo> infos;
+      for (uint64_t i : indexes) {
+        infos.push_back(RequestInfo{i, feed->Has(BlockIndex(i)), feed->Digest(BlockIndex(i))});
+      }
+      done(infos);
+    }
     auto batch = std::move(jobs);
     jobs.clear();
     for (auto& [job, done] : batch) done(feed->Put(job.index, job.data, job.proof));
-    return batch.size();
+    return p.size() + batch.size();
   }
 };
 
@@ -200,7 +219,7 @@ TEST_F(ReplicatorTest, DeferredStoreDownloadsEverythingWithinItsBound) {
   auto w = NewWriter(50);
   auto r = NewReplica(w->feed->key());
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
-  DeferredStore store{r->feed.get()};
+  DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 3, 1 << 20);
   a.Start();
   ASSERT_TRUE(seed.Attach(&a).ok());
@@ -217,6 +236,28 @@ TEST_F(ReplicatorTest, DeferredStoreDownloadsEverythingWithinItsBound) {
   EXPECT_EQ(b.channel_count(), 0u);
 }
 
+TEST_F(ReplicatorTest, DeferredStoreDoesNotRequestABlockThatBecameLocal) {
+  auto w = NewWriter(10);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
+  DeferredStore store(r->feed.get());
+  leech.SetBlockStore(store.Bind(), 32, 1 << 20);
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(leech.Attach(&b).ok());
+  Pump(a, b, &seed, &leech);
+  ASSERT_FALSE(store.preps.empty());  // requests for the 10 blocks, being prepared
+  // Block 3 arrives by another way before the requests go out.
+  auto proof = w->feed->MakeProof(BlockIndex(3));
+  ASSERT_TRUE(proof.ok());
+  ASSERT_TRUE(r->feed->Put(BlockIndex(3), *w->feed->Get(BlockIndex(3)), *proof).ok());
+  PumpWithStore(a, b, seed, leech, store);
+  EXPECT_EQ(r->feed->Downloaded(), 10u);
+  EXPECT_EQ(seed.stats().uploaded_blocks, 9u);
+  EXPECT_EQ(leech.stats().downloaded_blocks, 9u);
+  EXPECT_TRUE(leech.synced());
+}
+
 TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
   auto w = NewWriter(20);
   auto r = NewReplica(w->feed->key());
@@ -224,7 +265,7 @@ TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
   sparse.sparse = true;
   sparse.live = true;
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
-  DeferredStore store{r->feed.get()};
+  DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 8, 1 << 20);
   a.Start();
   ASSERT_TRUE(seed.Attach(&a).ok());
@@ -232,6 +273,10 @@ TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
   Pump(a, b, &seed, &leech);
   Status got = Status::Internal("not called");
   leech.Want(BlockIndex(7), [&](Status s) { got = s; });
+  Pump(a, b, &seed, &leech);
+  EXPECT_TRUE(store.jobs.empty());
+  ASSERT_EQ(store.preps.size(), 1u);  // the Request waits for the feed's digest
+  store.RunAll();
   Pump(a, b, &seed, &leech);
   ASSERT_EQ(store.jobs.size(), 1u);  // arrived, not stored yet
   EXPECT_EQ(got.code(), Code::kInternal);
@@ -249,7 +294,7 @@ TEST_F(ReplicatorTest, DeferredStoreOfForgedDataDestroysTheStream) {
   sparse.sparse = true;
   sparse.live = true;
   FeedReplicator leech(r->feed.get(), sparse);
-  DeferredStore store{r->feed.get()};
+  DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 8, 1 << 20);
   struct Forger : ChannelHandler {
     ProtocolStream* s = nullptr;
@@ -274,6 +319,8 @@ TEST_F(ReplicatorTest, DeferredStoreOfForgedDataDestroysTheStream) {
   ASSERT_TRUE(leech.Attach(&b).ok());
   leech.Want(BlockIndex(2), [](Status) {});
   Pump(a, b, nullptr, &leech);
+  store.RunAll();  // the Request
+  Pump(a, b, nullptr, &leech);
   ASSERT_EQ(store.jobs.size(), 1u);
   EXPECT_FALSE(b.destroyed());  // not known to be bad before it is verified
   store.RunAll();
@@ -288,11 +335,13 @@ TEST_F(ReplicatorTest, StoreFinishingAfterTheReplicatorIsGoneDoesNothing) {
   auto r = NewReplica(w->feed->key());
   FeedReplicator seed(w->feed.get(), {});
   auto leech = std::make_unique<FeedReplicator>(r->feed.get(), PeerOptions{});
-  DeferredStore store{r->feed.get()};
+  DeferredStore store(r->feed.get());
   leech->SetBlockStore(store.Bind(), 4, 1 << 20);
   a.Start();
   ASSERT_TRUE(seed.Attach(&a).ok());
   ASSERT_TRUE(leech->Attach(&b).ok());
+  Pump(a, b, &seed, leech.get());
+  store.RunAll();  // the Requests
   Pump(a, b, &seed, leech.get());
   ASSERT_FALSE(store.jobs.empty());
   leech.reset();

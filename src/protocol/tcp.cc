@@ -37,9 +37,10 @@ std::string EndpointString(const tcp::socket& s) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-// One thread that runs jobs in the order they were posted: here Feed::Put of received blocks
-// (the BLAKE2b of each block and the writes), which would otherwise keep the network thread
-// from reading the next ones.
+// One thread that runs jobs in the order they were posted, urgent ones first: here Feed::Put
+// of received blocks (the BLAKE2b of each block and the writes), which would otherwise keep the
+// network thread from reading the next ones, and (urgent) the feed queries of Requests, which
+// on the network thread would wait for the feed's lock while a Put holds it.
 class StoreWorker {
  public:
   StoreWorker() : thread_([this] { Run(); }) {}
@@ -54,15 +55,15 @@ class StoreWorker {
   StoreWorker(const StoreWorker&) = delete;
   StoreWorker& operator=(const StoreWorker&) = delete;
 
-  void Post(std::function<void()> job) {
+  void Post(std::function<void()> job, bool urgent = false) {
     {
       std::lock_guard g(mu_);
-      jobs_.push_back(std::move(job));
+      (urgent ? urgent_ : jobs_).push_back(std::move(job));
     }
     cv_.notify_one();
   }
 
-  // Returns once every job posted before has run.
+  // Returns once every job posted before has run (urgent jobs run before, never after, it).
   void Drain() {
     if (std::this_thread::get_id() == thread_.get_id()) return;
     std::promise<void> done;
@@ -76,10 +77,11 @@ class StoreWorker {
     NameThread("hyper-store");
     std::unique_lock lock(mu_);
     while (true) {
-      cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // stopping, and nothing left
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
+      cv_.wait(lock, [&] { return stop_ || !jobs_.empty() || !urgent_.empty(); });
+      auto& from = urgent_.empty() ? jobs_ : urgent_;
+      if (from.empty()) return;  // stopping, and nothing left
+      auto job = std::move(from.front());
+      from.pop_front();
       lock.unlock();
       job();
       lock.lock();
@@ -89,6 +91,7 @@ class StoreWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
+  std::deque<std::function<void()>> urgent_;
   bool stop_ = false;
   std::thread thread_;  // last: starts once the rest is ready
 };
@@ -444,17 +447,32 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
     // completion comes back to the loop. RemoveFeed waits for the stores of the feed to end.
     Impl* impl = &d;
     StoreWorker* worker = d.store.get();
-    e->rep->SetBlockStore(
-        [impl, worker, feed](StoreJob job, std::function<void(Status)> done) {
-          worker->Post([impl, feed, job = std::move(job), done = std::move(done)]() mutable {
-            Status s = feed->Put(job.index, job.data, job.proof);
-            // The block's buffer is freed with the completion, on the loop: the store thread
-            // only verifies and writes.
+    BlockStore store;
+    store.store = [impl, worker, feed](StoreJob job, std::function<void(Status)> done) {
+      worker->Post([impl, feed, job = std::move(job), done = std::move(done)]() mutable {
+        Status s = feed->Put(job.index, job.data, job.proof);
+        // The block's buffer is freed with the completion, on the loop: the store thread
+        // only verifies and writes.
+        impl->AddCompletion(
+            [s = std::move(s), done = std::move(done), data = std::move(job.data)] { done(s); });
+      });
+    };
+    store.prepare = [impl, worker, feed](std::vector<uint64_t> indexes,
+                                         std::function<void(std::vector<RequestInfo>)> done) {
+      worker->Post(
+          [impl, feed, indexes = std::move(indexes), done = std::move(done)]() mutable {
+            std::vector<RequestInfo> infos;
+            infos.reserve(indexes.size());
+            for (uint64_t i : indexes) {
+              bool local = feed->Has(BlockIndex(i));
+              infos.push_back(RequestInfo{i, local, local ? 0 : feed->Digest(BlockIndex(i))});
+            }
             impl->AddCompletion(
-                [s = std::move(s), done = std::move(done), data = std::move(job.data)] { done(s); });
-          });
-        },
-        kMaxStoringBlocks, kMaxStoringBytes);
+                [infos = std::move(infos), done = std::move(done)] { done(infos); });
+          },
+          /*urgent=*/true);
+    };
+    e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
     for (auto& c : d.conns) (void)e->rep->Attach(&c->stream);
     d.feeds.push_back(std::move(e));
     d.FlushAll();

@@ -49,11 +49,28 @@ struct StoreJob {
   Bytes data;
   core::Proof proof;
 };
-// Stores a received block somewhere else than on the calling thread: calls Feed::Put(job.index,
-// job.data, job.proof) on the replicator's feed (which verifies before it writes), then `done`
-// with Put's status, on the thread that owns the FeedReplicator. `done` may be called after the
-// FeedReplicator is gone (it then does nothing) or never (when the transport shuts down).
-using BlockStore = std::function<void(StoreJob job, std::function<void(Status)> done)>;
+// What a Request for a block needs from the feed.
+struct RequestInfo {
+  uint64_t index = 0;
+  bool local = false;   // Feed::Has(index): no need to ask
+  uint64_t digest = 0;  // Feed::Digest(index), sent in the Request
+};
+// Runs the feed work of a download somewhere else than on the thread that owns the
+// FeedReplicator (a store thread): Feed::Put of received blocks (the BLAKE2b of the block, the
+// proof, the writes), and the feed queries that Requests need, which would otherwise wait for
+// the feed's lock while a Put holds it. Each calls its `done` on the owning thread, later (never
+// from within the call); `done` may come after the FeedReplicator is gone (it then does nothing)
+// or never (when the transport shuts down).
+struct BlockStore {
+  // Feed::Put(job.index, job.data, job.proof) on the replicator's feed (which verifies before
+  // it writes), then done(Put's status). Stores run in the order they were handed over.
+  std::function<void(StoreJob job, std::function<void(Status)> done)> store;
+  // For each index, whether the feed has the block and its Feed::Digest; then done(them).
+  // Should run ahead of waiting stores (a Request waits for it).
+  std::function<void(std::vector<uint64_t> indexes,
+                     std::function<void(std::vector<RequestInfo>)> done)>
+      prepare;
+};
 
 class FeedReplicator {
  public:
@@ -89,12 +106,13 @@ class FeedReplicator {
   // Deletes the peers whose channel closed. Call between events (not from a callback).
   void Collect();
 
-  // Hands received blocks to `store` instead of calling Feed::Put inline (Put hashes the block:
-  // on another thread, that work overlaps with receiving the next ones). At most `max_blocks`
-  // blocks, or `max_bytes` bytes (but always one block), wait in the store; while it is full,
-  // no new Requests are sent. A block is counted downloaded, announced, and given to whoever
-  // waits for it once `done` reports it stored; one that does not verify destroys the stream
-  // it came on (if still open). Call before attaching streams.
+  // Hands received blocks to `store.store` instead of calling Feed::Put inline (Put hashes the
+  // block: on another thread, that work overlaps with receiving the next ones), and asks
+  // `store.prepare` what Requests need from the feed. At most `max_blocks` blocks, or
+  // `max_bytes` bytes (but always one block), wait in the store; while it is full, no new
+  // Requests are sent. A block is counted downloaded, announced, and given to whoever waits for
+  // it once reported stored; one that does not verify destroys the stream it came on (if still
+  // open). Call before attaching streams.
   void SetBlockStore(BlockStore store, size_t max_blocks, uint64_t max_bytes);
 
   size_t peer_count() const { return peers_.size(); }
@@ -116,6 +134,9 @@ class FeedReplicator {
   void UpdateAll();
   void StoreAsync(Peer* from, uint64_t index, Bytes data, core::Proof proof);
   void OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s);
+  void PrepareAsync(Peer* from, std::vector<uint64_t> indexes);
+  void OnPrepared(uint64_t peer_id, const std::vector<RequestInfo>& infos);
+  Peer* FindPeer(uint64_t peer_id) const;
   bool StoreFull() const;
 
   core::Feed* feed_;
@@ -137,7 +158,8 @@ class FeedReplicator {
   ReplicationStats stats_;
   uint64_t next_peer_id_ = 1;
   // The asynchronous store (SetBlockStore): blocks handed to it and not yet reported stored
-  // stay in reserved_ (nobody asks for them meanwhile).
+  // stay in reserved_ (nobody asks for them meanwhile), and so do blocks whose Request is being
+  // prepared (they count as in flight).
   BlockStore store_;
   size_t max_storing_ = 0;
   uint64_t max_storing_bytes_ = 0;
