@@ -121,6 +121,10 @@ class Feed {
   // Appends one block; returns the new length. NotWritable without the secret key.
   Result<uint64_t> Append(ByteView block);
   // Appends a batch under one signature (exactly like the reference); returns the new length.
+  // A batch of 128 KiB or more has its blocks hashed by the calling thread together with a
+  // process-wide pool of worker threads (one fewer than the cores, at most 3; see
+  // src/core/leaf_hasher.h) while the calling thread writes the data; the call returns once
+  // all is done, and the blocks are not used afterwards.
   Result<uint64_t> Append(std::span<const ByteView> batch);
 
   // A local block, or: OutOfRange past length(), NotFound when not local and no fetcher
