@@ -1,5 +1,7 @@
 #include "src/core/leaf_hasher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -44,7 +46,12 @@ namespace {
 class Pool {
  public:
   explicit Pool(unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) std::thread([this] { Run(); }).detach();
+    for (unsigned i = 0; i < workers; ++i) {
+      std::thread([this] {
+        pthread_setname_np(pthread_self(), "hyper-hash");  // for top -H, perf
+        Run();
+      }).detach();
+    }
   }
 
   void Submit(std::shared_ptr<LeafHasher::Job> job) {
