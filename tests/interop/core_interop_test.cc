@@ -88,6 +88,16 @@ void ExpectNodeReads(const std::string& dir, const std::vector<uint64_t>& sizes,
   }
 }
 
+// One batch of 64 blocks of 64 KiB and a few odd sizes, then a small batch after it: over
+// 128 KiB, so Feed::Append hashes it on the shared workers while it writes the data with one
+// vectored write.
+Batches BigBatch() {
+  std::vector<uint64_t> b = {1};
+  for (int k = 0; k < 64; ++k) b.push_back(65536);
+  for (uint64_t size : {4097, 131072, 3, 0, 65535}) b.push_back(size);
+  return {b, {5, 131072}};
+}
+
 struct Scenario {
   const char* name;
   Batches batches;
@@ -113,6 +123,7 @@ std::vector<Scenario> Scenarios() {
   }
   big_batches.push_back(std::vector<uint64_t>(9000, 1));  // crosses a bitfield page
   s.push_back({"mixed_batches", big_batches});
+  s.push_back({"big_batch", BigBatch()});
   return s;
 }
 
@@ -195,6 +206,22 @@ TEST(CoreInterop, EachSideReadsAndExtendsTheOther) {
     ASSERT_TRUE((*feed)->Close().ok());
   }
   ExpectNodeReads(dir, Flatten({node1, ours1, node2, ours2}), kp.public_key);
+}
+
+TEST(CoreInterop, WeReadNodesBigBatch) {
+  testing::TempDir tmp;
+  std::string dir = tmp.Sub("node");
+  const Batches batches = BigBatch();
+  auto r = testing::RunNode("core_write", {dir, SeedHex(11)}, BatchesJson(batches));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto feed = Feed::Open(storage::PosixDirectory(dir));
+  ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+  EXPECT_EQ((*feed)->key(), crypto::KeyPairFromSeed(Bytes(32, 11)).public_key);
+  ExpectContent(**feed, Flatten({batches}));
+  auto audit = (*feed)->Audit();
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->valid, (*feed)->length());
+  EXPECT_EQ(audit->invalid, 0u);
 }
 
 TEST(CoreInterop, NodeProofsVerifyInOurReplica) {
