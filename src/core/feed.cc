@@ -244,12 +244,17 @@ struct Feed::Impl {
   // received with a proof, or read and checked) is one positional read at its remembered
   // position; otherwise its leaf is read, its bytes checked against the leaf's hash, and its
   // position remembered as verified. `rehash` forces the check, for audits.
-  Result<Bytes> ReadBlock(uint64_t index, bool rehash = false) const {
+  // `hint` is the caller's belief of the block's offset (GetOptions::byte_offset).
+  Result<Bytes> ReadBlock(uint64_t index, bool rehash = false,
+                          std::optional<uint64_t> hint = std::nullopt) const {
     auto pos = positions->Find(index);
     if (pos && pos->verified && !rehash) return ReadData(index, pos->offset, pos->size);
     ASSIGN_OR_RETURN(TreeNode leaf, NeedNode(2 * index));
     bool held = tree.Get(2 * index);
     uint64_t offset = 0;
+    if (!pos && hint && !rehash && leaf.size <= kMaxBlockBytes) {
+      if (auto out = ReadAtHint(index, leaf, held, *hint)) return std::move(*out);
+    }
     if (pos) {
       if (pos->size != leaf.size) {
         return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
@@ -271,13 +276,47 @@ struct Feed::Impl {
     return out;
   }
 
+  // Whether remembered facts alone prove that block `index` (of `size` bytes) starts at
+  // `offset`: the previous block ends there, or the next one starts right after it.
+  bool OffsetProven(uint64_t index, uint64_t offset, uint64_t size) const {
+    if (index == 0) return offset == 0;
+    if (auto prev = positions->Find(index - 1); prev && prev->offset + prev->size == offset) {
+      return true;
+    }
+    auto next = positions->Offset(index + 1);
+    return next && *next >= size && *next - size == offset;
+  }
+
+  // The block read at a caller's hint of its offset, when the bytes there match the leaf
+  // (nullopt otherwise: the caller then locates the block through the tree). A matching hash
+  // proves the bytes, not the place (the same bytes may lie elsewhere in `data`), so the
+  // position is remembered only when the offset is proven too: by a remembered neighbour (no
+  // tree read), else by the roots (as without a hint; then the hint saved nothing, but the
+  // block is hashed only this once).
+  std::optional<Bytes> ReadAtHint(uint64_t index, const TreeNode& leaf, bool held,
+                                  uint64_t hint) const {
+    if (hint > byte_length || leaf.size > byte_length - hint) return std::nullopt;
+    auto out = ReadData(index, hint, leaf.size);
+    if (!out.ok() || crypto::LeafHash(*out) != leaf.hash) return std::nullopt;
+    bool proven = OffsetProven(index, hint, leaf.size);
+    if (!proven) {
+      bool roots_held = false;
+      auto offset = OffsetOf(index, &roots_held);
+      proven = offset.ok() && *offset == hint;
+      held = held && roots_held;
+    }
+    if (proven && held) positions->SetVerified(index, hint, leaf.size);
+    return std::move(out).value();
+  }
+
   // Up to `length` bytes from `offset` of a local block (fewer at its end): one positional
   // read of just those bytes when the block was verified since open, else the whole block,
   // checked.
-  Result<Bytes> ReadBlockRange(uint64_t index, uint64_t offset, uint64_t length) const {
+  Result<Bytes> ReadBlockRange(uint64_t index, uint64_t offset, uint64_t length,
+                               std::optional<uint64_t> hint = std::nullopt) const {
     auto pos = positions->Find(index);
     if (!pos || !pos->verified) {
-      ASSIGN_OR_RETURN(Bytes block, ReadBlock(index));
+      ASSIGN_OR_RETURN(Bytes block, ReadBlock(index, /*rehash=*/false, hint));
       if (offset > block.size()) {
         return Status::OutOfRange("offset outside block " + std::to_string(index));
       }
@@ -643,13 +682,15 @@ static Result<Bytes> ReadLocalOrFetch(Feed::Impl& f, BlockIndex index, GetOption
 }
 
 Result<Bytes> Feed::Get(BlockIndex index, GetOptions options) {
-  return ReadLocalOrFetch(*impl_, index, options, [&] { return impl_->ReadBlock(index.value); });
+  return ReadLocalOrFetch(*impl_, index, options, [&] {
+    return impl_->ReadBlock(index.value, /*rehash=*/false, options.byte_offset);
+  });
 }
 
 Result<Bytes> Feed::GetRange(BlockIndex index, uint64_t offset, uint64_t length,
                              GetOptions options) {
   return ReadLocalOrFetch(*impl_, index, options, [&] {
-    return impl_->ReadBlockRange(index.value, offset, length);
+    return impl_->ReadBlockRange(index.value, offset, length, options.byte_offset);
   });
 }
 

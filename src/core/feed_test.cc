@@ -465,5 +465,130 @@ TEST(CoreFeed, SparseReplicaReadsAndSeeksWhatItHolds) {
   }
 }
 
+// A directory whose "tree" file counts its reads (how many nodes a read of a block needs).
+struct TreeReadCounter {
+  storage::MemoryDirectory dir;
+  std::shared_ptr<std::atomic<uint64_t>> reads = std::make_shared<std::atomic<uint64_t>>(0);
+
+  class CountingFile : public storage::File {
+   public:
+    CountingFile(std::unique_ptr<storage::File> inner, std::shared_ptr<std::atomic<uint64_t>> n)
+        : inner_(std::move(inner)), n_(std::move(n)) {}
+    Status Read(uint64_t offset, MutableByteView out) override {
+      if (n_) ++*n_;
+      return inner_->Read(offset, out);
+    }
+    Status Write(uint64_t offset, ByteView data) override { return inner_->Write(offset, data); }
+    Status Del(uint64_t offset, uint64_t length) override { return inner_->Del(offset, length); }
+    Status Truncate(uint64_t size) override { return inner_->Truncate(size); }
+    Result<uint64_t> Size() override { return inner_->Size(); }
+    Status Sync() override { return inner_->Sync(); }
+    Status Close() override { return inner_->Close(); }
+    Status Unlink() override { return inner_->Unlink(); }
+
+   private:
+    std::unique_ptr<storage::File> inner_;
+    std::shared_ptr<std::atomic<uint64_t>> n_;
+  };
+
+  storage::FileFactory factory() {
+    return [inner = dir.factory(),
+            n = reads](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
+      ASSIGN_OR_RETURN(auto f, inner(name));
+      return std::unique_ptr<storage::File>(
+          new CountingFile(std::move(f), name == "tree" ? n : nullptr));
+    };
+  }
+};
+
+uint64_t OffsetOfBlock(uint64_t size_each, uint64_t block) { return size_each * block; }
+
+TEST(CoreFeed, ByteOffsetHintProvenByANeighbourSkipsTheRoots) {
+  TreeReadCounter dir;
+  const uint64_t n = 1000, size = 50;
+  {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    for (uint64_t i = 0; i < n; ++i) ASSERT_TRUE(f->Append(Block(i, size)).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  // Block 736 after block 735 was read (so block 735's end is remembered): without a hint its
+  // offset comes from a root; with the right hint only its leaf is read.
+  auto count_get = [&](std::optional<uint64_t> hint) {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    EXPECT_EQ(*f->Get(BlockIndex(735)), Block(735, size));
+    dir.reads->store(0);
+    GetOptions o;
+    o.byte_offset = hint;
+    EXPECT_EQ(*f->Get(BlockIndex(736), o), Block(736, size));
+    uint64_t first = dir.reads->load();
+    dir.reads->store(0);
+    EXPECT_EQ(*f->Get(BlockIndex(736)), Block(736, size));  // remembered: no node
+    const Bytes b = Block(736, size);
+    EXPECT_EQ(*f->GetRange(BlockIndex(736), 3, 4), Bytes(b.begin() + 3, b.begin() + 7));
+    EXPECT_EQ(dir.reads->load(), 0u);
+    auto seek = f->Seek(ByteOffset(OffsetOfBlock(size, 736) + 7));
+    EXPECT_TRUE(seek.ok() && seek->first.value == 736 && seek->second == 7);
+    return first;
+  };
+  uint64_t without = count_get(std::nullopt);
+  uint64_t with = count_get(OffsetOfBlock(size, 736));
+  EXPECT_EQ(with, 1u);  // the leaf
+  EXPECT_LT(with, without);
+  // An unproven right hint (no neighbour known): the same bytes, located through the roots
+  // as without a hint, then remembered.
+  auto f = std::move(Feed::Open(dir.factory())).value();
+  GetOptions o;
+  o.byte_offset = OffsetOfBlock(size, 613);
+  EXPECT_EQ(*f->GetRange(BlockIndex(613), 0, 1000, o), Block(613, size));
+  dir.reads->store(0);
+  EXPECT_EQ(*f->Get(BlockIndex(613)), Block(613, size));
+  EXPECT_EQ(dir.reads->load(), 0u);
+}
+
+TEST(CoreFeed, WrongByteOffsetHintsNeverChangeWhatIsReadOrRemembered) {
+  // Blocks 2 and 5 hold the same bytes, so a hint of block 2's offset for block 5 matches
+  // block 5's leaf hash: the bytes are right, but the place is not and must not be remembered.
+  storage::MemoryDirectory dir;
+  // Likewise the small blocks 1 and 7.
+  std::vector<uint64_t> sizes = {10, 20, 3000, 40, 50, 3000, 70, 20, 90};
+  auto content = [&](uint64_t i) { return Block(i == 5 ? 2 : i == 7 ? 1 : i, sizes[i]); };
+  std::vector<uint64_t> offsets;
+  {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    for (uint64_t i = 0; i < sizes.size(); ++i) {
+      offsets.push_back(f->byte_length());
+      ASSERT_TRUE(f->Append(content(i)).ok());
+    }
+    ASSERT_TRUE(f->Close().ok());
+  }
+  const uint64_t total = offsets.back() + sizes.back();
+  for (uint64_t wrong : {offsets[2], offsets[5] + 1, offsets[4], uint64_t{0}, total, total - 1,
+                         UINT64_MAX, UINT64_MAX - 10}) {
+    SCOPED_TRACE(wrong);
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    GetOptions o;
+    o.byte_offset = wrong;
+    EXPECT_EQ(*f->Get(BlockIndex(5), o), content(5));
+    const Bytes b = content(5);
+    EXPECT_EQ(*f->GetRange(BlockIndex(5), 1, 2, o), Bytes(b.begin() + 1, b.begin() + 3));
+    if (wrong != offsets[6]) {
+      o.byte_offset = wrong;
+      EXPECT_EQ(*f->Get(BlockIndex(6), o), content(6));
+    }
+    o.byte_offset = wrong == offsets[2] ? offsets[1] : wrong;
+    EXPECT_EQ(*f->Get(BlockIndex(7), o), content(7));
+    for (uint64_t i = 0; i < sizes.size(); ++i) {
+      EXPECT_EQ(*f->Get(BlockIndex(i)), content(i)) << i;
+      auto s = f->Seek(ByteOffset(offsets[i] + 1));
+      ASSERT_TRUE(s.ok());
+      EXPECT_EQ(s->first.value, i);
+      EXPECT_EQ(s->second, 1u);
+    }
+    auto audit = f->Audit();
+    ASSERT_TRUE(audit.ok());
+    EXPECT_EQ(audit->invalid, 0u);
+  }
+}
+
 }  // namespace
 }  // namespace hyper::core

@@ -536,7 +536,12 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
   while (out.size() < length) {
     if (block.value >= end_block) return Status::Corruption("file content ends early");
     // Only the bytes wanted from this block (one positional read once the block is known good).
-    auto data = content->GetRange(block, skip, length - out.size());
+    // Read from the file's start, each block begins where the bytes so far end: a hint the
+    // feed checks (a block it has not located yet is then read there, not found through the
+    // tree's roots, when its neighbour proves the place).
+    core::GetOptions get;
+    if (start == 0) get.byte_offset = st.byte_offset + out.size();
+    auto data = content->GetRange(block, skip, length - out.size(), get);
     if (!data.ok() && data.status().code() == Code::kOutOfRange && block.value < content->length()) {
       return Status::Corruption("seek landed outside a block");
     }

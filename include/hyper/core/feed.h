@@ -91,6 +91,13 @@ struct GetOptions {
   bool wait = true;
   // How long the fetcher may take. 0 means no limit beyond the fetcher's own.
   std::chrono::milliseconds timeout{0};
+  // Where the caller believes the block starts in the feed's data (e.g. a drive's
+  // Stat::byte_offset for the file's first block). Used only when the block's position is not
+  // remembered: the block's bytes are read there and checked against its leaf hash, and the
+  // roots that would locate the block are not read when a remembered neighbour proves the
+  // offset. A hint that is wrong (or unproven) never changes what is returned or remembered:
+  // the block is then located through the tree as without a hint.
+  std::optional<uint64_t> byte_offset{};
 };
 
 // The seam through which replication fetches missing blocks. Get() calls it (without the
