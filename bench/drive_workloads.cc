@@ -68,6 +68,8 @@ void BuildReadDrive(ReadDrive& rd, uint64_t files) {
     for (size_t k = 0; k < names.size(); k++) batch.push_back({names[k], bodies[k], {}});
     CHECK_OK(drive->WriteFiles(batch));
   }
+  // Written back before the timed reads start (the kernel's writeback would run under them).
+  ::sync();
 }
 
 nlohmann::json RunOurs(const nlohmann::json& cfg, const ReadDrive& rd) {
