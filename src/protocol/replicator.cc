@@ -710,7 +710,7 @@ void FeedReplicator::StoreAsync(Peer* from, uint64_t index, Bytes data, core::Pr
   std::weak_ptr<FeedReplicator*> alive = alive_;
   uint64_t peer_id = from->id();
   store_.store(StoreJob{BlockIndex(index), std::move(data), std::move(proof)},
-               [alive, peer_id, index, bytes](Status s) {
+               [alive, peer_id, index, bytes](const Status& s) {
                  if (auto self = alive.lock()) (*self)->OnStored(peer_id, index, bytes, s);
                });
 }
@@ -725,7 +725,7 @@ FeedReplicator::Peer* FeedReplicator::FindPeer(uint64_t peer_id) const {
 void FeedReplicator::PrepareAsync(Peer* from, std::vector<uint64_t> indexes) {
   std::weak_ptr<FeedReplicator*> alive = alive_;
   uint64_t peer_id = from->id();
-  store_.prepare(std::move(indexes), [alive, peer_id](std::vector<RequestInfo> infos) {
+  store_.prepare(std::move(indexes), [alive, peer_id](const std::vector<RequestInfo>& infos) {
     if (auto self = alive.lock()) (*self)->OnPrepared(peer_id, infos);
   });
 }
@@ -750,7 +750,8 @@ void FeedReplicator::OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, 
   if (!s.ok()) {
     stats_.rejected_blocks++;
     // As when Put runs inline: a block that does not verify ends the connection it came on.
-    if (from) from->stream()->Destroy(s.Annotate("block " + std::to_string(index) + " from the remote"));
+    if (from)
+      from->stream()->Destroy(s.Annotate("block " + std::to_string(index) + " from the remote"));
     UpdateAll();  // someone else may have it
     return;
   }
