@@ -140,69 +140,56 @@ std::string NormalizeKey(std::string_view key) {
   return std::string(key);
 }
 
-std::vector<std::string> SplitKey(std::string_view key) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t slash = key.find('/', start);
-    if (slash == std::string_view::npos) {
-      out.emplace_back(key.substr(start));
-      break;
-    }
-    out.emplace_back(key.substr(start, slash - start));
-    start = slash + 1;
-  }
-  if (!out.empty() && out.front().empty()) out.erase(out.begin());
-  if (!out.empty() && out.back().empty()) out.pop_back();
-  return out;
-}
-
-std::optional<std::string_view> KeySegment(std::string_view key, size_t j) {
-  if (key.empty()) return std::nullopt;
-  size_t start = key[0] == '/' ? 1 : 0;  // an empty first part is dropped
-  for (size_t k = 0;; k++) {
-    const size_t slash = key.find('/', start);
-    const size_t end = slash == std::string_view::npos ? key.size() : slash;
-    if (k == j) {
-      if (slash == std::string_view::npos && end == start) return std::nullopt;  // empty last
-      return key.substr(start, end - start);
-    }
-    if (slash == std::string_view::npos) return std::nullopt;
-    start = slash + 1;
-  }
-}
-
 namespace {
-const unsigned char kZeroKey[crypto_shorthash_siphash24_KEYBYTES] = {};
-void HashInto(std::string_view s, uint8_t* out) {
-  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(s.data()), s.size(),
-                             kZeroKey);
-}
-}  // namespace
-
-Bytes HashSegments(const std::vector<std::string>& segments) {
-  Bytes out(segments.size() * 8);
-  for (size_t i = 0; i < segments.size(); i++) HashInto(segments[i], out.data() + i * 8);
-  return out;
-}
-
-namespace {
-// Appends the 8-byte hash of every segment of `key` to out (a Bytes or a SmallVector).
-template <typename Out>
-void HashKeyInto(std::string_view key, Out& out) {
+// Calls fn(segment) for each segment of `key` in order, until fn returns false: the parts
+// between slashes, without an empty first part (a leading slash) or an empty last part.
+template <typename Fn>
+void ForEachSegment(std::string_view key, Fn&& fn) {
   if (key.empty()) return;
   size_t start = key[0] == '/' ? 1 : 0;
   while (true) {
     const size_t slash = key.find('/', start);
     const size_t end = slash == std::string_view::npos ? key.size() : slash;
-    if (slash == std::string_view::npos && end == start) break;  // an empty last part
-    out.resize(out.size() + 8);
-    HashInto(key.substr(start, end - start), out.data() + out.size() - 8);
-    if (slash == std::string_view::npos) break;
+    if (slash == std::string_view::npos && end == start) return;  // an empty last part
+    if (!fn(key.substr(start, end - start))) return;
+    if (slash == std::string_view::npos) return;
     start = slash + 1;
   }
 }
+
+const unsigned char kZeroKey[crypto_shorthash_siphash24_KEYBYTES] = {};
+
+// Appends the 8-byte SipHash of every segment of `key` to out (a Bytes or a SmallVector).
+template <typename Out>
+void HashKeyInto(std::string_view key, Out& out) {
+  ForEachSegment(key, [&](std::string_view segment) {
+    out.resize(out.size() + 8);
+    crypto_shorthash_siphash24(out.data() + out.size() - 8,
+                               reinterpret_cast<const unsigned char*>(segment.data()),
+                               segment.size(), kZeroKey);
+    return true;
+  });
+}
 }  // namespace
+
+std::vector<std::string> SplitKey(std::string_view key) {
+  std::vector<std::string> out;
+  ForEachSegment(key, [&](std::string_view segment) {
+    out.emplace_back(segment);
+    return true;
+  });
+  return out;
+}
+
+std::optional<std::string_view> KeySegment(std::string_view key, size_t j) {
+  std::optional<std::string_view> found;
+  size_t k = 0;
+  ForEachSegment(key, [&](std::string_view segment) {
+    if (k++ == j) found = segment;
+    return !found;
+  });
+  return found;
+}
 
 Bytes HashKey(std::string_view key) {
   Bytes out;

@@ -108,9 +108,7 @@ std::string NormalizeKey(std::string_view key);
 std::vector<std::string> SplitKey(std::string_view normalized_key);
 // Segment j of SplitKey(normalized_key), without building the list (nullopt past the end).
 std::optional<std::string_view> KeySegment(std::string_view normalized_key, size_t j);
-// 8 bytes of SipHash-2-4 (all-zero 16-byte key) per segment.
-Bytes HashSegments(const std::vector<std::string>& segments);
-// The same over the segments of a normalized key.
+// 8 bytes of SipHash-2-4 (all-zero 16-byte key) per segment of a normalized key.
 Bytes HashKey(std::string_view normalized_key);
 
 class Node {
