@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "hyper/drive/drive.h"
+#include "drive_builder.h"
 #include "side_by_side.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
@@ -52,21 +53,16 @@ void BuildReadDrive(ReadDrive& rd, uint64_t files) {
   auto drive = std::move(drive::Drive::Open(*store)).value();
   rd.key = drive->key();
   rd.key_hex = ToHex(ByteView(rd.key));
-  std::vector<std::string> names;
-  std::vector<Bytes> bodies;
-  std::vector<drive::Drive::FileToWrite> batch;
-  for (uint64_t i = 0; i < files; i += 1000) {
-    names.clear();
-    bodies.clear();
-    batch.clear();
-    for (uint64_t j = i; j < std::min(files, i + 1000); j++) {
-      names.push_back(rd.Path(j));
-      std::string body = "file number " + std::to_string(j) + "\n";
-      body.resize(100, '.');
-      bodies.push_back(ToBytes(body));
-    }
-    for (size_t k = 0; k < names.size(); k++) batch.push_back({names[k], bodies[k], {}});
-    CHECK_OK(drive->WriteFiles(batch));
+  Status written = hyper::bench::WriteManyFiles(*drive, files, [&](uint64_t j) { return rd.Path(j); },
+                                               [](uint64_t j) {
+                                                 std::string body =
+                                                     "file number " + std::to_string(j) + "\n";
+                                                 body.resize(100, '.');
+                                                 return ToBytes(body);
+                                               });
+  if (!written.ok()) {
+    std::cerr << "building the read drive: " << written.ToString() << "\n";
+    std::exit(1);
   }
   // Written back before the timed reads start (the kernel's writeback would run under them).
   ::sync();
@@ -184,17 +180,13 @@ nlohmann::json LargeDrive(uint64_t files) {
     auto store = std::move(corestore::Corestore::OpenDirectory(tmp.Sub("store"))).value();
     auto drive = std::move(drive::Drive::Open(*store)).value();
     key = drive->key();
-    std::vector<std::string> names;
-    std::vector<drive::Drive::FileToWrite> batch;
-    Bytes body = ToBytes("x");
-    for (uint64_t i = 0; i < files; i += 1000) {
-      names.clear();
-      batch.clear();
-      for (uint64_t j = i; j < std::min(files, i + 1000); j++) {
-        names.push_back("/d" + std::to_string(j % 1000) + "/f" + std::to_string(j));
-      }
-      for (const auto& n : names) batch.push_back({n, body, {}});
-      CHECK_OK(drive->WriteFiles(batch));
+    Status written = hyper::bench::WriteManyFiles(
+        *drive, files,
+        [](uint64_t j) { return "/d" + std::to_string(j % 1000) + "/f" + std::to_string(j); },
+        [](uint64_t) { return ToBytes("x"); });
+    if (!written.ok()) {
+      std::cerr << "building the drive: " << written.ToString() << "\n";
+      std::exit(1);
     }
   }
   out["buildSeconds"] = Seconds(t);

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "drive_builder.h"
 #include "hyper/drive/drive.h"
 #include "tests/support/temp_dir.h"
 
@@ -28,16 +29,12 @@ struct OnDiskDrive {
       auto s = std::move(corestore::Corestore::OpenDirectory(dir.Sub("store"))).value();
       auto d = std::move(drive::Drive::Open(*s)).value();
       key = d->key();
-      Bytes body(100, 'x');
-      std::vector<drive::Drive::FileToWrite> batch;
       for (uint64_t i = 0; i < files; i++) {
         paths.push_back("/d" + std::to_string(i % dirs) + "/f" + std::to_string(i) + ".txt");
       }
-      for (uint64_t i = 0; i < files; i += 1000) {
-        batch.clear();
-        for (uint64_t j = i; j < std::min(files, i + 1000); j++) batch.push_back({paths[j], body, {}});
-        if (!d->WriteFiles(batch).ok()) std::abort();
-      }
+      Status written = hyper::bench::WriteManyFiles(
+          *d, files, [&](uint64_t i) { return paths[i]; }, [](uint64_t) { return Bytes(100, 'x'); });
+      if (!written.ok()) std::abort();
     }
     store = std::move(corestore::Corestore::OpenDirectory(dir.Sub("store"))).value();
     drive::DriveOptions options;
