@@ -6,13 +6,12 @@
 const path = require('path')
 const fs = require('fs')
 const os = require('os')
-const net = require('net')
 const { fork } = require('child_process')
-const Hyperdrive = require(path.join(process.env.HYPER_INTEROP_DIR, 'node_modules', 'hyperdrive'))
+const { Hyperdrive, p, serveOverTcp, replicateOverTcp } =
+  require(path.join(process.env.HYPER_INTEROP_DIR, 'scripts', 'drive_common'))
 
 const cfg = JSON.parse(process.argv[2])
 const role = process.argv[3] || 'main'
-const p = (fn) => new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v)))
 const now = () => Number(process.hrtime.bigint()) / 1e9
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'hyper-bench-repl-'))
 
@@ -33,25 +32,10 @@ async function serve () {
   }
   await new Promise((resolve, reject) => { ws.on('error', reject); ws.end(resolve) })
   const content = await p((cb) => drive.getContent(cb))
-  const server = net.createServer((socket) => {
-    const stream = drive.replicate(false, { live: true })
-    socket.pipe(stream).pipe(socket)
-    socket.on('error', () => {})
-    stream.on('error', () => {})
-  })
-  server.listen(0, '127.0.0.1', () => {
-    process.send({ port: server.address().port, key: drive.key.toString('hex'), contentLength: content.length })
+  serveOverTcp(drive, (port) => {
+    process.send({ port, key: drive.key.toString('hex'), contentLength: content.length })
   })
   process.on('disconnect', () => { fs.rmSync(dir, { recursive: true, force: true }); process.exit(0) })
-}
-
-function connect (drive, port) {
-  const socket = net.connect(port, '127.0.0.1')
-  const stream = drive.replicate(true, { live: true })
-  socket.pipe(stream).pipe(socket)
-  socket.on('error', () => {})
-  stream.on('error', () => {})
-  return socket
 }
 
 async function main () {
@@ -68,7 +52,7 @@ async function main () {
     const t = now()
     const drive = Hyperdrive(dir, key, { sparse: false, sparseMetadata: false })
     await p((cb) => drive.ready(cb))
-    const socket = connect(drive, info.port)
+    const socket = replicateOverTcp(drive, info.port)
     const st = await p((cb) => drive.stat('/big.bin', cb))
     const content = await p((cb) => drive.getContent(cb))
     await new Promise((resolve) => {
@@ -101,7 +85,7 @@ async function main () {
     const t = now()
     const drive = Hyperdrive(dir, key, { sparse: true, sparseMetadata: true })
     await p((cb) => drive.ready(cb))
-    const socket = connect(drive, info.port)
+    const socket = replicateOverTcp(drive, info.port)
     const start = Math.floor(cfg.bigBytes / 2)
     const chunks = []
     await new Promise((resolve, reject) => {

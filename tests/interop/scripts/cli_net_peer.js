@@ -13,8 +13,7 @@
 // Prints one JSON object; exits 2 after `lifetime` ms whatever happens.
 'use strict'
 const fs = require('fs')
-const net = require('net')
-const { Hyperdrive, dataOf, fnv, p } = require('./drive_common')
+const { Hyperdrive, dataOf, fnv, p, serveOverTcp, replicateOverTcp } = require('./drive_common')
 
 const cfg = JSON.parse(process.argv[2])
 const out = { role: cfg.role }
@@ -47,17 +46,11 @@ async function serve () {
   const content = await p((cb) => drive.getContent(cb))
   let uploaded = 0
   content.on('upload', () => { uploaded++ })
-  const server = net.createServer((socket) => {
-    const stream = drive.replicate(false, { live: true })
-    socket.pipe(stream).pipe(socket)
-    socket.on('error', () => {})
-    stream.on('error', () => {})
-  })
-  server.listen(0, '127.0.0.1', () => {
+  serveOverTcp(drive, (port) => {
     const info = {
       key: drive.key.toString('hex'),
       contentKey: content.key.toString('hex'),
-      port: server.address().port,
+      port,
       version: drive.version
     }
     fs.writeFileSync(cfg.infofile + '.tmp', JSON.stringify(info))
@@ -82,11 +75,7 @@ async function serve () {
 async function read () {
   const drive = Hyperdrive(cfg.dir, Buffer.from(cfg.key, 'hex'), { sparse: true })
   await p((cb) => drive.ready(cb))
-  const socket = net.connect(cfg.port, '127.0.0.1')
-  const stream = drive.replicate(true, { live: true })
-  socket.pipe(stream).pipe(socket)
-  socket.on('error', (e) => { out.socketError = e.message })
-  stream.on('error', (e) => { out.streamError = e.message })
+  const socket = replicateOverTcp(drive, cfg.port, (where, e) => { out[where + 'Error'] = e.message })
   const files = {}
   for (const path of cfg.paths || []) {
     const buf = await p((cb) => drive.readFile(path, cb))

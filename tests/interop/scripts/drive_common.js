@@ -2,9 +2,12 @@
 // Stat and error descriptions in the JSON shape the C++ tests build.
 'use strict'
 const path = require('path')
+const net = require('net')
 const modules = path.join(__dirname, '..', 'node_modules')
 const Hyperdrive = require(path.join(modules, 'hyperdrive'))
 const { Stat } = require(path.join(modules, 'hyperdrive-schemas'))
+// Reading the op list from stdin and promisifying callbacks are the core scripts' helpers.
+const { readStdin, p } = require('./core_common')
 
 // Byte j of generated content with this seed (the C++ tests use the same formula).
 function genBytes (seed, size) {
@@ -28,18 +31,6 @@ function fnv (buf) {
     h = Math.imul(h, 0x01000193)
   }
   return h >>> 0
-}
-
-function readStdin () {
-  return new Promise((resolve) => {
-    let s = ''
-    process.stdin.on('data', (d) => { s += d })
-    process.stdin.on('end', () => resolve(s))
-  })
-}
-
-function p (fn) {
-  return new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v)))
 }
 
 function errorName (err) {
@@ -74,4 +65,30 @@ function describeStat (st) {
   return out
 }
 
-module.exports = { Hyperdrive, Stat, genBytes, dataOf, fnv, readStdin, p, errorName, describeStat }
+// Serves `drive` (its corestore, live) to every TCP connection on 127.0.0.1, any port;
+// calls onListening(port) once listening.
+function serveOverTcp (drive, onListening) {
+  const server = net.createServer((socket) => {
+    const stream = drive.replicate(false, { live: true })
+    socket.pipe(stream).pipe(socket)
+    socket.on('error', () => {})
+    stream.on('error', () => {})
+  })
+  server.listen(0, '127.0.0.1', () => onListening(server.address().port))
+  return server
+}
+
+// Connects to a serving peer on 127.0.0.1:port and replicates `drive` with it, live.
+// onError(where, err), if given, hears of socket and stream errors.
+function replicateOverTcp (drive, port, onError) {
+  const socket = net.connect(port, '127.0.0.1')
+  const stream = drive.replicate(true, { live: true })
+  socket.pipe(stream).pipe(socket)
+  socket.on('error', (e) => { if (onError) onError('socket', e) })
+  stream.on('error', (e) => { if (onError) onError('stream', e) })
+  return socket
+}
+
+module.exports = {
+  Hyperdrive, Stat, genBytes, dataOf, fnv, readStdin, p, errorName, describeStat, serveOverTcp, replicateOverTcp
+}
