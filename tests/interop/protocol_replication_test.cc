@@ -105,6 +105,27 @@ class ProtocolInterop : public ::testing::Test {
   }
   std::string KeyHex() { return ToHex(SeedKeyPair().public_key); }
 
+  // A hostile Node peer (protocol_peer.js role "hostile") connects to our replicator serving a
+  // 5-block feed and tries `attack`; Node must see the connection closed.
+  struct Attack {
+    json node;                 // what the Node peer saw
+    Status ours;               // how our replicator ended
+    uint64_t uploaded_blocks;  // what we sent it
+  };
+  Attack RunAttack(const std::string& attack, ReplicationOptions options = {}) {
+    auto feed = Writer(5);
+    auto r = Replicator::Create(options).value();
+    EXPECT_TRUE(r->AddFeed(feed.get()).ok());
+    uint16_t port = r->Listen("127.0.0.1", 0).value();
+    auto node = StartNode(
+        json{{"role", "hostile"}, {"attack", attack}, {"key", KeyHex()}, {"port", port}});
+    Attack a{Finish(node), Status::Ok(), 0};
+    EXPECT_TRUE(a.node.value("closed", false)) << attack << ": " << a.node.dump();
+    a.ours = r->WaitUntilIdle(5s);
+    a.uploaded_blocks = r->stats(feed.get())->uploaded_blocks;
+    return a;
+  }
+
   hyper::testing::TempDir dir_;
 };
 
@@ -298,59 +319,27 @@ TEST_F(ProtocolInterop, LiveAppendHereReachesNodeWithinASecond) {
 }
 
 TEST_F(ProtocolInterop, PeerWithoutTheKeyGetsNoData) {
-  auto feed = Writer(5);
-  auto r = Replicator::Create().value();
-  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
-  uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(
-      json{{"role", "hostile"}, {"attack", "wrongcap"}, {"key", KeyHex()}, {"port", port}});
-  json out = Finish(node);
-  EXPECT_TRUE(out.value("closed", false)) << out.dump();
-  EXPECT_FALSE(out.value("gotData", true)) << out.dump();
-  Status s = r->WaitUntilIdle(5s);
-  EXPECT_EQ(s.code(), Code::kPermissionDenied) << s.ToString();
-  EXPECT_EQ(r->stats(feed.get())->uploaded_blocks, 0u);
+  Attack a = RunAttack("wrongcap");
+  EXPECT_FALSE(a.node.value("gotData", true)) << a.node.dump();
+  EXPECT_EQ(a.ours.code(), Code::kPermissionDenied) << a.ours.ToString();
+  EXPECT_EQ(a.uploaded_blocks, 0u);
 }
 
 TEST_F(ProtocolInterop, HugeFrameIsRefused) {
-  auto feed = Writer(5);
-  auto r = Replicator::Create().value();
-  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
-  uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(
-      json{{"role", "hostile"}, {"attack", "bigframe"}, {"key", KeyHex()}, {"port", port}});
-  json out = Finish(node);
-  EXPECT_TRUE(out.value("closed", false)) << out.dump();
-  Status s = r->WaitUntilIdle(5s);
-  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  Attack a = RunAttack("bigframe");
+  EXPECT_EQ(a.ours.code(), Code::kCorruption) << a.ours.ToString();
 }
 
 TEST_F(ProtocolInterop, SilentPeerIsDroppedAfterTheTimeout) {
-  auto feed = Writer(5);
   ReplicationOptions o;
   o.timeout = 500ms;
-  auto r = Replicator::Create(o).value();
-  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
-  uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node =
-      StartNode(json{{"role", "hostile"}, {"attack", "idle"}, {"key", KeyHex()}, {"port", port}});
-  json out = Finish(node);
-  EXPECT_TRUE(out.value("closed", false)) << out.dump();
-  Status s = r->WaitUntilIdle(5s);
-  EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
+  Attack a = RunAttack("idle", o);
+  EXPECT_EQ(a.ours.code(), Code::kTimeout) << a.ours.ToString();
 }
 
 TEST_F(ProtocolInterop, BitfieldBombIsRefused) {
-  auto feed = Writer(5);
-  auto r = Replicator::Create().value();
-  ASSERT_TRUE(r->AddFeed(feed.get()).ok());
-  uint16_t port = r->Listen("127.0.0.1", 0).value();
-  auto node = StartNode(
-      json{{"role", "hostile"}, {"attack", "rlebomb"}, {"key", KeyHex()}, {"port", port}});
-  json out = Finish(node);
-  EXPECT_TRUE(out.value("closed", false)) << out.dump();
-  Status s = r->WaitUntilIdle(5s);
-  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  Attack a = RunAttack("rlebomb");
+  EXPECT_EQ(a.ours.code(), Code::kCorruption) << a.ours.ToString();
 }
 
 TEST_F(ProtocolInterop, ForgedBlocksAreRejected) {
