@@ -47,6 +47,35 @@ int Pump(ProtocolStream& a, ProtocolStream& b, FeedReplicator* ra = nullptr,
   return -1;
 }
 
+// A replica that fetches only what it is asked for and stays open.
+PeerOptions SparseLive() {
+  PeerOptions o;
+  o.sparse = true;
+  o.live = true;
+  return o;
+}
+
+// A "seed" driven by hand: it says it has blocks 0..4 when asked what it has, and answers
+// every request with a block that does not verify.
+struct Forger : ChannelHandler {
+  Forger(ProtocolStream* stream, const crypto::Hash& discovery_key)
+      : s(stream), dk(discovery_key) {}
+  ProtocolStream* s;
+  crypto::Hash dk;
+  Status OnChannelMessage(Message& m) override {
+    if (const auto* req = std::get_if<RequestMessage>(&m)) {
+      DataMessage d;
+      d.index = req->index;
+      d.value = ToBytes("forged");
+      (void)s->Send(dk, d);
+    }
+    if (std::holds_alternative<WantMessage>(m)) {
+      (void)s->Send(dk, HaveMessage{0, 5, std::nullopt, std::nullopt});
+    }
+    return Status::Ok();
+  }
+};
+
 class ReplicatorTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
@@ -76,9 +105,7 @@ TEST_F(ReplicatorTest, FullDownloadThenBothSidesClose) {
 TEST_F(ReplicatorTest, SparseFetchesOnlyWhatIsWanted) {
   auto w = NewWriter(100);
   auto r = NewReplica(w->feed->key());
-  PeerOptions sparse;
-  sparse.sparse = true;
-  sparse.live = true;
+  const PeerOptions sparse = SparseLive();
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
   a.Start();
   ASSERT_TRUE(seed.Attach(&a).ok());
@@ -132,31 +159,12 @@ TEST_F(ReplicatorTest, DifferentFeedsNeverMeet) {
 TEST_F(ReplicatorTest, ForgedDataDestroysTheStream) {
   auto w = NewWriter(5);
   auto r = NewReplica(w->feed->key());
-  PeerOptions sparse;
-  sparse.sparse = true;
-  sparse.live = true;
+  const PeerOptions sparse = SparseLive();
   Status got = Status::Ok();  // outlives leech, whose destructor cancels the want
   FeedReplicator leech(r->feed.get(), sparse);
   // The "seed" side is driven by hand: a stream that opens the feed and answers a request
   // with a block that does not verify.
-  struct Forger : ChannelHandler {
-    ProtocolStream* s = nullptr;
-    crypto::Hash dk{};
-    Status OnChannelMessage(Message& m) override {
-      if (const auto* req = std::get_if<RequestMessage>(&m)) {
-        DataMessage d;
-        d.index = req->index;
-        d.value = ToBytes("forged");
-        (void)s->Send(dk, d);
-      }
-      if (std::holds_alternative<WantMessage>(m)) {
-        (void)s->Send(dk, HaveMessage{0, 5, std::nullopt, std::nullopt});
-      }
-      return Status::Ok();
-    }
-  } forger;
-  forger.s = &a;
-  forger.dk = w->feed->discovery_key();
+  Forger forger(&a, w->feed->discovery_key());
   a.Start();
   ASSERT_TRUE(a.Open(w->feed->key(), &forger).ok());
   ASSERT_TRUE(leech.Attach(&b).ok());
@@ -261,9 +269,7 @@ TEST_F(ReplicatorTest, DeferredStoreDoesNotRequestABlockThatBecameLocal) {
 TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
   auto w = NewWriter(20);
   auto r = NewReplica(w->feed->key());
-  PeerOptions sparse;
-  sparse.sparse = true;
-  sparse.live = true;
+  const PeerOptions sparse = SparseLive();
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
   DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 8, 1 << 20);
@@ -290,30 +296,11 @@ TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
 TEST_F(ReplicatorTest, DeferredStoreOfForgedDataDestroysTheStream) {
   auto w = NewWriter(5);
   auto r = NewReplica(w->feed->key());
-  PeerOptions sparse;
-  sparse.sparse = true;
-  sparse.live = true;
+  const PeerOptions sparse = SparseLive();
   FeedReplicator leech(r->feed.get(), sparse);
   DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 8, 1 << 20);
-  struct Forger : ChannelHandler {
-    ProtocolStream* s = nullptr;
-    crypto::Hash dk{};
-    Status OnChannelMessage(Message& m) override {
-      if (const auto* req = std::get_if<RequestMessage>(&m)) {
-        DataMessage d;
-        d.index = req->index;
-        d.value = ToBytes("forged");
-        (void)s->Send(dk, d);
-      }
-      if (std::holds_alternative<WantMessage>(m)) {
-        (void)s->Send(dk, HaveMessage{0, 5, std::nullopt, std::nullopt});
-      }
-      return Status::Ok();
-    }
-  } forger;
-  forger.s = &a;
-  forger.dk = w->feed->discovery_key();
+  Forger forger(&a, w->feed->discovery_key());
   a.Start();
   ASSERT_TRUE(a.Open(w->feed->key(), &forger).ok());
   ASSERT_TRUE(leech.Attach(&b).ok());
