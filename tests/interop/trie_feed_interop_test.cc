@@ -67,52 +67,6 @@ json Queries(const std::vector<uint64_t>& versions, bool full_lists) {
   return q;
 }
 
-json Answer(const Trie& trie, const json& q) {
-  auto at = [&](const json& v) {
-    return v.is_null() ? trie.Snapshot() : trie.Checkout(v.get<uint64_t>());
-  };
-  json out;
-  out["lists"] = json::array();
-  for (const json& l : q["lists"]) {
-    IterateOptions o;
-    o.recursive = l.value("recursive", true);
-    o.hidden = l.value("hidden", false);
-    o.gt = l.value("gt", false);
-    auto list = at(l["version"])->List(l["prefix"].get<std::string>(), o);
-    EXPECT_TRUE(list.ok()) << list.status().ToString();
-    json arr = json::array();
-    if (list.ok())
-      for (auto& n : *list) arr.push_back(testing::NodeJson(n));
-    out["lists"].push_back(arr);
-  }
-  out["gets"] = json::array();
-  for (const json& g : q["gets"]) {
-    GetOptions o;
-    o.closest = g.value("closest", false);
-    auto n = at(g["version"])->Get(g["key"].get<std::string>(), o);
-    EXPECT_TRUE(n.ok()) << n.status().ToString();
-    out["gets"].push_back(n.ok() ? testing::NodeJson(*n) : json("error"));
-  }
-  out["diffs"] = json::array();
-  for (const json& d : q["diffs"]) {
-    DiffOptions o;
-    o.hidden = d.value("hidden", false);
-    auto it = at(d["a"])->Diff(d["b"].get<uint64_t>(), d["prefix"].get<std::string>(), o);
-    EXPECT_TRUE(it.ok());
-    json arr = json::array();
-    while (it.ok()) {
-      auto e = (*it)->Next();
-      EXPECT_TRUE(e.ok()) << e.status().ToString();
-      if (!e.ok() || !*e) break;
-      arr.push_back(
-          {(*e)->key, (*e)->left ? (*e)->left->seq() : 0, (*e)->right ? (*e)->right->seq() : 0});
-    }
-    out["diffs"].push_back(arr);
-  }
-  out["history"] = json::array();
-  return out;
-}
-
 void Compare(const json& ours, const json& theirs, const json& q) {
   for (std::string kind : {"lists", "gets", "diffs"}) {
     ASSERT_EQ(ours[kind].size(), theirs[kind].size()) << kind;

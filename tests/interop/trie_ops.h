@@ -2,6 +2,8 @@
 // (scripts/trie_ops.js) and our Trie apply, and the JSON form of nodes and diffs.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -148,6 +150,67 @@ inline json RandomOps(uint32_t seed, int count) {
     }
   }
   return ops;
+}
+
+// Our answers to the queries that scripts/trie_ops.js answers (lists, gets, diffs, history
+// at versions), in its JSON shape.
+inline json Answer(const Trie& trie, const json& q) {
+  auto at = [&](const json& v) {
+    return v.is_null() ? trie.Snapshot() : trie.Checkout(v.get<uint64_t>());
+  };
+  json out;
+  out["lists"] = json::array();
+  for (const json& l : q["lists"]) {
+    IterateOptions o;
+    o.recursive = l.value("recursive", true);
+    o.hidden = l.value("hidden", false);
+    o.gt = l.value("gt", false);
+    auto list = at(l["version"])->List(l["prefix"].get<std::string>(), o);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    json arr = json::array();
+    if (list.ok())
+      for (auto& n : *list) arr.push_back(NodeJson(n));
+    out["lists"].push_back(arr);
+  }
+  out["gets"] = json::array();
+  for (const json& g : q["gets"]) {
+    GetOptions o;
+    o.hidden = g.value("hidden", false);
+    o.closest = g.value("closest", false);
+    auto n = at(g["version"])->Get(g["key"].get<std::string>(), o);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    out["gets"].push_back(n.ok() ? NodeJson(*n) : json("error"));
+  }
+  out["diffs"] = json::array();
+  for (const json& d : q["diffs"]) {
+    DiffOptions o;
+    o.hidden = d.value("hidden", false);
+    auto it = at(d["a"])->Diff(d["b"].get<uint64_t>(), d["prefix"].get<std::string>(), o);
+    EXPECT_TRUE(it.ok());
+    json arr = json::array();
+    while (it.ok()) {
+      auto e = (*it)->Next();
+      EXPECT_TRUE(e.ok()) << e.status().ToString();
+      if (!e.ok() || !*e) break;
+      arr.push_back(
+          {(*e)->key, (*e)->left ? (*e)->left->seq() : 0, (*e)->right ? (*e)->right->seq() : 0});
+    }
+    out["diffs"].push_back(arr);
+  }
+  out["history"] = json::array();
+  for (const json& h : q["history"]) {
+    auto t = at(h["version"]);
+    auto it = t->History();
+    json arr = json::array();
+    while (true) {
+      auto n = it->Next();
+      EXPECT_TRUE(n.ok());
+      if (!n.ok() || !*n) break;
+      arr.push_back((*n)->seq());
+    }
+    out["history"].push_back(arr);
+  }
+  return out;
 }
 
 }  // namespace hyper::trie::testing
