@@ -87,22 +87,24 @@ int main(int argc, char** argv) {
     std::printf("us   -> us  : %8.1f MB/s  (%s, %llu blocks)\n", mb / sec, s.ToString().c_str(),
                 static_cast<unsigned long long>(replica->Downloaded()));
   }
-  {  // us -> Node
+  // A Node peer fetches every block from `from_port` and reports how long it took.
+  auto node_fetch = [&](const char* label, const std::string& sub, uint16_t from_port) {
     auto node = testing::RunNode("protocol_peer", {json{{"role", "fetch"},
-                                                        {"dir", dir.Sub("node-fetch")},
+                                                        {"dir", dir.Sub(sub)},
                                                         {"key", key_hex},
-                                                        {"port", port},
+                                                        {"port", from_port},
                                                         {"blockSize", block},
                                                         {"waitLength", blocks},
                                                         {"lifetime", 300000}}
                                                        .dump()});
     if (node.ok()) {
       double sec = node->value("ms", 1) / 1000.0;
-      std::printf("us   -> Node: %8.1f MB/s  (ok=%d)\n", mb / sec, node->value("ok", false));
+      std::printf("%s: %8.1f MB/s  (ok=%d)\n", label, mb / sec, node->value("ok", false));
     } else {
-      std::printf("us   -> Node: failed: %s\n", node.status().ToString().c_str());
+      std::printf("%s: failed: %s\n", label, node.status().ToString().c_str());
     }
-  }
+  };
+  node_fetch("us   -> Node", "node-fetch", port);
   // Node serves: Node -> us, then Node -> Node.
   json serve = {{"role", "serve"},
                 {"dir", dir.Sub("node-serve")},
@@ -127,20 +129,7 @@ int main(int argc, char** argv) {
     std::printf("Node -> us  : %8.1f MB/s  (%s, %llu blocks)\n", mb / sec, s.ToString().c_str(),
                 static_cast<unsigned long long>(replica->Downloaded()));
   }
-  {
-    auto node = testing::RunNode("protocol_peer", {json{{"role", "fetch"},
-                                                        {"dir", dir.Sub("node-fetch2")},
-                                                        {"key", key_hex},
-                                                        {"port", node_port},
-                                                        {"blockSize", block},
-                                                        {"waitLength", blocks},
-                                                        {"lifetime", 300000}}
-                                                       .dump()});
-    if (node.ok()) {
-      double sec = node->value("ms", 1) / 1000.0;
-      std::printf("Node -> Node: %8.1f MB/s  (ok=%d)\n", mb / sec, node->value("ok", false));
-    }
-  }
+  node_fetch("Node -> Node", "node-fetch2", node_port);
   std::ofstream(dir.Sub("stop")) << "1";
   node_server.wait();
   return 0;
