@@ -1,0 +1,78 @@
+// Joins the reports of one scripts/bench.sh run into one JSON file and prints one table: every
+// workload's figure, the reference's figure and our ratio where it has a twin, and the goal of
+// docs/performance.md with whether this run reached it.
+//   node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON
+// DRIVE_JSON and REPLICATION_JSON are what drive_workloads / replication_workloads --out wrote
+// ({machine, config, workloads: {name: {ours, node, unit, ratio}}}); LARGE_JSON is what
+// drive_workloads --large-drive printed ({files, buildSeconds, openMs, statP50Us, statP99Us,
+// peakRssMiB, machine}).
+'use strict'
+const fs = require('fs')
+
+const [out, drivePath, replicationPath, largePath] = process.argv.slice(2)
+if (!largePath) {
+  console.error('usage: node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON')
+  process.exit(2)
+}
+const read = (p) => JSON.parse(fs.readFileSync(p, 'utf-8'))
+const drive = read(drivePath)
+const replication = read(replicationPath)
+const large = read(largePath)
+
+// The goals of the issue (docs/performance.md): on our figure ("ours") or on the ratio.
+const MB = 1e6
+const goals = {
+  writeFile: { on: 'ratio', atLeast: 10 },
+  import: { on: 'ours', atLeast: 50000 },
+  stat: { on: 'ratio', atLeast: 25 },
+  readFile: { on: 'ratio', atLeast: 40 },
+  readdir: { on: 'ratio', atLeast: 25 },
+  writeBig: { on: 'ours', atLeast: 800 },
+  readBig: { on: 'ours', atLeast: 3000 },
+  replicateAndRead: [{ on: 'ours', atLeast: 500 }, { on: 'ratio', atLeast: 8 }],
+  rangeWireBytes: { on: 'ours', atMost: 1.1 * 1024 * 1024 },
+  openMs: { on: 'ours', atMost: 100 },
+  statP99Us: { on: 'ours', atMost: 20 },
+  peakRssMiB: { on: 'ours', atMost: 300 * MB / (1024 * 1024) }
+}
+
+const fmt = (v) => v === undefined ? '-' : (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2))
+
+function verdict (name, row) {
+  const list = [].concat(goals[name] || [])
+  if (!list.length) return ''
+  return list.map((g) => {
+    const v = g.on === 'ratio' ? row.ratio : row.ours
+    if (v === undefined) return ''
+    const ok = g.atLeast !== undefined ? v >= g.atLeast : v <= g.atMost
+    const bound = g.atLeast !== undefined ? '>= ' + fmt(g.atLeast) : '<= ' + fmt(g.atMost)
+    return (g.on === 'ratio' ? 'ratio ' : '') + bound + (ok ? ' met' : ' NOT met')
+  }).join(', ')
+}
+
+const rows = {}
+for (const r of [drive, replication]) Object.assign(rows, r.workloads)
+const largeUnits = { buildSeconds: 's', openMs: 'ms', statP50Us: 'us', statP99Us: 'us', peakRssMiB: 'MiB' }
+for (const [name, unit] of Object.entries(largeUnits)) rows[name] = { ours: large[name], unit }
+
+console.log('')
+console.log('workload'.padEnd(18) + 'hyperdrive-cpp'.padStart(16) + 'node'.padStart(14) +
+  'ratio'.padStart(9) + '  ' + 'unit'.padEnd(8) + 'goal')
+for (const [name, row] of Object.entries(rows)) {
+  const ratio = row.ratio === undefined ? '-' : row.ratio.toFixed(2) + 'x'
+  console.log(name.padEnd(18) + fmt(row.ours).padStart(16) + fmt(row.node).padStart(14) +
+    ratio.padStart(9) + '  ' + String(row.unit).padEnd(8) + verdict(name, row))
+}
+console.log('large drive: ' + large.files.toLocaleString('en-US') + ' files')
+console.log('machine: ' + drive.machine)
+
+const report = {
+  machine: drive.machine,
+  config: { drive: drive.config, replication: replication.config, largeDriveFiles: large.files },
+  workloads: {}
+}
+for (const [name, row] of Object.entries(rows)) {
+  report.workloads[name] = Object.assign({}, row, goals[name] ? { goal: verdict(name, row) } : {})
+}
+fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
+console.error('wrote ' + out)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every side-by-side benchmark of docs/performance.md in one run, ours and the pinned Node
+# reference on the same workloads: 1-7 (bench/drive_workloads), 8-9 (bench/replication_workloads),
+# 10 (drive_workloads --large-drive, ours only). Prints one table (both figures, our ratio, the
+# goal and whether this run met it) and writes every figure with the configuration and the
+# machine to one JSON file.
+#   bash scripts/bench.sh [--full] [--out FILE]
+#     --full   the issue's sizes (100,000 stats, 1 GiB files, a 1,000,000-file drive; ~10 min);
+#              without it, smaller sizes (~3 min)
+#     --out    where the JSON goes (default: bench-results.json in the current folder)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+full=()
+large=100000
+out="$PWD/bench-results.json"
+while (($#)); do
+  case "$1" in
+    --full) full=(--full); large=1000000 ;;
+    --out) [ $# -ge 2 ] || { echo "bench.sh: --out needs a file" >&2; exit 2; }; out="$2"; shift ;;
+    *) echo "usage: bash scripts/bench.sh [--full] [--out FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# The build (benchmarks are on by default) and the Node reference they compare with.
+HYPER_WITH_TESTS=1 bash "$root/scripts/setup.sh" >&2
+bench="${HYPER_BUILD_DIR:-$root/build}/bench"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== workloads 1-7: drive operations" >&2
+"$bench/drive_workloads" "${full[@]}" --out "$tmp/drive.json"
+echo "== workloads 8-9: replication over TCP on 127.0.0.1" >&2
+"$bench/replication_workloads" "${full[@]}" --out "$tmp/replication.json"
+echo "== workload 10: a drive of $large files" >&2
+"$bench/drive_workloads" --large-drive "$large" >"$tmp/large.json"
+
+node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json"
