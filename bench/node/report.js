@@ -45,7 +45,8 @@ function verdict (name, row) {
     const v = g.on === 'ratio' ? row.ratio : row.ours
     if (v === undefined) return ''
     const ok = g.atLeast !== undefined ? v >= g.atLeast : v <= g.atMost
-    const bound = g.atLeast !== undefined ? '>= ' + fmt(g.atLeast) : '<= ' + fmt(g.atMost)
+    const goalNum = (x) => Number.isInteger(x) ? x.toLocaleString('en-US') : fmt(x)
+    const bound = g.atLeast !== undefined ? '>= ' + goalNum(g.atLeast) : '<= ' + goalNum(g.atMost)
     return (g.on === 'ratio' ? 'ratio ' : '') + bound + (ok ? ' met' : ' NOT met')
   }).join(', ')
 }
