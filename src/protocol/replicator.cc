@@ -372,22 +372,9 @@ class FeedReplicator::Peer : public ChannelHandler {
       uint64_t last = 0;  // end of the last block the remote has
       bool in_run = false;
       uint64_t total = bits.size() * 8;
-      for (uint64_t j = 0; j < total; ++j) {
-        uint8_t byte = bits[j / 8];
-        if (j % 8 == 0 && (byte == 0 || byte == 0xff)) {
-          bool set = byte == 0xff;
-          if (set && !in_run) {
-            in_run = true;
-            run_start = j;
-          } else if (!set && in_run) {
-            in_run = false;
-            AddRemote(h.start + run_start, h.start + j);
-            last = h.start + j;
-          }
-          j += 7;
-          continue;
-        }
-        bool set = byte & (128 >> (j % 8));
+      // Bit j is (or, with step 8, the whole byte from bit j is) `set`: runs of set bits
+      // become remote ranges.
+      auto see = [&](uint64_t j, bool set) {
         if (set && !in_run) {
           in_run = true;
           run_start = j;
@@ -396,6 +383,15 @@ class FeedReplicator::Peer : public ChannelHandler {
           AddRemote(h.start + run_start, h.start + j);
           last = h.start + j;
         }
+      };
+      for (uint64_t j = 0; j < total; ++j) {
+        uint8_t byte = bits[j / 8];
+        if (j % 8 == 0 && (byte == 0 || byte == 0xff)) {  // a whole byte at once
+          see(j, byte == 0xff);
+          j += 7;
+          continue;
+        }
+        see(j, byte & (128 >> (j % 8)));
       }
       if (in_run) {
         AddRemote(h.start + run_start, h.start + total);
