@@ -155,8 +155,10 @@ Result<Message> DecodeRange(ByteView body, const Limits& limits) {
   return Message(m);
 }
 
-Result<Message> DecodeRequest(ByteView body, const Limits& limits) {
-  RequestMessage m;
+// Request and Cancel share {index, bytes, hash}; a Request also has {nodes}.
+template <typename M>
+Result<Message> DecodeBlockRequest(ByteView body, const Limits& limits) {
+  M m;
   bool has_index = false;
   RETURN_IF_ERROR(ForEachField(body, limits, [&](const pb::Field& f) -> Status {
     switch (f.number) {
@@ -168,27 +170,8 @@ Result<Message> DecodeRequest(ByteView body, const Limits& limits) {
       case 3:
         return ReadBool(f, &m.hash);
       case 4:
-        return ReadU64(f, &m.nodes);
-      default:
+        if constexpr (std::is_same_v<M, RequestMessage>) return ReadU64(f, &m.nodes);
         return Status::Ok();
-    }
-  }));
-  if (!has_index) return Missing("index");
-  return Message(m);
-}
-
-Result<Message> DecodeCancel(ByteView body, const Limits& limits) {
-  CancelMessage m;
-  bool has_index = false;
-  RETURN_IF_ERROR(ForEachField(body, limits, [&](const pb::Field& f) -> Status {
-    switch (f.number) {
-      case 1:
-        has_index = true;
-        return ReadU64(f, &m.index);
-      case 2:
-        return ReadU64(f, &m.bytes);
-      case 3:
-        return ReadBool(f, &m.hash);
       default:
         return Status::Ok();
     }
@@ -350,28 +333,24 @@ struct BodyEncoder {
     if (m.bitfield) w.BytesField(3, *m.bitfield);
     if (m.ack) w.Bool(4, *m.ack);
   }
-  void operator()(const UnhaveMessage& m) {
+  // Unhave, Want and Unwant: {start, length}.
+  template <typename M>
+    requires std::is_same_v<M, UnhaveMessage> || std::is_same_v<M, WantMessage> ||
+             std::is_same_v<M, UnwantMessage>
+  void operator()(const M& m) {
     w.Varint(1, m.start);
     if (m.length) w.Varint(2, *m.length);
   }
-  void operator()(const WantMessage& m) {
-    w.Varint(1, m.start);
-    if (m.length) w.Varint(2, *m.length);
-  }
-  void operator()(const UnwantMessage& m) {
-    w.Varint(1, m.start);
-    if (m.length) w.Varint(2, *m.length);
-  }
-  void operator()(const RequestMessage& m) {
+  // Request and Cancel: {index, bytes, hash}, and a Request's {nodes}.
+  template <typename M>
+    requires std::is_same_v<M, RequestMessage> || std::is_same_v<M, CancelMessage>
+  void operator()(const M& m) {
     w.Varint(1, m.index);
     if (m.bytes) w.Varint(2, *m.bytes);
     if (m.hash) w.Bool(3, *m.hash);
-    if (m.nodes) w.Varint(4, *m.nodes);
-  }
-  void operator()(const CancelMessage& m) {
-    w.Varint(1, m.index);
-    if (m.bytes) w.Varint(2, *m.bytes);
-    if (m.hash) w.Bool(3, *m.hash);
+    if constexpr (std::is_same_v<M, RequestMessage>) {
+      if (m.nodes) w.Varint(4, *m.nodes);
+    }
   }
   void operator()(const DataMessage& m) {
     w.Varint(1, m.index);
@@ -490,9 +469,9 @@ Result<Message> DecodeBody(uint8_t type, ByteView body, const Limits& limits) {
     case 6:
       return DecodeRange<UnwantMessage>(body, limits);
     case 7:
-      return DecodeRequest(body, limits);
+      return DecodeBlockRequest<RequestMessage>(body, limits);
     case 8:
-      return DecodeCancel(body, limits);
+      return DecodeBlockRequest<CancelMessage>(body, limits);
     case 9:
       return DecodeData(body, limits);
     case 10:
