@@ -114,6 +114,22 @@ void WaitLocal(core::Feed& feed, uint64_t start, uint64_t end, const char* what)
   }
 }
 
+// An empty replica of drive `key` in its own store, and the replicator that will fetch it.
+struct Replica {
+  std::unique_ptr<corestore::Corestore> store;
+  std::shared_ptr<core::Feed> metadata;
+  std::unique_ptr<protocol::Replicator> client;
+};
+Replica NewReplica(const std::string& dir, const crypto::PublicKey& key) {
+  Replica r;
+  r.store = Check(corestore::Corestore::OpenDirectory(dir), "replica store");
+  corestore::CoreOptions co;
+  co.key = key;
+  r.metadata = Check(r.store->Get(co), "replica metadata");
+  r.client = Check(protocol::Replicator::Create(), "client");
+  return r;
+}
+
 nlohmann::json RunOurs(const nlohmann::json& cfg) {
   const uint64_t big = cfg["bigBytes"], chunk = cfg["chunkBytes"], range = cfg["rangeBytes"];
   hyper::testing::TempDir tmp;
@@ -141,11 +157,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
 
   // 8. Replicate everything, then read the file.
   {
-    auto rstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("full")), "replica store");
-    corestore::CoreOptions co;
-    co.key = writer->key();
-    auto meta = Check(rstore->Get(co), "replica metadata");
-    auto client = Check(protocol::Replicator::Create(), "client");
+    auto [rstore, meta, client] = NewReplica(tmp.Sub("full"), writer->key());
     protocol::PeerOptions all;
     all.live = true;  // the connection stays while the content feed is added
     auto t = Clock::now();
@@ -154,9 +166,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     Check(client->AddFeed(meta.get(), all), "add metadata");
     Check(client->Connect("127.0.0.1", port), "connect");
     Check(client->WaitSynced(meta.get(), 600s), "metadata synced");
-    drive::DriveOptions o;
-    o.key = writer->key();
-    auto replica = Check(drive::Drive::Open(*rstore, o), "replica drive");
+    auto replica = Check(drive::Drive::Open(*rstore, {.key = writer->key()}), "replica drive");
     auto content = replica->content_feed();
     Check(client->AddFeed(content.get(), all), "add content");
     WaitLocal(*meta, 0, meta->length(), "metadata");
@@ -186,20 +196,14 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
 
   // 9. 1 MiB from the middle, sparse.
   {
-    auto rstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("sparse")), "sparse store");
-    corestore::CoreOptions co;
-    co.key = writer->key();
-    auto meta = Check(rstore->Get(co), "sparse metadata");
-    auto client = Check(protocol::Replicator::Create(), "client");
+    auto [rstore, meta, client] = NewReplica(tmp.Sub("sparse"), writer->key());
     protocol::PeerOptions sparse;
     sparse.sparse = true;
     auto t = Clock::now();
     Check(client->AddFeed(meta.get(), sparse), "add metadata");
     Check(client->Connect("127.0.0.1", port), "connect");
     Check(meta->Get(BlockIndex(0), {.timeout = 10s}).status(), "header");
-    drive::DriveOptions o;
-    o.key = writer->key();
-    auto replica = Check(drive::Drive::Open(*rstore, o), "sparse drive");
+    auto replica = Check(drive::Drive::Open(*rstore, {.key = writer->key()}), "sparse drive");
     auto content = replica->content_feed();
     Check(client->AddFeed(content.get(), sparse), "add content");
     auto st = Check(replica->GetStat("/big.bin"), "stat");
