@@ -1,6 +1,7 @@
 #include "hyper/trie/trie.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "trie_state.h"
 
@@ -108,33 +109,69 @@ std::unique_ptr<Trie> Trie::Checkout(uint64_t version) const {
 // ----------------------------------------------------------------------------------------
 // get
 
+namespace {
+
+// The 8 bytes of hash segment s, little-endian: digit k of the segment (position 32s + 1 + k)
+// is bits 2k and 2k+1.
+uint64_t SegmentWord(ByteView hash, size_t s) {
+  uint64_t w = 0;
+  for (size_t b = 0; b < 8; b++) w |= uint64_t{hash[8 * s + b]} << (8 * b);
+  return w;
+}
+
+// The first position p in [i, end) that a lookup of `node` must look at in `head`: where their
+// digits differ, or a terminator (where colliding keys are told apart). end when there is none.
+// Every other position is one where the lookup only moves on, so skipping them changes nothing;
+// a segment's digits are compared 32 at a time.
+size_t NextToCheck(const Node& node, const Node& head, size_t i, size_t end) {
+  if (i >= end) return end;
+  if (i == 0) {
+    if (node.path(0) != head.path(0)) return 0;
+    i = 1;
+  }
+  const ByteView a = node.hash();
+  const ByteView b = head.hash();
+  const size_t s = (i - 1) / 32;
+  if (8 * s + 8 > a.size() || 8 * s + 8 > b.size()) return i;  // past a hash: one at a time
+  const uint64_t diff = (SegmentWord(a, s) ^ SegmentWord(b, s)) >> (2 * ((i - 1) & 31));
+  // The first differing digit, else the segment's terminator (32s + 32).
+  const size_t p = diff != 0 ? i + static_cast<size_t>(std::countr_zero(diff)) / 2 : 32 * s + 32;
+  return std::min(p, end);
+}
+
+}  // namespace
+
 Result<NodePtr> Trie::GetWithLength(const Node& node, size_t length, bool closest) const {
   uint64_t head_seq = HeadSeq();
   if (head_seq == 0) return NodePtr();
-  ASSIGN_OR_RETURN(NodePtr head, GetBySeq(head_seq));
-  for (size_t i = 0; head && i < length; i++) {
+  // One hold of the cache's lock for the whole walk (see CachedWalk), raw pointers per hop.
+  CachedWalk walk(*state_);
+  ASSIGN_OR_RETURN(const Node* head, walk.Get(head_seq));
+  for (size_t i = 0; head != nullptr; i++) {
+    i = NextToCheck(node, *head, i, length);
+    if (i >= length) break;
     uint32_t val = node.path(i);
     bool check = Node::IsTerminator(i);
     if (head->path(i) == val && (!check || !node.Collides(*head, i))) continue;
     const Bucket bucket = head->trie().at(i);
     if (check) {
-      NodePtr found;
+      const Node* found = nullptr;
       for (size_t j = val; j < bucket.size(); j += 5) {
         uint64_t seq = bucket[j];
         if (seq == 0) break;
-        ASSIGN_OR_RETURN(NodePtr n, GetBySeq(seq));
-        if (n && !n->Collides(node, i)) found = n;
+        ASSIGN_OR_RETURN(const Node* n, walk.Get(seq));
+        if (n != nullptr && !n->Collides(node, i)) found = n;
       }
       // (The reference means to return the closest node here but returns nothing.)
-      if (!found) return NodePtr();
+      if (found == nullptr) return NodePtr();
       head = found;
       continue;
     }
     uint64_t seq = SlotOf(bucket, val);
-    if (seq == 0) return closest ? head : NodePtr();
-    ASSIGN_OR_RETURN(head, GetBySeq(seq));
+    if (seq == 0) return closest ? walk.Share(head) : NodePtr();
+    ASSIGN_OR_RETURN(head, walk.Get(seq));
   }
-  return head;
+  return walk.Share(head);
 }
 
 Result<NodePtr> Trie::Get(std::string_view key, GetOptions options) const {
@@ -260,8 +297,7 @@ Result<NodePtr> Trie::Put(std::string_view key, std::optional<Bytes> value,
 // del
 
 Result<NodePtr> Trie::DelLocked(std::string_view key, const DelOptions& options,
-                                const NodePtr& start_head,
-                                BatchCtx* batch) {
+                                const NodePtr& start_head, BatchCtx* batch) {
   Node node(key, std::nullopt, options.hidden ? kFlagHidden : 0);
   auto terminate = [&](const NodePtr& at) -> Result<NodePtr> {
     if (options.condition && options.closest) {

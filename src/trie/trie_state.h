@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "hyper/trie/trie.h"
+#include "hyper/util/small_vector.h"
 
 namespace hyper::trie {
 
@@ -42,19 +43,30 @@ struct TrieState {
 
   std::shared_ptr<const Node> CacheGet(uint64_t seq) {
     std::lock_guard lock(cache_mu);
+    const NodePtr* slot = CacheFindLocked(seq);
+    return slot != nullptr ? *slot : nullptr;
+  }
+  void CachePut(uint64_t seq, std::shared_ptr<const Node> node) {
+    std::shared_ptr<const Node> evicted;  // released after the lock
+    std::lock_guard lock(cache_mu);
+    evicted = CachePutLocked(seq, std::move(node));
+  }
+  // REQUIRES: cache_mu held. The cached node at seq (its slot marked hot), or nullptr. The
+  // pointer is valid while the lock is held and the table is not changed.
+  const NodePtr* CacheFindLocked(uint64_t seq) {
     if (cache.empty()) return nullptr;
     CacheSlot* set = &cache[2 * (seq & (cache.size() / 2 - 1))];
     for (int way = 0; way < 2; way++) {
       if (set[way].seq == seq) {
         set[way].hot = true;
-        return set[way].node;
+        return &set[way].node;
       }
     }
     return nullptr;
   }
-  void CachePut(uint64_t seq, std::shared_ptr<const Node> node) {
-    std::shared_ptr<const Node> evicted;  // released after the lock
-    std::lock_guard lock(cache_mu);
+  // REQUIRES: cache_mu held. Caches node at seq; returns the node it evicted (for the caller to
+  // release after the lock).
+  NodePtr CachePutLocked(uint64_t seq, NodePtr node) {
     if (cache.empty()) cache.resize(std::min<size_t>(1024, MaxCache()));
     if (++cache_inserts > cache.size() && cache.size() < MaxCache()) GrowCache();
     CacheSlot* set = &cache[2 * (seq & (cache.size() / 2 - 1))];
@@ -69,10 +81,19 @@ struct TrieState {
       set[0].hot = set[1].hot = false;
       victim = &set[seq & 1];
     }
-    evicted = std::move(victim->node);
+    NodePtr evicted = std::move(victim->node);
     victim->seq = seq;
     victim->hot = false;
     victim->node = std::move(node);
+    return evicted;
+  }
+  // Reads and decodes the node at seq from the log (no cache; no lock needed).
+  Result<NodePtr> ReadNode(uint64_t seq) const {
+    auto block = log->Get(seq);
+    if (!block.ok()) return block.status().Annotate("reading trie node " + std::to_string(seq));
+    auto decoded = Node::Decode(*block, seq, options.limits);
+    if (!decoded.ok()) return decoded.status();
+    return NodePtr(std::make_shared<const Node>(std::move(*decoded)));
   }
   // The capacity: options.cache_size rounded down to a power of two (at least one set).
   size_t MaxCache() const {
@@ -101,6 +122,70 @@ struct TrieState {
   ~TrieState() {
     if (listener != 0) log->RemoveListener(listener);
   }
+};
+
+// A walk down the trie that takes the node cache's lock once and holds it, handing out raw
+// pointers to cached nodes (no reference count touched per hop). Only a node missing from the
+// cache drops the lock, while it is read from the log and decoded; before that, every node
+// handed out so far is pinned (a reference taken), so that neither another thread nor this
+// walk's own insert can free a node the caller still looks at. Nodes handed out stay valid
+// until the walk ends. One walk per thread at a time; not reentrant (GetBySeq and CachePut
+// would deadlock inside one).
+class CachedWalk {
+ public:
+  explicit CachedWalk(TrieState& state) : state_(state), lock_(state.cache_mu) {}
+  CachedWalk(const CachedWalk&) = delete;
+  CachedWalk& operator=(const CachedWalk&) = delete;
+
+  // The node at seq: nullptr for seq 0 and for a node with the empty key (as GetBySeq).
+  Result<const Node*> Get(uint64_t seq) {
+    if (seq < 1) return nullptr;
+    const Node* node = nullptr;
+    if (const NodePtr* cached = state_.CacheFindLocked(seq)) {
+      node = cached->get();
+      handed_.push_back(node);
+    } else {
+      PinHanded();
+      lock_.unlock();
+      auto read = state_.ReadNode(seq);
+      lock_.lock();
+      if (!read.ok()) return read.status();
+      node = read->get();
+      pins_.push_back(std::move(*read));
+      pins_.push_back(state_.CachePutLocked(seq, pins_.back()));  // evicted: freed after the lock
+    }
+    if (node->key().empty()) return nullptr;
+    return node;
+  }
+
+  // A shared reference to a node handed out by this walk (or null).
+  NodePtr Share(const Node* node) {
+    if (node == nullptr) return nullptr;
+    if (const NodePtr* cached = state_.CacheFindLocked(node->seq());
+        cached && cached->get() == node) {
+      return *cached;
+    }
+    for (const NodePtr& pin : pins_) {
+      if (pin.get() == node) return pin;
+    }
+    return nullptr;  // unreachable: every node handed out is cached or pinned
+  }
+
+ private:
+  // Takes a reference to every node handed out since the last pin (they are all in the cache:
+  // the lock has been held since they were handed out, and this walk inserts only after this).
+  void PinHanded() {
+    for (const Node* node : handed_) {
+      const NodePtr* cached = state_.CacheFindLocked(node->seq());
+      if (cached != nullptr && cached->get() == node) pins_.push_back(*cached);
+    }
+    handed_.clear();
+  }
+
+  TrieState& state_;
+  std::vector<NodePtr> pins_;  // destroyed after the lock is released (declared before it)
+  std::unique_lock<std::mutex> lock_;
+  SmallVector<const Node*, 16> handed_;
 };
 
 }  // namespace hyper::trie
