@@ -1,8 +1,10 @@
 // The File contract, checked the same way on every implementation.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "hyper/storage/file.h"
@@ -159,6 +161,76 @@ TEST(PosixFile, DelPunchesAHole) {
   // The filesystem this runs on may not punch holes; the bytes must be zero either way,
   // and where it can, the space is released.
   EXPECT_LE(used(), before);
+}
+
+// Small reads go through a memory map of the file: it must follow the file as it grows (by
+// this handle or another), past the map's first reservation, and as it shrinks.
+TEST(PosixFile, MappedReadsFollowTheFile) {
+  hyper::testing::TempDir tmp;
+  auto f = std::move(OpenPosixFile(tmp.Sub("m"))).value();
+  ASSERT_TRUE(f->Write(0, ToBytes("hello")).ok());
+  EXPECT_EQ(AsString(*ReadBytes(*f, 0, 5)), "hello");
+  // Grown by this handle, far past the first map.
+  ASSERT_TRUE(f->Write(3 << 20, ToBytes("far")).ok());
+  EXPECT_EQ(AsString(*ReadBytes(*f, 3 << 20, 3)), "far");
+  EXPECT_EQ((*ReadBytes(*f, 1 << 20, 1))[0], 0);  // the hole between
+  // Grown by another handle: seen at the next read.
+  {
+    auto other = std::move(OpenPosixFile(tmp.Sub("m"))).value();
+    ASSERT_TRUE(other->Write((3 << 20) + 3, ToBytes("ther")).ok());
+  }
+  Bytes got(7);
+  ASSERT_TRUE(f->Read(3 << 20, got).ok());
+  EXPECT_EQ(AsString(got), "farther");
+  // Shrunk: a read past the new end is OutOfRange, not a fault.
+  ASSERT_TRUE(f->Truncate(4).ok());
+  Bytes one(1);
+  EXPECT_EQ(f->Read(3 << 20, one).code(), Code::kOutOfRange);
+  EXPECT_EQ(f->Read(4, one).code(), Code::kOutOfRange);
+  ASSERT_TRUE(f->Read(3, one).ok());
+  EXPECT_EQ(one[0], 'l');
+  // A file cut short by another handle before this one reads there: OutOfRange.
+  auto fresh = std::move(OpenPosixFile(tmp.Sub("m"))).value();
+  ASSERT_TRUE(f->Write(0, Bytes(100, 'x')).ok());
+  ASSERT_TRUE(f->Truncate(50).ok());
+  Bytes ten(10);
+  EXPECT_EQ(fresh->Read(45, ten).code(), Code::kOutOfRange);
+  ASSERT_TRUE(fresh->Read(40, ten).ok());
+  EXPECT_EQ(ten, Bytes(10, 'x'));
+}
+
+// Readers on several threads while one thread appends (the way a feed is used): every read of
+// a range already written sees its bytes.
+TEST(PosixFile, ConcurrentReadsWhileAppending) {
+  hyper::testing::TempDir tmp;
+  auto f = std::move(OpenPosixFile(tmp.Sub("c"))).value();
+  constexpr uint64_t kRecord = 1000;
+  constexpr uint64_t kRecords = 3000;  // 3 MB: several remaps
+  std::atomic<uint64_t> written{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; t++) {
+    readers.emplace_back([&, t] {
+      Bytes buf(kRecord);
+      uint64_t seed = t + 1;
+      while (written.load() < kRecords) {
+        uint64_t n = written.load();
+        if (n == 0) continue;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = (seed >> 33) % n;
+        if (!f->Read(r * kRecord, buf).ok() || buf[0] != static_cast<uint8_t>(r) ||
+            buf[kRecord - 1] != static_cast<uint8_t>(r)) {
+          wrong++;
+        }
+      }
+    });
+  }
+  for (uint64_t r = 0; r < kRecords; r++) {
+    ASSERT_TRUE(f->Write(r * kRecord, Bytes(kRecord, static_cast<uint8_t>(r))).ok());
+    written.store(r + 1);
+  }
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(PosixFile, UnlinkRemoves) {

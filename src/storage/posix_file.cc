@@ -1,19 +1,30 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "hyper/storage/file.h"
 
 namespace hyper::storage {
 namespace {
+
+// Reads of at most this many bytes are served from a read-only memory map of the file (no
+// system call: the small reads of tree nodes and metadata blocks); larger ones use pread.
+constexpr size_t kMapReadMax = 64 * 1024;
+// A map reserves address space past the file's end so that a growing file is remapped rarely.
+constexpr uint64_t kMinMapBytes = uint64_t{1} << 20;
 
 class PosixFile final : public File {
  public:
@@ -22,6 +33,11 @@ class PosixFile final : public File {
 
   Status Read(uint64_t offset, MutableByteView out) override {
     if (fd_ < 0) return Closed();
+    if (out.size() <= kMapReadMax && !out.empty() && ReadMapped(offset, out)) return Status::Ok();
+    return ReadDirect(offset, out);
+  }
+
+  Status ReadDirect(uint64_t offset, MutableByteView out) {
     size_t done = 0;
     while (done < out.size()) {
       ssize_t n = pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
@@ -49,6 +65,7 @@ class PosixFile final : public File {
       }
       done += static_cast<size_t>(n);
     }
+    Written(offset + data.size());
     return Status::Ok();
   }
 
@@ -64,7 +81,10 @@ class PosixFile final : public File {
         ++part;
         skip = 0;
       }
-      if (part == parts.size()) return Status::Ok();
+      if (part == parts.size()) {
+        Written(offset);
+        return Status::Ok();
+      }
       iov.clear();
       for (size_t p = part; p < parts.size() && iov.size() < IOV_MAX; ++p) {
         size_t from = p == part ? skip : 0;
@@ -116,6 +136,9 @@ class PosixFile final : public File {
 
   Status Truncate(uint64_t size) override {
     if (fd_ < 0) return Closed();
+    // Under the map's lock, so that no reader learns the old size between the two steps.
+    std::lock_guard lock(map_mu_);
+    ShrinkReadable(size);
     if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(errno, "truncating " + path_);
     }
@@ -137,6 +160,7 @@ class PosixFile final : public File {
 
   Status Close() override {
     if (fd_ < 0) return Status::Ok();
+    Unmap();
     int fd = fd_;
     fd_ = -1;
     if (close(fd) != 0) return Status::FromErrno(errno, "closing " + path_);
@@ -152,9 +176,91 @@ class PosixFile final : public File {
   }
 
  private:
+  // A read-only shared map of the file's first `length` bytes (the file may be shorter: only
+  // the first `readable_` bytes, known to exist, are ever touched).
+  struct Map {
+    uint8_t* base = nullptr;
+    uint64_t length = 0;
+  };
+
+  // Copies [offset, offset + out.size()) from the map when the range is known to lie inside the
+  // file; false when it cannot (then the caller preads, which also reports a short file).
+  bool ReadMapped(uint64_t offset, MutableByteView out) {
+    if (offset > UINT64_MAX - out.size()) return false;
+    const uint64_t end = offset + out.size();
+    const Map* map = map_.load(std::memory_order_acquire);
+    if (map == nullptr || end > readable_.load(std::memory_order_acquire)) {
+      map = Remap(end);
+      if (map == nullptr) return false;
+    }
+    std::memcpy(out.data(), map->base + offset, out.size());
+    return true;
+  }
+
+  // The map to read [0, end) through, after learning the file's size (and mapping it again
+  // when it grew past the map); nullptr when the file is shorter than `end` or cannot be
+  // mapped. Earlier maps stay until Close: a reader may still be copying from one.
+  const Map* Remap(uint64_t end) {
+    std::lock_guard lock(map_mu_);
+    if (map_failed_) return nullptr;
+    struct stat st;
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (end > size) return nullptr;
+    const Map* map = map_.load(std::memory_order_relaxed);
+    if (map == nullptr || map->length < end) {
+      const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+      uint64_t length = std::max(size + size / 2, kMinMapBytes);
+      length = (length + page - 1) / page * page;
+      void* base = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
+      if (base == MAP_FAILED) {
+        map_failed_ = true;  // e.g. a filesystem without mmap: pread from now on
+        return nullptr;
+      }
+      maps_.push_back(std::make_unique<Map>(Map{static_cast<uint8_t*>(base), length}));
+      map = maps_.back().get();
+      map_.store(map, std::memory_order_release);
+    }
+    readable_.store(std::min(size, map->length), std::memory_order_release);
+    return map;
+  }
+
+  // After a write that ended at `end`: the file now holds at least that many bytes.
+  void Written(uint64_t end) {
+    const Map* map = map_.load(std::memory_order_acquire);
+    if (map == nullptr) return;
+    end = std::min(end, map->length);
+    uint64_t cur = readable_.load(std::memory_order_relaxed);
+    while (cur < end && !readable_.compare_exchange_weak(cur, end, std::memory_order_release,
+                                                         std::memory_order_relaxed)) {
+    }
+  }
+
+  // Before the file shrinks to `size`: reads past it must not touch the map (the pages there
+  // would fault). Reads concurrent with a shrinking Truncate/Del of their range are not allowed.
+  void ShrinkReadable(uint64_t size) {
+    uint64_t cur = readable_.load(std::memory_order_relaxed);
+    while (cur > size && !readable_.compare_exchange_weak(cur, size, std::memory_order_acq_rel,
+                                                          std::memory_order_relaxed)) {
+    }
+  }
+
+  void Unmap() {
+    std::lock_guard lock(map_mu_);
+    map_.store(nullptr, std::memory_order_release);
+    readable_.store(0, std::memory_order_release);
+    for (const auto& m : maps_) munmap(m->base, m->length);
+    maps_.clear();
+  }
+
   Status Closed() const { return Status::IOError(path_ + " is closed"); }
   int fd_;
   std::string path_;
+  std::atomic<const Map*> map_{nullptr};
+  std::atomic<uint64_t> readable_{0};  // bytes of the map known to be inside the file
+  std::mutex map_mu_;                  // guards maps_, map_failed_ and changes of map_
+  std::vector<std::unique_ptr<Map>> maps_;
+  bool map_failed_ = false;
 };
 
 }  // namespace
@@ -199,8 +305,8 @@ Result<Bytes> ReadBytes(File& file, uint64_t offset, uint64_t length) {
   ASSIGN_OR_RETURN(uint64_t size, file.Size());
   if (offset > size || length > size - offset) {
     return Status::OutOfRange("read of " + std::to_string(length) + " bytes at " +
-                              std::to_string(offset) + " is past the end (" +
-                              std::to_string(size) + " bytes)");
+                              std::to_string(offset) + " is past the end (" + std::to_string(size) +
+                              " bytes)");
   }
   Bytes out(length);
   RETURN_IF_ERROR(file.Read(offset, out));

@@ -56,6 +56,14 @@ struct OpenOptions {
 };
 
 // A file on disk. Opening a missing file without `create` is NotFound.
+// Reads of up to 64 KiB are copied from a read-only shared memory map of the file (no system
+// call; larger reads use pread). The map follows the file as this File writes, truncates or
+// learns its size (a read past what it knows checks the size first, so a file found shorter is
+// OutOfRange as with pread). What a map cannot survive: the file shrunk under it by another
+// process or another File of the same path after this File read near its end, or a Truncate/Del
+// of this File concurrent with a read of the range it removes; such a read may fault (SIGBUS)
+// instead of failing. A store is opened by one File per path and locked against other
+// processes, and the feed never truncates while reading.
 Result<std::unique_ptr<File>> OpenPosixFile(const std::string& path, OpenOptions options = {});
 
 // An in-memory file; its bytes live as long as the returned object.
