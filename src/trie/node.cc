@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "hyper/util/protobuf.h"
 #include "hyper/util/varint.h"
@@ -97,24 +98,32 @@ Bytes EncodeTrieIndex(const TrieIndex& index) {
 }
 
 Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits) {
+  TrieIndex index;
+  RETURN_IF_ERROR(DecodeTrieIndexInto(in, index, limits));
+  return index;
+}
+
+Status DecodeTrieIndexInto(ByteView in, TrieIndex& index, const NodeLimits& limits) {
   if (in.size() > limits.max_trie_bytes) {
     return Status::Corruption("trie index of " + std::to_string(in.size()) + " bytes is too big");
   }
-  TrieIndex index;
-  size_t pos = 0;
-  size_t n = 0;
-  auto next = [&]() -> Result<uint64_t> {
-    auto r = DecodeVarint(in.subspan(pos), &n);
-    if (!r.ok()) return r.status().Annotate("trie index");
-    pos += n;
-    return r;
+  if (in.empty()) return Status::Ok();  // the reference would read len 0 from an empty buffer
+  const uint8_t* p = in.data();
+  const uint8_t* const end = in.data() + in.size();
+  // A malformed varint is reported as DecodeVarint words it.
+  auto bad_varint = [&]() -> Status {
+    size_t n = 0;
+    return DecodeVarint(in.subspan(static_cast<size_t>(p - in.data())), &n)
+        .status()
+        .Annotate("trie index");
   };
-  if (in.empty()) return index;  // the reference would read len 0 from an empty buffer
-  ASSIGN_OR_RETURN(index.declared_length, next());
+  if (!DecodeVarint(&p, end, &index.declared_length)) return bad_varint();
   uint64_t bucket[64];
-  while (pos < in.size()) {
-    ASSIGN_OR_RETURN(uint64_t i, next());
-    ASSIGN_OR_RETURN(uint64_t bitfield, next());
+  while (p < end) {
+    uint64_t i = 0;
+    uint64_t bitfield = 0;
+    if (!DecodeVarint(&p, end, &i)) return bad_varint();
+    if (!DecodeVarint(&p, end, &bitfield)) return bad_varint();
     // Every position costs at least two bytes of input, so this bounds the allocation.
     if (i >= limits.max_trie_bytes * 4) {
       return Status::Corruption("trie index position " + std::to_string(i) + " is out of range");
@@ -126,13 +135,13 @@ Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits) {
     for (size_t j = 0; bitfield != 0; j++, bitfield >>= 1) {
       bucket[j] = 0;
       if ((bitfield & 1) == 0) continue;
-      ASSIGN_OR_RETURN(bucket[j], next());
+      if (!DecodeVarint(&p, end, &bucket[j])) return bad_varint();
       size = j + 1;
     }
     // A repeated position replaces the earlier one, as the reference's decoder does.
     index.Set(i, Bucket(bucket, size));
   }
-  return index;
+  return Status::Ok();
 }
 
 std::string NormalizeKey(std::string_view key) {
@@ -216,8 +225,22 @@ bool Node::Collides(const Node& other, size_t i) const {
 
 Result<Node> Node::Decode(ByteView block, uint64_t seq, const NodeLimits& limits) {
   Node node;
+  RETURN_IF_ERROR(node.DecodeInto(block, seq, limits));
+  return node;
+}
+
+Result<std::shared_ptr<const Node>> Node::DecodeShared(ByteView block, uint64_t seq,
+                                                       const NodeLimits& limits) {
+  auto node = std::make_shared<Node>(EmptyTag());
+  RETURN_IF_ERROR(node->DecodeInto(block, seq, limits));
+  return std::shared_ptr<const Node>(std::move(node));
+}
+
+Status Node::DecodeInto(ByteView block, uint64_t seq, const NodeLimits& limits) {
+  Node& node = *this;
   node.seq_ = seq;
   bool have_key = false;
+  bool have_trie = false;
   pb::Limits pl;
   pl.max_fields = 64;
   pb::Reader reader(block, pl);
@@ -246,9 +269,10 @@ Result<Node> Node::Decode(ByteView block, uint64_t seq, const NodeLimits& limits
         break;
       case 3: {
         RETURN_IF_ERROR(want(pb::WireType::kBytes));
-        auto index = DecodeTrieIndex(f.bytes, limits);
-        if (!index.ok()) return index.status().Annotate("trie node " + std::to_string(seq));
-        node.trie_ = std::move(*index);
+        if (have_trie) node.trie_ = TrieIndex();  // a repeated field replaces the earlier one
+        have_trie = true;
+        Status index = DecodeTrieIndexInto(f.bytes, node.trie_, limits);
+        if (!index.ok()) return index.Annotate("trie node " + std::to_string(seq));
         break;
       }
       case 4:
@@ -276,7 +300,7 @@ Result<Node> Node::Decode(ByteView block, uint64_t seq, const NodeLimits& limits
   // The reference applies normalizeKey to decoded keys too.
   if (!node.key_.empty() && node.key_[0] == '/') node.key_.erase(0, 1);
   node.ComputeHash();
-  return node;
+  return Status::Ok();
 }
 
 Bytes Node::Encode() const {

@@ -76,10 +76,7 @@ Result<NodePtr> Trie::GetBySeq(uint64_t seq) const {
   if (seq < 1) return NodePtr();
   NodePtr node = state_->CacheGet(seq);
   if (!node) {
-    auto block = state_->log->Get(seq);
-    if (!block.ok()) return block.status().Annotate("reading trie node " + std::to_string(seq));
-    ASSIGN_OR_RETURN(Node decoded, Node::Decode(*block, seq, state_->options.limits));
-    node = std::make_shared<const Node>(std::move(decoded));
+    ASSIGN_OR_RETURN(node, state_->ReadNode(seq));
     state_->CachePut(seq, node);
   }
   // The reference treats every node with the empty key as "nothing" (deletes that empty the

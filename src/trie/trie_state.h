@@ -91,9 +91,7 @@ struct TrieState {
   Result<NodePtr> ReadNode(uint64_t seq) const {
     auto block = log->Get(seq);
     if (!block.ok()) return block.status().Annotate("reading trie node " + std::to_string(seq));
-    auto decoded = Node::Decode(*block, seq, options.limits);
-    if (!decoded.ok()) return decoded.status();
-    return NodePtr(std::make_shared<const Node>(std::move(*decoded)));
+    return Node::DecodeShared(*block, seq, options.limits);
   }
   // The capacity: options.cache_size rounded down to a power of two (at least one set).
   size_t MaxCache() const {

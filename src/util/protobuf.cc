@@ -39,9 +39,18 @@ Result<bool> Reader::Next(Field* out) {
   }
   if (pos_ >= in_.size()) return false;
   if (++fields_ > limits_.max_fields) return Status::Corruption("protobuf message has too many fields");
-  size_t n = 0;
-  ASSIGN_OR_RETURN(uint64_t tag, DecodeVarint(in_.subspan(pos_), &n));
-  pos_ += n;
+  // Varints the Status-free way; a malformed one (rare) is reported as DecodeVarint words it.
+  auto varint = [&](uint64_t* v) -> Status {
+    const uint8_t* p = in_.data() + pos_;
+    if (DecodeVarint(&p, in_.data() + in_.size(), v)) {
+      pos_ = static_cast<size_t>(p - in_.data());
+      return Status::Ok();
+    }
+    size_t n = 0;
+    return DecodeVarint(in_.subspan(pos_), &n).status();
+  };
+  uint64_t tag = 0;
+  RETURN_IF_ERROR(varint(&tag));
   uint64_t number = tag >> 3;
   if (number == 0 || number > limits_.max_field_number) {
     return Status::Corruption("protobuf field number " + std::to_string(number) + " is invalid");
@@ -52,8 +61,7 @@ Result<bool> Reader::Next(Field* out) {
   switch (tag & 7) {
     case 0: {
       out->type = WireType::kVarint;
-      ASSIGN_OR_RETURN(out->varint, DecodeVarint(in_.subspan(pos_), &n));
-      pos_ += n;
+      RETURN_IF_ERROR(varint(&out->varint));
       return true;
     }
     case 1:
@@ -67,8 +75,8 @@ Result<bool> Reader::Next(Field* out) {
     }
     case 2: {
       out->type = WireType::kBytes;
-      ASSIGN_OR_RETURN(uint64_t len, DecodeVarint(in_.subspan(pos_), &n));
-      pos_ += n;
+      uint64_t len = 0;
+      RETURN_IF_ERROR(varint(&len));
       if (len > in_.size() - pos_) {
         return Status::Corruption("protobuf field claims " + std::to_string(len) +
                                   " bytes but only " + std::to_string(in_.size() - pos_) +

@@ -27,7 +27,28 @@ void AppendVarint(Bytes& out, uint64_t v) {
   out.insert(out.end(), buf, buf + n);
 }
 
+bool DecodeVarintSlow(const uint8_t** p, const uint8_t* end, uint64_t* out) {
+  const uint8_t* in = *p;
+  const auto size = static_cast<size_t>(end - in);
+  uint64_t v = 0;
+  for (size_t i = 0; i < size && i < kMaxVarintLen; i++) {
+    uint64_t b = in[i];
+    if (i == 9 && b > 1) return false;
+    v |= (b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      *p = in + i + 1;
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<uint64_t> DecodeVarint(ByteView in, size_t* consumed) {
+  if (!in.empty() && in[0] < 0x80) {
+    *consumed = 1;
+    return uint64_t{in[0]};
+  }
   uint64_t v = 0;
   for (size_t i = 0; i < in.size() && i < kMaxVarintLen; i++) {
     uint64_t b = in[i];

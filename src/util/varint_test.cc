@@ -40,5 +40,36 @@ TEST(Varint, RejectsBadInput) {
   EXPECT_EQ(DecodeVarint(overflow, &n).status().code(), Code::kCorruption);
 }
 
+// The Status-free decoder accepts exactly what DecodeVarint accepts, with the same value and
+// length, and leaves the cursor alone on bad input.
+TEST(Varint, PointerDecoderAgrees) {
+  std::vector<Bytes> inputs = {{}, {0x80, 0x80}, Bytes(11, 0x80), {0x05}, {0xac, 0x02, 0x07}};
+  Bytes overflow(9, 0xff);
+  overflow.push_back(0x02);
+  inputs.push_back(overflow);
+  for (uint64_t v :
+       std::initializer_list<uint64_t>{0, 127, 128, 300, (1ull << 42) + 3, UINT64_MAX}) {
+    Bytes b;
+    AppendVarint(b, v);
+    inputs.push_back(b);
+    b.pop_back();  // truncated
+    inputs.push_back(b);
+  }
+  for (const Bytes& in : inputs) {
+    size_t n = 0;
+    auto want = DecodeVarint(in, &n);
+    const uint8_t* p = in.data();
+    uint64_t got = 0;
+    bool ok = DecodeVarint(&p, in.data() + in.size(), &got);
+    ASSERT_EQ(ok, want.ok()) << ToHex(in);
+    if (ok) {
+      EXPECT_EQ(got, *want);
+      EXPECT_EQ(static_cast<size_t>(p - in.data()), n);
+    } else {
+      EXPECT_EQ(p, in.data());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hyper

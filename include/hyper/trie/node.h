@@ -101,6 +101,8 @@ class TrieIndex {
 // index, bitfield, seqs.
 Bytes EncodeTrieIndex(const TrieIndex& index);
 Result<TrieIndex> DecodeTrieIndex(ByteView in, const NodeLimits& limits = {});
+// The same into `index` (REQUIRES: empty), without moving the decoded index around.
+Status DecodeTrieIndexInto(ByteView in, TrieIndex& index, const NodeLimits& limits = {});
 
 // Strips one leading '/' (the reference's normalizeKey).
 std::string NormalizeKey(std::string_view key);
@@ -117,6 +119,10 @@ class Node {
   Node(std::string_view key, std::optional<Bytes> value, uint64_t raw_flags);
   // Decodes the block at `seq`. Trie entries must point below seq (they point back in time).
   static Result<Node> Decode(ByteView block, uint64_t seq, const NodeLimits& limits = {});
+  // The same, decoded in place in one shared allocation (what a trie caches: a node is large
+  // enough that moving it out of a Result and into the heap costs more than decoding it).
+  static Result<std::shared_ptr<const Node>> DecodeShared(ByteView block, uint64_t seq,
+                                                          const NodeLimits& limits = {});
   // The block as the reference's protocol-buffers encoder writes it.
   Bytes Encode() const;
 
@@ -150,8 +156,19 @@ class Node {
   TrieIndex& mutable_trie() { return trie_; }
 
  private:
+  struct EmptyTag {
+    explicit EmptyTag() = default;
+  };
+
+ public:
+  // An empty node (for DecodeShared's make_shared; EmptyTag is private).
+  explicit Node(EmptyTag /*tag*/) {}
+
+ private:
   Node() = default;
   void ComputeHash();
+  // Decodes block into this (empty) node.
+  Status DecodeInto(ByteView block, uint64_t seq, const NodeLimits& limits);
 
   std::string key_;
   std::optional<Bytes> value_;

@@ -20,4 +20,17 @@ size_t EncodeVarint(uint8_t* out, uint64_t v);
 // more than 10 bytes, or a value past 2^64 is Corruption.
 Result<uint64_t> DecodeVarint(ByteView in, size_t* consumed);
 
+// The same without a Status, for hot decoders: decodes the varint at *p (not reading at or past
+// `end`), advances *p past it and returns true; false (with *p unchanged) where DecodeVarint
+// would return Corruption.
+bool DecodeVarintSlow(const uint8_t** p, const uint8_t* end, uint64_t* out);
+inline bool DecodeVarint(const uint8_t** p, const uint8_t* end, uint64_t* out) {
+  if (*p < end && **p < 0x80) {
+    *out = **p;
+    ++*p;
+    return true;
+  }
+  return DecodeVarintSlow(p, end, out);
+}
+
 }  // namespace hyper
