@@ -314,26 +314,73 @@ Result<MountedNode> MountView::Get(std::string_view path, MountGetOptions option
   return GetIn(root_, root_info_, path, options, chain);
 }
 
+Result<NodePtr> MountView::GetNode(std::string_view raw_path, const Trie** holder,
+                                   MountGetOptions options) const {
+  // GetIn's first step on the root trie, without its copies of the path and the records.
+  std::string_view path = raw_path;
+  if (!path.empty() && path[0] == '/') path.remove_prefix(1);
+  GetOptions go;
+  go.hidden = options.hidden;
+  go.closest = true;
+  ASSIGN_OR_RETURN(NodePtr node, root_.Get(path, go));
+  if (!node || !IsMountNode(*node) || node->key() == path) {
+    if (holder != nullptr) *holder = &root_;
+    if (node && !IsMountNode(*node) && node->key() != path && !options.closest) return NodePtr();
+    return node;
+  }
+  // Below a mount: the whole walk.
+  ASSIGN_OR_RETURN(MountedNode found, Get(raw_path, options));
+  if (holder != nullptr) *holder = found.trie;
+  return std::move(found.node);
+}
+
 Result<std::pair<const Trie*, MountInfo>> MountView::Resolve(std::string_view path) const {
   Chain chain{root_info_};
   ASSIGN_OR_RETURN(auto found, SubtrieOf(root_, root_info_, NormalizeMountPath(path), chain));
   return std::make_pair(found.first, *found.second);
 }
 
-Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self,
-                         std::string_view raw_prefix, const MountIterateOptions& options,
-                         Chain& chain, std::vector<MountedNode>& out) const {
+namespace {
+
+// PathFromMount without a copy when it would return `path` itself (the nodes of a trie read as
+// the root: no local or remote path, and a key that is already normal); else into `scratch`.
+std::string_view PathFromMountInto(std::string_view path, const MountInfo& info,
+                                   std::string& scratch) {
+  if (info.local_path.empty() && (!info.remote_path || info.remote_path->empty()) &&
+      IsPosixNormal(path)) {
+    return path;
+  }
+  scratch = PathFromMount(path, info);
+  return scratch;
+}
+
+MountView::VisitFn CollectInto(std::vector<MountedNode>& out) {
+  return [&out](const NodePtr& node, std::string_view key, const Trie* trie,
+                const MountInfoPtr& mount) {
+    out.push_back(MountedNode{node, std::string(key), trie, mount});
+    return Status::Ok();
+  };
+}
+
+}  // namespace
+
+// The root listing of `trie` is streamed to `out` as the iterator finds it; what lies in other
+// tries (the prefix inside a mount, or the entries of a mount met on the way) is collected
+// first, as the reference's walk does, and then handed on in order.
+Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self, std::string_view raw_prefix,
+                         const MountIterateOptions& options, Chain& chain,
+                         const VisitFn& out) const {
   std::string prefix = NormalizeMountPath(raw_prefix.empty() ? "/" : raw_prefix);
   MountIterateOptions inner_options = options;
   inner_options.gt = false;  // needed to discover the mount points
+  IterateOptions io;
+  io.recursive = options.recursive;
+  io.hidden = options.hidden;
 
   // Entries of `t` below `p`: a plain iteration of this trie, or a mount-aware one of another.
   auto entries_of = [&](const Trie* t, const MountInfoPtr& info, const std::string& p,
                         std::vector<MountedNode>& dst) -> Status {
     if (t == &trie) {
-      IterateOptions io;
-      io.recursive = options.recursive;
-      io.hidden = options.hidden;
       ASSIGN_OR_RETURN(auto nodes, trie.List(p, io));
       dst.reserve(dst.size() + nodes.size());
       for (auto& n : nodes) dst.push_back(MountedNode{n, n->key(), &trie, info});
@@ -341,7 +388,7 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self,
     }
     chain.push_back(info);
     size_t first = dst.size();
-    Status st = ListIn(*t, SelfInfo(*t), p, inner_options, chain, dst);
+    Status st = ListIn(*t, SelfInfo(*t), p, inner_options, chain, CollectInto(dst));
     chain.pop_back();
     for (size_t i = first; i < dst.size(); i++) {
       if (dst[i].trie == t) dst[i].mount = info;
@@ -351,29 +398,43 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self,
 
   ASSIGN_OR_RETURN(auto root, SubtrieOf(trie, self, prefix, chain));
   const MountInfoPtr root_info = root.second;
-  std::vector<MountedNode> root_entries;
-  RETURN_IF_ERROR(
-      entries_of(root.first, root_info, PathToMount(prefix, *root_info), root_entries));
 
-  auto emit = [&](MountedNode n) {
-    if (options.gt && n.key == prefix) return;
-    n.key = PathFromMount(n.key, *root_info);
-    out.push_back(std::move(n));
+  std::string scratch;
+  auto emit = [&](const NodePtr& node, std::string_view key, const Trie* holder,
+                  const MountInfoPtr& mount) -> Status {
+    if (options.gt && key == prefix) return Status::Ok();
+    return out(node, PathFromMountInto(key, *root_info, scratch), holder, mount);
   };
-  for (MountedNode& n : root_entries) {
-    if (!IsMountNode(*n.node) || options.no_mounts || (!options.recursive && n.key != prefix)) {
-      emit(std::move(n));
-      continue;
+  // One entry of the root listing, and what is mounted there when the listing descends.
+  auto visit = [&](const NodePtr& node, std::string_view key, const Trie* holder,
+                   const MountInfoPtr& mount) -> Status {
+    if (!IsMountNode(*node) || options.no_mounts || (!options.recursive && key != prefix)) {
+      return emit(node, key, holder, mount);
     }
-    ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, n.key, chain));
+    ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, key, chain));
     std::vector<MountedNode> sub_entries;
-    RETURN_IF_ERROR(
-        entries_of(sub.first, sub.second, PathToMount(n.key, *sub.second), sub_entries));
-    emit(std::move(n));
-    for (MountedNode& s : sub_entries) {
-      s.key = PathFromMount(s.key, *sub.second);
-      emit(std::move(s));
+    RETURN_IF_ERROR(entries_of(sub.first, sub.second, PathToMount(key, *sub.second), sub_entries));
+    RETURN_IF_ERROR(emit(node, key, holder, mount));
+    for (const MountedNode& s : sub_entries) {
+      const std::string sub_key = PathFromMount(s.key, *sub.second);
+      RETURN_IF_ERROR(emit(s.node, sub_key, s.trie, s.mount));
     }
+    return Status::Ok();
+  };
+
+  if (root.first == &trie) {
+    ASSIGN_OR_RETURN(auto it, trie.Iterate(PathToMount(prefix, *root_info), io));
+    while (true) {
+      ASSIGN_OR_RETURN(NodePtr n, it->Next());
+      if (!n) break;
+      RETURN_IF_ERROR(visit(n, n->key(), &trie, root_info));
+    }
+    return Status::Ok();
+  }
+  std::vector<MountedNode> root_entries;
+  RETURN_IF_ERROR(entries_of(root.first, root_info, PathToMount(prefix, *root_info), root_entries));
+  for (const MountedNode& n : root_entries) {
+    RETURN_IF_ERROR(visit(n.node, n.key, n.trie, n.mount));
   }
   return Status::Ok();
 }
@@ -382,8 +443,14 @@ Result<std::vector<MountedNode>> MountView::List(std::string_view prefix,
                                                  MountIterateOptions options) const {
   Chain chain{root_info_};
   std::vector<MountedNode> out;
-  RETURN_IF_ERROR(ListIn(root_, root_info_, prefix, options, chain, out));
+  RETURN_IF_ERROR(ListIn(root_, root_info_, prefix, options, chain, CollectInto(out)));
   return out;
+}
+
+Status MountView::ForEach(std::string_view prefix, const MountIterateOptions& options,
+                          const VisitFn& fn) const {
+  Chain chain{root_info_};
+  return ListIn(root_, root_info_, prefix, options, chain, fn);
 }
 
 }  // namespace hyper::trie

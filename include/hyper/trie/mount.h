@@ -91,9 +91,21 @@ class MountView {
   // The node at `path`, looking inside mounts. Null node when absent. A mount cycle (or nesting
   // deeper than max_depth) is a Loop error.
   Result<MountedNode> Get(std::string_view path, MountGetOptions options = {}) const;
+  // Get's node alone, and the trie holding it in *holder (when not null): a path outside
+  // mounts costs one lookup and no copies.
+  Result<NodePtr> GetNode(std::string_view path, const Trie** holder,
+                          MountGetOptions options = {}) const;
   // The nodes below `prefix`, descending into mounts, in the reference's order.
   Result<std::vector<MountedNode>> List(std::string_view prefix,
                                         MountIterateOptions options = {}) const;
+  // The same nodes, handed to `fn` one at a time as they are found instead of collected: `key`
+  // (the node's path in the outer trie) is valid during the call only. An error from fn stops
+  // the walk and is returned. Below the first mount met, the walk collects as List does (the
+  // order and the mount records are the same).
+  using VisitFn = std::function<Status(const NodePtr& node, std::string_view key, const Trie* trie,
+                                       const MountInfoPtr& mount)>;
+  Status ForEach(std::string_view prefix, const MountIterateOptions& options,
+                 const VisitFn& fn) const;
   // The trie (and mount) that holds `path`.
   Result<std::pair<const Trie*, MountInfo>> Resolve(std::string_view path) const;
 
@@ -103,12 +115,9 @@ class MountView {
   Result<MountedNode> GetIn(const Trie& trie, const MountInfoPtr& self, std::string_view path,
                             const MountGetOptions& options, Chain& chain) const;
   Status ListIn(const Trie& trie, const MountInfoPtr& self, std::string_view prefix,
-                const MountIterateOptions& options, Chain& chain,
-                std::vector<MountedNode>& out) const;
-  Result<std::pair<const Trie*, MountInfoPtr>> SubtrieOf(const Trie& trie,
-                                                         const MountInfoPtr& self,
-                                                         std::string_view path,
-                                                         Chain& chain) const;
+                const MountIterateOptions& options, Chain& chain, const VisitFn& out) const;
+  Result<std::pair<const Trie*, MountInfoPtr>> SubtrieOf(const Trie& trie, const MountInfoPtr& self,
+                                                         std::string_view path, Chain& chain) const;
 
   const Trie& root_;
   MountResolver resolver_;
