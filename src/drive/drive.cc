@@ -214,6 +214,15 @@ Result<const trie::Trie*> Drive::OpenMountedTrie(const trie::MountInfo& info) co
   return out;
 }
 
+Result<core::Feed*> Drive::ContentFeed(const trie::Trie* holder) const {
+  if (holder == nullptr || holder == trie_.get()) {
+    if (!content_) return Status::NotFound("the drive has no content feed");
+    return content_.get();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Feed> feed, ContentOf(holder));
+  return feed.get();  // held by contents_, which never lets go
+}
+
 Result<std::shared_ptr<core::Feed>> Drive::ContentOf(const trie::Trie* holder) const {
   if (holder == nullptr || holder == trie_.get()) {
     if (!content_) return Status::NotFound("the drive has no content feed");
@@ -234,8 +243,8 @@ Result<std::shared_ptr<core::Feed>> Drive::ContentOf(const trie::Trie* holder) c
   std::copy(meta->begin(), meta->end(), co.key->begin());
   ASSIGN_OR_RETURN(auto feed, store_->Get(co));
   std::lock_guard<std::mutex> lock(mounts_mu_);
-  contents_[id] = feed;
-  return feed;
+  // The first one stored stays (ContentFeed hands out plain pointers to it).
+  return contents_.emplace(id, std::move(feed)).first->second;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,9 +252,9 @@ Result<std::shared_ptr<core::Feed>> Drive::ContentOf(const trie::Trie* holder) c
 
 Result<std::optional<Stat>> Drive::NodeStat(const std::string& norm,
                                             const trie::Trie** holder) const {
-  ASSIGN_OR_RETURN(trie::MountedNode found, view_->Get(TrieKeyOf(norm)));
-  if (holder != nullptr) *holder = found.trie;
-  const trie::NodePtr& node = found.node;
+  std::string_view key = norm;
+  if (!key.empty() && key[0] == '/') key.remove_prefix(1);  // TrieKeyOf, without a copy
+  ASSIGN_OR_RETURN(trie::NodePtr node, view_->GetNode(key, holder));
   if (!node) return std::optional<Stat>();
   if (!node->value()) return Status::Corruption("the node of " + norm + " has no Stat");
   auto st = Stat::Decode(*node->value());
@@ -300,6 +309,9 @@ Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start,
 
 Result<Stat> Drive::GetStat(std::string_view path) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  // A node that is not a symlink is what Resolve would return: no second lookup.
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
+  if (st && st->linkname.empty()) return std::move(*st);
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
   return std::move(resolved.second);
 }
@@ -463,8 +475,9 @@ Result<std::vector<Stat>> Drive::WriteFiles(std::span<const FileToWrite> files) 
     for (size_t slash = t.path.rfind('/'); slash != 0 && slash != std::string::npos;
          slash = t.path.rfind('/', slash - 1)) {
       if (paths.count(t.path.substr(0, slash))) {
-        return Status::InvalidArgument(t.path.substr(0, slash) + " is both a file and a directory of " +
-                                       t.path + " in one batch");
+        return Status::InvalidArgument(t.path.substr(0, slash) +
+                                       " is both a file and a directory of " + t.path +
+                                       " in one batch");
       }
     }
   }
@@ -512,6 +525,12 @@ Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteO
 Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t length) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   const trie::Trie* holder = nullptr;
+  // A node that is not a symlink is what Resolve would return: no second lookup.
+  ASSIGN_OR_RETURN(auto st, NodeStat(norm, &holder));
+  if (st && st->linkname.empty()) {
+    if (st->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+    return ReadStat(*st, holder, start, length);
+  }
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm, &holder));
   if (resolved.second.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   return ReadStat(resolved.second, holder, start, length);
@@ -522,7 +541,18 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
   if (start >= st.size || length == 0) return Bytes();
   length = std::min(length, st.size - start);
   if (length > kMaxReadFileBytes) return Status::OutOfRange("read too large");
-  ASSIGN_OR_RETURN(std::shared_ptr<core::Feed> content, ContentOf(holder));
+  ASSIGN_OR_RETURN(core::Feed * content, ContentFeed(holder));
+  const uint64_t end_block = st.offset + st.blocks;
+  if (start == 0 && st.blocks == 1 && length == st.size) {
+    // A file of one block read whole (most small files): the block as the feed returns it,
+    // with the Stat's byte offset as the hint of where it lies.
+    core::GetOptions get;
+    get.byte_offset = st.byte_offset;
+    ASSIGN_OR_RETURN(Bytes data, content->Get(BlockIndex(st.offset), get));
+    if (data.size() < length) return Status::Corruption("file content ends early");
+    data.resize(length);
+    return data;
+  }
   // The file starts at a block boundary: only a read from inside it needs the tree's seek.
   std::pair<BlockIndex, uint64_t> pos{BlockIndex(st.offset), 0};
   if (start != 0) {
@@ -530,9 +560,7 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
   }
   BlockIndex block = pos.first;
   uint64_t skip = pos.second;
-  const uint64_t end_block = st.offset + st.blocks;
   Bytes out;
-  out.reserve(length);
   while (out.size() < length) {
     if (block.value >= end_block) return Status::Corruption("file content ends early");
     // Only the bytes wanted from this block (one positional read once the block is known good).
@@ -542,11 +570,14 @@ Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t
     core::GetOptions get;
     if (start == 0) get.byte_offset = st.byte_offset + out.size();
     auto data = content->GetRange(block, skip, length - out.size(), get);
-    if (!data.ok() && data.status().code() == Code::kOutOfRange && block.value < content->length()) {
+    if (!data.ok() && data.status().code() == Code::kOutOfRange &&
+        block.value < content->length()) {
       return Status::Corruption("seek landed outside a block");
     }
     if (!data.ok()) return data.status();
+    // The whole range in one block: its bytes as read.
     if (out.empty() && data->size() == length) return std::move(data).value();
+    if (out.empty()) out.reserve(length);
     out.insert(out.end(), data->begin(), data->end());
     skip = 0;
     block = block.next();
@@ -809,64 +840,145 @@ Status Drive::Rmdir(std::string_view path) {
   return Status::Ok();
 }
 
+namespace {
+
+// The non-empty pieces between '/' of `path`, one at a time (the parts Relative compares).
+class Segments {
+ public:
+  explicit Segments(std::string_view path) : path_(path) {}
+  bool Next(std::string_view* segment) {
+    while (pos_ < path_.size()) {
+      size_t slash = path_.find('/', pos_);
+      if (slash == std::string_view::npos) slash = path_.size();
+      std::string_view piece = path_.substr(pos_, slash - pos_);
+      pos_ = slash + 1;
+      if (!piece.empty()) {
+        *segment = piece;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::string_view path_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+Status Drive::ListChildren(const std::string& dir, const std::string& shown_dir,
+                           const ReaddirOptions& options, std::vector<DirEntry>& out) const {
+  trie::MountIterateOptions io;
+  io.recursive = false;
+  io.no_mounts = options.no_mounts;
+  io.gt = false;  // see ListInto
+  std::vector<std::string_view> dir_parts;
+  Segments dir_segments(dir);
+  for (std::string_view part; dir_segments.Next(&part);) dir_parts.push_back(part);
+  // The children as they stream out of the view: their names back to back, and where each one
+  // is (the entries are built once their number is known: one allocation of the result).
+  struct Child {
+    size_t name_begin;
+    size_t name_size;
+    bool nested;  // a directory below which the view found a node
+  };
+  std::vector<Child> children;
+  std::string names;
+  std::vector<Stat> stats;  // with options.stats: the Stat of each child (empty when nested)
+  RETURN_IF_ERROR(view_->ForEach(TrieKeyOf(dir), io,
+                                 [&](const trie::NodePtr& node, std::string_view key,
+                                     const trie::Trie*, const trie::MountInfoPtr&) -> Status {
+                                   if (!node->value())
+                                     return Status::Corruption("a node below " + dir +
+                                                               " has no Stat");
+                                   Stat st;
+                                   if (options.stats) {
+                                     ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
+                                   }
+                                   // Relative(dir, "/" + key), one segment at a time: below dir,
+                                   // its first part is the child's name (a name starting with ".."
+                                   // is left out, as a path climbing out of dir).
+                                   Segments segments(key);
+                                   std::string_view segment;
+                                   for (std::string_view part : dir_parts) {
+                                     if (!segments.Next(&segment) || segment != part)
+                                       return Status::Ok();
+                                   }
+                                   std::string_view name;
+                                   if (!segments.Next(&name) || name.substr(0, 2) == "..")
+                                     return Status::Ok();
+                                   const bool nested = segments.Next(&segment);
+                                   children.push_back(Child{names.size(), name.size(), nested});
+                                   names.append(name);
+                                   if (options.stats)
+                                     stats.push_back(nested ? Stat() : std::move(st));
+                                   return Status::Ok();
+                                 }));
+  const std::string_view base = shown_dir == "/" ? std::string_view() : std::string_view(shown_dir);
+  const uint64_t now = NowMillis();
+  out.reserve(out.size() + children.size());
+  for (size_t c = 0; c < children.size(); c++) {
+    const Child& child = children[c];
+    DirEntry& e = out.emplace_back();
+    e.name.assign(names, child.name_begin, child.name_size);
+    e.path.reserve(base.size() + 1 + e.name.size());
+    e.path.append(base).append(1, '/').append(e.name);
+    if (child.nested) {
+      e.stat.mode = kDefaultDirectoryMode | kModeDirectory;
+      e.stat.mtime = e.stat.ctime = now;
+    } else if (options.stats) {
+      e.stat = std::move(stats[c]);
+    }
+  }
+  return Status::Ok();
+}
+
 Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
                        const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const {
   if (depth > kMaxListDepth) return Status::Loop("symlinks nest too deep below " + shown_dir);
+  if (!options.recursive) return ListChildren(dir, shown_dir, options, out);
   // Listing a symlink's target (shown under the link's path).
   const bool followed = dir != shown_dir;
   trie::MountIterateOptions io;
-  io.recursive = options.recursive;
+  io.recursive = true;
   io.no_mounts = options.no_mounts;
   // gt is applied here rather than by the view: MountView compares gt against keys inside the
   // mounted trie, so it can drop an entry whose inner key happens to equal the outer prefix.
   io.gt = false;
-  ASSIGN_OR_RETURN(auto found, view_->List(TrieKeyOf(dir), io));
-  for (const auto& mounted : found) {
-    const trie::NodePtr& node = mounted.node;
-    if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
-    Stat st;
-    if (options.stats || options.recursive) {
-      ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
-    }
-    const std::string real_path = "/" + mounted.key;
-    if (real_path == dir) {
-      // A recursive listing through a nested symlink shows the target directory's own node
-      // too, under the link's path (the reference's statIterator does, its `gt` overridden).
-      if (options.recursive && depth > 0) out.push_back(DirEntry{"", shown_dir, std::move(st)});
-      continue;
-    }
-    std::string rel = Relative(dir, real_path);
-    if (rel.empty() || rel.compare(0, 2, "..") == 0) continue;
-    if (!options.recursive) {
-      size_t slash = rel.find('/');
-      DirEntry e;
-      e.name = rel.substr(0, slash);
-      e.path = Join(shown_dir, e.name);
-      if (slash != std::string::npos) {
-        e.stat.mode = kDefaultDirectoryMode | kModeDirectory;
-        e.stat.mtime = e.stat.ctime = NowMillis();
-      } else {
-        e.stat = std::move(st);
-      }
-      out.push_back(std::move(e));
-      continue;
-    }
-    const bool is_link = !st.linkname.empty();
-    // The reference shows a symlink met inside a followed directory at its real path.
-    std::string path = is_link && followed ? real_path : Join(shown_dir, rel);
-    out.push_back(DirEntry{"", path, std::move(st)});
-    if (is_link) {
-      auto target = Resolve(real_path);
-      if (!target.ok()) {
-        if (target.status().code() == Code::kNotFound) continue;
-        return target.status();
-      }
-      if (target->second.IsDirectory()) {
-        RETURN_IF_ERROR(ListInto(target->first, path, options, depth + 1, out));
-      }
-    }
-  }
-  return Status::Ok();
+  return view_->ForEach(
+      TrieKeyOf(dir), io,
+      [&](const trie::NodePtr& node, std::string_view key, const trie::Trie*,
+          const trie::MountInfoPtr&) -> Status {
+        if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
+        ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+        std::string real_path = "/";
+        real_path += key;
+        if (real_path == dir) {
+          // A recursive listing through a nested symlink shows the target directory's own
+          // node too, under the link's path (the reference's statIterator does, its `gt`
+          // overridden).
+          if (depth > 0) out.push_back(DirEntry{"", shown_dir, std::move(st)});
+          return Status::Ok();
+        }
+        std::string rel = Relative(dir, real_path);
+        if (rel.empty() || rel.compare(0, 2, "..") == 0) return Status::Ok();
+        const bool is_link = !st.linkname.empty();
+        // The reference shows a symlink met inside a followed directory at its real path.
+        std::string path = is_link && followed ? real_path : Join(shown_dir, rel);
+        out.push_back(DirEntry{"", path, std::move(st)});
+        if (is_link) {
+          auto target = Resolve(real_path);
+          if (!target.ok()) {
+            if (target.status().code() == Code::kNotFound) return Status::Ok();
+            return target.status();
+          }
+          if (target->second.IsDirectory()) {
+            RETURN_IF_ERROR(ListInto(target->first, path, options, depth + 1, out));
+          }
+        }
+        return Status::Ok();
+      });
 }
 
 Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptions options) const {
@@ -877,13 +989,14 @@ Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptio
   RETURN_IF_ERROR(ListInto(resolved.first, norm, options, 0, out));
   if (options.recursive) {
     // Names relative to the listed directory; an entry at the listed path itself is dropped.
-    std::vector<DirEntry> named;
-    for (auto& e : out) {
+    size_t kept = 0;
+    for (DirEntry& e : out) {
       if (e.path == norm) continue;
       e.name = Relative(norm, e.path);
-      named.push_back(std::move(e));
+      if (&out[kept] != &e) out[kept] = std::move(e);
+      kept++;
     }
-    return named;
+    out.erase(out.begin() + static_cast<ptrdiff_t>(kept), out.end());
   }
   return out;
 }

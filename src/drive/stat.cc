@@ -224,7 +224,32 @@ uint64_t NowMillis() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
 }
 
+namespace {
+// Whether NormalizePath returns `path` as it is: "/", or '/' before each segment, none of them
+// empty, "." or "..", and no backslash or NUL byte. Paths callers pass usually are.
+bool IsNormalPath(std::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  if (path.size() == 1) return true;
+  size_t start = 1;
+  while (true) {
+    size_t end = start;
+    while (end < path.size() && path[end] != '/') {
+      if (path[end] == '\\' || path[end] == '\0') return false;
+      end++;
+    }
+    const size_t length = end - start;
+    if (length == 0) return false;  // "//", or a trailing '/'
+    if (path[start] == '.' && (length == 1 || (length == 2 && path[start + 1] == '.'))) {
+      return false;
+    }
+    if (end == path.size()) return true;
+    start = end + 1;
+  }
+}
+}  // namespace
+
 Result<std::string> NormalizePath(std::string_view path) {
+  if (IsNormalPath(path)) return std::string(path);
   std::vector<std::string_view> parts;
   size_t i = 0;
   while (i <= path.size()) {
