@@ -199,6 +199,44 @@ TEST(PosixFile, MappedReadsFollowTheFile) {
   EXPECT_EQ(ten, Bytes(10, 'x'));
 }
 
+// More mapped reads than the maps' budget (two 64 MiB files, one read per 64 KiB chunk, over
+// and over: their pages are released and faulted in again), and a file too big to map: every
+// read still returns the file's bytes.
+TEST(PosixFile, MappedBudgetAndBigFiles) {
+  hyper::testing::TempDir tmp;
+  constexpr uint64_t kChunk = 64 * 1024;
+  constexpr uint64_t kChunks = 1024;  // 64 MiB each (sparse)
+  std::vector<std::unique_ptr<File>> files;
+  for (int i = 0; i < 2; i++) {
+    files.push_back(std::move(OpenPosixFile(tmp.Sub("f" + std::to_string(i)))).value());
+    for (uint64_t c = 0; c < kChunks; c++) {
+      uint8_t mark[2] = {static_cast<uint8_t>(c), static_cast<uint8_t>(i)};
+      ASSERT_TRUE(files[i]->Write(c * kChunk, ByteView(mark, 2)).ok());
+    }
+  }
+  int wrong = 0;
+  for (int round = 0; round < 3; round++) {
+    for (uint64_t c = 0; c < kChunks; c++) {
+      for (int i = 0; i < 2; i++) {
+        uint8_t got[2] = {};
+        if (!files[i]->Read(c * kChunk, MutableByteView(got, 2)).ok() ||
+            got[0] != static_cast<uint8_t>(c) || got[1] != i) {
+          wrong++;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  auto big = std::move(OpenPosixFile(tmp.Sub("big"))).value();
+  ASSERT_TRUE(big->Write(5, ToBytes("small")).ok());
+  EXPECT_EQ(AsString(*ReadBytes(*big, 5, 5)), "small");  // mapped while small
+  ASSERT_TRUE(big->Write(uint64_t{100} << 20, ToBytes("big")).ok());
+  EXPECT_EQ(AsString(*ReadBytes(*big, uint64_t{100} << 20, 3)), "big");
+  EXPECT_EQ(AsString(*ReadBytes(*big, 5, 5)), "small");
+  Bytes past(4);
+  EXPECT_EQ(big->Read(uint64_t{100} << 20, past).code(), Code::kOutOfRange);
+}
+
 // Readers on several threads while one thread appends (the way a feed is used): every read of
 // a range already written sees its bytes.
 TEST(PosixFile, ConcurrentReadsWhileAppending) {

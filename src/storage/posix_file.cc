@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,10 +26,38 @@ namespace {
 constexpr size_t kMapReadMax = 64 * 1024;
 // A map reserves address space past the file's end so that a growing file is remapped rarely.
 constexpr uint64_t kMinMapBytes = uint64_t{1} << 20;
+// The pages a map touches count in the process's resident size (they are the kernel's page
+// cache, but mapped), and random reads through a big file would touch all of them. So the maps
+// of all files together keep at most this many bytes mapped: reads mark the 64 KiB chunks they
+// touch (the kernel maps a faulting page's whole aligned 64 KiB around it), and when the marks
+// pass the budget every map's pages are unmapped (MADV_DONTNEED: the next read of them faults
+// them in again from the page cache; safe under concurrent readers).
+// A file bigger than kMaxMapFileBytes is not mapped at all (pread only): its random reads would
+// keep faulting pages in and releasing them, which costs more than pread.
+constexpr uint64_t kChunkShift = 16;
+constexpr int64_t kMappedBudgetChunks = (int64_t{96} << 20) >> kChunkShift;
+constexpr uint64_t kMaxMapFileBytes = uint64_t{96} << 20;
+
+class PosixFile;
+
+// Every PosixFile that may hold a map, and the number of chunks marked in their maps.
+struct MapRegistry {
+  std::mutex mu;  // guards files; held while releasing
+  std::vector<PosixFile*> files;
+  std::atomic<int64_t> marked{0};  // may dip below zero for a moment under races
+};
+
+MapRegistry& Registry() {
+  static auto* registry = new MapRegistry();  // never destroyed: files may close at exit
+  return *registry;
+}
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+    std::lock_guard lock(Registry().mu);
+    Registry().files.push_back(this);
+  }
   ~PosixFile() override { (void)Close(); }
 
   Status Read(uint64_t offset, MutableByteView out) override {
@@ -181,12 +210,16 @@ class PosixFile final : public File {
   struct Map {
     uint8_t* base = nullptr;
     uint64_t length = 0;
+    std::unique_ptr<std::atomic<uint64_t>[]> marks;  // one bit per 64 KiB chunk touched
+    size_t mark_words = 0;
   };
 
   // Copies [offset, offset + out.size()) from the map when the range is known to lie inside the
   // file; false when it cannot (then the caller preads, which also reports a short file).
   bool ReadMapped(uint64_t offset, MutableByteView out) {
-    if (offset > UINT64_MAX - out.size()) return false;
+    if (offset > UINT64_MAX - out.size() || unmappable_.load(std::memory_order_relaxed)) {
+      return false;
+    }
     const uint64_t end = offset + out.size();
     const Map* map = map_.load(std::memory_order_acquire);
     if (map == nullptr || end > readable_.load(std::memory_order_acquire)) {
@@ -194,7 +227,49 @@ class PosixFile final : public File {
       if (map == nullptr) return false;
     }
     std::memcpy(out.data(), map->base + offset, out.size());
+    Mark(*map, offset >> kChunkShift);
+    Mark(*map, (end - 1) >> kChunkShift);
     return true;
+  }
+
+  // Notes that chunk c of the map was touched; past the budget, releases every map's pages.
+  static void Mark(const Map& map, uint64_t c) {
+    std::atomic<uint64_t>& word = map.marks[c / 64];
+    const uint64_t bit = uint64_t{1} << (c % 64);
+    if ((word.load(std::memory_order_relaxed) & bit) != 0) return;
+    if ((word.fetch_or(bit, std::memory_order_relaxed) & bit) != 0) return;
+    if (Registry().marked.fetch_add(1, std::memory_order_relaxed) + 1 > kMappedBudgetChunks) {
+      ReleaseAll();
+    }
+  }
+
+  // Unmaps the pages of a map (they stay in the page cache) and clears its marks.
+  static void Release(const Map& map) {
+    int64_t cleared = 0;
+    for (size_t w = 0; w < map.mark_words; w++) {
+      const uint64_t bits = map.marks[w].exchange(0, std::memory_order_relaxed);
+      if (bits == 0) continue;
+      cleared += std::popcount(bits);
+      // The marked chunks of this word, in runs.
+      for (uint64_t rest = bits; rest != 0;) {
+        const int first = std::countr_zero(rest);
+        const int run = std::countr_one(rest >> first);
+        const uint64_t from = (uint64_t{w} * 64 + static_cast<uint64_t>(first)) << kChunkShift;
+        const uint64_t len = std::min(static_cast<uint64_t>(run) << kChunkShift, map.length - from);
+        madvise(map.base + from, len, MADV_DONTNEED);
+        rest = run == 64 ? 0 : rest & ~(((uint64_t{1} << run) - 1) << first);
+      }
+    }
+    Registry().marked.fetch_sub(cleared, std::memory_order_relaxed);
+  }
+
+  static void ReleaseAll() {
+    MapRegistry& r = Registry();
+    std::lock_guard lock(r.mu);
+    if (r.marked.load(std::memory_order_relaxed) <= kMappedBudgetChunks) return;  // done already
+    for (PosixFile* f : r.files) {
+      if (const Map* map = f->map_.load(std::memory_order_acquire)) Release(*map);
+    }
   }
 
   // The map to read [0, end) through, after learning the file's size (and mapping it again
@@ -208,6 +283,13 @@ class PosixFile final : public File {
     const auto size = static_cast<uint64_t>(st.st_size);
     if (end > size) return nullptr;
     const Map* map = map_.load(std::memory_order_relaxed);
+    if (size > kMaxMapFileBytes) {
+      unmappable_.store(true, std::memory_order_relaxed);
+      map_.store(nullptr, std::memory_order_release);
+      readable_.store(0, std::memory_order_release);
+      if (map != nullptr) Release(*map);  // it stays mapped (unused) until Close
+      return nullptr;
+    }
     if (map == nullptr || map->length < end) {
       const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
       uint64_t length = std::max(size + size / 2, kMinMapBytes);
@@ -217,7 +299,13 @@ class PosixFile final : public File {
         map_failed_ = true;  // e.g. a filesystem without mmap: pread from now on
         return nullptr;
       }
-      maps_.push_back(std::make_unique<Map>(Map{static_cast<uint8_t*>(base), length}));
+      auto fresh = std::make_unique<Map>();
+      fresh->base = static_cast<uint8_t*>(base);
+      fresh->length = length;
+      fresh->mark_words = static_cast<size_t>(((length - 1) >> kChunkShift) / 64 + 1);
+      fresh->marks = std::make_unique<std::atomic<uint64_t>[]>(fresh->mark_words);
+      if (map != nullptr) Release(*map);  // superseded: its pages go (it stays mapped until Close)
+      maps_.push_back(std::move(fresh));
       map = maps_.back().get();
       map_.store(map, std::memory_order_release);
     }
@@ -246,7 +334,20 @@ class PosixFile final : public File {
   }
 
   void Unmap() {
+    {
+      // Out of the registry first, so that no release is working on these maps.
+      MapRegistry& r = Registry();
+      std::lock_guard lock(r.mu);
+      r.files.erase(std::remove(r.files.begin(), r.files.end(), this), r.files.end());
+    }
     std::lock_guard lock(map_mu_);
+    for (const auto& m : maps_) {
+      int64_t marked = 0;
+      for (size_t w = 0; w < m->mark_words; w++) {
+        marked += std::popcount(m->marks[w].exchange(0, std::memory_order_relaxed));
+      }
+      Registry().marked.fetch_sub(marked, std::memory_order_relaxed);
+    }
     map_.store(nullptr, std::memory_order_release);
     readable_.store(0, std::memory_order_release);
     for (const auto& m : maps_) munmap(m->base, m->length);
@@ -261,6 +362,7 @@ class PosixFile final : public File {
   std::mutex map_mu_;                  // guards maps_, map_failed_ and changes of map_
   std::vector<std::unique_ptr<Map>> maps_;
   bool map_failed_ = false;
+  std::atomic<bool> unmappable_{false};  // grew past kMaxMapFileBytes: pread only
 };
 
 }  // namespace

@@ -59,11 +59,14 @@ struct OpenOptions {
 // Reads of up to 64 KiB are copied from a read-only shared memory map of the file (no system
 // call; larger reads use pread). The map follows the file as this File writes, truncates or
 // learns its size (a read past what it knows checks the size first, so a file found shorter is
-// OutOfRange as with pread). What a map cannot survive: the file shrunk under it by another
-// process or another File of the same path after this File read near its end, or a Truncate/Del
-// of this File concurrent with a read of the range it removes; such a read may fault (SIGBUS)
-// instead of failing. A store is opened by one File per path and locked against other
-// processes, and the feed never truncates while reading.
+// OutOfRange as with pread). Mapped pages count in the process's resident size, so the maps of
+// all PosixFiles together keep at most 96 MiB mapped (past that their pages are released, to be
+// faulted in again from the page cache), and a file over 96 MiB is read with pread only.
+// What a map cannot survive: the file shrunk under it by another process or another File of the
+// same path after this File read near its end, or a Truncate/Del of this File concurrent with a
+// read of the range it removes; such a read may fault (SIGBUS) instead of failing. A store is
+// opened by one File per path and locked against other processes, and the feed never truncates
+// while reading.
 Result<std::unique_ptr<File>> OpenPosixFile(const std::string& path, OpenOptions options = {});
 
 // An in-memory file; its bytes live as long as the returned object.
