@@ -4,6 +4,7 @@
 
 #include "hyper/drive/drive.h"
 #include "hyper/util/protobuf.h"
+#include "hyper/util/varint.h"
 
 namespace hyper::drive {
 
@@ -135,7 +136,65 @@ Bytes Stat::Encode() const {
   return w.Take();
 }
 
+namespace {
+// The common Stat: only varint fields 1..9 (a file, directory or symlink-less entry without
+// metadata), decoded straight into `st`. False when anything else is there (a string, a
+// record, an unknown or malformed field, a value above 32 bits for mode, uid or gid): the
+// general decoder then decodes the whole record, with its checks and messages.
+bool DecodeSimpleStat(ByteView in, Stat& st) {
+  const uint8_t* p = in.data();
+  const uint8_t* const end = p + in.size();
+  bool has_mode = false;
+  size_t fields = 0;
+  while (p < end) {
+    const uint8_t tag = *p++;
+    const uint32_t number = tag >> 3;
+    if ((tag & 7) != 0 || number < 1 || number > 9 || ++fields > 64) return false;
+    uint64_t v = 0;
+    if (!DecodeVarint(&p, end, &v)) return false;
+    switch (number) {
+      case 1:
+        if (v > UINT32_MAX) return false;
+        st.mode = static_cast<uint32_t>(v);
+        has_mode = true;
+        break;
+      case 2:
+        if (v > UINT32_MAX) return false;
+        st.uid = static_cast<uint32_t>(v);
+        break;
+      case 3:
+        if (v > UINT32_MAX) return false;
+        st.gid = static_cast<uint32_t>(v);
+        break;
+      case 4:
+        st.size = v;
+        break;
+      case 5:
+        st.blocks = v;
+        break;
+      case 6:
+        st.offset = v;
+        break;
+      case 7:
+        st.byte_offset = v;
+        break;
+      case 8:
+        st.mtime = v;
+        break;
+      default:
+        st.ctime = v;
+        break;
+    }
+  }
+  return has_mode;
+}
+}  // namespace
+
 Result<Stat> Stat::Decode(ByteView in) {
+  {
+    Stat simple;
+    if (DecodeSimpleStat(in, simple)) return simple;
+  }
   Stat st;
   bool has_mode = false;
   pb::Reader r(in, RecordLimits());
