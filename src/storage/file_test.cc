@@ -318,6 +318,39 @@ TEST(PooledPosixDirectory, ThousandsOfFilesWithFewDescriptors) {
   EXPECT_EQ(OpenDescriptors(), before);
 }
 
+// Reads and writes from several threads through a pool of two descriptors for six files: the
+// operations run outside the pool's lock while descriptors are evicted and reopened under them;
+// every read sees its file's bytes, and no descriptor is left open at the end.
+TEST(PooledPosixDirectory, ConcurrentOperationsWhileEvicting) {
+  hyper::testing::TempDir tmp;
+  FileFactory dir = PooledPosixDirectory(tmp.path(), 2);
+  size_t before = OpenDescriptors();
+  std::vector<std::unique_ptr<File>> files;
+  for (int i = 0; i < 6; i++) {
+    files.push_back(std::move(dir("f" + std::to_string(i))).value());
+    ASSERT_TRUE(files[i]->Write(0, Bytes(4096, static_cast<uint8_t>(i))).ok());
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      Bytes buf(100);
+      for (int n = 0; n < 2000; n++) {
+        int i = (n * 5 + t) % 6;
+        if (t == 3 && n % 10 == 0) {  // a writer too, past the bytes the readers check
+          if (!files[i]->Write(8192 + n, Bytes(1, 1)).ok()) wrong++;
+          continue;
+        }
+        if (!files[i]->Read((n * 37) % 3996, buf).ok() || buf[0] != i || buf[99] != i) wrong++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  files.clear();
+  EXPECT_EQ(OpenDescriptors(), before);
+}
+
 TEST(PooledPosixDirectory, MissingWithoutCreate) {
   hyper::testing::TempDir tmp;
   OpenOptions o;

@@ -1,5 +1,6 @@
 // PooledPosixDirectory: many Files, a bounded number of open descriptors.
 #include <list>
+#include <memory>
 #include <mutex>
 
 #include "hyper/storage/file.h"
@@ -59,43 +60,49 @@ class PooledFile final : public File {
     return With([&](File& f) { return f.Unlink(); }, /*allow_closed=*/true);
   }
 
-  // REQUIRES: pool_->mu held. Closes the descriptor (the File stays usable).
+  // REQUIRES: pool_->mu held. Drops the descriptor from the pool (the File stays usable). An
+  // operation still running on it keeps it open until it ends.
   Status Evict() {
     if (!file_) return Status::Ok();
     pool_->lru.erase(pos_);
-    Status s = file_->Close();
-    file_.reset();
-    return s;
+    std::shared_ptr<File> file = std::move(file_);
+    if (file.use_count() == 1) return file->Close();
+    return Status::Ok();  // closed by the last operation using it
   }
 
  private:
-  // Runs fn on the open descriptor, opening it (and evicting the oldest) as needed.
-  // The pool's mutex is held throughout, so an eviction never closes a descriptor in use.
+  // Runs fn on the open descriptor, opening it (and evicting the oldest) as needed. The pool's
+  // mutex is held only to find the descriptor (and take a reference to it): operations on
+  // different files, and reads of the same one, run in parallel. An evicted descriptor stays
+  // open until the operations using it end (so the pool may briefly exceed max_open).
   template <typename Fn>
   Status With(Fn fn, bool allow_closed = false) {
-    std::lock_guard lock(pool_->mu);
-    if (closed_ && !allow_closed) return Status::IOError(path_ + " is closed");
-    if (!file_) {
-      while (!pool_->lru.empty() && pool_->lru.size() >= pool_->max_open) {
-        RETURN_IF_ERROR(pool_->lru.back()->Evict());
+    std::shared_ptr<File> file;
+    {
+      std::lock_guard lock(pool_->mu);
+      if (closed_ && !allow_closed) return Status::IOError(path_ + " is closed");
+      if (!file_) {
+        while (!pool_->lru.empty() && pool_->lru.size() >= pool_->max_open) {
+          RETURN_IF_ERROR(pool_->lru.back()->Evict());
+        }
+        auto opened = OpenPosixFile(path_, options_);
+        if (!opened.ok()) return opened.status();
+        file_ = std::move(opened).value();
+        pool_->lru.push_front(this);
+        pos_ = pool_->lru.begin();
+      } else if (pos_ != pool_->lru.begin()) {
+        pool_->lru.splice(pool_->lru.begin(), pool_->lru, pos_);
       }
-      auto opened = OpenPosixFile(path_, options_);
-      if (!opened.ok()) return opened.status();
-      file_ = std::move(opened).value();
-      pool_->lru.push_front(this);
-      pos_ = pool_->lru.begin();
-    } else if (pos_ != pool_->lru.begin()) {
-      pool_->lru.splice(pool_->lru.begin(), pool_->lru, pos_);
+      file = file_;
+      if (allow_closed) (void)Evict();
     }
-    Status s = fn(*file_);
-    if (allow_closed) (void)Evict();
-    return s;
+    return fn(*file);
   }
 
   std::shared_ptr<Pool> pool_;
   std::string path_;
   OpenOptions options_;
-  std::unique_ptr<File> file_;  // the open descriptor, when in the LRU
+  std::shared_ptr<File> file_;  // the open descriptor, when in the LRU (guarded by pool mu)
   std::list<PooledFile*>::iterator pos_;
   bool closed_ = false;
 };
