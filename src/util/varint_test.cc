@@ -48,10 +48,14 @@ TEST(Varint, PointerDecoderAgrees) {
   overflow.push_back(0x02);
   inputs.push_back(overflow);
   for (uint64_t v :
-       std::initializer_list<uint64_t>{0, 127, 128, 300, (1ull << 42) + 3, UINT64_MAX}) {
+       std::initializer_list<uint64_t>{0, 127, 128, 300, 16383, 16384, (1ull << 21) - 1, 1ull << 21,
+                                       (1ull << 42) + 3, UINT64_MAX}) {
     Bytes b;
     AppendVarint(b, v);
     inputs.push_back(b);
+    Bytes followed = b;  // with bytes after it (the inline path reads up to three)
+    followed.insert(followed.end(), {0x81, 0x01, 0x00});
+    inputs.push_back(followed);
     b.pop_back();  // truncated
     inputs.push_back(b);
   }

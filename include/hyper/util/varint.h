@@ -25,9 +25,29 @@ Result<uint64_t> DecodeVarint(ByteView in, size_t* consumed);
 // would return Corruption.
 bool DecodeVarintSlow(const uint8_t** p, const uint8_t* end, uint64_t* out);
 inline bool DecodeVarint(const uint8_t** p, const uint8_t* end, uint64_t* out) {
-  if (*p < end && **p < 0x80) {
-    *out = **p;
-    ++*p;
+  const uint8_t* q = *p;
+  if (end - q >= 3) {  // up to three bytes (values below 2^21) inline
+    const uint64_t b0 = q[0];
+    if (b0 < 0x80) {
+      *out = b0;
+      *p = q + 1;
+      return true;
+    }
+    const uint64_t b1 = q[1];
+    if (b1 < 0x80) {
+      *out = (b0 & 0x7f) | (b1 << 7);
+      *p = q + 2;
+      return true;
+    }
+    const uint64_t b2 = q[2];
+    if (b2 < 0x80) {
+      *out = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+      *p = q + 3;
+      return true;
+    }
+  } else if (q < end && *q < 0x80) {
+    *out = *q;
+    *p = q + 1;
     return true;
   }
   return DecodeVarintSlow(p, end, out);
