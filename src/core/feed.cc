@@ -268,12 +268,52 @@ struct Feed::Impl {
     if (leaf.size > kMaxBlockBytes) {
       return Status::Corruption("block " + std::to_string(index) + " has an impossible size");
     }
+    if (!pos && held) LearnNeighbours(index, offset, leaf.size);
     ASSIGN_OR_RETURN(Bytes out, ReadData(index, offset, leaf.size));
     if (crypto::LeafHash(out) != leaf.hash) {
       return Status::Corruption("block " + std::to_string(index) + " does not match its hash");
     }
     if (held) positions->SetVerified(index, offset, leaf.size);
     return out;
+  }
+
+  // Block `index` (held, of `size` bytes) was just located at `offset` through the roots: the
+  // blocks around it in its aligned group of kLearnGroup are located too, from one read of the
+  // group's leaves (their sizes, summed from `offset` both ways, as far as the leaves are held),
+  // so that a first read of one of them later needs no root. Nothing is learned on a failed read.
+  static constexpr uint64_t kLearnGroup = 16;
+  void LearnNeighbours(uint64_t index, uint64_t offset, uint64_t size) const {
+    const uint64_t first = index - index % kLearnGroup;
+    const uint64_t end = std::min(first + kLearnGroup, length);
+    if (end <= first + 1) return;
+    uint8_t buf[(2 * kLearnGroup - 1) * kNodeSize];
+    const uint64_t nodes = 2 * (end - first) - 1;
+    if (!tree_file
+             ->Read(kHeaderSize + kNodeSize * 2 * first, MutableByteView(buf, nodes * kNodeSize))
+             .ok()) {
+      return;
+    }
+    auto leaf_size = [&](uint64_t block, uint64_t* out) {
+      if (!tree.Get(2 * block)) return false;
+      const uint8_t* n = buf + (2 * (block - first)) * kNodeSize;
+      if (IsBlank(ByteView(n, kNodeSize))) return false;
+      *out = GetUint64BE(n + 32);
+      return *out <= kMaxBlockBytes;
+    };
+    uint64_t at = offset + size;  // forwards: block j starts where j - 1 ends
+    uint64_t j = index + 1;
+    for (uint64_t sz = 0; j < end && leaf_size(j, &sz); ++j) {
+      positions->SetOffset(j, at);
+      positions->SetSize(j, sz);
+      at += sz;
+    }
+    if (j == end) positions->SetOffset(end, at);
+    at = offset;  // backwards: block j ends where j + 1 starts
+    for (uint64_t k = index, sz = 0; k-- > first && leaf_size(k, &sz) && sz <= at;) {
+      at -= sz;
+      positions->SetOffset(k, at);
+      positions->SetSize(k, sz);
+    }
   }
 
   // Whether remembered facts alone prove that block `index` (of `size` bytes) starts at

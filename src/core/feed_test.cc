@@ -331,6 +331,33 @@ TEST(CoreFeed, BigBatchesGiveTheSameTreeAsOneBlockAtATime) {
   EXPECT_EQ(audit->valid, sizes.size());
 }
 
+// A first read locates the blocks of its aligned group of 16 too (from their leaves): their
+// later first reads use those positions and are still checked against their leaves.
+TEST(CoreFeed, NeighboursLocatedByAFirstReadAreStillChecked) {
+  std::vector<uint64_t> sizes;
+  for (uint64_t i = 0; i < 100; ++i) sizes.push_back(i % 9 == 0 ? 0 : (i * 13) % 29 + 1);
+  storage::MemoryDirectory dir;
+  {
+    auto f = std::move(Feed::Open(dir.factory())).value();
+    ASSERT_TRUE(AppendSized(*f, sizes, 0, sizes.size()).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  uint64_t offset_40 = 0;
+  for (uint64_t i = 0; i < 40; ++i) offset_40 += sizes[i];
+  auto f = std::move(Feed::Open(dir.factory())).value();
+  ASSERT_EQ(*f->Get(BlockIndex(37)), Block(37, sizes[37]));  // locates 32..47
+  // Block 40's bytes change on disk after it was located, before it is read.
+  auto data = std::move(dir.factory()("data")).value();
+  uint8_t b = 0;
+  ASSERT_TRUE(data->Read(offset_40 + 1, MutableByteView(&b, 1)).ok());
+  b ^= 0x5a;
+  ASSERT_TRUE(data->Write(offset_40 + 1, ByteView(&b, 1)).ok());
+  EXPECT_EQ(f->Get(BlockIndex(40)).status().code(), Code::kCorruption);
+  for (uint64_t i : {32, 33, 36, 38, 39, 41, 45, 47, 48, 0, 99}) {
+    ASSERT_EQ(*f->Get(BlockIndex(i)), Block(i, sizes[i])) << i;
+  }
+}
+
 TEST(CoreFeed, ReadsAndSeeksAfterReopenMatchAModel) {
   // After a reopen the feed knows no block position: reads and seeks learn them as they go.
   // Every answer, cold, partly learned or fully learned, must be the model's.
