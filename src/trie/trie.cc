@@ -136,6 +136,14 @@ size_t NextToCheck(const Node& node, const Node& head, size_t i, size_t end) {
   return std::min(p, end);
 }
 
+// Asks for all of a node's memory at once (its flags, key, hash, trie index): the walk reads
+// several of its cache lines, and a node just reached is mostly not in the CPU's caches, so
+// the misses overlap instead of following one another.
+void PrefetchNode(const Node& node) {
+  const char* base = reinterpret_cast<const char*>(&node);
+  for (size_t line = 0; line < sizeof(Node); line += 64) __builtin_prefetch(base + line);
+}
+
 }  // namespace
 
 Result<NodePtr> Trie::GetWithLength(const Node& node, size_t length, bool closest) const {
@@ -167,6 +175,7 @@ Result<NodePtr> Trie::GetWithLength(const Node& node, size_t length, bool closes
     uint64_t seq = SlotOf(bucket, val);
     if (seq == 0) return closest ? walk.Share(head) : NodePtr();
     ASSIGN_OR_RETURN(head, walk.Get(seq));
+    if (head != nullptr) PrefetchNode(*head);
   }
   return walk.Share(head);
 }
