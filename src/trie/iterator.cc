@@ -23,7 +23,8 @@ struct Iterator::Impl {
   bool gt = false;
   const uint32_t* order = nullptr;
 
-  std::vector<NodePtr> children;  // by bucket slot, for the position being expanded
+  std::vector<NodePtr> children;   // by bucket slot, for the position being expanded
+  std::vector<const Node*> found;  // the same while they are fetched
 
   Result<NodePtr> Next();
   // children[v] = the node in slot v of `bucket` (null for an empty slot or an empty-key
@@ -62,12 +63,10 @@ Status Iterator::Impl::LoadChildren(Bucket bucket, size_t i, bool skip_ends, uin
   children.clear();
   children.resize(bucket.size());
   if (bucket.empty()) return Status::Ok();
-  SmallVector<const Node*, 40> found;
-  found.resize(bucket.size());
+  found.assign(bucket.size(), nullptr);
   {
     CachedWalk walk(*trie->state_);
     for (size_t v = 0; v < bucket.size(); v++) {
-      found[v] = nullptr;
       if (bucket[v] == 0 || (skip_ends && v % 5 == 4)) continue;
       ASSIGN_OR_RETURN(found[v], walk.Get(bucket[v]));
       if (found[v] != nullptr) Prefetch(*found[v]);
@@ -122,6 +121,7 @@ Result<NodePtr> Iterator::Impl::Next() {
     // most of a walk's time), then checked and shared.
     const bool skip_ends = gt && i == start;  // the digit 4 group is left out at the start
     RETURN_IF_ERROR(LoadChildren(bucket, i, skip_ends, own_seq));
+    Entry* self = &top;  // until pushed
     // Runs of siblings pushed under one digit (at most one a digit) that may need sorting.
     std::pair<size_t, size_t> needs_sort[5];
     size_t sorts = 0;
@@ -129,7 +129,10 @@ Result<NodePtr> Iterator::Impl::Next() {
       const uint32_t val = order[k];
       if (val == 4 && skip_ends) continue;
       const size_t before = stack.size();
-      if (own == val) stack.push_back(std::move(top));  // at most once: one digit is its own
+      if (own == val && self != nullptr) {  // one digit is its own: pushed once
+        stack.push_back(std::move(*self));
+        self = nullptr;
+      }
       for (size_t v = val; v < bucket.size(); v += 5) {
         if (bucket[v] == 0) continue;
         stack.push_back({i + 1, std::move(children[v]), 0});
