@@ -877,51 +877,48 @@ Status Drive::ListChildren(const std::string& dir, const std::string& shown_dir,
   Segments dir_segments(dir);
   for (std::string_view part; dir_segments.Next(&part);) dir_parts.push_back(part);
   // The children as they stream out of the view: their names back to back, and where each one
-  // is (the entries are built once their number is known: one allocation of the result).
+  // ends (the entries are built once their number is known: one allocation of the result).
   struct Child {
-    size_t name_begin;
-    size_t name_size;
-    bool nested;  // a directory below which the view found a node
+    uint32_t name_end;  // into names; the name starts where the previous one ends
+    bool nested;        // a directory below which the view found a node
   };
   std::vector<Child> children;
   std::string names;
   std::vector<Stat> stats;  // with options.stats: the Stat of each child (empty when nested)
-  RETURN_IF_ERROR(view_->ForEach(TrieKeyOf(dir), io,
-                                 [&](const trie::NodePtr& node, std::string_view key,
-                                     const trie::Trie*, const trie::MountInfoPtr&) -> Status {
-                                   if (!node->value())
-                                     return Status::Corruption("a node below " + dir +
-                                                               " has no Stat");
-                                   Stat st;
-                                   if (options.stats) {
-                                     ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
-                                   }
-                                   // Relative(dir, "/" + key), one segment at a time: below dir,
-                                   // its first part is the child's name (a name starting with ".."
-                                   // is left out, as a path climbing out of dir).
-                                   Segments segments(key);
-                                   std::string_view segment;
-                                   for (std::string_view part : dir_parts) {
-                                     if (!segments.Next(&segment) || segment != part)
-                                       return Status::Ok();
-                                   }
-                                   std::string_view name;
-                                   if (!segments.Next(&name) || name.substr(0, 2) == "..")
-                                     return Status::Ok();
-                                   const bool nested = segments.Next(&segment);
-                                   children.push_back(Child{names.size(), name.size(), nested});
-                                   names.append(name);
-                                   if (options.stats)
-                                     stats.push_back(nested ? Stat() : std::move(st));
-                                   return Status::Ok();
-                                 }));
+  auto visit = [&](const trie::NodePtr& node, std::string_view key, const trie::Trie*,
+                   const trie::MountInfoPtr&) -> Status {
+    if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
+    Stat st;
+    if (options.stats) {
+      ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
+    }
+    // Relative(dir, "/" + key), one segment at a time: below dir, its first part is the child's
+    // name (a name starting with ".." is left out, as a path climbing out of dir).
+    Segments segments(key);
+    std::string_view segment;
+    for (std::string_view part : dir_parts) {
+      if (!segments.Next(&segment) || segment != part) return Status::Ok();
+    }
+    std::string_view name;
+    if (!segments.Next(&name) || name.substr(0, 2) == "..") return Status::Ok();
+    const bool nested = segments.Next(&segment);
+    if (names.size() + name.size() > UINT32_MAX) {
+      return Status::OutOfRange("the names below " + dir + " exceed 4 GiB");
+    }
+    names.append(name);
+    children.push_back(Child{static_cast<uint32_t>(names.size()), nested});
+    if (options.stats) stats.push_back(nested ? Stat() : std::move(st));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(view_->ForEach(TrieKeyOf(dir), io, visit));
   const std::string_view base = shown_dir == "/" ? std::string_view() : std::string_view(shown_dir);
   const uint64_t now = NowMillis();
   out.reserve(out.size() + children.size());
   for (size_t c = 0; c < children.size(); c++) {
     const Child& child = children[c];
+    const size_t name_begin = c == 0 ? 0 : children[c - 1].name_end;
     DirEntry& e = out.emplace_back();
-    e.name.assign(names, child.name_begin, child.name_size);
+    e.name.assign(names, name_begin, child.name_end - name_begin);
     e.path.reserve(base.size() + 1 + e.name.size());
     e.path.append(base).append(1, '/').append(e.name);
     if (child.nested) {
