@@ -54,7 +54,7 @@ class SmallVector {
     if (n <= capacity()) return;
     size_t cap = std::max(n, capacity() * 2);
     T* fresh = new T[cap];
-    if (size_ != 0) std::memcpy(fresh, data(), size_ * sizeof(T));
+    std::copy(data(), data() + size_, fresh);  // (a memmove: T is trivially copyable)
     delete[] heap_;
     heap_ = fresh;
     heap_capacity_ = cap;
@@ -71,7 +71,7 @@ class SmallVector {
   }
   void append(const T* values, size_t count) {
     reserve(size_ + count);
-    if (count != 0) std::memcpy(data() + size_, values, count * sizeof(T));
+    std::copy(values, values + count, data() + size_);
     size_ += count;
   }
   // Inserts `count` copies of value before index pos.
@@ -88,7 +88,7 @@ class SmallVector {
   size_t capacity() const { return heap_ != nullptr ? heap_capacity_ : N; }
   void Assign(const T* src, size_t n) {
     reserve(n);
-    if (n != 0) std::memcpy(data(), src, n * sizeof(T));
+    std::copy(src, src + n, data());
     size_ = n;
   }
   void Steal(SmallVector& other) {
