@@ -19,6 +19,7 @@
 namespace hyper::trie {
 namespace {
 
+using testing::Answer;
 using testing::json;
 constexpr const char* kSeed = "0707070707070707070707070707070707070707070707070707070707070707";
 
