@@ -60,14 +60,15 @@ class PooledFile final : public File {
     return With([&](File& f) { return f.Unlink(); }, /*allow_closed=*/true);
   }
 
-  // REQUIRES: pool_->mu held. Drops the descriptor from the pool (the File stays usable). An
-  // operation still running on it keeps it open until it ends.
+  // REQUIRES: pool_->mu held. Drops the descriptor from the pool (the File stays usable). It is
+  // closed when the last reference goes: here, or at the end of an operation still running on
+  // it (through the reference count, which orders that operation before the close; a close(2)
+  // error is not reported then).
   Status Evict() {
     if (!file_) return Status::Ok();
     pool_->lru.erase(pos_);
-    std::shared_ptr<File> file = std::move(file_);
-    if (file.use_count() == 1) return file->Close();
-    return Status::Ok();  // closed by the last operation using it
+    file_.reset();
+    return Status::Ok();
   }
 
  private:
