@@ -222,7 +222,9 @@ class PosixFile final : public File {
     }
     const uint64_t end = offset + out.size();
     const Map* map = map_.load(std::memory_order_acquire);
-    if (map == nullptr || end > readable_.load(std::memory_order_acquire)) {
+    // (The map read may be older than readable_, which may have grown with a newer map: the
+    // range must lie inside both.)
+    if (map == nullptr || end > readable_.load(std::memory_order_acquire) || end > map->length) {
       map = Remap(end);
       if (map == nullptr) return false;
     }
@@ -268,7 +270,9 @@ class PosixFile final : public File {
     std::lock_guard lock(r.mu);
     if (r.marked.load(std::memory_order_relaxed) <= kMappedBudgetChunks) return;  // done already
     for (PosixFile* f : r.files) {
-      if (const Map* map = f->map_.load(std::memory_order_acquire)) Release(*map);
+      // Superseded maps too (a reader still copying from one may have marked it since).
+      std::lock_guard file_lock(f->map_mu_);
+      for (const auto& map : f->maps_) Release(*map);
     }
   }
 
