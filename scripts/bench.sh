@@ -5,8 +5,8 @@
 # goal and whether this run met it) and writes every figure with the configuration and the
 # machine to one JSON file.
 #   bash scripts/bench.sh [--full] [--out FILE]
-#     --full   the issue's sizes (100,000 stats, 1 GiB files, a 1,000,000-file drive; ~10 min);
-#              without it, smaller sizes (~3 min)
+#     --full   the issue's sizes (100,000 stats, 1 GiB files, a 1,000,000-file drive; 2-3 min on
+#              2 cores once built); without it, smaller sizes
 #     --out    where the JSON goes (default: bench-results.json in the current folder)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
