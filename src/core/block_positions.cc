@@ -20,6 +20,18 @@ uint64_t Decode(uint64_t base, uint64_t word) {
   return base + delta;
 }
 
+// Ors `bits` into `word` unless `known` is set there already (the first value recorded stays:
+// racing writers of one block's offset or size agree, and a later one changes nothing).
+void SetOnce(std::atomic<uint64_t>& word, uint64_t known, uint64_t bits) {
+  uint64_t cur = word.load(std::memory_order_relaxed);
+  while (!(cur & known)) {
+    if (word.compare_exchange_weak(cur, cur | bits, std::memory_order_release,
+                                   std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 struct BlockPositions::Page {
@@ -136,30 +148,15 @@ void BlockPositions::SetOffset(uint64_t block, uint64_t offset) {
   }
   auto delta = static_cast<int64_t>(offset - base);
   if (delta < -kDeltaLimit || delta >= kDeltaLimit) return;  // only with absurd (corrupt) sizes
-  uint64_t bits = kOffsetKnown | (static_cast<uint64_t>(delta) & kDeltaMask);
-  std::atomic<uint64_t>& word = page->words[block % kBlocksPerPage];
-  uint64_t cur = word.load(std::memory_order_relaxed);
-  while (!(cur & kOffsetKnown)) {
-    if (word.compare_exchange_weak(cur, cur | bits, std::memory_order_release,
-                                   std::memory_order_relaxed)) {
-      return;
-    }
-  }
+  SetOnce(page->words[block % kBlocksPerPage], kOffsetKnown,
+          kOffsetKnown | (static_cast<uint64_t>(delta) & kDeltaMask));
 }
 
 void BlockPositions::SetSize(uint64_t block, uint64_t size) {
   if (block >= kMaxBlocks || size > kSizeMask) return;
   Page* page = GetPage(block);
   if (!page) return;
-  uint64_t bits = kSizeKnown | (size << kSizeShift);
-  std::atomic<uint64_t>& word = page->words[block % kBlocksPerPage];
-  uint64_t cur = word.load(std::memory_order_relaxed);
-  while (!(cur & kSizeKnown)) {
-    if (word.compare_exchange_weak(cur, cur | bits, std::memory_order_release,
-                                   std::memory_order_relaxed)) {
-      return;
-    }
-  }
+  SetOnce(page->words[block % kBlocksPerPage], kSizeKnown, kSizeKnown | (size << kSizeShift));
 }
 
 void BlockPositions::SetVerified(uint64_t block, uint64_t offset, uint64_t size) {
