@@ -81,15 +81,20 @@ class ReplicatorTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(crypto::Init().ok()); }
   ProtocolStream a{StreamOptions{true, std::nullopt, {}}};
   ProtocolStream b{StreamOptions{false, std::nullopt, {}}};
+
+  // Starts the handshake and attaches the seed to stream a, the leech to stream b.
+  void Connect(FeedReplicator& seed, FeedReplicator& leech) {
+    a.Start();
+    ASSERT_TRUE(seed.Attach(&a).ok());
+    ASSERT_TRUE(leech.Attach(&b).ok());
+  }
 };
 
 TEST_F(ReplicatorTest, FullDownloadThenBothSidesClose) {
   auto w = NewWriter(50);
   auto r = NewReplica(w->feed->key());
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   ASSERT_GE(Pump(a, b, &seed, &leech), 0);
   EXPECT_EQ(r->feed->length(), 50u);
   EXPECT_EQ(r->feed->Downloaded(), 50u);
@@ -107,9 +112,7 @@ TEST_F(ReplicatorTest, SparseFetchesOnlyWhatIsWanted) {
   auto r = NewReplica(w->feed->key());
   const PeerOptions sparse = SparseLive();
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   Pump(a, b, &seed, &leech);
   EXPECT_EQ(r->feed->Downloaded(), 0u);
   Status got = Status::Internal("not called");
@@ -131,9 +134,7 @@ TEST_F(ReplicatorTest, LiveAppendsAreAnnouncedAndFetched) {
   PeerOptions live;
   live.live = true;
   FeedReplicator seed(w->feed.get(), live), leech(r->feed.get(), live);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   Pump(a, b, &seed, &leech);
   EXPECT_EQ(r->feed->Downloaded(), 3u);
   ASSERT_TRUE(w->feed->Append(ToBytes("late")).ok());
@@ -148,9 +149,7 @@ TEST_F(ReplicatorTest, DifferentFeedsNeverMeet) {
   auto other = NewWriter(0);
   // The replica claims w's discovery key but does not know w's key: it cannot even open.
   FeedReplicator seed(w->feed.get(), {}), leech(other->feed.get(), {});
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   Pump(a, b, &seed, &leech);
   EXPECT_EQ(other->feed->length(), 0u);
   EXPECT_EQ(seed.stats().uploaded_blocks, 0u);
@@ -229,9 +228,7 @@ TEST_F(ReplicatorTest, DeferredStoreDownloadsEverythingWithinItsBound) {
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
   DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 3, 1 << 20);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   PumpWithStore(a, b, seed, leech, store);
   EXPECT_EQ(r->feed->Downloaded(), 50u);
   EXPECT_EQ(AsString(*r->feed->Get(BlockIndex(49))), "block 49");
@@ -250,9 +247,7 @@ TEST_F(ReplicatorTest, DeferredStoreDoesNotRequestABlockThatBecameLocal) {
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), {});
   DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 32, 1 << 20);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   Pump(a, b, &seed, &leech);
   ASSERT_FALSE(store.preps.empty());  // requests for the 10 blocks, being prepared
   // Block 3 arrives by another way before the requests go out.
@@ -273,9 +268,7 @@ TEST_F(ReplicatorTest, DeferredStoreGivesAWantedBlockOnceStored) {
   FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), sparse);
   DeferredStore store(r->feed.get());
   leech.SetBlockStore(store.Bind(), 8, 1 << 20);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech.Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
   Pump(a, b, &seed, &leech);
   Status got = Status::Internal("not called");
   leech.Want(BlockIndex(7), [&](Status s) { got = s; });
@@ -324,9 +317,7 @@ TEST_F(ReplicatorTest, StoreFinishingAfterTheReplicatorIsGoneDoesNothing) {
   auto leech = std::make_unique<FeedReplicator>(r->feed.get(), PeerOptions{});
   DeferredStore store(r->feed.get());
   leech->SetBlockStore(store.Bind(), 4, 1 << 20);
-  a.Start();
-  ASSERT_TRUE(seed.Attach(&a).ok());
-  ASSERT_TRUE(leech->Attach(&b).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, *leech));
   Pump(a, b, &seed, leech.get());
   store.RunAll();  // the Requests
   Pump(a, b, &seed, leech.get());
