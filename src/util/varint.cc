@@ -45,21 +45,15 @@ bool DecodeVarintSlow(const uint8_t** p, const uint8_t* end, uint64_t* out) {
 }
 
 Result<uint64_t> DecodeVarint(ByteView in, size_t* consumed) {
-  if (!in.empty() && in[0] < 0x80) {
-    *consumed = 1;
-    return uint64_t{in[0]};
-  }
+  const uint8_t* p = in.data();
   uint64_t v = 0;
-  for (size_t i = 0; i < in.size() && i < kMaxVarintLen; i++) {
-    uint64_t b = in[i];
-    if (i == 9 && b > 1) return Status::Corruption("varint overflows 64 bits");
-    v |= (b & 0x7f) << (7 * i);
-    if (b < 0x80) {
-      *consumed = i + 1;
-      return v;
-    }
+  if (DecodeVarint(&p, p + in.size(), &v)) {
+    *consumed = static_cast<size_t>(p - in.data());
+    return v;
   }
-  if (in.size() >= kMaxVarintLen) return Status::Corruption("varint longer than 10 bytes");
+  // It failed: with 10 bytes or more, the first nine continue and the tenth holds more than the
+  // last bit of 64; with fewer, the input ends inside the varint.
+  if (in.size() >= kMaxVarintLen) return Status::Corruption("varint overflows 64 bits");
   return Status::Corruption("truncated varint");
 }
 
