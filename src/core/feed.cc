@@ -45,6 +45,17 @@ bool IsBlank(ByteView b) {
 
 Status Ann(const Status& s, std::string_view what) { return s.ok() ? s : s.Annotate(what); }
 
+// Tree node `index` from its kNodeSize stored bytes (hash, then size big-endian); nothing for
+// an all-zero slot (never written).
+std::optional<TreeNode> ParseNode(const uint8_t* buf, uint64_t index) {
+  if (IsBlank(ByteView(buf, kNodeSize))) return std::nullopt;
+  TreeNode n;
+  n.index = TreeIndex(index);
+  std::memcpy(n.hash.data(), buf, 32);
+  n.size = GetUint64BE(buf + 32);
+  return n;
+}
+
 }  // namespace
 
 struct Feed::Impl {
@@ -78,12 +89,7 @@ struct Feed::Impl {
     Status s = tree_file->Read(kHeaderSize + kNodeSize * index, buf);
     if (s.code() == Code::kOutOfRange) return std::optional<TreeNode>();
     if (!s.ok()) return s.Annotate("reading tree");
-    if (IsBlank(buf)) return std::optional<TreeNode>();
-    TreeNode n;
-    n.index = TreeIndex(index);
-    std::memcpy(n.hash.data(), buf, 32);
-    n.size = GetUint64BE(buf + 32);
-    return std::optional<TreeNode>(n);
+    return ParseNode(buf, index);
   }
 
   Result<TreeNode> NeedNode(uint64_t index) const {
@@ -295,9 +301,9 @@ struct Feed::Impl {
     }
     auto leaf_size = [&](uint64_t block, uint64_t* out) {
       if (!tree.Get(2 * block)) return false;
-      const uint8_t* n = buf + (2 * (block - first)) * kNodeSize;
-      if (IsBlank(ByteView(n, kNodeSize))) return false;
-      *out = GetUint64BE(n + 32);
+      auto node = ParseNode(buf + (2 * (block - first)) * kNodeSize, 2 * block);
+      if (!node) return false;
+      *out = node->size;
       return *out <= kMaxBlockBytes;
     };
     uint64_t at = offset + size;  // forwards: block j starts where j - 1 ends
