@@ -295,25 +295,33 @@ Result<Stat> Drive::Lstat(std::string_view path) const {
   return LstatNorm(norm);
 }
 
-Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start,
-                                                    const trie::Trie** holder) const {
-  std::string norm = start;
+Result<Stat> Drive::ResolveStat(const std::string& start, const trie::Trie** holder,
+                                std::string* path) const {
+  const std::string* at = &start;  // the path being looked at: start, then each link's target
+  std::string next;
   for (int hop = 0; hop <= kMaxSymlinkHops; hop++) {
-    ASSIGN_OR_RETURN(Stat st, LstatNorm(norm, holder));
-    if (st.linkname.empty()) return std::make_pair(norm, std::move(st));
-    std::string next = st.linkname[0] == '/' ? st.linkname : Dirname(norm) + "/" + st.linkname;
-    ASSIGN_OR_RETURN(norm, NormalizePath(next));
+    ASSIGN_OR_RETURN(Stat st, LstatNorm(*at, holder));
+    if (st.linkname.empty()) {
+      if (path != nullptr) *path = *at;
+      return st;
+    }
+    std::string target = st.linkname[0] == '/' ? st.linkname : Dirname(*at) + "/" + st.linkname;
+    ASSIGN_OR_RETURN(next, NormalizePath(target));
+    at = &next;
   }
   return Status::Loop("too many symlinks resolving " + start);
 }
 
+Result<std::pair<std::string, Stat>> Drive::Resolve(const std::string& start,
+                                                    const trie::Trie** holder) const {
+  std::string path;
+  ASSIGN_OR_RETURN(Stat st, ResolveStat(start, holder, &path));
+  return std::make_pair(std::move(path), std::move(st));
+}
+
 Result<Stat> Drive::GetStat(std::string_view path) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
-  // A node that is not a symlink is what Resolve would return: no second lookup.
-  ASSIGN_OR_RETURN(auto st, NodeStat(norm));
-  if (st && st->linkname.empty()) return std::move(*st);
-  ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
-  return std::move(resolved.second);
+  return ResolveStat(norm, nullptr, nullptr);
 }
 
 Result<std::string> Drive::Readlink(std::string_view path) const {
@@ -525,15 +533,9 @@ Result<Stat> Drive::WriteFile(std::string_view path, ByteView data, const WriteO
 Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t length) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   const trie::Trie* holder = nullptr;
-  // A node that is not a symlink is what Resolve would return: no second lookup.
-  ASSIGN_OR_RETURN(auto st, NodeStat(norm, &holder));
-  if (st && st->linkname.empty()) {
-    if (st->IsDirectory()) return Status::IsADirectory(norm + " is a directory");
-    return ReadStat(*st, holder, start, length);
-  }
-  ASSIGN_OR_RETURN(auto resolved, Resolve(norm, &holder));
-  if (resolved.second.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
-  return ReadStat(resolved.second, holder, start, length);
+  ASSIGN_OR_RETURN(Stat st, ResolveStat(norm, &holder, nullptr));
+  if (st.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
+  return ReadStat(st, holder, start, length);
 }
 
 Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,

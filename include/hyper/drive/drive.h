@@ -395,6 +395,10 @@ class Drive {
   // Follows symlinks; returns the final path too.
   Result<std::pair<std::string, Stat>> Resolve(const std::string& norm,
                                                const trie::Trie** holder = nullptr) const;
+  // Resolve's Stat; the final path only when `path` is given (a path without symlinks, the
+  // common case, is then looked up once and copied nowhere).
+  Result<Stat> ResolveStat(const std::string& norm, const trie::Trie** holder,
+                           std::string* path) const;
   // CheckWritable, NormalizePath, and where the write lands (through writable mounts).
   Result<internal::WriteTarget> Target(std::string_view path) const;
   // Target, plus the checks of a file write: not a directory (explicit or implicit), parents
