@@ -1,6 +1,10 @@
 // The `hyperdrive` command line. Exit status: 0 success, 1 error (one line on stderr),
-// 2 bad usage.
+// 2 bad usage. Output that cannot be written (stdout on a full disk, closed, ...) is an error:
+// a command whose output was lost never exits 0.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "core_commands.h"
@@ -8,7 +12,9 @@
 #include "net_commands.h"
 #include "store.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"hyperdrive: share folders peer to peer, compatible with Hyperdrive v10"};
   app.set_version_flag("--version", "hyperdrive-cpp 0.1.0");
   app.require_subcommand(1);
@@ -44,3 +50,24 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+// Flushes stdout (std::cout writes through it: it is synced with stdio) and reports a write that
+// failed at any time during the run: a lost URL or listing must not look like success. Returns
+// the exit code.
+int FinishStdout(int code) {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = flushed ? 0 : errno;  // a write that failed earlier left no errno behind
+  std::cout.flush();
+  if (flushed && std::ferror(stdout) == 0 && !std::cout.fail()) return code;
+  if (code == 0) {
+    // The command did its work; only its output is lost. Say so (the one line on stderr).
+    std::fprintf(stderr, "hyperdrive: IOError: writing to stdout failed%s%s: the output is lost\n",
+                 err != 0 ? ": " : "", err != 0 ? std::strerror(err) : "");
+  }
+  return code == 0 ? 1 : code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return FinishStdout(Run(argc, argv)); }
