@@ -687,6 +687,34 @@ Status Drive::RemoveMetadata(std::string_view path, std::string key) {
   return UpdateMetadata(path, std::move(key), std::nullopt);
 }
 
+Status Drive::UpdateAttributes(std::span<const AttributesUpdate> updates) {
+  std::vector<trie::BatchOp> ops;
+  ops.reserve(updates.size());
+  for (const AttributesUpdate& u : updates) {
+    ASSIGN_OR_RETURN(internal::WriteTarget t, Target(u.path));
+    const std::string& norm = t.path;
+    if (t.trie != trie_.get() || t.key.empty()) {
+      return Status::InvalidArgument(norm + " is not a file of this drive's own tree");
+    }
+    ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Get(t.key));
+    if (!node || !node->value()) return Status::NotFound(norm + " does not exist");
+    ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+    if (!st.IsFile() || st.mount || node->flags() != 0) {
+      return Status::InvalidArgument(norm + " is not a file");
+    }
+    const WriteOptions& o = u.options;
+    if (o.mode) st.mode = (st.mode & kModeTypeMask) | (*o.mode & ~kModeTypeMask);
+    if (o.uid) st.uid = *o.uid;
+    if (o.gid) st.gid = *o.gid;
+    if (o.mtime) st.mtime = *o.mtime;
+    if (o.ctime) st.ctime = *o.ctime;
+    ops.push_back(trie::BatchOp::Put(t.key, st.Encode()));
+  }
+  if (ops.empty()) return Status::Ok();
+  auto written = trie_->Batch(ops);
+  return written.ok() ? Status::Ok() : written.status().Annotate("writing the new attributes");
+}
+
 // ---------------------------------------------------------------------------------------------
 // File handles
 

@@ -200,6 +200,49 @@ TEST_F(DriveTest, SymlinksCopyTruncateMetadata) {
   EXPECT_EQ(drive_->SetMetadata("/none", "a", {}).code(), Code::kNotFound);
 }
 
+TEST_F(DriveTest, UpdateAttributesKeepsTheContentBlocks) {
+  WriteOptions o;
+  o.mode = 0644;
+  o.mtime = 1000;
+  ASSERT_TRUE(drive_->WriteFile("/a", AsBytes("content of a"), o).ok());
+  ASSERT_TRUE(drive_->WriteFile("/d/b", AsBytes("b"), o).ok());
+  ASSERT_TRUE(drive_->Symlink("a", "/link").ok());
+  Stat before = *drive_->Lstat("/a");
+  uint64_t content_length = drive_->content_feed()->length();
+  uint64_t version = drive_->version();
+
+  std::vector<Drive::AttributesUpdate> updates(2);
+  updates[0].path = "/a";
+  updates[0].options.mode = 0600;
+  updates[0].options.mtime = 2000;
+  updates[1].path = "/d/b";
+  updates[1].options.uid = 7;
+  ASSERT_TRUE(drive_->UpdateAttributes(updates).ok());
+  EXPECT_EQ(drive_->version(), version + 2) << "one batch: one trie version per update";
+  EXPECT_EQ(drive_->content_feed()->length(), content_length) << "no content appended";
+  Stat after = *drive_->Lstat("/a");
+  EXPECT_EQ(after.mode, kModeFile | 0600);
+  EXPECT_EQ(after.mtime, 2000u);
+  EXPECT_EQ(after.ctime, before.ctime);
+  EXPECT_EQ(after.offset, before.offset);
+  EXPECT_EQ(after.blocks, before.blocks);
+  EXPECT_EQ(Read("/a"), "content of a");
+  EXPECT_EQ(drive_->Lstat("/d/b")->uid, 7u);
+  EXPECT_EQ(drive_->Lstat("/d/b")->mtime, 1000u);
+
+  // Nothing is written when one path is refused.
+  version = drive_->version();
+  for (const char* bad : {"/none", "/link", "/d"}) {
+    std::vector<Drive::AttributesUpdate> mixed(2);
+    mixed[0].path = "/a";
+    mixed[0].options.mtime = 3000;
+    mixed[1].path = bad;
+    EXPECT_FALSE(drive_->UpdateAttributes(mixed).ok()) << bad;
+  }
+  EXPECT_EQ(drive_->version(), version);
+  EXPECT_EQ(drive_->Lstat("/a")->mtime, 2000u);
+}
+
 TEST_F(DriveTest, CheckoutDiffTagsWatch) {
   int changes = 0;
   auto watcher = drive_->Watch("/w", [&] { changes++; });
