@@ -535,7 +535,19 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
   const trie::Trie* holder = nullptr;
   ASSIGN_OR_RETURN(Stat st, ResolveStat(norm, &holder, nullptr));
   if (st.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
-  return ReadStat(st, holder, start, length);
+  auto read = ReadStat(st, holder, start, length);
+  if (read.ok()) return read;
+  // On a replica, a block the feed does not hold (or a content feed not known yet) is content
+  // not downloaded: say that, not which block lies beyond which length. A drive we write to
+  // that lost blocks keeps the feed's own words.
+  const Code code = read.status().code();
+  if (code != Code::kNotFound && code != Code::kOutOfRange) return read;
+  auto content = ContentFeed(holder);
+  if (content.ok() && ((*content)->writable() ||
+                       (*content)->Has(BlockIndex(st.offset), BlockIndex(st.offset + st.blocks)))) {
+    return read;
+  }
+  return Status::NotFound(norm + " is not downloaded here; use --peer or the network");
 }
 
 Result<Bytes> Drive::ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,

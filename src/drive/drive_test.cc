@@ -243,6 +243,31 @@ TEST_F(DriveTest, UpdateAttributesKeepsTheContentBlocks) {
   EXPECT_EQ(drive_->Lstat("/a")->mtime, 2000u);
 }
 
+TEST_F(DriveTest, ContentNotDownloadedHereSaysSo) {
+  ASSERT_TRUE(drive_->WriteFile("/f", GenBytesForTest(200000)).ok());
+  // A replica in another store with the metadata (copied with proofs) and no content.
+  storage::MemoryDirectory other_dir;
+  auto other = std::move(corestore::Corestore::Open(other_dir.factory())).value();
+  DriveOptions options;
+  options.key = drive_->key();
+  auto replica = std::move(Drive::Open(*other, options)).value();
+  const auto& from = drive_->metadata_feed();
+  for (uint64_t i = 0; i < from->length(); i++) {
+    auto block = from->Get(BlockIndex(i));
+    auto proof = from->MakeProof(BlockIndex(i));
+    ASSERT_TRUE(block.ok() && proof.ok());
+    ASSERT_TRUE(replica->metadata_feed()->Put(BlockIndex(i), *block, *proof).ok());
+  }
+  ASSERT_TRUE(replica->Lstat("/f").ok());
+  for (uint64_t start : {uint64_t{0}, uint64_t{100000}}) {
+    auto read = replica->ReadRange("/f", start, 10);
+    EXPECT_EQ(read.status().code(), Code::kNotFound);
+    EXPECT_EQ(read.status().message(), "/f is not downloaded here; use --peer or the network");
+  }
+  // Our own drive keeps its reads.
+  EXPECT_EQ(Read("/f").size(), 200000u);
+}
+
 TEST_F(DriveTest, CheckoutDiffTagsWatch) {
   int changes = 0;
   auto watcher = drive_->Watch("/w", [&] { changes++; });
