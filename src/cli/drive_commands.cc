@@ -10,6 +10,7 @@
 
 #include "net_commands.h"
 #include "session.h"
+#include "transfer.h"
 
 namespace hyper::cli {
 namespace {
@@ -513,7 +514,13 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
       "import", "Copy a folder into a new drive (or into the writable drive at <url>): only what changed is written, and what was removed from the folder is removed from the drive");
   imp->add_option("dir", a.other, "The folder")->required();
   imp->add_option("url", a.url, "A writable drive (and a folder inside it)");
-  imp->callback(set([&storage, &a] { return ImportFolder(storage, a.other, a.url); }));
+  imp->add_flag("--dry-run", a.dry_run,
+                "List what would be added, changed and removed; write nothing");
+  imp->add_flag("--checksum", a.checksum,
+                "Compare the content of every file of the same size, even when its mtime matches");
+  imp->callback(set([&storage, &a] {
+    return ImportFolder(storage, a.other, a.url, ImportOptions{a.dry_run, a.checksum});
+  }));
 
   auto exp = app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
   exp->add_option("url", a.url, url_help)->required();

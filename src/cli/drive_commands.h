@@ -17,15 +17,12 @@ struct DriveArgs {
   std::string other;  // a second positional: dir, file, target, key, tag name
   std::optional<uint64_t> start, end, version, from, to;
   bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
+  bool dry_run = false, checksum = false;  // import
   std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
   double timeout = 10;  // seconds the peer may stay silent
 };
 
 // REQUIRES: storage, args and action outlive app.
 void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& args, Action* action);
-
-// import and export (transfer.cc).
-Status ImportFolder(const std::string& storage, const std::string& dir, const std::string& url);
-Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir);
 
 }  // namespace hyper::cli

@@ -1,0 +1,36 @@
+// import (a folder into a drive) and export (a drive into a folder): the `hyperdrive import`
+// and `hyperdrive export` commands (transfer.cc).
+#pragma once
+
+#include <string>
+
+#include "hyper/util/status.h"
+
+namespace hyper::cli {
+
+struct ImportOptions {
+  // List what would be added, changed and removed (on stdout) without writing anything.
+  bool dry_run = false;
+  // Compare the content of every file of the same size, even when its size and mtime match
+  // the drive's (as rsync --checksum): an edit that kept the size and the mtime is not missed.
+  bool checksum = false;
+};
+
+// Copies the folder `dir` into a new drive (url empty: its URL goes to stderr at the start, so
+// that an interrupted import can be resumed, and to stdout at the end) or into the writable
+// drive at `url`. Only what changed is written: a file whose size and mtime match is left
+// alone; one whose mtime or mode differ but whose content is the same gets new attributes and
+// no new content. What the folder no longer holds leaves the drive. A summary (added, changed,
+// removed, unchanged, bytes appended) ends on stderr. Names a drive cannot hold (a backslash is
+// a separator in drives) are reported and skipped, and the import then ends with an error.
+Status ImportFolder(const std::string& storage, const std::string& dir, const std::string& url,
+                    const ImportOptions& options = {});
+
+// Copies the drive (or a folder or file of it, at any version) at `url` into `dir` (default
+// ./<key>). Symlinks are written as symlinks, never followed. An entry that cannot be written
+// (a name the local filesystem refuses, content not downloaded here, ...) is reported and
+// skipped, the rest exported, and the export then ends with an error. Files are written under
+// a temporary name and renamed when complete, so a failure leaves no partial file.
+Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir);
+
+}  // namespace hyper::cli
