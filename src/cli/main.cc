@@ -20,7 +20,9 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   std::string storage;
   app.add_option("--storage", storage,
-                 "The store directory (default $HYPERDRIVE_STORAGE or ~/.hyperdrive/storage)");
+                 "The store directory (default $HYPERDRIVE_STORAGE when set and not empty, else "
+                 "~/.hyperdrive/storage); an empty DIR is bad usage")
+      ->check(CLI::Validator(hyper::cli::CheckStorageFlag, "DIR"));
 
   hyper::cli::Action action;
   hyper::cli::CoreArgs core_args;

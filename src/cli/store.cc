@@ -9,12 +9,26 @@ namespace hyper::cli {
 
 std::string ResolveStorageDir(const std::string& flag) {
   if (!flag.empty()) return flag;
+  // Set but empty is unset, as for HOME, TMPDIR and most variables that name a folder: an
+  // `export HYPERDRIVE_STORAGE=` clears it.
   if (const char* env = std::getenv("HYPERDRIVE_STORAGE"); env && *env) return env;
   const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.hyperdrive/storage";
+  if (!home || !*home) return "";
+  return std::string(home) + "/.hyperdrive/storage";
+}
+
+std::string CheckStorageFlag(const std::string& value) {
+  if (value.empty())
+    return "the store directory must not be empty (leave --storage out for the default)";
+  return "";
 }
 
 Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir) {
+  if (dir.empty()) {
+    // Never a store in the working directory by surprise.
+    return Status::InvalidArgument(
+        "no store directory: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
+  }
   auto store = corestore::Corestore::OpenDirectory(dir);
   if (!store.ok()) return store.status().Annotate("opening the store " + dir);
   return store;
@@ -58,7 +72,8 @@ Result<HyperUrl> ParseHyperUrl(std::string_view text) {
   rest.remove_prefix(64);
   if (!rest.empty() && rest[0] == '+') {
     size_t slash = rest.find('/');
-    std::string_view version = rest.substr(1, slash == std::string_view::npos ? rest.npos : slash - 1);
+    std::string_view version =
+        rest.substr(1, slash == std::string_view::npos ? rest.npos : slash - 1);
     if (version.empty()) {
       return Status::InvalidArgument("'" + std::string(text) + "': empty version after '+'");
     }

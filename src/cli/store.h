@@ -9,8 +9,13 @@
 
 namespace hyper::cli {
 
-// --storage DIR, else $HYPERDRIVE_STORAGE, else ~/.hyperdrive/storage.
+// --storage DIR, else $HYPERDRIVE_STORAGE (a variable set to the empty string counts as unset),
+// else $HOME/.hyperdrive/storage; empty when HOME is unset or empty too (OpenStore refuses that).
+// An empty `flag` means the option was not given: main refuses `--storage ""` (CheckStorageFlag).
 std::string ResolveStorageDir(const std::string& flag);
+
+// The check of the --storage option's value: an error message, or empty when it is acceptable.
+std::string CheckStorageFlag(const std::string& value);
 
 // Opens (creating on first use) and locks the store.
 Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir);

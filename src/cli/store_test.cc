@@ -58,6 +58,11 @@ TEST(StorageDir, Precedence) {
   unsetenv("HYPERDRIVE_STORAGE");
   setenv("HOME", "/home/u", 1);
   EXPECT_EQ(ResolveStorageDir(""), "/home/u/.hyperdrive/storage");
+  setenv("HYPERDRIVE_STORAGE", "", 1);
+  EXPECT_EQ(ResolveStorageDir(""), "/home/u/.hyperdrive/storage") << "set but empty is unset";
+  unsetenv("HOME");
+  EXPECT_EQ(ResolveStorageDir(""), "") << "no default without HOME";
+  EXPECT_EQ(ResolveStorageDir("/flag"), "/flag");
 }
 
 }  // namespace
