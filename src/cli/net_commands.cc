@@ -622,7 +622,15 @@ Status Seed(const std::string& storage, const NetArgs& a) {
   }
   sigset_t stop = BlockStopSignals();
   {
-    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout)));
+    protocol::ReplicationOptions ro = ReplicationOptionsFor(timeout);
+    ro.max_connections = a.max_connections;
+    ro.max_connections_per_address = a.max_per_address;
+    ro.accept_handshake_timeout = ToMillis(a.handshake_timeout);
+    ro.log = [](const std::string& line) {
+      std::fprintf(stderr, "hyperdrive: %s\n", line.c_str());
+      std::fflush(stderr);
+    };
+    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ro));
     protocol::PeerOptions po;
     po.live = true;
     // Alone: serve, and download nothing unless asked. With an upstream peer: download
@@ -748,6 +756,15 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
                    "and pass it on")
       ->check(PeerAddressValidator());
   seed->add_option("--timeout", a.timeout, "With --peer: seconds to reach it (default 10)")
+      ->check(CLI::PositiveNumber);
+  seed->add_option("--max-connections", a.max_connections,
+                   "Most connections open at once; more are refused (default 256)")
+      ->check(CLI::Range(size_t{1}, size_t{65536}));
+  seed->add_option("--max-per-address", a.max_per_address,
+                   "Most connections from one IP address; more are refused (default 8)")
+      ->check(CLI::Range(size_t{1}, size_t{65536}));
+  seed->add_option("--handshake-timeout", a.handshake_timeout,
+                   "Seconds an accepted connection has to finish its handshake (default 3)")
       ->check(CLI::PositiveNumber);
   seed->callback(set([&storage, &a] { return Seed(storage, a); }));
 

@@ -44,6 +44,10 @@ struct NetArgs {
   std::string peer;    // sync: HOST:PORT
   double timeout = 10;
   bool live = false;
+  // seed: the bounds on the connections it accepts (ReplicationOptions).
+  size_t max_connections = 256;
+  size_t max_per_address = 8;
+  double handshake_timeout = 3;  // seconds
 };
 
 // Adds `seed` and `sync`. REQUIRES: storage, args and action outlive app.

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,7 +17,8 @@ namespace hyper::protocol {
 namespace {
 
 using asio::ip::tcp;
-constexpr size_t kMaxConnections = 256;
+// Refusals and drops of remote connections are reported at most this often.
+constexpr std::chrono::seconds kLogInterval{5};
 // Stop reading from a peer while this much is waiting to be written to it (a peer that sends
 // requests but does not read the answers must not make us buffer without bound).
 constexpr size_t kMaxPendingWrite = 16 * 1024 * 1024;
@@ -35,6 +37,14 @@ std::string EndpointString(const tcp::socket& s) {
   auto ep = s.remote_endpoint(ec);
   if (ec) return "?";
   return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// The remote IP address alone: what the per-address limit counts.
+std::string RemoteAddress(const tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string();
 }
 
 // One thread that runs jobs in the order they were posted, urgent ones first: here Feed::Put
@@ -158,7 +168,35 @@ struct Replicator::Impl {
   std::vector<std::unique_ptr<FeedEntry>> feeds;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::set<std::shared_ptr<TcpConnection>> conns;
+  std::map<std::string, size_t> conns_by_address;  // open connections by remote IP address
   Status first_error;
+  // Rate limiting of Report, for each kind of report: when its last line went out, and how
+  // many were held back since.
+  struct ReportState {
+    std::optional<std::chrono::steady_clock::time_point> last;
+    uint64_t held_back = 0;
+  };
+  std::map<std::string, ReportState> reports;
+
+  // Tells options.log that a remote connection was refused or dropped (`kind` says which), at
+  // most once per kLogInterval for each kind; what is held back meanwhile is counted in the next
+  // line of that kind.
+  void Report(const std::string& kind, const std::string& line) {
+    if (!options.log) return;
+    ReportState& r = reports[kind];
+    auto now = std::chrono::steady_clock::now();
+    if (r.last && now - *r.last < kLogInterval) {
+      r.held_back++;
+      return;
+    }
+    std::string text = line;
+    if (r.held_back > 0) {
+      text += " (" + std::to_string(r.held_back) + " more " + kind + " since the last report)";
+    }
+    r.last = now;
+    r.held_back = 0;
+    options.log(text);
+  }
 
   // Runs fn on the loop and returns its result.
   template <typename F>
@@ -211,6 +249,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         handshake(impl->io),
         initiator(initiator) {
     remote = EndpointString(socket);
+    address = RemoteAddress(socket);
   }
 
   Replicator::Impl* impl;
@@ -220,7 +259,8 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   asio::steady_timer keepalive;
   asio::steady_timer handshake;
   bool initiator;
-  std::string remote;
+  std::string remote;   // "address:port"
+  std::string address;  // the remote IP address
   Bytes buf = Bytes(kReadBuffer);
   Bytes writing;
   bool write_in_flight = false;
@@ -244,11 +284,21 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     };
     stream.Start();
     for (auto& e : impl->feeds) (void)e->rep->Attach(&stream);
-    handshake.expires_after(impl->options.handshake_timeout);
-    handshake.async_wait([weak](std::error_code ec) {
+    auto handshake_timeout = impl->options.handshake_timeout;
+    if (!initiator) {
+      handshake_timeout = std::min(handshake_timeout, impl->options.accept_handshake_timeout);
+    }
+    handshake.expires_after(handshake_timeout);
+    handshake.async_wait([weak, handshake_timeout](std::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || self->closed) return;
-      if (!self->stream.handshake_done()) self->Close(Status::Timeout("handshake did not finish"));
+      if (self->stream.handshake_done()) return;
+      if (!self->initiator) {
+        self->impl->Report("dropped", "dropped the connection from " + self->remote +
+                                          ": no handshake within " +
+                                          std::to_string(handshake_timeout.count()) + " ms");
+      }
+      self->Close(Status::Timeout("handshake did not finish"));
     });
     ArmIdle();
     ArmKeepAlive();
@@ -362,18 +412,34 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     handshake.cancel();
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
+    if (auto it = impl->conns_by_address.find(address); it != impl->conns_by_address.end()) {
+      if (--it->second == 0) impl->conns_by_address.erase(it);
+    }
     impl->conns.erase(shared_from_this());
   }
 };
 
 void Replicator::Impl::StartConnection(tcp::socket socket, bool initiator) {
-  if (conns.size() >= kMaxConnections) {
+  std::string refused;
+  const std::string address = RemoteAddress(socket);
+  if (conns.size() >= options.max_connections) {
+    refused = std::to_string(conns.size()) + " connections are open (the limit)";
+  } else if (!initiator && conns_by_address[address] >= options.max_connections_per_address) {
+    refused = std::to_string(conns_by_address[address]) +
+              " connections from that address are open (the limit)";
+  }
+  if (!refused.empty()) {
+    Report("refused", std::string(initiator ? "did not keep the connection to "
+                                            : "refused a connection from ") +
+                          EndpointString(socket) + ": " + refused);
+    if (conns_by_address[address] == 0) conns_by_address.erase(address);
     std::error_code ec;
     socket.close(ec);
     return;
   }
   auto c = std::make_shared<TcpConnection>(this, std::move(socket), initiator);
   conns.insert(c);
+  conns_by_address[c->address]++;
   c->Start();
 }
 
@@ -394,8 +460,12 @@ Replicator::Replicator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Replicator>> Replicator::Create(ReplicationOptions options) {
   RETURN_IF_ERROR(crypto::Init());
-  if (options.timeout.count() <= 0 || options.handshake_timeout.count() <= 0) {
+  if (options.timeout.count() <= 0 || options.handshake_timeout.count() <= 0 ||
+      options.accept_handshake_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
+  }
+  if (options.max_connections == 0 || options.max_connections_per_address == 0) {
+    return Status::InvalidArgument("connection limits must be positive");
   }
   auto impl = std::make_unique<Impl>(options);
   Impl* raw = impl.get();

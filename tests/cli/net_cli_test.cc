@@ -5,7 +5,9 @@
 // test ends.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -433,6 +435,81 @@ TEST_F(NetCli, OurSyncFromOurSeedWithAMount) {
   EXPECT_EQ(ReadAll(tmp_.Sub("out/d/x.txt")), "x\n");
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/big.bin")) == GenBytes(9, 2 * 1024 * 1024));
   EXPECT_EQ(ReadAll(tmp_.Sub("out/m/inner.txt")), "inside the mount\n");
+}
+
+// Many idle sockets from one address (127.0.0.3) neither keep an honest peer (127.0.0.1) from
+// syncing nor stay open: beyond 8 from one address they are refused at once, the others are
+// dropped when no handshake comes within 3 s; the seed says so on stderr, a few lines only.
+TEST_F(NetCli, IdleSocketsFromOneAddressDoNotDenyOthers) {
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src);
+  WriteAll(src + "/f.txt", "for honest peers\n");
+  std::string store = tmp_.Sub("store");
+  std::string url = Ok({"import", src}, store);
+  std::string addr = StartSeed(store, url);
+  uint16_t port = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+
+  constexpr int kIdle = 300;  // more than the old limit of 256 connections in all
+  std::vector<int> idle;
+  for (int i = 0; i < kIdle; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.3", &from.sin_addr);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << i;
+  }
+
+  // The honest peer, while the idle sockets are open.
+  auto t0 = Clock::now();
+  ProcessRun r = Run({"sync", url, "--peer", addr, "--timeout", "5"}, tmp_.Sub("honest"));
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text << seed_->err();
+  std::cerr << "honest sync beside " << kIdle << " idle sockets: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+            << " ms\n";
+  EXPECT_EQ(Ok({"cat", url + "/f.txt"}, tmp_.Sub("honest")), "for honest peers");
+
+  // Every idle socket is closed by the seed (end of stream, or a reset).
+  size_t open = idle.size();
+  std::vector<bool> closed(idle.size(), false);
+  auto deadline = Clock::now() + 15s;
+  while (open > 0 && Clock::now() < deadline) {
+    std::vector<pollfd> fds;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < idle.size(); i++) {
+      if (!closed[i]) {
+        fds.push_back({idle[i], POLLIN, 0});
+        which.push_back(i);
+      }
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    ASSERT_GE(n, 0);
+    for (size_t k = 0; k < fds.size(); k++) {
+      if (fds[k].revents == 0) continue;
+      char byte;
+      ssize_t got = read(fds[k].fd, &byte, 1);
+      if (got <= 0) {
+        closed[which[k]] = true;
+        open--;
+      }
+    }
+  }
+  for (int fd : idle) close(fd);
+  EXPECT_EQ(open, 0u) << "idle sockets left open by the seed";
+
+  std::string err = seed_->err();
+  EXPECT_NE(err.find("refused a connection from 127.0.0.3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("connections from that address are open"), std::string::npos) << err;
+  EXPECT_NE(err.find("dropped the connection from 127.0.0.3:"), std::string::npos) << err;
+  EXPECT_LE(std::count(err.begin(), err.end(), '\n'), 6) << "rate-limited: " << err;
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
 }
 
 // (e) Bad peers and bad addresses: exit 2 for bad usage, 1 for errors, one line on stderr, and

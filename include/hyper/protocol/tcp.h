@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,17 @@ struct ReplicationOptions {
   std::chrono::milliseconds timeout{20000};
   // A handshake not done after this long is dropped.
   std::chrono::milliseconds handshake_timeout{10000};
+  // Accepted connections only (a remote that opens sockets and says nothing must not hold a
+  // slot for long): their handshake must be done after this long (the smaller of the two).
+  std::chrono::milliseconds accept_handshake_timeout{3000};
+  // At most this many connections in all; an accepted one beyond is closed at once.
+  size_t max_connections = 256;
+  // At most this many connections with one remote IP address; an accepted one beyond is
+  // closed at once (so that one host cannot take every slot).
+  size_t max_connections_per_address = 8;
+  // Told, on the network thread, why remote connections were refused or dropped; at most one
+  // line every 5 s (the others are counted in the next line). Nothing is reported when empty.
+  std::function<void(const std::string&)> log;
   // Used by the block fetcher when Feed::Get gives no timeout.
   std::chrono::milliseconds fetch_timeout{20000};
   Limits limits;
