@@ -604,6 +604,72 @@ bool ContentLocal(const drive::Drive& d, uint64_t since) {
   return true;
 }
 
+// Keeps a connection to one peer while a command follows it live: when the connection is gone,
+// says so on stderr and dials again after 1 s, then 2, 4, ... up to 30 s between attempts
+// (back to 1 s once a connection has stayed up that long).
+class Redialer {
+ public:
+  static constexpr Millis kFirstDelay = 1000ms;
+  static constexpr Millis kMaxDelay = 30000ms;
+
+  Redialer(protocol::Replicator& rep, PeerAddress peer, Millis timeout)
+      : rep_(rep), peer_(std::move(peer)), timeout_(timeout), up_since_(Clock::now()) {}
+
+  // Called from the command's wait loop with whether the connection to the peer is up now.
+  void Check(bool connected) {
+    auto now = Clock::now();
+    if (connected) {
+      if (waiting_) {
+        waiting_ = false;
+        up_since_ = now;
+        Say("reconnected to peer " + peer_.ToString());
+      }
+      if (now - up_since_ >= kMaxDelay) delay_ = kFirstDelay;
+      return;
+    }
+    if (!waiting_) {
+      waiting_ = true;
+      next_ = now + delay_;
+      Say("peer " + peer_.ToString() + " went away; reconnecting in " + Seconds(delay_));
+      return;
+    }
+    if (now < next_) return;
+    Status s = rep_.Connect(peer_.host, peer_.port, timeout_);
+    // A connection that comes up but closes again at once (a failed handshake) counts as a
+    // failed attempt: the delay keeps growing until one stays up.
+    delay_ = std::min(delay_ * 2, kMaxDelay);
+    if (!s.ok()) {
+      next_ = Clock::now() + delay_;
+      Say(Unreachable(peer_, s).message() + "; retrying in " + Seconds(delay_));
+      return;
+    }
+    waiting_ = false;
+    up_since_ = Clock::now();
+    Say("reconnected to peer " + peer_.ToString());
+  }
+
+ private:
+  static void Say(const std::string& line) {
+    std::fprintf(stderr, "hyperdrive: %s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  protocol::Replicator& rep_;
+  PeerAddress peer_;
+  Millis timeout_;
+  Millis delay_ = kFirstDelay;
+  bool waiting_ = false;
+  Clock::time_point next_;
+  Clock::time_point up_since_;
+};
+
+// Whether the replicator has a connection it dialled (to the upstream peer).
+bool HasDialled(protocol::Replicator& rep) {
+  auto conns = rep.connections();
+  return std::any_of(conns.begin(), conns.end(),
+                     [](const protocol::ConnectionInfo& c) { return c.initiator; });
+}
+
 Status Seed(const std::string& storage, const NetArgs& a) {
   ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
   ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
@@ -648,12 +714,15 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     }
     std::printf("%s\nlistening on %s\n", FormatUrl(url.key).c_str(), listen.ToString().c_str());
     std::fflush(stdout);
+    std::optional<Redialer> redial;
+    if (upstream) redial.emplace(*rep, *upstream, timeout);
     uint64_t length = 0;
     while (!StopRequested(stop, 20ms)) {
       if (feeds.length() != length) {
         length = feeds.length();
         (void)feeds.Scan(url.key);  // the content feed once the header is here; new mounts
       }
+      if (redial) redial->Check(HasDialled(*rep));
     }
     feeds.Release();
   }
@@ -722,7 +791,9 @@ Status Sync(const std::string& storage, const NetArgs& a) {
                 static_cast<unsigned long long>(version));
     std::fflush(stdout);
     if (a.live) {
+      Redialer redial(*rep, peer, timeout);
       while (!StopRequested(stop, 10ms)) {
+        redial.Check(!rep->connections().empty());
         (void)feeds.Scan(url.key);
         uint64_t now = d->metadata_feed()->length();
         // A version is printed once it is all local: its metadata, and the content of the files
@@ -752,8 +823,8 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
       ->required()
       ->check(PeerAddressValidator(true));
   seed->add_option("--peer", a.peer,
-                   "HOST:PORT of an upstream peer: download the drive from it, following it live, "
-                   "and pass it on")
+                   "HOST:PORT of an upstream peer: download the drive from it, following it live "
+                   "(reconnecting when it goes away), and pass it on")
       ->check(PeerAddressValidator());
   seed->add_option("--timeout", a.timeout, "With --peer: seconds to reach it (default 10)")
       ->check(CLI::PositiveNumber);
@@ -774,7 +845,9 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   sync->add_option("--peer", a.peer, "HOST:PORT of a peer that has the drive")
       ->required()
       ->check(PeerAddressValidator());
-  sync->add_flag("--live", a.live, "Keep following; print each new version until killed");
+  sync->add_flag("--live", a.live,
+                 "Keep following; print each new version until killed (when the peer goes away, "
+                 "reconnect after 1, 2, 4 ... 30 s)");
   sync->add_option("--timeout", a.timeout, "Seconds without progress before giving up (default 10)")
       ->check(CLI::PositiveNumber);
   sync->callback(set([&storage, &a] { return Sync(storage, a); }));

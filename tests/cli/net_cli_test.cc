@@ -103,13 +103,11 @@ class Background {
 
   // Waits until stdout holds `text`; false after `limit` or when the process died.
   bool WaitFor(const std::string& text, std::chrono::milliseconds limit = 10s) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (out().find(text) != std::string::npos) return true;
-      if (Exited()) return out().find(text) != std::string::npos;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
+    return WaitForIn(out_, text, limit);
+  }
+  // The same for stderr.
+  bool WaitForErr(const std::string& text, std::chrono::milliseconds limit = 10s) {
+    return WaitForIn(err_, text, limit);
   }
 
   // Sends `sig` and returns the exit status (128 + signal when killed by one); KILL after 5 s.
@@ -129,6 +127,16 @@ class Background {
   }
 
  private:
+  bool WaitForIn(const std::string& file, const std::string& text,
+                 std::chrono::milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (ReadAll(file).find(text) != std::string::npos) return true;
+      if (Exited()) return ReadAll(file).find(text) != std::string::npos;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
   bool Exited() {
     if (done_) return true;
     int st = 0;
@@ -401,6 +409,62 @@ TEST_F(NetCli, SeedRelaysNodeAppendsLive) {
   EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
   EXPECT_EQ(Ok({"cat", url + "/live-0.txt"}, store), "live 1");
   EXPECT_EQ(Ok({"cat", url + "/live-0.txt"}, tmp_.Sub("relay")), "live 1");
+}
+
+// The seed goes away and comes back on the same port with a new version: a `sync --live` to it
+// and a relay (`seed --peer`) say so on stderr, reconnect, and pick the new version up (the
+// relay passes it on to a `sync --live` of its own).
+TEST_F(NetCli, LiveSyncAndRelayReconnectWhenTheSeedReturns) {
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src);
+  WriteAll(src + "/a.txt", "first\n");
+  std::string origin = tmp_.Sub("origin");
+  std::string url = Ok({"import", src}, origin);
+  uint64_t version = Json({"info", url, "--json"}, origin)["version"];
+  std::string addr = StartSeed(origin, url);
+
+  Background sync({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("direct"), "sync", url, "--peer",
+                   addr, "--live", "--timeout", "5"},
+                  tmp_.Sub("sync.out"), tmp_.Sub("sync.err"));
+  Background relay({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("relay"), "seed", url, "--listen",
+                    "127.0.0.1:0", "--peer", addr, "--timeout", "5"},
+                   tmp_.Sub("relay.out"), tmp_.Sub("relay.err"));
+  ASSERT_TRUE(relay.WaitFor("listening on 127.0.0.1:")) << relay.err();
+  std::string relay_addr = relay.out().substr(relay.out().find("listening on ") + 13);
+  relay_addr = relay_addr.substr(0, relay_addr.find('\n'));
+  Background behind({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("behind"), "sync", url, "--peer",
+                     relay_addr, "--live", "--timeout", "5"},
+                    tmp_.Sub("behind.out"), tmp_.Sub("behind.err"));
+  std::string first = "version " + std::to_string(version) + "\n";
+  ASSERT_TRUE(sync.WaitFor(first)) << sync.err();
+  ASSERT_TRUE(behind.WaitFor(first)) << behind.err() << relay.err();
+
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+  std::string gone = "hyperdrive: peer " + addr + " went away; reconnecting in 1 s";
+  EXPECT_TRUE(sync.WaitForErr(gone)) << sync.err();
+  EXPECT_TRUE(relay.WaitForErr(gone)) << relay.err();
+
+  // A new version while the seed is away, then the seed again on the same port.
+  WriteAll(tmp_.Sub("b.txt"), "second\n");
+  Ok({"put", url + "/b.txt", tmp_.Sub("b.txt")}, origin);
+  uint64_t next = Json({"info", url, "--json"}, origin)["version"];
+  ASSERT_GT(next, version);
+  seed_ = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", origin, "seed", url, "--listen",
+                               addr},
+      tmp_.Sub("seed2.out"), tmp_.Sub("seed2.err"));
+  ASSERT_TRUE(seed_->WaitFor("listening on " + addr)) << seed_->err();
+
+  std::string now = "version " + std::to_string(next) + "\n";
+  EXPECT_TRUE(sync.WaitFor(now, 20s)) << sync.out() << sync.err();
+  EXPECT_TRUE(sync.WaitForErr("hyperdrive: reconnected to peer " + addr)) << sync.err();
+  EXPECT_TRUE(relay.WaitForErr("hyperdrive: reconnected to peer " + addr)) << relay.err();
+  EXPECT_TRUE(behind.WaitFor(now, 20s)) << behind.out() << behind.err() << relay.err();
+  EXPECT_EQ(sync.Stop(SIGTERM), 0) << sync.err();
+  EXPECT_EQ(behind.Stop(SIGTERM), 0) << behind.err();
+  EXPECT_EQ(relay.Stop(SIGTERM), 0) << relay.err();
+  EXPECT_EQ(Ok({"cat", url + "/b.txt"}, tmp_.Sub("direct")), "second");
+  EXPECT_EQ(Ok({"cat", url + "/b.txt"}, tmp_.Sub("behind")), "second");
 }
 
 // (d) Our seed and our sync: a drive with a mount arrives whole; cat --peer reads through the
