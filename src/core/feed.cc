@@ -77,6 +77,10 @@ struct Feed::Impl {
   bool closed = false;
   bool keys_dirty = false;  // key / secret_key written but not yet synced
   Status broken;            // a failed write leaves the in-memory state ahead of the disk
+  // Set when the feed was opened damaged (FeedOptions::open_damaged): why it is read-only, and
+  // the length its bitfield claims.
+  Status damage;
+  uint64_t claimed_length = 0;
 
   std::mutex cb_mu;
   std::map<uint64_t, AppendListener> listeners;
@@ -224,6 +228,7 @@ struct Feed::Impl {
   Status CheckWritable() const {
     RETURN_IF_ERROR(CheckOpen());
     if (!broken.ok()) return broken;
+    if (!damage.ok()) return damage;
     return Status::Ok();
   }
 
@@ -378,6 +383,10 @@ struct Feed::Impl {
   }
 
   Status Recover();
+  Result<std::vector<TreeNode>> StoredRoots(uint64_t len) const;
+  Result<uint64_t> NewestSignedLength(uint64_t sig_size) const;
+  Status RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep, uint64_t data_size);
+  Status DropCutBlocks(uint64_t data_size);
   Status OpenFiles(storage::FileFactory& files);
   Status PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew);
 };
@@ -398,53 +407,166 @@ Status Feed::Impl::OpenFiles(storage::FileFactory& files) {
   return Status::Ok();
 }
 
-// Finds the longest length L <= the bitfield's whose signature verifies over roots read from
-// the tree, and (for a writer) whose data is all in the data file. Drops what lies beyond.
+// Roots of the tree of the first `len` blocks as stored in `tree`, whatever the bitfield says
+// (NotFound when one is not stored). Trusted only once a signature over them verifies.
+Result<std::vector<TreeNode>> Feed::Impl::StoredRoots(uint64_t len) const {
+  std::vector<TreeNode> roots;
+  for (uint64_t r : flat::FullRoots(2 * len)) {
+    ASSIGN_OR_RETURN(TreeNode n, NeedNode(r));
+    roots.push_back(n);
+  }
+  return roots;
+}
+
+// The newest length proven by a stored signature over roots stored in `tree` (0 if none): the
+// signatures file is read from its end, so that a lost or short bitfield cannot hide signed
+// history.
+Result<uint64_t> Feed::Impl::NewestSignedLength(uint64_t sig_size) const {
+  constexpr uint64_t kChunk = 1024;  // entries read at once
+  const uint64_t entries =
+      std::min(sig_size > kHeaderSize ? (sig_size - kHeaderSize) / kSignatureSize : 0, kMaxBlocks);
+  Bytes buf;
+  for (uint64_t end = entries; end > 0;) {
+    const uint64_t start = end > kChunk ? end - kChunk : 0;
+    buf.resize((end - start) * kSignatureSize);
+    RETURN_IF_ERROR(
+        Ann(sig_file->Read(kHeaderSize + kSignatureSize * start, buf), "reading signatures"));
+    for (uint64_t j = end; j-- > start;) {
+      ByteView entry(&buf[(j - start) * kSignatureSize], kSignatureSize);
+      if (IsBlank(entry)) continue;
+      auto roots = StoredRoots(j + 1);
+      if (!roots.ok()) {
+        if (roots.status().code() == Code::kIOError) return roots.status();
+        continue;
+      }
+      crypto::Signature sig;
+      std::copy(entry.begin(), entry.end(), sig.begin());
+      if (VerifyCompat(SignableOf(*roots, j + 1), sig)) return j + 1;
+    }
+    end = start;
+  }
+  return uint64_t{0};
+}
+
+// Marks as held every stored node under `roots` (verified by a signature) that hashes up to
+// them, top down: both children of a trusted parent are trusted when they are stored and hash
+// to it. A trusted leaf's data bit is set when its bytes in `data` match it, cleared when not.
+// Subtrees held already and lying wholly below `keep` blocks (what the bitfield committed) are
+// left as they are. This rebuilds a lost, emptied or short bitfield from what tree and
+// signatures prove.
+Status Feed::Impl::RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep,
+                               uint64_t data_size) {
+  struct Item {
+    TreeNode node;
+    uint64_t offset;
+  };
+  std::vector<Item> todo;
+  uint64_t offset = 0;
+  for (const auto& r : roots) {
+    todo.push_back({r, offset});
+    offset += r.size;
+  }
+  while (!todo.empty()) {
+    Item it = todo.back();
+    todo.pop_back();
+    const uint64_t i = it.node.index.value;
+    if (tree.Get(i) && flat::RightSpan(i) < 2 * keep) continue;
+    tree.Set(i);
+    if ((i & 1) == 0) {
+      const uint64_t block = i / 2;
+      bool good = false;
+      if (it.node.size <= kMaxBlockBytes && it.offset <= data_size &&
+          it.node.size <= data_size - it.offset) {
+        auto bytes = ReadData(block, it.offset, it.node.size);
+        if (!bytes.ok() && bytes.status().code() == Code::kIOError) return bytes.status();
+        good = bytes.ok() && crypto::LeafHash(*bytes) == it.node.hash;
+      }
+      bitfield.SetData(block, good);
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto left, ReadNode(flat::LeftChild(i)));
+    ASSIGN_OR_RETURN(auto right, ReadNode(flat::RightChild(i)));
+    if (!left || !right) continue;
+    TreeNode parent = ParentNode(*left, *right);
+    if (parent.hash != it.node.hash || parent.size != it.node.size) continue;
+    todo.push_back({*right, it.offset + left->size});
+    todo.push_back({*left, it.offset});
+  }
+  return Status::Ok();
+}
+
+// Blocks marked local whose bytes lie (partly) beyond the end of `data` are marked missing:
+// a cut `data` loses blocks, never length.
+Status Feed::Impl::DropCutBlocks(uint64_t data_size) {
+  if (data_size >= byte_length) return Status::Ok();
+  for (uint64_t b = length; b-- > 0;) {
+    if (!bitfield.GetData(b)) continue;
+    bool held = false;
+    auto pos = DataOffset(b, {}, &held);
+    if (!pos.ok()) {
+      if (pos.status().code() == Code::kIOError) return pos.status();
+      bitfield.SetData(b, false);  // its leaf or roots are not stored: it cannot be read
+      continue;
+    }
+    if (pos->first <= data_size && pos->second <= data_size - pos->first) break;
+    bitfield.SetData(b, false);
+  }
+  return Status::Ok();
+}
+
+// The length is what the newest stored signature proves over roots stored in `tree` (see
+// docs/formats/hypercore.md, "Open-time recovery"). The bitfield is the commit record: its
+// claimed length tells a damaged store (it claims more than can be proven while the files hold
+// more: opened read-only or refused) from a crash before the commit (whatever was written
+// beyond it and verifies is kept, the rest is ignored), and is rebuilt when it proves less.
 Status Feed::Impl::Recover() {
+  ASSIGN_OR_RETURN(uint64_t data_size, data_file->Size());
+  ASSIGN_OR_RETURN(uint64_t tree_size, tree_file->Size());
+  ASSIGN_OR_RETURN(uint64_t sig_size, sig_file->Size());
   uint64_t claimed = tree.Blocks();
   if (claimed > kMaxBlocks) return Status::Corruption("bitfield claims an absurd length");
-  uint64_t good = 0;
-  bool any_signature = false;
-  uint64_t cand = claimed;
-  ASSIGN_OR_RETURN(uint64_t data_size, data_file->Size());
-  while (cand > 0) {
-    // The last stored signature at or before cand-1.
-    uint64_t j = cand;
-    std::optional<crypto::Signature> sig;
-    while (j > 0 && !sig) {
-      --j;
-      ASSIGN_OR_RETURN(sig, ReadSignature(j));
+  ASSIGN_OR_RETURN(uint64_t proven, NewestSignedLength(sig_size));
+  ASSIGN_OR_RETURN(auto roots, StoredRoots(proven));
+  uint64_t proven_bytes = 0;
+  for (const auto& r : roots) proven_bytes += r.size;
+
+  if (claimed > proven) {
+    // Does anything stored lie beyond the proven length? Then a longer history was signed,
+    // stored and committed, and its proof is damaged: never drop it silently. Otherwise the
+    // bitfield's claim is a stray bit with nothing behind it.
+    const bool beyond = tree_size > kHeaderSize + kNodeSize * (proven > 0 ? 2 * proven - 1 : 0) ||
+                        sig_size > kHeaderSize + kSignatureSize * proven ||
+                        data_size > proven_bytes;
+    if (beyond) {
+      std::string what =
+          proven == 0
+              ? "no stored signature verifies against the feed's key"
+              : "only " + std::to_string(proven) + " can be proven by the stored signatures";
+      damage = Status::Corruption("damaged feed: " + std::to_string(claimed) +
+                                  " blocks were signed and stored, but " + what +
+                                  " (the tree or signatures file is damaged); it is read-only "
+                                  "until repaired (hyperdrive repair)");
+      if (!options.open_damaged) return damage;
+      // Read-only at the proven length; the bitfield stays as it is on disk (it is the record
+      // of what was committed) and is never written back.
+      claimed_length = claimed;
+      length = proven;
+      byte_length = proven_bytes;
+      positions->Reserve(length);
+      positions->SetOffset(length, byte_length);
+      return Status::Ok();
     }
-    if (!sig) break;
-    any_signature = true;
-    auto roots = Roots(j + 1);
-    if (roots.ok()) {
-      auto signable = SignableOf(*roots, j + 1);
-      uint64_t bytes = 0;
-      for (const auto& r : *roots) bytes += r.size;
-      bool data_ok = !secret || data_size >= bytes;
-      if (data_ok && VerifyCompat(signable, *sig)) {
-        good = j + 1;
-        break;
-      }
-    }
-    cand = j;
+    tree.Truncate(2 * proven);
+    for (uint64_t b = proven; b < claimed; ++b) bitfield.SetData(b, false);
+    claimed = proven;
   }
-  if (claimed > 0 && good == 0 && any_signature) {
-    return Status::Corruption("no stored signature verifies against the feed's key");
-  }
-  if (claimed > 0 && good == 0 && !any_signature) {
-    return Status::Corruption("the feed holds blocks but no signature");
-  }
-  if (good < claimed) {
-    // Forget everything beyond `good`: tree bits, and data bits of blocks >= good.
-    tree.Truncate(2 * good);
-    for (uint64_t b = good; b < claimed; ++b) bitfield.SetData(b, false);
-  }
-  length = good;
-  ASSIGN_OR_RETURN(auto roots, Roots(length));
-  byte_length = 0;
-  for (const auto& r : roots) byte_length += r.size;
+  const bool rebuild =
+      std::any_of(roots.begin(), roots.end(), [&](const TreeNode& r) { return !tree.Get(r.index.value); });
+  if (rebuild) RETURN_IF_ERROR(RebuildBits(roots, claimed, data_size));
+  length = proven;
+  byte_length = proven_bytes;
+  claimed_length = proven;
+  RETURN_IF_ERROR(DropCutBlocks(data_size));
   if (secret) merkle.emplace(std::move(roots));
   positions->Reserve(length);
   positions->SetOffset(length, byte_length);  // the sum of the (held) roots
@@ -491,7 +613,18 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
     }
   }
   bool overwrite = options.overwrite;
-  if (!stored_key && bf_size > kHeaderSize) overwrite = true;  // data we cannot verify
+  if (!stored_key && !overwrite) {
+    // A lost or damaged `key` never resets a store that holds a feed: with the key given by
+    // the caller, the stored signatures prove (or disprove) that it is this feed's.
+    ASSIGN_OR_RETURN(uint64_t sig_size, f.sig_file->Size());
+    ASSIGN_OR_RETURN(uint64_t tree_size, f.tree_file->Size());
+    ASSIGN_OR_RETURN(uint64_t data_size, f.data_file->Size());
+    bool holds = bf_size > kHeaderSize || sig_size > kHeaderSize || tree_size > kHeaderSize ||
+                 data_size > 0;
+    if (holds && !options.key && !options.secret_key && !stored_secret) {
+      return Status::Corruption("the key file is missing or damaged, and the store holds a feed");
+    }
+  }
   if (stored_key && options.key && *stored_key != *options.key && !overwrite) {
     return Status::Exists("another hypercore is stored here");
   }
@@ -517,6 +650,8 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
     f.key = *options.key;
   } else if (options.secret_key) {
     std::memcpy(f.key.data(), options.secret_key->data() + 32, 32);
+  } else if (stored_secret) {  // `key` lost, `secret_key` kept: the key is its second half
+    std::memcpy(f.key.data(), stored_secret->data() + 32, 32);
   } else {
     if (!options.create_if_missing) return Status::NotFound("no hypercore is stored here");
     crypto::KeyPair kp = crypto::RandomKeyPair();
@@ -1054,28 +1189,82 @@ Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
   return Status::Ok();
 }
 
-Result<AuditReport> Feed::Audit() {
+Result<AuditReport> Feed::Audit(bool repair) {
   Impl& f = *impl_;
   std::unique_lock lock(f.mu);
-  RETURN_IF_ERROR(f.CheckWritable());
+  RETURN_IF_ERROR(repair ? f.CheckWritable() : f.CheckOpen());
   AuditReport report;
   for (uint64_t b = 0; b < f.length; ++b) {
-    if (!f.bitfield.GetData(b)) continue;
+    const bool local = f.bitfield.GetData(b);
+    if (!local && !(repair && f.tree.Get(2 * b))) continue;
     auto block = f.ReadBlock(b, /*rehash=*/true);
+    if (!block.ok() && block.status().code() == Code::kIOError) return block.status();
+    if (!local) {
+      if (block.ok()) {
+        ++report.restored;
+        f.bitfield.SetData(b, true);
+      }
+      continue;
+    }
     if (block.ok()) {
       ++report.valid;
-    } else if (block.status().code() == Code::kIOError) {
-      return block.status();
-    } else {
-      ++report.invalid;
-      f.bitfield.SetData(b, false);
-      f.positions->ClearVerified(b, b + 1);
+      continue;
     }
+    ++report.invalid;
+    f.positions->ClearVerified(b, b + 1);
+    if (repair) f.bitfield.SetData(b, false);
   }
+  if (!repair) return report;
   Status c = f.Commit(f.options.durable);
   if (!c.ok()) f.broken = c;
   RETURN_IF_ERROR(c);
   return report;
+}
+
+Status Feed::damage() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->damage;
+}
+
+uint64_t Feed::claimed_length() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->damage.ok() ? impl_->length : impl_->claimed_length;
+}
+
+Status Feed::DropUnprovableTail() {
+  Impl& f = *impl_;
+  std::unique_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  if (!f.broken.ok()) return f.broken;
+  if (f.damage.ok()) return Status::Ok();
+  // Bits first (synced), then the files: a crash in between leaves a store that opens at the
+  // proven length with debris beyond it, which the next append overwrites.
+  f.tree.Truncate(2 * f.length);
+  for (uint64_t b = f.length; b < f.claimed_length; ++b) f.bitfield.SetData(b, false);
+  ASSIGN_OR_RETURN(auto roots, f.StoredRoots(f.length));
+  ASSIGN_OR_RETURN(uint64_t data_size, f.data_file->Size());
+  if (std::any_of(roots.begin(), roots.end(),
+                  [&](const TreeNode& r) { return !f.tree.Get(r.index.value); })) {
+    RETURN_IF_ERROR(f.RebuildBits(roots, f.tree.Blocks(), data_size));
+  }
+  RETURN_IF_ERROR(f.DropCutBlocks(data_size));
+  Status c = f.Commit(true);
+  if (!c.ok()) {
+    f.broken = c;
+    return c;
+  }
+  const uint64_t nodes = f.length > 0 ? 2 * f.length - 1 : 0;
+  RETURN_IF_ERROR(Ann(f.tree_file->Truncate(kHeaderSize + kNodeSize * nodes), "cutting tree"));
+  RETURN_IF_ERROR(Ann(f.sig_file->Truncate(kHeaderSize + kSignatureSize * f.length),
+                      "cutting signatures"));
+  if (data_size > f.byte_length) {
+    RETURN_IF_ERROR(Ann(f.data_file->Truncate(f.byte_length), "cutting data"));
+  }
+  RETURN_IF_ERROR(f.SyncContent());
+  f.damage = Status::Ok();
+  f.claimed_length = f.length;
+  f.merkle.reset();
+  return Status::Ok();
 }
 
 Status Feed::Clear(BlockIndex start, BlockIndex end) {

@@ -175,11 +175,25 @@ TEST(CoreFeed, ClearAndAudit) {
   ASSERT_TRUE(reopened.ok());
   Feed& g = **reopened;
   EXPECT_EQ(g.Get(BlockIndex(9)).status().code(), Code::kCorruption);
+  // An audit reports and changes nothing: the next one finds the same bad block.
+  for (int run = 0; run < 2; ++run) {
+    report = g.Audit();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->valid, 16u);
+    EXPECT_EQ(report->invalid, 1u);
+    EXPECT_TRUE(g.Has(BlockIndex(9)));
+  }
+  // A repairing audit marks it missing (to be fetched again); the cleared blocks stay missing.
+  report = g.Audit(/*repair=*/true);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->invalid, 1u);
+  EXPECT_EQ(report->restored, 0u);
+  EXPECT_FALSE(g.Has(BlockIndex(9)));
+  EXPECT_EQ(g.length(), 20u);
   report = g.Audit();
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->valid, 16u);
-  EXPECT_EQ(report->invalid, 1u);
-  EXPECT_FALSE(g.Has(BlockIndex(9)));
+  EXPECT_EQ(report->invalid, 0u);
 }
 
 TEST(CoreFeed, ListenersAndFetcher) {
@@ -614,6 +628,194 @@ TEST(CoreFeed, WrongByteOffsetHintsNeverChangeWhatIsReadOrRemembered) {
     auto audit = f->Audit();
     ASSERT_TRUE(audit.ok());
     EXPECT_EQ(audit->invalid, 0u);
+  }
+}
+
+// ---- Open-time recovery of damaged files (issue 21): length comes from what the stored
+// signatures prove, never from the bitfield alone, and signed history is never cut silently.
+
+constexpr uint64_t kHistory = 22;
+
+FeedOptions WriterOptions() {
+  static const auto kp = crypto::KeyPairFromSeed(Bytes(32, 7));
+  FeedOptions o;
+  o.key = kp.public_key;
+  o.secret_key = kp.secret_key;
+  return o;
+}
+
+// 22 appends of one block each (22 signed lengths), closed cleanly. Returns the roots of the
+// full tree.
+std::vector<TreeNode> BuildHistory(storage::MemoryDirectory& dir) {
+  auto f = std::move(Feed::Open(dir.factory(), WriterOptions())).value();
+  for (uint64_t i = 0; i < kHistory; ++i) EXPECT_TRUE(f->Append(Block(i, 50 + i)).ok());
+  auto roots = std::move(f->RootHashes(kHistory)).value();
+  EXPECT_TRUE(f->Close().ok());
+  return roots;
+}
+
+void Cut(storage::MemoryDirectory& dir, const char* name, uint64_t size) {
+  auto file = std::move(dir.factory()(name)).value();
+  ASSERT_TRUE(file->Truncate(size).ok());
+}
+
+uint64_t SizeOf(storage::MemoryDirectory& dir, const char* name) {
+  return *std::move(dir.factory()(name)).value()->Size();
+}
+
+// The feed opens at the full signed length, every block it has reads right, and an append
+// extends the same history (the first 22 blocks keep their roots).
+void ExpectFullHistory(storage::MemoryDirectory& dir, const std::vector<TreeNode>& roots,
+                       uint64_t missing_from, const std::string& what) {
+  auto f = Feed::Open(dir.factory(), WriterOptions());
+  ASSERT_TRUE(f.ok()) << what << ": " << f.status().ToString();
+  Feed& feed = **f;
+  EXPECT_EQ(feed.length(), kHistory) << what;
+  EXPECT_TRUE(feed.damage().ok()) << what;
+  for (uint64_t i = 0; i < kHistory; ++i) {
+    auto b = feed.Get(BlockIndex(i));
+    if (i < missing_from) {
+      EXPECT_TRUE(b.ok() && *b == Block(i, 50 + i)) << what << ": block " << i;
+    } else {
+      EXPECT_EQ(b.status().code(), Code::kNotFound) << what << ": block " << i;
+    }
+  }
+  ASSERT_TRUE(feed.Append(Block(99, 9)).ok()) << what;
+  EXPECT_EQ(*feed.RootHashes(kHistory), roots) << what << ": the append forked the history";
+}
+
+TEST(CoreRecovery, LostBitfieldIsRebuiltFromSignaturesAndTree) {
+  for (uint64_t cut : {uint64_t{0}, uint64_t{32}, uint64_t{1000}}) {
+    storage::MemoryDirectory dir;
+    auto roots = BuildHistory(dir);
+    Cut(dir, "bitfield", cut);
+    ExpectFullHistory(dir, roots, kHistory, "bitfield cut to " + std::to_string(cut));
+    // And it was written back: a second open needs no rebuild and sees the same.
+    auto again = std::move(Feed::Open(dir.factory(), WriterOptions())).value();
+    EXPECT_EQ(again->length(), kHistory + 1);
+    EXPECT_EQ(again->Downloaded(), kHistory + 1);
+  }
+}
+
+TEST(CoreRecovery, CutDataMakesBlocksMissingNotTheLogShorter) {
+  storage::MemoryDirectory dir;
+  auto roots = BuildHistory(dir);
+  Cut(dir, "data", SizeOf(dir, "data") - 1);
+  ExpectFullHistory(dir, roots, kHistory - 1, "data cut by one byte");
+
+  storage::MemoryDirectory empty;
+  roots = BuildHistory(empty);
+  Cut(empty, "data", 0);
+  ExpectFullHistory(empty, roots, 0, "data emptied");
+}
+
+TEST(CoreRecovery, LostKeyFileIsNotAReset) {
+  storage::MemoryDirectory dir;
+  auto roots = BuildHistory(dir);
+  Cut(dir, "key", 0);
+  ExpectFullHistory(dir, roots, kHistory, "key cut");
+  // Without any key the feed cannot be checked: an error, not a new empty feed.
+  storage::MemoryDirectory keyless;
+  BuildHistory(keyless);
+  Cut(keyless, "key", 0);
+  Cut(keyless, "secret_key", 0);
+  FeedOptions none;
+  none.create_if_missing = false;
+  auto f = Feed::Open(keyless.factory(), none);
+  EXPECT_EQ(f.status().code(), Code::kCorruption) << f.status().ToString();
+  EXPECT_EQ(SizeOf(keyless, "bitfield"), 32u + 3584u) << "nothing was reset";
+}
+
+// A crash after the signature but before the bitfield: the batch is complete and signed, so it
+// is kept; a stray bitfield bit with nothing behind it is dropped without fuss.
+TEST(CoreRecovery, SignedTailBeyondTheBitfieldIsKeptAndStrayBitsDropped) {
+  storage::MemoryDirectory dir;
+  auto roots = BuildHistory(dir);
+  {
+    // Roll the bitfield back to length 20, as if the last two commits never reached it.
+    storage::MemoryDirectory old;
+    auto f = std::move(Feed::Open(old.factory(), WriterOptions())).value();
+    for (uint64_t i = 0; i < 20; ++i) ASSERT_TRUE(f->Append(Block(i, 50 + i)).ok());
+    ASSERT_TRUE(f->Close().ok());
+    Bytes bits = *storage::ReadBytes(**old.factory()("bitfield"), 0, SizeOf(old, "bitfield"));
+    auto bf = std::move(dir.factory()("bitfield")).value();
+    ASSERT_TRUE(bf->Truncate(0).ok());
+    ASSERT_TRUE(bf->Write(0, bits).ok());
+  }
+  ExpectFullHistory(dir, roots, kHistory, "bitfield two commits behind");
+
+  storage::MemoryDirectory stray;
+  BuildHistory(stray);
+  {
+    // Tree bit of node 63 (a root over blocks 0..31): claims 32 blocks that nothing backs.
+    auto bf = std::move(stray.factory()("bitfield")).value();
+    uint8_t byte = 0;
+    ASSERT_TRUE(bf->Read(32 + 1024 + 63 / 8, MutableByteView(&byte, 1)).ok());
+    byte |= static_cast<uint8_t>(0x80 >> (63 % 8));
+    ASSERT_TRUE(bf->Write(32 + 1024 + 63 / 8, ByteView(&byte, 1)).ok());
+  }
+  auto f = Feed::Open(stray.factory(), WriterOptions());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->length(), kHistory);
+  EXPECT_TRUE((*f)->damage().ok());
+}
+
+// The newest signature (or the tree nodes it needs) is damaged while the bitfield says the
+// longer history was committed: the feed does not open silently shorter. Opened on purpose it
+// is read-only at the proven length, and only an explicit DropUnprovableTail lets it be written.
+TEST(CoreRecovery, UnprovableCommittedTailMakesTheFeedReadOnlyUntilRepaired) {
+  struct Case {
+    const char* file;
+    bool half;
+  };
+  for (Case c : {Case{"signatures", false}, Case{"tree", true}}) {
+    storage::MemoryDirectory dir;
+    auto roots = BuildHistory(dir);
+    uint64_t size = SizeOf(dir, c.file);
+    Cut(dir, c.file, c.half ? size / 2 : size - 1);
+    std::string what = std::string(c.file) + (c.half ? " cut in half" : " cut by one byte");
+
+    auto refused = Feed::Open(dir.factory(), WriterOptions());
+    ASSERT_FALSE(refused.ok()) << what;
+    EXPECT_EQ(refused.status().code(), Code::kCorruption) << what;
+    EXPECT_NE(refused.status().message().find("22 blocks were signed and stored"),
+              std::string::npos)
+        << refused.status().ToString();
+
+    FeedOptions o = WriterOptions();
+    o.open_damaged = true;
+    auto f = std::move(Feed::Open(dir.factory(), o)).value();
+    const uint64_t proven = f->length();
+    EXPECT_LT(proven, kHistory) << what;
+    EXPECT_GT(proven, 0u) << what;
+    EXPECT_EQ(f->claimed_length(), kHistory) << what;
+    EXPECT_EQ(f->damage().code(), Code::kCorruption) << what;
+    // What verifies reads right (block 0 always: its leaf and the first signature survive);
+    // a block whose leaf was cut off is an error, never wrong bytes.
+    EXPECT_EQ(*f->Get(BlockIndex(0)), Block(0, 50)) << what;
+    for (uint64_t i = 0; i < proven; ++i) {
+      auto b = f->Get(BlockIndex(i));
+      if (b.ok()) {
+        EXPECT_EQ(*b, Block(i, 50 + i)) << what << ": block " << i;
+      } else {
+        EXPECT_EQ(b.status().code(), Code::kNotFound) << what << ": " << b.status().ToString();
+      }
+    }
+    EXPECT_EQ(f->Append(Block(99, 9)).status().code(), Code::kCorruption) << what;
+    ASSERT_TRUE(f->Close().ok());
+    // Nothing was written: the store is still refused.
+    EXPECT_FALSE(Feed::Open(dir.factory(), WriterOptions()).ok()) << what;
+
+    f = std::move(Feed::Open(dir.factory(), o)).value();
+    ASSERT_TRUE(f->DropUnprovableTail().ok()) << what;
+    EXPECT_TRUE(f->damage().ok());
+    EXPECT_EQ(f->length(), proven);
+    ASSERT_TRUE(f->Append(Block(99, 9)).ok()) << what;
+    ASSERT_TRUE(f->Close().ok());
+    auto reopened = Feed::Open(dir.factory(), WriterOptions());
+    ASSERT_TRUE(reopened.ok()) << what << ": " << reopened.status().ToString();
+    EXPECT_EQ((*reopened)->length(), proven + 1) << what;
+    EXPECT_EQ(*(*reopened)->Get(BlockIndex(proven)), Block(99, 9)) << what;
   }
 }
 

@@ -149,6 +149,22 @@ Result<std::shared_ptr<core::Feed>> Corestore::Get(const CoreOptions& options) {
   return feed;
 }
 
+// The key pair named by the `name` file of a core folder when it derives `key`: nullopt when
+// there is no such name (an error only when reading fails).
+std::optional<Result<crypto::KeyPair>> Corestore::NamedKeyPair(storage::FileFactory& core_files,
+                                                              const crypto::PublicKey& key) const {
+  auto name_file = core_files("name");
+  if (!name_file.ok()) return Result<crypto::KeyPair>(name_file.status());
+  auto name_bytes = ReadSmallFile(**name_file, 64 * 1024);
+  (void)(*name_file)->Close();
+  if (!name_bytes.ok()) return Result<crypto::KeyPair>(name_bytes.status());
+  auto name = DecodeNameFile(*name_bytes);
+  if (!name) return std::nullopt;
+  crypto::KeyPair kp = DeriveKeyPair(*name);
+  if (kp.public_key != key) return std::nullopt;
+  return Result<crypto::KeyPair>(kp);
+}
+
 // REQUIRES: mu_ held. options.key is set.
 Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
                                                         const CoreOptions& options) {
@@ -182,6 +198,11 @@ Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
       feed_options.secret_key = options.key_pair->secret_key;
     }
     // Otherwise the feed reads secret_key itself when the store has one.
+  } else if (auto derived_pair = NamedKeyPair(core_files, *options.key)) {
+    // `key` lost or cut, the name kept: the feed is this one (its signatures will say so).
+    ASSIGN_OR_RETURN(crypto::KeyPair kp, std::move(*derived_pair));
+    feed_options.secret_key = kp.secret_key;
+    derived = true;
   } else {
     if (!options.key_pair && !options.name && !options.create_if_missing) {
       return Status::NotFound("no core with key " + ToHex(*options.key) + " in the store");
@@ -200,6 +221,7 @@ Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
       RETURN_IF_ERROR(name_file->Close());
     }
   }
+  feed_options.open_damaged = options.open_damaged;
   storage::FileFactory feed_files = derived ? WithoutSecretKeyFile(core_files) : core_files;
   auto feed = core::Feed::Open(std::move(feed_files), feed_options);
   if (!feed.ok()) return feed.status().Annotate("opening core " + ToHex(*options.key));

@@ -7,8 +7,11 @@
 // exclusive one. Listeners and the BlockFetcher are called without the lock held.
 //
 // Crash safety (our promise beyond the reference): Open() of a store left behind by a crash
-// succeeds at a length whose every block verifies. With FeedOptions::durable an Append that
-// returned Ok survives power loss.
+// succeeds at the length its newest stored signature proves; a block whose bytes were lost or
+// damaged is missing (fetchable again), never a reason to shorten the log. With
+// FeedOptions::durable an Append that returned Ok survives power loss. A store whose signed
+// and committed history can no longer be proven does not open silently shorter (see
+// FeedOptions::open_damaged).
 #pragma once
 
 #include <chrono>
@@ -48,6 +51,13 @@ struct FeedOptions {
   // many blocks' worth of pages (64 MiB by default); beyond that, blocks are located through
   // the tree file as the reference does, and hashed at every read.
   uint64_t position_cache_blocks = uint64_t{1} << 23;
+  // A feed whose stored history cannot all be proven any more (the bitfield says a longer
+  // length was committed, and the files hold signatures, tree nodes or data beyond what the
+  // newest verifying signature covers: a damaged `signatures` or `tree`) fails to open with
+  // Corruption. With this flag it opens instead, read-only, at the proven length, with
+  // damage() saying what is wrong: reads of what verifies work, nothing can be written until
+  // DropUnprovableTail() (an explicit, user-confirmed repair) or a repair from a peer.
+  bool open_damaged = false;
 };
 
 // A node of the Merkle tree: its flat-tree index, its BLAKE2b-256 hash and the number of data
@@ -82,8 +92,9 @@ struct StoredSignature {
 };
 
 struct AuditReport {
-  uint64_t valid = 0;
-  uint64_t invalid = 0;
+  uint64_t valid = 0;    // local blocks whose bytes match their leaf
+  uint64_t invalid = 0;  // local blocks that do not (marked missing by a repairing audit)
+  uint64_t restored = 0;  // blocks not marked local whose bytes match (marked local by a repair)
 };
 
 struct GetOptions {
@@ -179,9 +190,11 @@ class Feed {
   // written when verification fails (InvalidSignature / Corruption). May grow length().
   Status Put(BlockIndex index, ByteView data, const Proof& proof);
 
-  // Rehashes every local block; blocks that do not match their tree node are dropped from the
-  // bitfield (like the reference's audit) and counted invalid.
-  Result<AuditReport> Audit();
+  // Rehashes every local block and counts those that do not match their tree node; changes
+  // nothing. With `repair`, a block that does not match is marked missing (so that it can be
+  // fetched again from a peer, as the reference's audit does), and a block that is not marked
+  // local but whose stored bytes match its leaf is marked local again.
+  Result<AuditReport> Audit(bool repair = false);
   // Forgets the data of blocks [start, end) (frees the bytes in `data`); length() is unchanged.
   Status Clear(BlockIndex start, BlockIndex end);
 
@@ -190,6 +203,17 @@ class Feed {
   using AppendListener = std::function<void(uint64_t new_length)>;
   uint64_t OnAppend(AppendListener listener);
   void RemoveListener(uint64_t handle);
+
+  // Ok, or why the feed was opened read-only (FeedOptions::open_damaged): its bitfield says a
+  // length was committed that the stored signatures and tree no longer prove.
+  Status damage() const;
+  // The length the damaged feed's bitfield claims (its committed length); length() otherwise.
+  uint64_t claimed_length() const;
+  // The explicit repair of a damaged feed: accepts the proven length() as the feed's length,
+  // dropping what lies beyond it from every file, and makes the feed writable again. Blocks a
+  // peer may hold beyond that length are lost to this store, and a later append forks from
+  // them: callers must have the user's consent. Ok (and nothing done) on a healthy feed.
+  Status DropUnprovableTail();
 
   // Flushes the bitfield and syncs every file.
   Status Flush();

@@ -42,6 +42,9 @@ struct CoreOptions {
   // When the core is not in the store yet: create it (true) or NotFound (false). A core given
   // by name or key pair is always created.
   bool create_if_missing = true;
+  // Open a feed whose stored history can no longer all be proven read-only instead of failing
+  // (core::FeedOptions::open_damaged), for the commands that inspect and repair it.
+  bool open_damaged = false;
 };
 
 class Corestore {
@@ -84,6 +87,8 @@ class Corestore {
   Status LoadMasterKey();
   Result<std::shared_ptr<core::Feed>> OpenCore(const crypto::Hash& discovery_key,
                                                const CoreOptions& options);
+  std::optional<Result<crypto::KeyPair>> NamedKeyPair(storage::FileFactory& core_files,
+                                                      const crypto::PublicKey& key) const;
 
   storage::FileFactory files_;
   std::string dir_;  // empty when not on disk
