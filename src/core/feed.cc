@@ -384,9 +384,9 @@ struct Feed::Impl {
 
   Status Recover();
   Result<std::vector<TreeNode>> StoredRoots(uint64_t len) const;
-  Result<uint64_t> NewestSignedLength(uint64_t sig_size) const;
+  Result<uint64_t> NewestSignedLength(uint64_t sig_size, uint64_t limit = kMaxBlocks) const;
   Status RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep, uint64_t data_size);
-  Status DropCutBlocks(uint64_t data_size);
+  Status DropCutBlocks(uint64_t data_size, uint64_t tree_size);
   Status OpenFiles(storage::FileFactory& files);
   Status PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew);
 };
@@ -418,13 +418,13 @@ Result<std::vector<TreeNode>> Feed::Impl::StoredRoots(uint64_t len) const {
   return roots;
 }
 
-// The newest length proven by a stored signature over roots stored in `tree` (0 if none): the
-// signatures file is read from its end, so that a lost or short bitfield cannot hide signed
-// history.
-Result<uint64_t> Feed::Impl::NewestSignedLength(uint64_t sig_size) const {
+// The newest length (at most `limit`) proven by a stored signature over roots stored in `tree`
+// (0 if none): the signatures file is read from its end, so that a lost or short bitfield
+// cannot hide signed history.
+Result<uint64_t> Feed::Impl::NewestSignedLength(uint64_t sig_size, uint64_t limit) const {
   constexpr uint64_t kChunk = 1024;  // entries read at once
-  const uint64_t entries =
-      std::min(sig_size > kHeaderSize ? (sig_size - kHeaderSize) / kSignatureSize : 0, kMaxBlocks);
+  const uint64_t entries = std::min(
+      {sig_size > kHeaderSize ? (sig_size - kHeaderSize) / kSignatureSize : 0, kMaxBlocks, limit});
   Bytes buf;
   for (uint64_t end = entries; end > 0;) {
     const uint64_t start = end > kChunk ? end - kChunk : 0;
@@ -495,12 +495,17 @@ Status Feed::Impl::RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep
   return Status::Ok();
 }
 
-// Blocks marked local whose bytes lie (partly) beyond the end of `data` are marked missing:
-// a cut `data` loses blocks, never length.
-Status Feed::Impl::DropCutBlocks(uint64_t data_size) {
-  if (data_size >= byte_length) return Status::Ok();
+// Blocks marked local whose bytes lie (partly) beyond the end of `data`, or whose leaf lies
+// beyond the end of `tree`, are marked missing: a cut file loses blocks, never length.
+Status Feed::Impl::DropCutBlocks(uint64_t data_size, uint64_t tree_size) {
+  auto leaf_cut = [&](uint64_t b) { return kHeaderSize + kNodeSize * (2 * b + 1) > tree_size; };
+  if (data_size >= byte_length && (length == 0 || !leaf_cut(length - 1))) return Status::Ok();
   for (uint64_t b = length; b-- > 0;) {
     if (!bitfield.GetData(b)) continue;
+    if (leaf_cut(b)) {
+      bitfield.SetData(b, false);
+      continue;
+    }
     bool held = false;
     auto pos = DataOffset(b, {}, &held);
     if (!pos.ok()) {
@@ -566,7 +571,7 @@ Status Feed::Impl::Recover() {
   length = proven;
   byte_length = proven_bytes;
   claimed_length = proven;
-  RETURN_IF_ERROR(DropCutBlocks(data_size));
+  RETURN_IF_ERROR(DropCutBlocks(data_size, tree_size));
   if (secret) merkle.emplace(std::move(roots));
   positions->Reserve(length);
   positions->SetOffset(length, byte_length);  // the sum of the (held) roots
@@ -1247,7 +1252,32 @@ Status Feed::DropUnprovableTail() {
                   [&](const TreeNode& r) { return !f.tree.Get(r.index.value); })) {
     RETURN_IF_ERROR(f.RebuildBits(roots, f.tree.Blocks(), data_size));
   }
-  RETURN_IF_ERROR(f.DropCutBlocks(data_size));
+  ASSIGN_OR_RETURN(uint64_t tree_size, f.tree_file->Size());
+  RETURN_IF_ERROR(f.DropCutBlocks(data_size, tree_size));
+  if (f.secret) {
+    // A writer goes on from a log it holds whole: back to the newest signed length below its
+    // first block that is not local (its leaf was lost with the tree, or its bytes with data).
+    ASSIGN_OR_RETURN(uint64_t sig_size, f.sig_file->Size());
+    uint64_t target = f.length;
+    while (true) {
+      uint64_t missing = 0;
+      while (missing < target && f.bitfield.GetData(missing)) ++missing;
+      if (missing == target) break;
+      ASSIGN_OR_RETURN(target, f.NewestSignedLength(sig_size, missing));
+    }
+    if (target < f.length) {
+      f.tree.Truncate(2 * target);
+      for (uint64_t b = target; b < f.length; ++b) f.bitfield.SetData(b, false);
+      ASSIGN_OR_RETURN(roots, f.StoredRoots(target));
+      f.length = target;
+      f.byte_length = 0;
+      for (const auto& r : roots) f.byte_length += r.size;
+    }
+  }
+  // Positions remembered past the new end would not fit the blocks appended there.
+  f.positions = std::make_unique<BlockPositions>(f.options.position_cache_blocks);
+  f.positions->Reserve(f.length);
+  f.positions->SetOffset(f.length, f.byte_length);
   Status c = f.Commit(true);
   if (!c.ok()) {
     f.broken = c;
