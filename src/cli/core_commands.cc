@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "hyper/trie/node.h"
 #include "progress.h"
 #include "store.h"
 
@@ -26,16 +27,52 @@ Result<crypto::PublicKey> ParseCoreKey(const std::string& text) {
   return url.key;
 }
 
+// `damaged`: open a core whose signed history can no longer all be proven read-only (to
+// inspect or repair it) instead of failing.
 Result<std::shared_ptr<core::Feed>> OpenCore(corestore::Corestore& store,
-                                             const crypto::PublicKey& key) {
+                                             const crypto::PublicKey& key, bool damaged = false) {
   corestore::CoreOptions options;
   options.key = key;
   options.create_if_missing = false;
+  options.open_damaged = damaged;
   auto feed = store.Get(options);
   if (!feed.ok() && feed.status().code() == Code::kNotFound) {
     return Status::NotFound("no core " + ToHex(key) + " in this store");
   }
   return feed;
+}
+
+// The content core's key named by a drive's header (block 0 of its metadata core), when the
+// core is a drive's metadata core and its header is local.
+std::optional<crypto::PublicKey> ContentKeyOf(core::Feed& metadata) {
+  if (metadata.length() == 0) return std::nullopt;
+  auto block = metadata.Get(BlockIndex(0), {.wait = false});
+  if (!block.ok()) return std::nullopt;
+  auto header = trie::Header::Decode(*block);
+  if (!header.ok() || header->type != "hypertrie" || header->subtype != "hyperdrive" ||
+      !header->metadata || header->metadata->size() != crypto::kPublicKeyBytes) {
+    return std::nullopt;
+  }
+  crypto::PublicKey key{};
+  std::copy(header->metadata->begin(), header->metadata->end(), key.begin());
+  return key;
+}
+
+// "the metadata core of drive hyper://..." when a drive of the store uses the core `key`.
+Result<std::optional<std::string>> DriveRoleOf(corestore::Corestore& store,
+                                               const crypto::PublicKey& key) {
+  ASSIGN_OR_RETURN(auto keys, store.List());
+  for (const auto& k : keys) {
+    auto feed = OpenCore(store, k, /*damaged=*/true);
+    if (!feed.ok()) continue;
+    auto content = ContentKeyOf(**feed);
+    if (!content) continue;
+    if (k == key) return std::optional<std::string>("the metadata core of drive " + FormatUrl(k));
+    if (*content == key) {
+      return std::optional<std::string>("the content core of drive " + FormatUrl(k));
+    }
+  }
+  return std::optional<std::string>();
 }
 
 Status Create(const std::string& storage) {
@@ -45,7 +82,8 @@ Status Create(const std::string& storage) {
   return store->Close();
 }
 
-Status Append(const std::string& storage, const std::string& key_text, const std::string& file) {
+Status Append(const std::string& storage, const std::string& key_text, const std::string& file,
+              bool force) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
   std::ifstream in_file;
   std::istream* in = &std::cin;
@@ -61,6 +99,16 @@ Status Append(const std::string& storage, const std::string& key_text, const std
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
   if (!feed->writable()) return Status::NotWritable("core " + ToHex(key) + " is read-only here");
+  if (!force) {
+    // Raw blocks in a drive's own core are not trie nodes or file bytes the drive knows of:
+    // they would break the drive for good.
+    ASSIGN_OR_RETURN(auto role, DriveRoleOf(*store, key));
+    if (role) {
+      return Status::InvalidArgument("core " + ToHex(key) + " is " + *role +
+                                     ": appending raw blocks would break the drive for good "
+                                     "(write files with `hyperdrive put`; --force to append anyway)");
+    }
+  }
 
   Progress progress("appending", total);
   std::vector<Bytes> blocks;
@@ -108,16 +156,27 @@ Status Cat(const std::string& storage, const std::string& key_text, uint64_t sta
   return store->Close();
 }
 
+// What `core info` and `core list --json` say about a core. A damaged core (see
+// Feed::damage) is described at its proven length, with the length it claims and why.
+nlohmann::json Describe(const core::Feed& feed) {
+  nlohmann::json out = {{"key", ToHex(feed.key())},
+                        {"discoveryKey", ToHex(feed.discovery_key())},
+                        {"length", feed.length()},
+                        {"byteLength", feed.byte_length()},
+                        {"downloaded", feed.Downloaded()},
+                        {"writable", feed.writable() && feed.damage().ok()}};
+  if (!feed.damage().ok()) {
+    out["claimedLength"] = feed.claimed_length();
+    out["damage"] = feed.damage().message();
+  }
+  return out;
+}
+
 Status Info(const std::string& storage, const std::string& key_text, bool json) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
-  ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
-  nlohmann::json out = {{"key", ToHex(feed->key())},
-                        {"discoveryKey", ToHex(feed->discovery_key())},
-                        {"length", feed->length()},
-                        {"byteLength", feed->byte_length()},
-                        {"downloaded", feed->Downloaded()},
-                        {"writable", feed->writable()}};
+  ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
+  nlohmann::json out = Describe(*feed);
   if (json) {
     std::cout << out.dump(2) << "\n";
   } else {
@@ -126,30 +185,115 @@ Status Info(const std::string& storage, const std::string& key_text, bool json) 
               << "length:        " << feed->length() << " blocks\n"
               << "bytes:         " << feed->byte_length() << "\n"
               << "local blocks:  " << feed->Downloaded() << "\n"
-              << "writable:      " << (feed->writable() ? "yes" : "no") << "\n";
+              << "writable:      " << (out["writable"].get<bool>() ? "yes" : "no") << "\n";
   }
-  return store->Close();
+  Status damage = feed->damage();
+  RETURN_IF_ERROR(store->Close());
+  return damage;
 }
 
-Status Verify(const std::string& storage, const std::string& key_text) {
+Status Verify(const std::string& storage, const std::string& key_text, bool repair) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
-  ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
-  ASSIGN_OR_RETURN(core::AuditReport report, feed->Audit());
-  std::cout << report.valid << " blocks valid, " << report.invalid << " invalid\n";
+  ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
+  Status damage = feed->damage();
+  // A damaged core is audited as far as it is proven, and never changed here: its repair is
+  // `hyperdrive repair`, which can drop signed history and asks first.
+  ASSIGN_OR_RETURN(core::AuditReport report, feed->Audit(repair && damage.ok()));
+  std::cout << report.valid << " blocks valid, " << report.invalid << " invalid";
+  if (repair && damage.ok()) {
+    std::cout << " (marked missing, to be fetched again from a peer), " << report.restored
+              << " restored";
+  }
+  std::cout << "\n";
   RETURN_IF_ERROR(store->Close());
-  if (report.invalid) {
+  if (!damage.ok()) return damage;
+  if (report.invalid && !repair) {
     return Status::Corruption(std::to_string(report.invalid) +
-                              " blocks did not match their hashes and were dropped");
+                              " blocks do not match their hashes (`core verify --repair` marks "
+                              "them missing, to be fetched again from a peer)");
   }
   return Status::Ok();
 }
 
-Status List(const std::string& storage) {
+Status List(const std::string& storage, bool json) {
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(auto keys, store->List());
-  for (const auto& key : keys) std::cout << ToHex(key) << "\n";
+  if (!json) {
+    for (const auto& key : keys) std::cout << ToHex(key) << "\n";
+    return store->Close();
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& key : keys) {
+    auto feed = OpenCore(*store, key, /*damaged=*/true);
+    if (feed.ok()) {
+      out.push_back(Describe(**feed));
+    } else {
+      out.push_back({{"key", ToHex(key)}, {"error", feed.status().ToString()}});
+    }
+  }
+  std::cout << out.dump(2) << "\n";
   return store->Close();
+}
+
+// Asks on the terminal; without one, the caller must have passed --yes.
+bool Confirmed(const std::string& question, bool yes) {
+  if (yes) return true;
+  if (isatty(STDIN_FILENO) != 1) return false;
+  std::cerr << question << " Type 'yes' to go on: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+// One core of `hyperdrive repair`: a damaged core is cut to its proven length when the user
+// agreed; then bad blocks are marked missing and good unmarked ones restored.
+Status RepairCore(corestore::Corestore& store, const crypto::PublicKey& key,
+                  const std::string& role, const std::string& url, bool truncate, bool yes) {
+  ASSIGN_OR_RETURN(auto feed, OpenCore(store, key, /*damaged=*/true));
+  const std::string name = role + " core " + ToHex(key);
+  if (Status damage = feed->damage(); !damage.ok()) {
+    const uint64_t proven = feed->length();
+    const uint64_t claimed = feed->claimed_length();
+    std::cout << name << ": " << damage.message() << "\n";
+    std::string loss = "blocks " + std::to_string(proven) + ".." + std::to_string(claimed - 1) +
+                       " (signed and published history) would be lost here, and the next write "
+                       "would fork from what peers hold";
+    if (!truncate) {
+      return Status::Corruption(name + " is damaged; `hyperdrive repair " + url +
+                                " --truncate` cuts it to the " + std::to_string(proven) +
+                                " blocks that can be proven: " + loss);
+    }
+    if (!Confirmed("Cut " + name + " from " + std::to_string(claimed) + " to " +
+                       std::to_string(proven) + " blocks? " + loss + ".",
+                   yes)) {
+      return Status::Cancelled("not confirmed: nothing changed (pass --yes to confirm without "
+                               "a terminal)");
+    }
+    RETURN_IF_ERROR(feed->DropUnprovableTail());
+    std::cout << name << ": cut from " << claimed << " to " << proven << " blocks\n";
+  }
+  ASSIGN_OR_RETURN(core::AuditReport report, feed->Audit(/*repair=*/true));
+  std::cout << name << ": " << feed->length() << " blocks, " << report.valid << " valid, "
+            << report.invalid << " damaged (marked missing, to be fetched again from a peer), "
+            << report.restored << " restored\n";
+  return Status::Ok();
+}
+
+Status Repair(const std::string& storage, const std::string& url_text, bool truncate, bool yes) {
+  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(url_text));
+  if (url.path != "/" || url.version) {
+    return Status::InvalidArgument("'" + url_text + "': a drive or core is named by its key alone");
+  }
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto metadata, OpenCore(*store, url.key, /*damaged=*/true));
+  auto content = ContentKeyOf(*metadata);
+  const std::string plain = FormatUrl(url.key);
+  Status s = RepairCore(*store, url.key, content ? "metadata" : "the", plain, truncate, yes);
+  if (content && s.ok()) s = RepairCore(*store, *content, "content", plain, truncate, yes);
+  Status closed = store->Close();
+  RETURN_IF_ERROR(s);
+  return closed;
 }
 
 }  // namespace
@@ -166,7 +310,9 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
   auto append = core->add_subcommand("append", "Append a file (or - for stdin) in 64 KiB blocks");
   append->add_option("key", a.key, "The core's key (64 hex digits or hyper://...)")->required();
   append->add_option("file", a.file, "The file to append, - for stdin")->required();
-  append->callback(set([&storage, &a] { return Append(storage, a.key, a.file); }));
+  append->add_flag("--force", a.force,
+                   "Append even to a core a drive of the store uses (which breaks the drive)");
+  append->callback(set([&storage, &a] { return Append(storage, a.key, a.file, a.force); }));
 
   auto cat = core->add_subcommand("cat", "Write blocks to stdout");
   cat->add_option("key", a.key, "The core's key")->required();
@@ -179,12 +325,30 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
   info->add_flag("--json", a.json, "Print JSON");
   info->callback(set([&storage, &a] { return Info(storage, a.key, a.json); }));
 
-  auto verify = core->add_subcommand("verify", "Rehash every local block against the tree");
+  auto verify = core->add_subcommand(
+      "verify", "Rehash every local block against the tree; exit 1 when one does not match");
   verify->add_option("key", a.key, "The core's key")->required();
-  verify->callback(set([&storage, &a] { return Verify(storage, a.key); }));
+  verify->add_flag("--repair", a.repair,
+                   "Mark blocks that do not match missing (to be fetched again from a peer) and "
+                   "blocks whose stored bytes match local again");
+  verify->callback(set([&storage, &a] { return Verify(storage, a.key, a.repair); }));
 
-  core->add_subcommand("list", "Every core in the store, one key a line")
-      ->callback(set([&storage] { return List(storage); }));
+  auto list = core->add_subcommand("list", "Every core in the store, one key a line");
+  list->add_flag("--json", a.json, "Print a JSON array: key, length, bytes, writable of each");
+  list->callback(set([&storage, &a] { return List(storage, a.json); }));
+
+  auto repair = app.add_subcommand(
+      "repair",
+      "Repair a drive's cores (or one core) after disk damage: blocks that do not match are "
+      "marked missing (to be fetched again from a peer); a core whose signed history can no "
+      "longer be proven is cut to what can be, with --truncate, after confirmation");
+  repair->add_option("url", a.key, "The drive's URL or the core's key")->required();
+  repair->add_flag("--truncate", a.truncate,
+                   "Accept losing the signed blocks that can no longer be proven (the next write "
+                   "then forks from what peers hold)");
+  repair->add_flag("--yes", a.yes, "Confirm --truncate without asking");
+  repair->callback(
+      set([&storage, &a] { return Repair(storage, a.key, a.truncate, a.yes); }));
 }
 
 }  // namespace hyper::cli

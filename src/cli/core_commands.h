@@ -20,9 +20,14 @@ struct CoreArgs {
   uint64_t start = 0;
   std::optional<uint64_t> end;
   bool json = false;
+  bool repair = false;    // core verify --repair
+  bool force = false;     // core append --force (onto a drive's own core)
+  bool truncate = false;  // repair --truncate
+  bool yes = false;       // repair --yes (confirms --truncate without asking)
 };
 
-// Adds `core` and its subcommands to `app`; the chosen one stores its action in *action.
+// Adds `core` and its subcommands, and `repair`, to `app`; the chosen one stores its action in
+// *action.
 // `storage` is the --storage flag's value, read when the action runs.
 // REQUIRES: storage, args and action outlive app.
 void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& args, Action* action);
