@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "hyper/corestore/corestore.h"
@@ -392,8 +393,10 @@ TEST_F(RecoveryCli, CorruptionMatrix) {
         CheckDamagedStore(store, base + " cut to " + std::to_string(cut));
         ++cases;
       }
-      // Flips: in the header, the first entry, the middle, and the last byte.
-      for (uint64_t at : {uint64_t{3}, uint64_t{40}, size / 2, size - 1}) {
+      // Flips: in the header, the first entry, across the middle, and in the last entries.
+      std::set<uint64_t> offsets = {3, 40, size / 4, size / 2, 3 * size / 4, size - 1};
+      if (size > 70) offsets.insert({size - 70, size - 33});
+      for (uint64_t at : offsets) {
         if (at >= size) continue;
         std::string store = Copy();
         std::fstream f(CoreFile(store, core, file),
@@ -410,7 +413,7 @@ TEST_F(RecoveryCli, CorruptionMatrix) {
       if (HasFailure()) return;
     }
   }
-  EXPECT_GE(cases, 60);
+  EXPECT_GE(cases, 100);
 }
 
 }  // namespace
