@@ -458,7 +458,7 @@ void Replicator::Impl::FlushAll() {
 
 Replicator::Replicator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<Replicator>> Replicator::Create(ReplicationOptions options) {
+Result<std::unique_ptr<Replicator>> Replicator::Create(const ReplicationOptions& options) {
   RETURN_IF_ERROR(crypto::Init());
   if (options.timeout.count() <= 0 || options.handshake_timeout.count() <= 0 ||
       options.accept_handshake_timeout.count() <= 0) {
@@ -785,7 +785,7 @@ Result<ReplicationStats> Replicator::stats(core::Feed* feed) const {
 }
 
 Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host, uint16_t port,
-                     std::chrono::milliseconds timeout, ReplicationOptions options) {
+                     std::chrono::milliseconds timeout, const ReplicationOptions& options) {
   ASSIGN_OR_RETURN(auto r, Replicator::Create(options));
   for (core::Feed* f : feeds) RETURN_IF_ERROR(r->AddFeed(f));
   RETURN_IF_ERROR(r->Connect(host, port, timeout));

@@ -67,7 +67,7 @@ struct ConnectionInfo {
 class Replicator {
  public:
   // Starts the network thread.
-  static Result<std::unique_ptr<Replicator>> Create(ReplicationOptions options = {});
+  static Result<std::unique_ptr<Replicator>> Create(const ReplicationOptions& options = {});
   // Closes every connection and stops the thread; removes the fetchers and listeners it
   // installed on the feeds.
   ~Replicator();
@@ -113,6 +113,6 @@ class Replicator {
 // Connects to host:port, replicates `feeds` (non-live, everything) until both sides are done,
 // and disconnects. Timeout if that takes longer than `timeout`.
 Status ReplicateOnce(const std::vector<core::Feed*>& feeds, const std::string& host, uint16_t port,
-                     std::chrono::milliseconds timeout, ReplicationOptions options = {});
+                     std::chrono::milliseconds timeout, const ReplicationOptions& options = {});
 
 }  // namespace hyper::protocol
