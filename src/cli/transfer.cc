@@ -57,14 +57,22 @@ Status PrintLine(const std::string& line) {
 struct LocalEntry {
   std::string rel;  // "a/b.txt"
   struct stat st;
+  std::string target;  // a symlink's
+};
+
+// An entry of the folder that a drive cannot hold, and why.
+struct Refusal {
+  std::string rel;
+  std::string why;
 };
 
 // Everything under root, parents before children, symlinks not followed. Entries that are not
-// files, folders or symlinks go to `special`; names a drive cannot hold (with a backslash, which
-// drives read as a separator) go to `unstorable`, and what lies below such a folder is left out.
+// files, folders or symlinks go to `special`; what a drive cannot hold goes to `refused` (what
+// lies below a refused folder is left out): a name with a backslash, which drives read as a
+// separator, and a link whose target has one (drives store targets with '/' for '\').
 Result<std::vector<LocalEntry>> WalkFolder(const std::string& root,
                                            std::vector<std::string>* special,
-                                           std::vector<std::string>* unstorable) {
+                                           std::vector<Refusal>* refused) {
   std::vector<LocalEntry> out;
   std::error_code ec;
   fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
@@ -75,9 +83,15 @@ Result<std::vector<LocalEntry>> WalkFolder(const std::string& root,
     // Lexically: fs::relative would resolve symlinks.
     e.rel = it->path().lexically_relative(root).generic_string();
     if (lstat(it->path().c_str(), &e.st) != 0) return Status::FromErrno(errno, it->path().string());
+    if (S_ISLNK(e.st.st_mode)) {
+      e.target = fs::read_symlink(it->path(), ec).string();
+      if (ec) return Status::FromErrno(ec.value(), "reading the link " + it->path().string());
+    }
     if (it->path().filename().string().find('\\') != std::string::npos) {
-      unstorable->push_back(e.rel);
+      refused->push_back({e.rel, "a drive reads '\\' in a name as a folder separator"});
       if (S_ISDIR(e.st.st_mode)) it.disable_recursion_pending();
+    } else if (e.target.find('\\') != std::string::npos) {
+      refused->push_back({e.rel, "a drive stores '\\' in a link's target as '/'"});
     } else if (S_ISREG(e.st.st_mode) || S_ISDIR(e.st.st_mode) || S_ISLNK(e.st.st_mode)) {
       out.push_back(std::move(e));
     } else {
@@ -318,10 +332,7 @@ class Importer {
   }
 
   Status ImportSymlink(const LocalEntry& e, const std::string& path, const drive::Stat* old) {
-    std::string full = dir_ + "/" + e.rel;
-    std::error_code ec;
-    std::string target = fs::read_symlink(full, ec).string();
-    if (ec) return Status::FromErrno(ec.value(), "reading the link " + full);
+    const std::string& target = e.target;
     if (old && old->IsSymlink() && old->linkname == target) {
       counts_.unchanged++;
       return Status::Ok();
@@ -599,21 +610,25 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
   struct stat root_st;
   if (stat(dir.c_str(), &root_st) != 0) return Status::FromErrno(errno, dir);
   if (!S_ISDIR(root_st.st_mode)) return Status::NotADirectory(dir + " is not a folder");
-  std::vector<std::string> special, unstorable;
-  ASSIGN_OR_RETURN(auto local, WalkFolder(dir, &special, &unstorable));
+  std::vector<std::string> special;
+  std::vector<Refusal> refused;
+  ASSIGN_OR_RETURN(auto local, WalkFolder(dir, &special, &refused));
   for (const auto& s : special) {
     Warn("skipping " + Printable(s) + " (not a file, folder or symlink)");
   }
-  for (const auto& s : unstorable) {
-    Warn("cannot import " + Printable(s) +
-         ": a drive reads '\\' in a name as a folder separator; skipped");
-  }
+  for (const auto& r : refused)
+    Warn("cannot import " + Printable(r.rel) + ": " + r.why + "; skipped");
+  const Status refusals =
+      refused.empty() ? Status::Ok()
+                      : Status::InvalidArgument(std::to_string(refused.size()) +
+                                                " entries of the folder could not be imported "
+                                                "(named above)");
 
   if (options.dry_run && url.empty()) {
     Importer importer(nullptr, /*new_drive=*/true, dir, "/", options, local);
     RETURN_IF_ERROR(importer.Run());
     Warn(importer.counts().Summary(true));
-    return Status::Ok();
+    return refusals;
   }
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
   std::unique_ptr<drive::Drive> created;
@@ -637,11 +652,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
   Warn(importer.counts().Summary(options.dry_run));
   if (!options.dry_run) RETURN_IF_ERROR(PrintLine(FormatUrl(d->key())));
   RETURN_IF_ERROR(session->Close());
-  if (!unstorable.empty()) {
-    return Status::InvalidArgument(std::to_string(unstorable.size()) +
-                                   " entries of the folder could not be imported (named above)");
-  }
-  return Status::Ok();
+  return refusals;
 }
 
 Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir_arg) {
