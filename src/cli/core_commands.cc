@@ -104,9 +104,10 @@ Status Append(const std::string& storage, const std::string& key_text, const std
     // they would break the drive for good.
     ASSIGN_OR_RETURN(auto role, DriveRoleOf(*store, key));
     if (role) {
-      return Status::InvalidArgument("core " + ToHex(key) + " is " + *role +
-                                     ": appending raw blocks would break the drive for good "
-                                     "(write files with `hyperdrive put`; --force to append anyway)");
+      return Status::InvalidArgument(
+          "core " + ToHex(key) + " is " + *role +
+          ": appending raw blocks would break the drive for good "
+          "(write files with `hyperdrive put`; --force to append anyway)");
     }
   }
 
@@ -159,12 +160,10 @@ Status Cat(const std::string& storage, const std::string& key_text, uint64_t sta
 // What `core info` and `core list --json` say about a core. A damaged core (see
 // Feed::damage) is described at its proven length, with the length it claims and why.
 nlohmann::json Describe(const core::Feed& feed) {
-  nlohmann::json out = {{"key", ToHex(feed.key())},
-                        {"discoveryKey", ToHex(feed.discovery_key())},
-                        {"length", feed.length()},
-                        {"byteLength", feed.byte_length()},
-                        {"downloaded", feed.Downloaded()},
-                        {"writable", feed.writable() && feed.damage().ok()}};
+  nlohmann::json out = {
+      {"key", ToHex(feed.key())},        {"discoveryKey", ToHex(feed.discovery_key())},
+      {"length", feed.length()},         {"byteLength", feed.byte_length()},
+      {"downloaded", feed.Downloaded()}, {"writable", feed.writable() && feed.damage().ok()}};
   if (!feed.damage().ok()) {
     out["claimedLength"] = feed.claimed_length();
     out["damage"] = feed.damage().message();
@@ -267,8 +266,9 @@ Status RepairCore(corestore::Corestore& store, const crypto::PublicKey& key,
     if (!Confirmed("Cut " + name + " from " + std::to_string(claimed) + " to " +
                        std::to_string(proven) + " blocks? " + loss + ".",
                    yes)) {
-      return Status::Cancelled("not confirmed: nothing changed (pass --yes to confirm without "
-                               "a terminal)");
+      return Status::Cancelled(
+          "not confirmed: nothing changed (pass --yes to confirm without "
+          "a terminal)");
     }
     RETURN_IF_ERROR(feed->DropUnprovableTail());
     std::cout << name << ": cut from " << claimed << " to " << proven << " blocks\n";
@@ -347,8 +347,7 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
                    "Accept losing the signed blocks that can no longer be proven (the next write "
                    "then forks from what peers hold)");
   repair->add_flag("--yes", a.yes, "Confirm --truncate without asking");
-  repair->callback(
-      set([&storage, &a] { return Repair(storage, a.key, a.truncate, a.yes); }));
+  repair->callback(set([&storage, &a] { return Repair(storage, a.key, a.truncate, a.yes); }));
 }
 
 }  // namespace hyper::cli

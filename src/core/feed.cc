@@ -543,10 +543,9 @@ Status Feed::Impl::Recover() {
                         sig_size > kHeaderSize + kSignatureSize * proven ||
                         data_size > proven_bytes;
     if (beyond) {
-      std::string what =
-          proven == 0
-              ? "no stored signature verifies against the feed's key"
-              : "only " + std::to_string(proven) + " can be proven by the stored signatures";
+      std::string what = proven == 0 ? "no stored signature verifies against the feed's key"
+                                     : "only " + std::to_string(proven) +
+                                           " can be proven by the stored signatures";
       damage = Status::Corruption("damaged feed: " + std::to_string(claimed) +
                                   " blocks were signed and stored, but " + what +
                                   " (the tree or signatures file is damaged); it is read-only "
@@ -565,8 +564,8 @@ Status Feed::Impl::Recover() {
     for (uint64_t b = proven; b < claimed; ++b) bitfield.SetData(b, false);
     claimed = proven;
   }
-  const bool rebuild =
-      std::any_of(roots.begin(), roots.end(), [&](const TreeNode& r) { return !tree.Get(r.index.value); });
+  const bool rebuild = std::any_of(roots.begin(), roots.end(),
+                                   [&](const TreeNode& r) { return !tree.Get(r.index.value); });
   if (rebuild) RETURN_IF_ERROR(RebuildBits(roots, claimed, data_size));
   length = proven;
   byte_length = proven_bytes;
@@ -624,8 +623,8 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
     ASSIGN_OR_RETURN(uint64_t sig_size, f.sig_file->Size());
     ASSIGN_OR_RETURN(uint64_t tree_size, f.tree_file->Size());
     ASSIGN_OR_RETURN(uint64_t data_size, f.data_file->Size());
-    bool holds = bf_size > kHeaderSize || sig_size > kHeaderSize || tree_size > kHeaderSize ||
-                 data_size > 0;
+    bool holds =
+        bf_size > kHeaderSize || sig_size > kHeaderSize || tree_size > kHeaderSize || data_size > 0;
     if (holds && !options.key && !options.secret_key && !stored_secret) {
       return Status::Corruption("the key file is missing or damaged, and the store holds a feed");
     }
@@ -1285,8 +1284,8 @@ Status Feed::DropUnprovableTail() {
   }
   const uint64_t nodes = f.length > 0 ? 2 * f.length - 1 : 0;
   RETURN_IF_ERROR(Ann(f.tree_file->Truncate(kHeaderSize + kNodeSize * nodes), "cutting tree"));
-  RETURN_IF_ERROR(Ann(f.sig_file->Truncate(kHeaderSize + kSignatureSize * f.length),
-                      "cutting signatures"));
+  RETURN_IF_ERROR(
+      Ann(f.sig_file->Truncate(kHeaderSize + kSignatureSize * f.length), "cutting signatures"));
   if (data_size > f.byte_length) {
     RETURN_IF_ERROR(Ann(f.data_file->Truncate(f.byte_length), "cutting data"));
   }

@@ -152,7 +152,7 @@ Result<std::shared_ptr<core::Feed>> Corestore::Get(const CoreOptions& options) {
 // The key pair named by the `name` file of a core folder when it derives `key`: nullopt when
 // there is no such name (an error only when reading fails).
 std::optional<Result<crypto::KeyPair>> Corestore::NamedKeyPair(storage::FileFactory& core_files,
-                                                              const crypto::PublicKey& key) const {
+                                                               const crypto::PublicKey& key) const {
   auto name_file = core_files("name");
   if (!name_file.ok()) return Result<crypto::KeyPair>(name_file.status());
   auto name_bytes = ReadSmallFile(**name_file, 64 * 1024);

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "hyper/corestore/corestore.h"
 #include "hyper/crypto/crypto.h"
@@ -151,7 +151,8 @@ class RecoveryCli : public ::testing::Test {
     EXPECT_EQ(run.stderr_text.rfind("hyperdrive: ", 0), 0u) << what << ": " << run.stderr_text;
   }
   // `info` shows version 22 (or, after a put, 23), or fails clearly: never fewer.
-  static void ExpectVersionOrError(const std::string& store, int versions, const std::string& what) {
+  static void ExpectVersionOrError(const std::string& store, int versions,
+                                   const std::string& what) {
     ProcessRun info = Run(store, {"info", pristine_->url});
     if (info.exit_code == 0) {
       EXPECT_EQ(Field(info.stdout_text, "version:"), std::to_string(versions))
@@ -384,8 +385,8 @@ TEST_F(RecoveryCli, VerifyReportsRepairRepairsAndDriveCoresRefuseRawAppends) {
 // The corruption matrix: every file of both cores truncated (one byte, half, all) and flipped
 // at several offsets, each on a fresh copy, then the whole CheckDamagedStore round.
 TEST_F(RecoveryCli, CorruptionMatrix) {
-  const std::vector<std::string> files = {"key", "secret_key", "tree", "data", "signatures",
-                                          "bitfield"};
+  const std::vector<std::string> files = {"key",  "secret_key", "tree",
+                                          "data", "signatures", "bitfield"};
   int cases = 0;
   for (int core = 0; core < 2; ++core) {
     for (const std::string& file : files) {

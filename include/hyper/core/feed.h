@@ -92,8 +92,8 @@ struct StoredSignature {
 };
 
 struct AuditReport {
-  uint64_t valid = 0;    // local blocks whose bytes match their leaf
-  uint64_t invalid = 0;  // local blocks that do not (marked missing by a repairing audit)
+  uint64_t valid = 0;     // local blocks whose bytes match their leaf
+  uint64_t invalid = 0;   // local blocks that do not (marked missing by a repairing audit)
   uint64_t restored = 0;  // blocks not marked local whose bytes match (marked local by a repair)
 };
 
