@@ -30,10 +30,12 @@ Result<OpenedDrive> Session::OpenUrl(const std::string& url_text) {
   options.create_if_missing = false;
   auto opened = drive::Drive::Open(*store_, options);
   if (!opened.ok()) {
-    if (opened.status().code() == Code::kNotFound) {
+    // NotFound from a drive the store holds (its header block lost, say) is not "no drive".
+    if (opened.status().code() == Code::kNotFound &&
+        !store_->Contains(crypto::DiscoveryKey(url.key))) {
       return Status::NotFound("no drive " + ToHex(url.key) + " in this store");
     }
-    return opened.status();
+    return opened.status().Annotate("opening drive " + ToHex(url.key));
   }
   OpenedDrive out;
   out.head = std::move(opened).value();

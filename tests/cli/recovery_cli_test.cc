@@ -275,6 +275,14 @@ TEST_F(RecoveryCli, ADamagedMetadataTailNeverRollsTheDriveBack) {
     EXPECT_EQ(info["length"], 22);
     EXPECT_EQ(info["downloaded"], 21);
   }
+  {  // All of data: every block is missing; the drive is there, it says so.
+    std::string store = Copy();
+    Truncate(CoreFile(store, 0, "data"), 0);
+    ProcessRun info = Run(store, {"info", url});
+    ExpectClearError(info, "data emptied");
+    EXPECT_EQ(info.stderr_text.find("no drive"), std::string::npos) << info.stderr_text;
+    EXPECT_NE(info.stderr_text.find("not stored locally"), std::string::npos) << info.stderr_text;
+  }
   for (auto [file, half] : {std::pair<const char*, bool>{"signatures", false}, {"tree", true}}) {
     // The newest signature cannot be checked any more: the drive is read-only, with a clear
     // error, until the user repairs it (here by accepting the loss).
