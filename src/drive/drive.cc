@@ -13,7 +13,6 @@ namespace hyper::drive {
 namespace {
 
 constexpr int kMaxSymlinkHops = 32;
-constexpr int kMaxListDepth = 16;
 // A file read whole into memory.
 constexpr uint64_t kMaxReadFileBytes = uint64_t{1} << 32;
 
@@ -132,6 +131,14 @@ Status Drive::CheckWritable() const {
 Result<internal::WriteTarget> Drive::Target(std::string_view path) const {
   RETURN_IF_ERROR(CheckWritable());
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
+  // A write through a directory symlink lands where the link points (as POSIX resolves a
+  // path's directory part), so that listings show what was written.
+  for (int hop = 0;; hop++) {
+    if (hop > kMaxSymlinkHops) return Status::Loop("too many symlinks resolving " + norm);
+    ASSIGN_OR_RETURN(auto via, ResolveParentLink(norm));
+    if (!via) break;
+    norm = std::move(*via);
+  }
   internal::WriteTarget t;
   t.path = norm;
   t.trie = trie_.get();
@@ -292,7 +299,37 @@ Result<Stat> Drive::LstatNorm(const std::string& norm, const trie::Trie** holder
 
 Result<Stat> Drive::Lstat(std::string_view path) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
-  return LstatNorm(norm);
+  for (int hop = 0; hop <= kMaxSymlinkHops; hop++) {
+    auto found = LstatNorm(norm);
+    if (found.ok() || found.status().code() != Code::kNotFound) return found;
+    ASSIGN_OR_RETURN(auto via, ResolveParentLink(norm));
+    if (!via) return found;
+    norm = std::move(*via);
+  }
+  return Status::Loop("too many symlinks resolving " + std::string(path));
+}
+
+Result<std::optional<std::string>> Drive::ResolveParentLink(const std::string& norm) const {
+  const std::string parent = Dirname(norm);
+  if (parent == "/") return std::optional<std::string>();
+  // The common case: the parent is a stored directory, so the path is where it is stored.
+  ASSIGN_OR_RETURN(auto direct, NodeStat(parent));
+  if (direct && direct->linkname.empty()) return std::optional<std::string>();
+  for (size_t slash = norm.find('/', 1); slash != std::string::npos;
+       slash = norm.find('/', slash + 1)) {
+    const std::string dir = norm.substr(0, slash);
+    ASSIGN_OR_RETURN(auto st, NodeStat(dir));
+    if (!st) continue;  // an implicit directory
+    if (st->linkname.empty()) {
+      if (st->IsDirectory()) continue;
+      return std::optional<std::string>();  // a file: nothing below it exists
+    }
+    std::string target = st->linkname[0] == '/' ? st->linkname : Dirname(dir) + "/" + st->linkname;
+    target.append(norm, slash, std::string::npos);
+    ASSIGN_OR_RETURN(std::string resolved, NormalizePath(target));
+    return std::optional<std::string>(std::move(resolved));
+  }
+  return std::optional<std::string>();
 }
 
 Result<Stat> Drive::ResolveStat(const std::string& start, const trie::Trie** holder,
@@ -300,10 +337,20 @@ Result<Stat> Drive::ResolveStat(const std::string& start, const trie::Trie** hol
   const std::string* at = &start;  // the path being looked at: start, then each link's target
   std::string next;
   for (int hop = 0; hop <= kMaxSymlinkHops; hop++) {
-    ASSIGN_OR_RETURN(Stat st, LstatNorm(*at, holder));
+    auto found = LstatNorm(*at, holder);
+    if (!found.ok()) {
+      if (found.status().code() != Code::kNotFound) return found.status();
+      // Not stored there: maybe a directory of the path is a symlink (POSIX follows those).
+      ASSIGN_OR_RETURN(auto via, ResolveParentLink(*at));
+      if (!via) return found.status();
+      next = std::move(*via);
+      at = &next;
+      continue;
+    }
+    Stat& st = *found;
     if (st.linkname.empty()) {
       if (path != nullptr) *path = *at;
-      return st;
+      return std::move(st);
     }
     std::string target = st.linkname[0] == '/' ? st.linkname : Dirname(*at) + "/" + st.linkname;
     ASSIGN_OR_RETURN(next, NormalizePath(target));
@@ -835,7 +882,7 @@ Result<std::unique_ptr<FileHandle>> Drive::OpenFile(std::string_view path, uint3
       RETURN_IF_ERROR(PutStat(t, *st));
     } else if (!st) {
       // Created empty at once, as the reference's create().
-      RETURN_IF_ERROR(CheckParents(norm));
+      RETURN_IF_ERROR(CheckParents(t.path));
       Stat created = NewStat(kModeFile, kDefaultFileMode, {});
       RETURN_IF_ERROR(PutStat(t, created));
       st = created;
@@ -935,14 +982,14 @@ Status Drive::ListChildren(const std::string& dir, const std::string& shown_dir,
       ASSIGN_OR_RETURN(st, Stat::Decode(*node->value()));
     }
     // Relative(dir, "/" + key), one segment at a time: below dir, its first part is the child's
-    // name (a name starting with ".." is left out, as a path climbing out of dir).
+    // name (a ".." segment, which would climb out of dir, is left out; "..name" is a name).
     Segments segments(key);
     std::string_view segment;
     for (std::string_view part : dir_parts) {
       if (!segments.Next(&segment) || segment != part) return Status::Ok();
     }
     std::string_view name;
-    if (!segments.Next(&name) || name.substr(0, 2) == "..") return Status::Ok();
+    if (!segments.Next(&name) || name == "..") return Status::Ok();
     const bool nested = segments.Next(&segment);
     if (names.size() + name.size() > UINT32_MAX) {
       return Status::OutOfRange("the names below " + dir + " exceed 4 GiB");
@@ -974,17 +1021,24 @@ Status Drive::ListChildren(const std::string& dir, const std::string& shown_dir,
 }
 
 Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
-                       const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const {
-  if (depth > kMaxListDepth) return Status::Loop("symlinks nest too deep below " + shown_dir);
+                       const ReaddirOptions& options, std::vector<DirEntry>& out) const {
   if (!options.recursive) return ListChildren(dir, shown_dir, options, out);
-  // Listing a symlink's target (shown under the link's path).
-  const bool followed = dir != shown_dir;
+  // A walk lists what is stored below dir and never follows a symlink: a link is an entry like
+  // any other (a link to a parent, to "." or to another link would otherwise make the walk
+  // list files twice, fail or never end). The reference follows them; we do not (issue 21).
   trie::MountIterateOptions io;
   io.recursive = true;
   io.no_mounts = options.no_mounts;
   // gt is applied here rather than by the view: MountView compares gt against keys inside the
   // mounted trie, so it can drop an entry whose inner key happens to equal the outer prefix.
   io.gt = false;
+  if (options.on_mount_cycle) {
+    io.on_cycle = [&options](std::string_view key) {
+      std::string path = "/";
+      path += key;
+      options.on_mount_cycle(path);
+    };
+  }
   return view_->ForEach(
       TrieKeyOf(dir), io,
       [&](const trie::NodePtr& node, std::string_view key, const trie::Trie*,
@@ -993,29 +1047,11 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
         ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
         std::string real_path = "/";
         real_path += key;
-        if (real_path == dir) {
-          // A recursive listing through a nested symlink shows the target directory's own
-          // node too, under the link's path (the reference's statIterator does, its `gt`
-          // overridden).
-          if (depth > 0) out.push_back(DirEntry{"", shown_dir, std::move(st)});
-          return Status::Ok();
-        }
+        if (real_path == dir) return Status::Ok();
         std::string rel = Relative(dir, real_path);
-        if (rel.empty() || rel.compare(0, 2, "..") == 0) return Status::Ok();
-        const bool is_link = !st.linkname.empty();
-        // The reference shows a symlink met inside a followed directory at its real path.
-        std::string path = is_link && followed ? real_path : Join(shown_dir, rel);
-        out.push_back(DirEntry{"", path, std::move(st)});
-        if (is_link) {
-          auto target = Resolve(real_path);
-          if (!target.ok()) {
-            if (target.status().code() == Code::kNotFound) return Status::Ok();
-            return target.status();
-          }
-          if (target->second.IsDirectory()) {
-            RETURN_IF_ERROR(ListInto(target->first, path, options, depth + 1, out));
-          }
-        }
+        // Only a whole ".." segment climbs out of dir ("..name" is a name like any other).
+        if (rel.empty() || rel == ".." || rel.compare(0, 3, "../") == 0) return Status::Ok();
+        out.push_back(DirEntry{"", Join(shown_dir, rel), std::move(st)});
         return Status::Ok();
       });
 }
@@ -1025,7 +1061,7 @@ Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptio
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
   if (!resolved.second.IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
   std::vector<DirEntry> out;
-  RETURN_IF_ERROR(ListInto(resolved.first, norm, options, 0, out));
+  RETURN_IF_ERROR(ListInto(resolved.first, norm, options, out));
   if (options.recursive) {
     // Names relative to the listed directory; an entry at the listed path itself is dropped.
     size_t kept = 0;
@@ -1063,11 +1099,27 @@ Status Drive::Mount(std::string_view path, const crypto::PublicKey& key,
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   if (norm == "/") return Status::InvalidArgument("cannot mount over the root");
   if (key == metadata_->key()) return Status::Loop("a drive cannot mount itself");
+  if (options.version) {
+    // Checked before anything is written: a mount record is signed history.
+    if (*options.version == 0) {
+      return Status::InvalidArgument("mount version 0 does not exist (versions start at 1)");
+    }
+    corestore::CoreOptions co;
+    co.key = key;
+    co.create_if_missing = false;
+    auto mounted = store_->Get(co);
+    if (mounted.ok() && (*mounted)->length() > 0 && *options.version > (*mounted)->length()) {
+      return Status::OutOfRange("version " + std::to_string(*options.version) +
+                                " of the mounted drive does not exist (it is at version " +
+                                std::to_string((*mounted)->length()) + ")");
+    }
+    if (!mounted.ok() && mounted.status().code() != Code::kNotFound) return mounted.status();
+  }
   ASSIGN_OR_RETURN(auto existing, NodeStat(norm));
   if (existing) return Status::Exists(norm + " exists");
   ASSIGN_OR_RETURN(internal::WriteTarget t, Target(norm));
   if (t.key.empty()) return Status::InvalidArgument("cannot mount over a drive's root");
-  RETURN_IF_ERROR(CheckParents(norm));
+  RETURN_IF_ERROR(CheckParents(t.path));
   Stat st;
   st.mode = kDefaultDirectoryMode | kModeDirectory;
   st.uid = options.uid.value_or(0);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -168,8 +169,8 @@ TEST_F(DriveTest, SymlinksCopyTruncateMetadata) {
   ASSERT_TRUE(drive_->Symlink("/dir", "/abs").ok());
   EXPECT_EQ(drive_->Symlink("x", "/abs").code(), Code::kExists);
   EXPECT_EQ(Read("/dir/rel"), "content");
-  // No resolution of links inside a path (as the reference).
-  EXPECT_EQ(drive_->ReadFile("/abs/file").status().code(), Code::kNotFound);
+  // Links inside a path resolve as in POSIX (the reference says NotFound).
+  EXPECT_EQ(Read("/abs/file"), "content");
   EXPECT_TRUE(drive_->Lstat("/dir/rel")->IsSymlink());
   EXPECT_TRUE(drive_->GetStat("/dir/rel")->IsFile());
   EXPECT_EQ(*drive_->Readlink("/dir/rel"), "file");
@@ -311,6 +312,81 @@ TEST_F(DriveTest, CheckoutDiffTagsWatch) {
   EXPECT_EQ((*diff2)[0].name, "w/a");
 }
 
+TEST_F(DriveTest, NamesStartingWithTwoDotsAreOrdinaryNames) {
+  for (const char* p : {"/..hidden", "/...three", "/..dir/f", "/d/..x", "/d/..y/z"}) {
+    ASSERT_TRUE(drive_->WriteFile(p, AsBytes(p)).ok()) << p;
+  }
+  EXPECT_EQ(Names("/"), (std::set<std::string>{"..hidden", "...three", "..dir", "d"}));
+  EXPECT_EQ(Names("/d"), (std::set<std::string>{"..x", "..y"}));
+  EXPECT_EQ(Names("/", true), (std::set<std::string>{"..hidden", "...three", "..dir/f",
+                                                      "d/..x", "d/..y/z"}));
+  EXPECT_EQ(Names("/d", true), (std::set<std::string>{"..x", "..y/z"}));
+  EXPECT_EQ(Read("/..dir/f"), "/..dir/f");
+}
+
+TEST_F(DriveTest, RecursiveListingListsSymlinksWithoutFollowingThem) {
+  ASSERT_TRUE(drive_->WriteFile("/real/f", AsBytes("f")).ok());
+  ASSERT_TRUE(drive_->Symlink("real", "/alias").ok());
+  ASSERT_TRUE(drive_->Symlink(".", "/real/dot").ok());
+  ASSERT_TRUE(drive_->Symlink("/l2", "/l1").ok());
+  ASSERT_TRUE(drive_->Symlink("/l1", "/l2").ok());
+  ASSERT_TRUE(drive_->Symlink("/nowhere", "/dangling").ok());
+  ReaddirOptions walk;
+  walk.recursive = true;
+  auto all = drive_->Readdir("/", walk);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  std::map<std::string, std::string> got;
+  for (const auto& e : *all) got[e.name] = e.stat.linkname.empty() ? e.path : "-> " + e.stat.linkname;
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"real/f", "/real/f"},
+                                                     {"real/dot", "-> ."},
+                                                     {"alias", "-> real"},
+                                                     {"l1", "-> /l2"},
+                                                     {"l2", "-> /l1"},
+                                                     {"dangling", "-> /nowhere"}}));
+  // Listing a link to a directory lists the directory (the link itself is followed).
+  EXPECT_EQ(Names("/alias", true), (std::set<std::string>{"f", "dot"}));
+}
+
+TEST_F(DriveTest, WritesThroughADirectorySymlinkLandWhereItPoints) {
+  ASSERT_TRUE(drive_->WriteFile("/real/f", AsBytes("f")).ok());
+  ASSERT_TRUE(drive_->Symlink("real", "/alias").ok());
+  ASSERT_TRUE(drive_->Symlink("/alias/deeper", "/chain").ok());
+  ASSERT_TRUE(drive_->WriteFile("/alias/x.txt", AsBytes("x")).ok());
+  ASSERT_TRUE(drive_->Mkdir("/alias/deeper").ok());
+  ASSERT_TRUE(drive_->WriteFile("/chain/y.txt", AsBytes("y")).ok());
+  EXPECT_EQ(Names("/", true), (std::set<std::string>{"real/f", "real/x.txt", "real/deeper",
+                                                      "real/deeper/y.txt", "alias", "chain"}));
+  EXPECT_EQ(Names("/alias"), (std::set<std::string>{"f", "x.txt", "deeper"}));
+  EXPECT_EQ(Read("/alias/x.txt"), "x");
+  EXPECT_EQ(Read("/chain/y.txt"), "y");
+  EXPECT_TRUE(drive_->Lstat("/alias/x.txt")->IsFile());
+  EXPECT_TRUE(drive_->Lstat("/alias")->IsSymlink());
+  ASSERT_TRUE(drive_->Unlink("/alias/x.txt").ok());
+  EXPECT_FALSE(drive_->Exists("/real/x.txt"));
+  // A loop of directory links is an error, not a hang.
+  ASSERT_TRUE(drive_->Symlink("/loop2", "/loop1").ok());
+  ASSERT_TRUE(drive_->Symlink("/loop1", "/loop2").ok());
+  EXPECT_EQ(drive_->WriteFile("/loop1/z", AsBytes("z")).status().code(), Code::kLoop);
+  EXPECT_EQ(drive_->GetStat("/loop1/z").status().code(), Code::kLoop);
+}
+
+TEST_F(DriveTest, MountVersionMustExist) {
+  DriveOptions bo;
+  bo.namespace_name = "b";
+  auto other = std::move(Drive::Open(*store_, bo)).value();
+  ASSERT_TRUE(other->WriteFile("/f", AsBytes("f")).ok());  // version 2
+  const uint64_t before = drive_->version();
+  MountOptions mo;
+  mo.version = 0;
+  EXPECT_EQ(drive_->Mount("/m", other->key(), mo).code(), Code::kInvalidArgument);
+  mo.version = other->version() + 1;
+  EXPECT_EQ(drive_->Mount("/m", other->key(), mo).code(), Code::kOutOfRange);
+  EXPECT_EQ(drive_->version(), before) << "nothing written";
+  mo.version = other->version();
+  ASSERT_TRUE(drive_->Mount("/m", other->key(), mo).ok());
+  EXPECT_EQ(Read("/m/f"), "f");
+}
+
 }  // namespace
 }  // namespace hyper::drive
 
@@ -382,9 +458,27 @@ TEST_F(DriveTest, Mounts) {
   watcher->reset();
   inner_watcher->reset();
 
-  // A cycle back into the first drive is a Loop, not a hang.
+  // A cycle back into the first drive: a path through it is finite and resolves; a walk shows
+  // the mount that closes the cycle and does not descend into it (the callback says where).
   ASSERT_TRUE(other->Mount("/back", drive_->key()).ok());
-  EXPECT_EQ(drive_->GetStat("/m/back/m/inner").status().code(), Code::kLoop);
+  EXPECT_TRUE(drive_->GetStat("/m/back/m/inner")->IsDirectory());
+  EXPECT_EQ(Read("/m/back/outer.txt"), "in a");
+  EXPECT_EQ(Names("/m/back"), (std::set<std::string>{"m", "outer.txt"}));
+  std::vector<std::string> cycles;
+  ReaddirOptions walk;
+  walk.recursive = true;
+  walk.on_mount_cycle = [&](const std::string& path) { cycles.push_back(path); };
+  auto all = drive_->Readdir("/", walk);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(cycles, std::vector<std::string>{"/m/back"});
+  std::set<std::string> walked;
+  for (const auto& e : *all) walked.insert(e.name);
+  EXPECT_TRUE(walked.count("m/back")) << "the mount point is listed";
+  EXPECT_FALSE(walked.count("m/back/outer.txt")) << "and not descended into";
+  cycles.clear();
+  auto inside = drive_->Readdir("/m/back/m", walk);
+  ASSERT_TRUE(inside.ok()) << inside.status().ToString();
+  EXPECT_EQ(cycles, std::vector<std::string>{"/m/back/m/back"});
 
   // A pinned version.
   MountOptions pinned;

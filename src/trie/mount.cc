@@ -151,7 +151,8 @@ bool RelativeStartsWithDotDot(std::string_view from, std::string_view to) {
   size_t c = 0;
   while (c < a.size() && c < b.size() && a[c] == b[c]) c++;
   if (c < a.size()) return true;                      // climbs out of `from`
-  if (c < b.size()) return b[c].rfind("..", 0) == 0;  // a name like "..x"
+  // Node's relative() gives "..x/..." for a name like "..x", which the reference then takes as
+  // outside; only a whole ".." segment climbs out (handled above), so "..x" is inside.
   return false;
 }
 
@@ -237,7 +238,8 @@ MountView::MountView(const Trie& root, MountResolver resolver, size_t max_depth)
 Result<std::pair<const Trie*, MountInfoPtr>> MountView::SubtrieOf(const Trie& trie,
                                                                   const MountInfoPtr& self,
                                                                   std::string_view path,
-                                                                  Chain& chain) const {
+                                                                  Chain& chain,
+                                                                  bool check_cycle) const {
   GetOptions go;
   go.hidden = true;
   go.closest = true;
@@ -252,7 +254,7 @@ Result<std::pair<const Trie*, MountInfoPtr>> MountView::SubtrieOf(const Trie& tr
   auto info = std::make_shared<MountInfo>(std::move(*decoded));
   if (info->version == 0) info->version.reset();  // the reference reads 0 as "the latest"
   for (const MountInfoPtr& f : chain) {
-    if (f->key == info->key && f->version == info->version) {
+    if (check_cycle && f->key == info->key && f->version == info->version) {
       return Status::Loop("mount cycle: " + ToHex(info->key) + " at /" + info->local_path +
                           " is already being read");
     }
@@ -287,7 +289,7 @@ Result<MountedNode> MountView::GetIn(const Trie& trie, const MountInfoPtr& self,
   ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, path, chain));
   const std::string mount_path = PathToMount(path, *sub.second);
   MountedNode inner;
-  if (sub.first == &trie) {
+  if (sub.second == self) {  // not in a mount (a trie may mount itself: compare the records)
     GetOptions plain;
     plain.hidden = options.hidden;
     plain.closest = options.closest;
@@ -388,7 +390,14 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self, std::string
     }
     chain.push_back(info);
     size_t first = dst.size();
-    Status st = ListIn(*t, SelfInfo(*t), p, inner_options, chain, CollectInto(dst));
+    MountIterateOptions nested = inner_options;
+    if (options.on_cycle) {
+      // Keys inside `t` reported as keys of this trie.
+      nested.on_cycle = [&options, info](std::string_view k) {
+        options.on_cycle(PathFromMount(k, *info));
+      };
+    }
+    Status st = ListIn(*t, SelfInfo(*t), p, nested, chain, CollectInto(dst));
     chain.pop_back();
     for (size_t i = first; i < dst.size(); i++) {
       if (dst[i].trie == t) dst[i].mount = info;
@@ -411,7 +420,14 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self, std::string
     if (!IsMountNode(*node) || options.no_mounts || (!options.recursive && key != prefix)) {
       return emit(node, key, holder, mount);
     }
-    ASSIGN_OR_RETURN(auto sub, SubtrieOf(trie, self, key, chain));
+    auto descend = SubtrieOf(trie, self, key, chain, /*check_cycle=*/true);
+    if (!descend.ok() && descend.status().code() == Code::kLoop) {
+      // A cycle: the mount point is an entry; what is below it is already being listed.
+      if (options.on_cycle) options.on_cycle(key);
+      return emit(node, key, holder, mount);
+    }
+    if (!descend.ok()) return descend.status();
+    auto sub = std::move(*descend);
     std::vector<MountedNode> sub_entries;
     RETURN_IF_ERROR(entries_of(sub.first, sub.second, PathToMount(key, *sub.second), sub_entries));
     RETURN_IF_ERROR(emit(node, key, holder, mount));
@@ -422,7 +438,7 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self, std::string
     return Status::Ok();
   };
 
-  if (root.first == &trie) {
+  if (root.second == self) {
     ASSIGN_OR_RETURN(auto it, trie.Iterate(PathToMount(prefix, *root_info), io));
     while (true) {
       ASSIGN_OR_RETURN(NodePtr n, it->Next());

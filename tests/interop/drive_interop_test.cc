@@ -161,7 +161,40 @@ json MissingDirsAsEmpty(json dump) {
   return dump;
 }
 
-void ExpectSameJson(json ours, const json& theirs) {
+// Where we differ from the reference on purpose (issue 21), applied to Node's answer: a
+// recursive listing lists the symlink /docs-link -> /docs and does not follow it (Node lists
+// /docs again below it), and a path through a directory symlink resolves as in POSIX
+// (/docs-link/readme.md is /docs/readme.md; Node says NotFound).
+json WithOurSymlinkSemantics(json dump) {
+  for (auto& view : dump["views"]) {
+    for (auto& d : view["dirs"]) {
+      if (!d.is_array()) continue;
+      // What Node found by following the link: names below it, and the links met inside the
+      // followed directory, shown at their real path (so listed twice: the later one stays).
+      json kept = json::array();
+      for (size_t i = 0; i < d.size(); i++) {
+        const std::string n = d[i].get<std::string>();
+        if (n.rfind("docs-link/", 0) == 0) continue;
+        bool again = false;
+        for (size_t k = i + 1; k < d.size(); k++) again = again || d[k] == d[i];
+        if (!again) kept.push_back(d[i]);
+      }
+      d = kept;
+    }
+    json& stats = view["stats"];
+    if (!stats.contains("/docs-link") || stats["/docs-link"]["lstat"].contains("error")) continue;
+    const json& target = stats["/docs/readme.md"];
+    if (target["stat"].contains("error")) continue;
+    json through = {{"lstat", {{"mode", target["lstat"]["mode"]}, {"implicit", true}}},
+                    {"stat", target["stat"]}};
+    if (target.contains("content")) through["content"] = target["content"];
+    stats["/docs-link/readme.md"] = through;
+  }
+  return dump;
+}
+
+void ExpectSameJson(json ours, const json& node) {
+  const json theirs = WithOurSymlinkSemantics(node);
   ours = MissingDirsAsEmpty(std::move(ours));
   if (ours == theirs) return;
   if (const char* out = std::getenv("HYPER_DRIVE_DUMP")) {  // for debugging a mismatch

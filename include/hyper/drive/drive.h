@@ -121,11 +121,14 @@ struct WriteOptions {
 struct ReaddirOptions {
   bool recursive = false;
   // false: names and paths only, each DirEntry's Stat left empty (the reference's readdir
-  // without includeStats). Only one-level listings skip the Stats: a recursive one needs them
-  // to follow symlinks.
+  // without includeStats). Only one-level listings skip the Stats.
   bool stats = true;
-  // Descend into mounts (no-op until mounts are supported; kept for API shape).
+  // Do not descend into mounts (a mount is listed as its mount point only).
   bool no_mounts = false;
+  // A recursive listing meets a mount of a drive it is already inside (a mount cycle: A mounts
+  // B, which mounts A): the mount point is listed and not descended into, and this is called
+  // with its path (when set), so that the caller can warn.
+  std::function<void(const std::string& path)> on_mount_cycle;
 };
 
 struct DirEntry {
@@ -323,8 +326,11 @@ class Drive {
   // Up to `length` bytes from byte `start` (fewer at the end of the file), reading only the
   // content blocks that hold them.
   Result<Bytes> ReadRange(std::string_view path, uint64_t start, uint64_t length) const;
-  // Follows symlinks (Loop after 32 hops). A path with no node but nodes below it is a
-  // directory whose Stat is taken from its first entry (as the reference).
+  // Follows symlinks (Loop after 32 hops), of the path and of its directories (unlike the
+  // reference, which resolves only the last one: `/alias/f` with alias -> real is `/real/f`, as
+  // in POSIX; so do Lstat, which does not follow the last one, and every write). A path with
+  // no node but nodes below it is a directory whose Stat is taken from its first entry (as the
+  // reference).
   Result<Stat> GetStat(std::string_view path) const;
   Result<Stat> Lstat(std::string_view path) const;
   bool Exists(std::string_view path) const { return GetStat(path).ok(); }
@@ -353,6 +359,8 @@ class Drive {
   // --- directories ---
   Status Mkdir(std::string_view path, const WriteOptions& options = {});
   Status Rmdir(std::string_view path);
+  // The entries of a directory (following symlinks to reach it). Recursive: every node below
+  // it, through mounts; a symlink is listed as a link and never followed.
   Result<std::vector<DirEntry>> Readdir(std::string_view path, ReaddirOptions options = {}) const;
 
   // --- symlinks ---
@@ -373,7 +381,9 @@ class Drive {
   // --- mounts ---
   // Mounts the drive whose metadata key is `key` at `path` (Exists when something is there),
   // as hyperdrive's mount(): a directory Stat carrying a Mount record, written with the
-  // mountable-hypertrie mount nodes. Reads and listings then go through it.
+  // mountable-hypertrie mount nodes. Reads and listings then go through it. A version must
+  // exist: 0 is InvalidArgument, and one beyond the mounted drive's length is OutOfRange when
+  // the store holds that drive (nothing is written then).
   Status Mount(std::string_view path, const crypto::PublicKey& key,
                const MountOptions& options = {});
   // InvalidArgument when `path` is not a mount.
@@ -402,7 +412,11 @@ class Drive {
   Result<std::optional<Stat>> NodeStat(const std::string& norm,
                                        const trie::Trie** holder = nullptr) const;
   Result<Stat> LstatNorm(const std::string& norm, const trie::Trie** holder = nullptr) const;
-  // Follows symlinks; returns the final path too.
+  // `norm` with its first symlinked directory replaced by the link's target (a path's directory
+  // part is resolved through symlinks, as POSIX does); nullopt when none of its directories is
+  // a symlink.
+  Result<std::optional<std::string>> ResolveParentLink(const std::string& norm) const;
+  // Follows symlinks (of the path and of its directories); returns the final path too.
   Result<std::pair<std::string, Stat>> Resolve(const std::string& norm,
                                                const trie::Trie** holder = nullptr) const;
   // Resolve's Stat; the final path only when `path` is given (a path without symlinks, the
@@ -423,7 +437,7 @@ class Drive {
   Status CheckParents(const std::string& norm) const;
   Status PutStat(const internal::WriteTarget& target, const Stat& stat);
   Status ListInto(const std::string& dir, const std::string& shown_dir,
-                  const ReaddirOptions& options, int depth, std::vector<DirEntry>& out) const;
+                  const ReaddirOptions& options, std::vector<DirEntry>& out) const;
   // ListInto's one-level case (no symlinks followed).
   Status ListChildren(const std::string& dir, const std::string& shown_dir,
                       const ReaddirOptions& options, std::vector<DirEntry>& out) const;

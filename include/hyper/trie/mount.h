@@ -68,6 +68,10 @@ struct MountIterateOptions {
   bool gt = false;
   bool hidden = false;
   bool no_mounts = false;  // do not descend into mounts
+  // A recursive walk meets a mount of a trie it is already inside (a cycle) or nested deeper
+  // than the view's limit: the mount node is listed, not descended into, and this is called
+  // (when set) with the node's key. Resolving a path never meets a cycle: it is finite.
+  std::function<void(std::string_view key)> on_cycle;
 };
 
 // A node seen through mounts: `key` is its path in the outer trie; `trie` the trie holding it
@@ -88,8 +92,9 @@ class MountView {
   MountView(const MountView&) = delete;
   MountView& operator=(const MountView&) = delete;
 
-  // The node at `path`, looking inside mounts. Null node when absent. A mount cycle (or nesting
-  // deeper than max_depth) is a Loop error.
+  // The node at `path`, looking inside mounts. Null node when absent. A path may pass through
+  // the same trie twice (A/b/a where A mounts B at b and B mounts A at a is A's root); nesting
+  // deeper than max_depth is a Loop error.
   Result<MountedNode> Get(std::string_view path, MountGetOptions options = {}) const;
   // Get's node alone, and the trie holding it in *holder (when not null): a path outside
   // mounts costs one lookup and no copies.
@@ -116,8 +121,11 @@ class MountView {
                             const MountGetOptions& options, Chain& chain) const;
   Status ListIn(const Trie& trie, const MountInfoPtr& self, std::string_view prefix,
                 const MountIterateOptions& options, Chain& chain, const VisitFn& out) const;
+  // The trie holding `path`. With check_cycle (descending a walk), a mount of a trie already
+  // in `chain` is a Loop error; resolving a path only checks the depth.
   Result<std::pair<const Trie*, MountInfoPtr>> SubtrieOf(const Trie& trie, const MountInfoPtr& self,
-                                                         std::string_view path, Chain& chain) const;
+                                                         std::string_view path, Chain& chain,
+                                                         bool check_cycle = false) const;
 
   const Trie& root_;
   MountResolver resolver_;
