@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hyper/trie/node.h"
+#include "number_options.h"
 #include "progress.h"
 #include "store.h"
 
@@ -316,8 +317,8 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
 
   auto cat = core->add_subcommand("cat", "Write blocks to stdout");
   cat->add_option("key", a.key, "The core's key")->required();
-  cat->add_option("--start", a.start, "First block (default 0)");
-  cat->add_option("--end", a.end, "Block after the last one (default: the length)");
+  AddNumberOption(cat, "--start", a.start, "First block (default 0)");
+  AddNumberOption(cat, "--end", a.end, "Block after the last one (default: the length)");
   cat->callback(set([&storage, &a] { return Cat(storage, a.key, a.start, a.end); }));
 
   auto info = core->add_subcommand("info", "Key, discovery key, length and size of a core");

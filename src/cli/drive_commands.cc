@@ -5,10 +5,13 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "display_names.h"
 #include "net_commands.h"
+#include "number_options.h"
 #include "session.h"
 #include "transfer.h"
 
@@ -56,7 +59,7 @@ nlohmann::json StatJson(const drive::Stat& st) {
                       {"size", st.size},   {"blocks", st.blocks}, {"offset", st.offset},
                       {"byteOffset", st.byte_offset}, {"mtime", st.mtime}, {"ctime", st.ctime},
                       {"type", st.IsDirectory() ? "directory" : st.IsSymlink() ? "symlink" : "file"}};
-  if (!st.linkname.empty()) j["linkname"] = st.linkname;
+  if (!st.linkname.empty()) SetJsonText(j, "linkname", st.linkname);
   if (st.mount) {
     j["mount"] = {{"key", ToHex(st.mount->key)}};
     if (st.mount->version) j["mount"]["version"] = *st.mount->version;
@@ -67,6 +70,11 @@ nlohmann::json StatJson(const drive::Stat& st) {
   }
   j["metadata"] = meta;
   return j;
+}
+
+// JSON for scripts; text that is not UTF-8 was given as "...Hex" beside (SetJsonText).
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Status Print(const std::string& text) {
@@ -83,16 +91,43 @@ Status Create(const std::string& storage) {
   return session->Close();
 }
 
+// What `ls -R` adds to a recursive listing: the directories that hold entries but have no node
+// of their own (implicit directories, which the drive's walk does not list).
+Status AddImplicitDirectories(const drive::Drive& d, std::vector<drive::DirEntry>& entries) {
+  std::set<std::string> names;
+  for (const auto& e : entries) names.insert(e.name);
+  std::vector<drive::DirEntry> added;
+  for (const auto& e : entries) {
+    for (size_t slash = e.name.find('/'); slash != std::string::npos;
+         slash = e.name.find('/', slash + 1)) {
+      std::string name = e.name.substr(0, slash);
+      if (!names.insert(name).second) continue;
+      std::string path = e.path.substr(0, e.path.size() - (e.name.size() - slash));
+      ASSIGN_OR_RETURN(drive::Stat st, d.Lstat(path));
+      added.push_back({std::move(name), std::move(path), std::move(st)});
+    }
+  }
+  for (auto& e : added) entries.push_back(std::move(e));
+  return Status::Ok();
+}
+
 Status Ls(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
   std::vector<drive::DirEntry> entries;
+  const bool terminal = StdoutIsTerminal();
   if (st.IsDirectory()) {
     drive::ReaddirOptions ro;
     ro.recursive = a.recursive;
+    ro.on_mount_cycle = [terminal](const std::string& path) {
+      std::cerr << "hyperdrive: warning: " << DisplayName(path, terminal)
+                << " mounts a drive that is already being listed (a mount cycle): shown, not "
+                   "descended into\n";
+    };
     ASSIGN_OR_RETURN(entries, d.Readdir(od.path, ro));
+    if (a.recursive) RETURN_IF_ERROR(AddImplicitDirectories(d, entries));
     std::sort(entries.begin(), entries.end(),
               [](const auto& x, const auto& y) { return x.name < y.name; });
   } else {
@@ -101,18 +136,29 @@ Status Ls(const std::string& storage, const DriveArgs& a) {
     entries.push_back({name, od.path, lst});
   }
   std::string out;
-  for (const auto& e : entries) {
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : entries) {
+      nlohmann::json x = nlohmann::json::object();
+      SetJsonText(x, "name", e.name);
+      SetJsonText(x, "path", e.path);
+      x["stat"] = StatJson(e.stat);
+      j.push_back(std::move(x));
+    }
+    out = DumpJson(j);
+  }
+  for (const auto& e : a.json ? std::vector<drive::DirEntry>() : entries) {
     if (a.long_format) {
       char line[128];
       std::snprintf(line, sizeof line, "%s %5u %5u %12llu %s ", ModeString(e.stat.mode).c_str(),
                     e.stat.uid, e.stat.gid, static_cast<unsigned long long>(e.stat.size),
                     FormatTime(e.stat.mtime).c_str());
-      out += line + e.name;
-      if (e.stat.IsSymlink()) out += " -> " + e.stat.linkname;
+      out += line + DisplayName(e.name, terminal);
+      if (e.stat.IsSymlink()) out += " -> " + DisplayName(e.stat.linkname, terminal);
       if (e.stat.mount) out += " (mount of hyper://" + ToHex(e.stat.mount->key) + ")";
       out += "\n";
     } else {
-      out += e.name + (e.stat.IsDirectory() && !a.long_format ? "/" : "") + "\n";
+      out += DisplayName(e.name, terminal) + (e.stat.IsDirectory() ? "/" : "") + "\n";
     }
   }
   RETURN_IF_ERROR(Print(out));
@@ -148,9 +194,10 @@ Status StatCommand(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(drive::Stat st, od.drive().Lstat(od.path));
   nlohmann::json j = StatJson(st);
   if (a.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j);
   } else {
-    std::cout << "path:     " << od.path << "\n"
+    const bool terminal = StdoutIsTerminal();
+    std::cout << "path:     " << DisplayName(od.path, terminal) << "\n"
               << "type:     " << j["type"].get<std::string>() << "\n"
               << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
               << std::dec << ")\n"
@@ -160,9 +207,14 @@ Status StatCommand(const std::string& storage, const DriveArgs& a) {
               << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
               << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
               << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
-    if (!st.linkname.empty()) std::cout << "target:   " << st.linkname << "\n";
+    if (!st.linkname.empty()) {
+      std::cout << "target:   " << DisplayName(st.linkname, terminal) << "\n";
+    }
     if (st.mount) std::cout << "mount:    hyper://" << ToHex(st.mount->key) << "\n";
-    for (const auto& [k, v] : j["metadata"].items()) std::cout << "meta:     " << k << " = " << v.dump() << "\n";
+    for (const auto& [k, v] : j["metadata"].items()) {
+      std::cout << "meta:     " << DisplayName(k, terminal) << " = "
+                << v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
+    }
   }
   return session->Close();
 }
@@ -242,6 +294,14 @@ Status Mkdir(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   drive::Drive& d = *od.head;
   if (!a.parents) {
+    // As mkdir(1): the parent must be there (the drive itself would make it implicitly).
+    const std::string parent = od.path.substr(0, std::max<size_t>(od.path.rfind('/'), 1));
+    auto parent_st = d.GetStat(parent);
+    if (!parent_st.ok() && parent_st.status().code() == Code::kNotFound) {
+      return Status::NotFound("no directory " + parent + " (use mkdir -p to make it too)");
+    }
+    if (!parent_st.ok()) return parent_st.status();
+    if (!parent_st->IsDirectory()) return Status::NotADirectory(parent + " is not a directory");
     RETURN_IF_ERROR(d.Mkdir(od.path));
     return session->Close();
   }
@@ -334,12 +394,14 @@ Status Info(const std::string& storage, const DriveArgs& a) {
   j["mounts"] = nlohmann::json::array();
   for (const auto& m : mounts) {
     if (m.path == "/") continue;
-    j["mounts"].push_back({{"path", m.path}, {"key", ToHex(m.metadata_key)}});
+    nlohmann::json x = {{"key", ToHex(m.metadata_key)}};
+    SetJsonText(x, "path", m.path);
+    j["mounts"].push_back(std::move(x));
   }
   j["tags"] = nlohmann::json::object();
   for (const auto& [name, version] : tags) j["tags"][name] = version;
   if (a.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j);
   } else {
     std::cout << "url:           " << j["url"].get<std::string>() << "\n"
               << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
@@ -349,32 +411,68 @@ Status Info(const std::string& storage, const DriveArgs& a) {
               << "files:         " << files << "\n"
               << "bytes:         " << bytes << "\n";
     for (const auto& m : j["mounts"]) {
-      std::cout << "mount:         " << m["path"].get<std::string>() << " -> hyper://"
+      std::cout << "mount:         "
+                << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal()) << " -> hyper://"
                 << m["key"].get<std::string>() << "\n";
     }
-    for (const auto& [name, version] : tags) std::cout << "tag:           " << name << " = " << version << "\n";
+    for (const auto& [name, version] : tags) {
+      std::cout << "tag:           " << DisplayName(name, StdoutIsTerminal()) << " = " << version
+                << "\n";
+    }
   }
   return session->Close();
 }
 
 std::string ShowPath(const std::string& key) { return "/" + key; }
 
+// The word for a change: put, del, mount, unmount (as the drive's DiffEntry types).
+const char* ChangeType(const drive::DiffEntry& e) {
+  switch (e.type) {
+    case drive::DiffEntry::Type::kPut:
+      return "put";
+    case drive::DiffEntry::Type::kDel:
+      return "del";
+    case drive::DiffEntry::Type::kMount:
+      return "mount";
+    case drive::DiffEntry::Type::kUnmount:
+      return "unmount";
+  }
+  return "del";
+}
+
+// '+' for what the newer version has (a put, a mount), '-' for what it lost.
+const char* ChangeSign(const drive::DiffEntry& e) {
+  return e.type == drive::DiffEntry::Type::kPut || e.type == drive::DiffEntry::Type::kMount ? "+ "
+                                                                                            : "- ";
+}
+
 std::string Describe(const drive::DiffEntry& e) {
+  if (e.type == drive::DiffEntry::Type::kUnmount) return "unmount";
   if (e.type == drive::DiffEntry::Type::kDel || !e.value) return "del";
   const drive::Stat& st = *e.value;
-  if (st.mount) return "mount";
+  if (st.mount || e.type == drive::DiffEntry::Type::kMount) return "mount";
   if (st.IsDirectory()) return "mkdir";
   if (st.IsSymlink()) return "symlink";
   return "put " + std::to_string(st.size);
 }
 
-// Drops the puts whose Stat is the one `older` already has: hypertrie records a deletion by
-// writing a copy of a neighbouring node, which a trie diff reports as a change of that key.
+nlohmann::json ChangeJson(const drive::DiffEntry& e) {
+  nlohmann::json x = {{"type", ChangeType(e)}};
+  SetJsonText(x, "name", ShowPath(e.name));
+  if (e.value) x["stat"] = StatJson(*e.value);
+  return x;
+}
+
+// Drops the puts (and mounts) whose Stat is the one `older` already has: hypertrie records a
+// deletion by writing a copy of a neighbouring node, which a trie diff reports as a change of
+// that key (a copied mount node as a mount).
 Result<std::vector<drive::DiffEntry>> RealChanges(const drive::Drive& older,
                                                   std::vector<drive::DiffEntry> diff) {
   std::vector<drive::DiffEntry> out;
   for (auto& e : diff) {
-    if (e.type == drive::DiffEntry::Type::kPut && e.value) {
+    const bool adds =
+        e.type == drive::DiffEntry::Type::kPut || e.type == drive::DiffEntry::Type::kMount;
+    if (adds && e.value) {
       auto before = older.Lstat(ShowPath(e.name));
       if (before.ok() && *before == *e.value) continue;
     }
@@ -390,19 +488,31 @@ Status Log(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
+  const bool terminal = StdoutIsTerminal();
   std::string out;
+  nlohmann::json j = nlohmann::json::array();
   ASSIGN_OR_RETURN(auto before, d.Checkout(1));
   for (uint64_t v = 2; v <= d.version(); v++) {
     ASSIGN_OR_RETURN(auto at, d.Checkout(v));
     ASSIGN_OR_RETURN(auto raw, at->Diff(v - 1, od.path));
     ASSIGN_OR_RETURN(auto diff, RealChanges(*before, std::move(raw)));
     before = std::move(at);
-    for (const auto& e : diff) out += std::to_string(v) + " " + Describe(e) + " " + ShowPath(e.name) + "\n";
+    for (const auto& e : diff) {
+      if (a.json) {
+        nlohmann::json x = ChangeJson(e);
+        x["version"] = v;
+        j.push_back(std::move(x));
+        continue;
+      }
+      out += std::to_string(v) + " " + Describe(e) + " " + DisplayName(ShowPath(e.name), terminal) +
+             "\n";
+    }
     if (out.size() > (1 << 16)) {
       RETURN_IF_ERROR(Print(out));
       out.clear();
     }
   }
+  if (a.json) out = DumpJson(j);
   RETURN_IF_ERROR(Print(out));
   return session->Close();
 }
@@ -414,7 +524,8 @@ Status Diff(const std::string& storage, const DriveArgs& a) {
   std::unique_ptr<drive::Drive> to;
   if (a.to) {
     if (*a.to == 0 || *a.to > od.head->version()) {
-      return Status::OutOfRange("--to " + std::to_string(*a.to) + " does not exist");
+      return Status::OutOfRange("--to " + std::to_string(*a.to) + " does not exist (the drive is at " +
+                                std::to_string(od.head->version()) + ")");
     }
     ASSIGN_OR_RETURN(to, od.head->Checkout(*a.to));
     newer = to.get();
@@ -427,36 +538,62 @@ Status Diff(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(auto older, od.head->Checkout(*a.from == 0 ? 1 : *a.from));
   ASSIGN_OR_RETURN(auto diff, RealChanges(*older, std::move(raw)));
   std::string out;
-  for (const auto& e : diff) {
-    if (a.json) continue;
-    out += std::string(e.type == drive::DiffEntry::Type::kPut ? "+ " : "- ") + Describe(e) + " " +
-           ShowPath(e.name) + "\n";
-  }
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : diff) j.push_back(ChangeJson(e));
+    out = DumpJson(j);
+  } else {
+    const bool terminal = StdoutIsTerminal();
     for (const auto& e : diff) {
-      nlohmann::json x = {{"type", e.type == drive::DiffEntry::Type::kPut ? "put" : "del"},
-                          {"name", ShowPath(e.name)}};
-      if (e.value) x["stat"] = StatJson(*e.value);
-      j.push_back(x);
+      out += std::string(ChangeSign(e)) + Describe(e) + " " +
+             DisplayName(ShowPath(e.name), terminal) + "\n";
     }
-    out = j.dump(2) + "\n";
   }
   RETURN_IF_ERROR(Print(out));
   return session->Close();
 }
 
-Status Tag(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
-  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
-  if (a.other.empty()) return Status::InvalidArgument("a tag needs a name");
-  if (std::all_of(a.other.begin(), a.other.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+// A tag is used in URLs (hyper://<key>+<tag>/path), which are not escaped: letters, digits and
+// . _ ~ - only, not all digits (that reads as a version), at most 100 characters.
+Status CheckTagName(const std::string& name) {
+  if (name.empty()) return Status::InvalidArgument("a tag needs a name");
+  if (name.size() > 100) return Status::InvalidArgument("a tag name has at most 100 characters");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '~' || c == '-';
+    if (!ok) {
+      return Status::InvalidArgument(
+          "tag " + DisplayName(name, false) +
+          " cannot be used in a URL: use letters, digits and . _ ~ - only");
+    }
+  }
+  if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Status::InvalidArgument("a tag name cannot be a number (it would read as a version)");
   }
+  return Status::Ok();
+}
+
+Status Tag(const std::string& storage, const DriveArgs& a) {
+  RETURN_IF_ERROR(CheckTagName(a.other));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (a.version && (*a.version == 0 || *a.version > od.head->version())) {
-    return Status::OutOfRange("version " + std::to_string(*a.version) + " does not exist");
+    return Status::OutOfRange("version " + std::to_string(*a.version) +
+                              " does not exist (the drive is at " +
+                              std::to_string(od.head->version()) + ")");
   }
-  RETURN_IF_ERROR(od.head->CreateTag(a.other, a.version));
+  const uint64_t version = a.version.value_or(od.head->version());
+  auto existing = od.head->GetTaggedVersion(a.other);
+  if (existing.ok()) {
+    if (*existing == version) return session->Close();  // already so
+    if (!a.force) {
+      return Status::Exists("tag " + a.other + " is version " + std::to_string(*existing) +
+                            " (use --force to move it to " + std::to_string(version) + ")");
+    }
+  } else if (existing.status().code() != Code::kNotFound) {
+    return existing.status();
+  }
+  RETURN_IF_ERROR(od.head->CreateTag(a.other, version));
   return session->Close();
 }
 
@@ -465,16 +602,36 @@ Status Tags(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   ASSIGN_OR_RETURN(auto tags, od.head->GetAllTags());
   std::string out;
-  for (const auto& [name, version] : tags) out += name + " " + std::to_string(version) + "\n";
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& [name, version] : tags) {
+      nlohmann::json x = nlohmann::json::object();
+      SetJsonText(x, "name", name);
+      x["version"] = version;
+      j.push_back(std::move(x));
+    }
+    out = DumpJson(j);
+  } else {
+    const bool terminal = StdoutIsTerminal();
+    for (const auto& [name, version] : tags) {
+      out += DisplayName(name, terminal) + " " + std::to_string(version) + "\n";
+    }
+  }
   RETURN_IF_ERROR(Print(out));
   return session->Close();
 }
 
-Status Drives(const std::string& storage) {
+Status Drives(const std::string& storage, bool json) {
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(auto keys, session->ListDrives());
   std::string out;
-  for (const auto& k : keys) out += FormatUrl(k) + "\n";
+  if (json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& k : keys) j.push_back({{"url", FormatUrl(k)}, {"key", ToHex(k)}});
+    out = DumpJson(j);
+  } else {
+    for (const auto& k : keys) out += FormatUrl(k) + "\n";
+  }
   RETURN_IF_ERROR(Print(out));
   return session->Close();
 }
@@ -488,9 +645,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto peer_options = [&a](CLI::App* cmd) {
     cmd->add_option("--peer", a.peer, "Fetch what is read from this peer (HOST:PORT) first")
         ->check(PeerAddressValidator());
-    cmd->add_option("--timeout", a.timeout,
-                    "With --peer: seconds the peer may stay silent (default 10)")
-        ->check(CLI::PositiveNumber);
+    AddSecondsOption(cmd, "--timeout", a.timeout,
+                     "With --peer: seconds the peer may stay silent (default 10)");
   };
   auto with_peer = [&storage, &a](PeerFetch::For what, const Action& act) -> Action {
     return [&storage, &a, what, act]() -> Status {
@@ -532,14 +688,18 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto ls = app.add_subcommand("ls", "List a directory");
   ls->add_option("url", a.url, url_help)->required();
   ls->add_flag("-l", a.long_format, "Long format: mode, uid, gid, size, mtime");
-  ls->add_flag("-R", a.recursive, "Recursive");
+  ls->add_flag("-R", a.recursive,
+               "Recursive: everything below, implicit directories included; symlinks are listed, "
+               "not followed; a mount cycle is shown, not descended into (with a warning)");
+  ls->add_flag("--json", a.json,
+               "Print JSON (an array of {name, path, stat}): the exact names, for scripts");
   peer_options(ls);
   ls->callback(set(with_peer(PeerFetch::For::kLs, [&storage, &a] { return Ls(storage, a); })));
 
   auto cat = app.add_subcommand("cat", "Write a file (or a byte range of it) to stdout");
   cat->add_option("url", a.url, url_help)->required();
-  cat->add_option("--start", a.start, "First byte (default 0)");
-  cat->add_option("--end", a.end, "Byte after the last (default: the end)");
+  AddNumberOption(cat, "--start", a.start, "First byte (default 0)");
+  AddNumberOption(cat, "--end", a.end, "Byte after the last (default: the end)");
   peer_options(cat);
   cat->callback(set(with_peer(PeerFetch::For::kCat, [&storage, &a] { return Cat(storage, a); })));
 
@@ -562,7 +722,9 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
 
   auto mkdir = app.add_subcommand("mkdir", "Make a directory");
   mkdir->add_option("url", a.url, url_help)->required();
-  mkdir->add_flag("-p", a.parents, "Make parents as needed; no error if it exists");
+  mkdir->add_flag("-p", a.parents,
+                  "Make parents as needed; no error if it exists (without -p the parent must "
+                  "exist)");
   mkdir->callback(set([&storage, &a] { return Mkdir(storage, a); }));
 
   auto rmdir = app.add_subcommand("rmdir", "Remove an empty directory");
@@ -578,7 +740,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto mount = app.add_subcommand("mount", "Mount another drive at a path of a writable drive");
   mount->add_option("url", a.url, "Where: " + url_help)->required();
   mount->add_option("key", a.other, "The drive to mount: its key or hyper:// URL")->required();
-  mount->add_option("--version", a.version, "Mount this version (default: live)");
+  AddNumberOption(mount, "--version", a.version,
+                  "Mount this version (default: live); it must exist", 1);
   mount->callback(set([&storage, &a] { return MountCommand(storage, a); }));
 
   auto unmount = app.add_subcommand("unmount", "Remove a mount");
@@ -592,27 +755,33 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
 
   auto log = app.add_subcommand("log", "What each version changed");
   log->add_option("url", a.url, url_help)->required();
+  log->add_flag("--json", a.json, "Print JSON (an array of {version, type, name, stat})");
   log->callback(set([&storage, &a] { return Log(storage, a); }));
 
   auto diff = app.add_subcommand("diff", "What changed between two versions (below the URL's path)");
   diff->add_option("url", a.url, url_help)->required();
-  diff->add_option("--from", a.from, "The older version")->required();
-  diff->add_option("--to", a.to, "The newer version (default: the latest)");
+  AddNumberOption(diff, "--from", a.from, "The older version")->required();
+  AddNumberOption(diff, "--to", a.to, "The newer version (default: the latest)", 1);
   diff->add_flag("--json", a.json, "Print JSON");
   diff->callback(set([&storage, &a] { return Diff(storage, a); }));
 
   auto tag = app.add_subcommand("tag", "Name a version (use it as hyper://<key>+<name>)");
   tag->add_option("url", a.url, url_help)->required();
-  tag->add_option("name", a.other, "The tag")->required();
-  tag->add_option("--version", a.version, "The version to tag (default: the latest)");
+  tag->add_option("name", a.other,
+                  "The tag: letters, digits and . _ ~ - (it is used in URLs), not a number")
+      ->required();
+  tag->add_flag("--force", a.force, "Move the tag when it already names another version");
+  AddNumberOption(tag, "--version", a.version, "The version to tag (default: the latest)", 1);
   tag->callback(set([&storage, &a] { return Tag(storage, a); }));
 
   auto tags = app.add_subcommand("tags", "Every tag of a drive and its version");
   tags->add_option("url", a.url, url_help)->required();
+  tags->add_flag("--json", a.json, "Print JSON (an array of {name, version})");
   tags->callback(set([&storage, &a] { return Tags(storage, a); }));
 
-  app.add_subcommand("drives", "The drives in the store, one URL a line")
-      ->callback(set([&storage] { return Drives(storage); }));
+  auto drives = app.add_subcommand("drives", "The drives in the store, one URL a line");
+  drives->add_flag("--json", a.json, "Print JSON (an array of {url, key})");
+  drives->callback(set([&storage, &a] { return Drives(storage, a.json); }));
 }
 
 }  // namespace hyper::cli

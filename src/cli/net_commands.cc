@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hyper/protocol/tcp.h"
+#include "number_options.h"
 #include "session.h"
 
 namespace hyper::cli {
@@ -826,17 +827,13 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
                    "HOST:PORT of an upstream peer: download the drive from it, following it live "
                    "(reconnecting when it goes away), and pass it on")
       ->check(PeerAddressValidator());
-  seed->add_option("--timeout", a.timeout, "With --peer: seconds to reach it (default 10)")
-      ->check(CLI::PositiveNumber);
-  seed->add_option("--max-connections", a.max_connections,
-                   "Most connections open at once; more are refused (default 256)")
-      ->check(CLI::Range(size_t{1}, size_t{65536}));
-  seed->add_option("--max-per-address", a.max_per_address,
-                   "Most connections from one IP address; more are refused (default 8)")
-      ->check(CLI::Range(size_t{1}, size_t{65536}));
-  seed->add_option("--handshake-timeout", a.handshake_timeout,
-                   "Seconds an accepted connection has to finish its handshake (default 3)")
-      ->check(CLI::PositiveNumber);
+  AddSecondsOption(seed, "--timeout", a.timeout, "With --peer: seconds to reach it (default 10)");
+  AddNumberOption(seed, "--max-connections", a.max_connections,
+                  "Most connections open at once; more are refused (default 256)", 1, 65536);
+  AddNumberOption(seed, "--max-per-address", a.max_per_address,
+                  "Most connections from one IP address; more are refused (default 8)", 1, 65536);
+  AddSecondsOption(seed, "--handshake-timeout", a.handshake_timeout,
+                   "Seconds an accepted connection has to finish its handshake (default 3)");
   seed->callback(set([&storage, &a] { return Seed(storage, a); }));
 
   auto sync = app.add_subcommand(
@@ -848,8 +845,8 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   sync->add_flag("--live", a.live,
                  "Keep following; print each new version until killed (when the peer goes away, "
                  "reconnect after 1, 2, 4 ... 30 s)");
-  sync->add_option("--timeout", a.timeout, "Seconds without progress before giving up (default 10)")
-      ->check(CLI::PositiveNumber);
+  AddSecondsOption(sync, "--timeout", a.timeout,
+                   "Seconds without progress before giving up (default 10)");
   sync->callback(set([&storage, &a] { return Sync(storage, a); }));
 }
 

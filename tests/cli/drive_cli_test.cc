@@ -323,12 +323,26 @@ TEST_F(DriveCli, BadInputGivesOneLineErrorsAndLeavesTheStoreUsable) {
 }
 
 TEST_F(DriveCli, ExportNeverWritesOutsideTheFolder) {
-  // A drive whose symlink points outside, with a file "below" the symlink in the drive.
+  // A drive whose symlink points outside, with a file "below" the symlink in the drive (a put
+  // through the link lands where it points, so a hostile writer's raw trie key makes it).
   std::string url = Ok({"create"});
   std::string outside = tmp_.Sub("outside");
   fs::create_directories(outside);
   Ok({"ln", "-s", outside, url + "/escape"});
-  Ok({"put", url + "/escape/pwned.txt", "-"}, "should stay inside");
+  Ok({"put", url + "/inside.txt", "-"}, "should stay inside");
+  {
+    auto store = std::move(corestore::Corestore::OpenDirectory(store_)).value();
+    drive::DriveOptions options;
+    crypto::PublicKey key;
+    auto raw = *FromHex(KeyOf(url));
+    std::copy(raw.begin(), raw.end(), key.begin());
+    options.key = key;
+    auto d = std::move(drive::Drive::Open(*store, options)).value();
+    Bytes stat = d->Lstat("/inside.txt")->Encode();
+    auto trie = std::move(trie::Trie::Open(d->metadata_feed())).value();
+    ASSERT_TRUE(trie->Put("escape/pwned.txt", stat).ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
   ProcessRun run = Run({"export", url, tmp_.Sub("out")});
   EXPECT_FALSE(fs::exists(outside + "/pwned.txt")) << "export followed a symlink out";
   if (run.exit_code == 0) {
