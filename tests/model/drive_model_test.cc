@@ -49,15 +49,59 @@ Kind LkindOf(const Model& m, const std::string& p) {
   return HasBelow(m, p) ? Kind::kDir : Kind::kNone;
 }
 
-// Follows symlinks: the final path, or an error code.
+// A path's directory part resolves through symlinks (as in POSIX): `p` with its first
+// symlinked ancestor replaced by the link's target, or "" when the path is stored where it is
+// (its parent is a stored directory) or no ancestor is a link. Only tried where `p` itself is
+// not found (reads) and before every write.
+std::string ParentLink(const Model& m, const std::string& p) {
+  const std::string parent = Parent(p);
+  if (parent == "/") return "";
+  auto direct = m.find(parent);
+  if (direct != m.end() && direct->second.kind != Entry::kLink) return "";
+  for (size_t slash = p.find('/', 1); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+    auto it = m.find(p.substr(0, slash));
+    if (it == m.end() || it->second.kind == Entry::kDir) continue;
+    if (it->second.kind == Entry::kFile) return "";
+    return it->second.target + p.substr(slash);
+  }
+  return "";
+}
+
+// Follows symlinks (of the path and of its directories): the final path, or an error code.
 std::pair<Code, std::string> ResolveModel(const Model& m, std::string p) {
   for (int hop = 0; hop <= 32; hop++) {
     Kind k = LkindOf(m, p);
-    if (k == Kind::kNone) return {Code::kNotFound, ""};
+    if (k == Kind::kNone) {
+      std::string via = ParentLink(m, p);
+      if (via.empty()) return {Code::kNotFound, ""};
+      p = via;
+      continue;
+    }
     if (k != Kind::kLink) return {Code::kOk, p};
     p = m.at(p).target;
   }
   return {Code::kLoop, ""};
+}
+
+// Lstat's path: through symlinked directories, not through a final link.
+std::pair<Code, std::string> LstatPathModel(const Model& m, std::string p) {
+  for (int hop = 0; hop <= 32; hop++) {
+    if (LkindOf(m, p) != Kind::kNone) return {Code::kOk, p};
+    std::string via = ParentLink(m, p);
+    if (via.empty()) return {Code::kNotFound, p};
+    p = via;
+  }
+  return {Code::kLoop, ""};
+}
+
+// Where a write to `p` lands.
+std::pair<Code, std::string> WritePathModel(const Model& m, std::string p) {
+  for (int hop = 0;; hop++) {
+    if (hop > 32) return {Code::kLoop, ""};
+    std::string via = ParentLink(m, p);
+    if (via.empty()) return {Code::kOk, p};
+    p = via;
+  }
 }
 
 Code AncestorError(const Model& m, const std::string& p) {
@@ -96,16 +140,19 @@ void Verify(const Drive& drive, const Model& m, const std::vector<std::string>& 
   all.push_back("/");
   for (const auto& p : all) {
     SCOPED_TRACE(p);
-    Kind k = LkindOf(m, p);
+    auto [lcode, lpath] = LstatPathModel(m, p);
+    Kind k = lcode == Code::kOk ? LkindOf(m, lpath) : Kind::kNone;
     auto lst = drive.Lstat(p);
-    if (k == Kind::kNone) {
+    if (lcode != Code::kOk) {
+      EXPECT_EQ(lst.status().code(), lcode);
+    } else if (k == Kind::kNone) {
       EXPECT_EQ(lst.status().code(), Code::kNotFound);
     } else {
       ASSERT_TRUE(lst.ok()) << lst.status().ToString();
       EXPECT_EQ(lst->IsFile(), k == Kind::kFile);
       EXPECT_EQ(lst->IsDirectory(), k == Kind::kDir);
       EXPECT_EQ(lst->IsSymlink(), k == Kind::kLink);
-      auto it = m.find(p);
+      auto it = m.find(lpath);
       if (it != m.end()) {
         std::map<std::string, Bytes> md;
         for (const auto& [key, v] : lst->metadata) {
@@ -176,12 +223,17 @@ TEST_P(DriveModelTest, RandomOperations) {
   std::vector<std::pair<uint64_t, Model>> snapshots;
 
   for (int step = 0; step < 500; step++) {
-    const std::string p = pick();
+    const std::string picked = pick();
+    // Every write goes through the symlinked directories of its path first.
+    const auto [write_code, p] = WritePathModel(model, picked);
     const int op = static_cast<int>(rng() % 100);
     Code expected = Code::kOk;
     Code got = Code::kOk;
     Kind k = LkindOf(model, p);
-    if (op < 35) {  // writeFile
+    if (write_code != Code::kOk) {
+      expected = write_code;
+      got = drive->Mkdir(picked).code();
+    } else if (op < 35) {  // writeFile
       size_t n = rng() % 8 == 0 ? 600000 + rng() % 1000 : rng() % 300;
       Bytes data = rand_bytes(n);
       if (k == Kind::kDir) {
@@ -190,7 +242,7 @@ TEST_P(DriveModelTest, RandomOperations) {
         expected = AncestorError(model, p);
       }
       if (expected == Code::kOk) model[p] = Entry{Entry::kFile, data, "", {}};
-      got = drive->WriteFile(p, data).status().code();
+      got = drive->WriteFile(picked, data).status().code();
     } else if (op < 45) {  // mkdir
       if (model.count(p) != 0) {
         expected = Code::kExists;
@@ -198,7 +250,7 @@ TEST_P(DriveModelTest, RandomOperations) {
         expected = AncestorError(model, p);
       }
       if (expected == Code::kOk) model[p] = Entry{Entry::kDir, {}, "", {}};
-      got = drive->Mkdir(p).code();
+      got = drive->Mkdir(picked).code();
     } else if (op < 60) {  // unlink
       if (k == Kind::kNone) {
         expected = Code::kNotFound;
@@ -207,7 +259,7 @@ TEST_P(DriveModelTest, RandomOperations) {
       } else {
         model.erase(p);
       }
-      got = drive->Unlink(p).code();
+      got = drive->Unlink(picked).code();
     } else if (op < 70) {  // rmdir
       auto it = model.find(p);
       if (mount_on && p == kMountPoint) {
@@ -221,7 +273,7 @@ TEST_P(DriveModelTest, RandomOperations) {
       } else {
         model.erase(it);
       }
-      got = drive->Rmdir(p).code();
+      got = drive->Rmdir(picked).code();
     } else if (op < 78) {  // symlink
       std::string target = pick();
       if (k != Kind::kNone) {
@@ -230,7 +282,7 @@ TEST_P(DriveModelTest, RandomOperations) {
         expected = AncestorError(model, p);
       }
       if (expected == Code::kOk) model[p] = Entry{Entry::kLink, {}, target, {}};
-      got = drive->Symlink(target, p).code();
+      got = drive->Symlink(target, picked).code();
     } else if (op < 86) {  // setMetadata / removeMetadata
       std::string key = rng() % 2 ? "x" : "y";
       bool remove = rng() % 3 == 0;
@@ -244,8 +296,8 @@ TEST_P(DriveModelTest, RandomOperations) {
       } else {
         it->second.metadata[key] = ToBytes("v" + std::to_string(step));
       }
-      got = remove ? drive->RemoveMetadata(p, key).code()
-                   : drive->SetMetadata(p, key, ToBytes("v" + std::to_string(step))).code();
+      got = remove ? drive->RemoveMetadata(picked, key).code()
+                   : drive->SetMetadata(picked, key, ToBytes("v" + std::to_string(step))).code();
     } else if (op < 92) {  // truncate
       uint64_t size = rng() % 400;
       if (k == Kind::kDir) {
@@ -260,7 +312,7 @@ TEST_P(DriveModelTest, RandomOperations) {
         e.kind = Entry::kFile;
         e.content.resize(size, 0);
       }
-      got = drive->Truncate(p, size).code();
+      got = drive->Truncate(picked, size).code();
     } else {  // copy
       std::string from = pick();
       auto [rc, final_from] = ResolveModel(model, from);
@@ -281,12 +333,14 @@ TEST_P(DriveModelTest, RandomOperations) {
           model[p] = model.at(final_from);
         }
       }
-      got = drive->Copy(from, p).code();
+      got = drive->Copy(from, picked).code();
     }
     if (std::getenv("HYPER_MODEL_TRACE") != nullptr) {
-      std::fprintf(stderr, "step %d op %d %s -> %d\n", step, op, p.c_str(), static_cast<int>(got));
+      std::fprintf(stderr, "step %d op %d %s (%s) -> %d\n", step, op, picked.c_str(), p.c_str(),
+                   static_cast<int>(got));
     }
-    ASSERT_EQ(got, expected) << "step " << step << " op " << op << " path " << p;
+    ASSERT_EQ(got, expected) << "step " << step << " op " << op << " path " << picked << " (" << p
+                             << ")";
     if (step % 25 == 0) {
       snapshots.emplace_back(drive->version(), model);
       Verify(*drive, model, paths, "head at step " + std::to_string(step));
