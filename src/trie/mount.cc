@@ -456,7 +456,7 @@ Status MountView::ListIn(const Trie& trie, const MountInfoPtr& self, std::string
 }
 
 Result<std::vector<MountedNode>> MountView::List(std::string_view prefix,
-                                                 MountIterateOptions options) const {
+                                                 const MountIterateOptions& options) const {
   Chain chain{root_info_};
   std::vector<MountedNode> out;
   RETURN_IF_ERROR(ListIn(root_, root_info_, prefix, options, chain, CollectInto(out)));

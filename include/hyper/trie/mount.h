@@ -102,7 +102,7 @@ class MountView {
                           MountGetOptions options = {}) const;
   // The nodes below `prefix`, descending into mounts, in the reference's order.
   Result<std::vector<MountedNode>> List(std::string_view prefix,
-                                        MountIterateOptions options = {}) const;
+                                        const MountIterateOptions& options = {}) const;
   // The same nodes, handed to `fn` one at a time as they are found instead of collected: `key`
   // (the node's path in the outer trie) is valid during the call only. An error from fn stops
   // the walk and is returned. Below the first mount met, the walk collects as List does (the
