@@ -618,11 +618,11 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
   }
   for (const auto& r : refused)
     Warn("cannot import " + Printable(r.rel) + ": " + r.why + "; skipped");
-  const Status refusals =
-      refused.empty() ? Status::Ok()
-                      : Status::InvalidArgument(std::to_string(refused.size()) +
-                                                " entries of the folder could not be imported "
-                                                "(named above)");
+  Status refusals = refused.empty()
+                        ? Status::Ok()
+                        : Status::InvalidArgument(std::to_string(refused.size()) +
+                                                  " entries of the folder could not be imported "
+                                                  "(named above)");
 
   if (options.dry_run && url.empty()) {
     Importer importer(nullptr, /*new_drive=*/true, dir, "/", options, local);
