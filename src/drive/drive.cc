@@ -1056,7 +1056,7 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
       });
 }
 
-Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, ReaddirOptions options) const {
+Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, const ReaddirOptions& options) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
   if (!resolved.second.IsDirectory()) return Status::NotADirectory(norm + " is not a directory");
