@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every side-by-side benchmark of docs/performance.md in one run, ours and the pinned Node
 # reference on the same workloads: 1-7 (bench/drive_workloads), 8-9 (bench/replication_workloads),
-# 10 (drive_workloads --large-drive, ours only). Prints one table (both figures, our ratio, the
+# 10 (drive_workloads --large-drive, ours only), 11-13 (bench/node/cli_big_files.js: cat, import
+# and export of big files through the `hyperdrive` command, each a new process). Prints one table (both figures, our ratio, the
 # goal and whether this run met it) and writes every figure with the configuration and the
 # machine to one JSON file.
 #   bash scripts/bench.sh [--full] [--out FILE]
@@ -35,4 +36,9 @@ echo "== workloads 8-9: replication over TCP on 127.0.0.1" >&2
 echo "== workload 10: a drive of $large files" >&2
 "$bench/drive_workloads" --large-drive "$large" >"$tmp/large.json"
 
-node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json"
+echo "== workloads 11-13: big files through the command line, new processes" >&2
+HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/cli_big_files.js" \
+  "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" "${full[@]}" --out "$tmp/big.json" >&2
+
+node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
+  "$tmp/big.json"

@@ -1,15 +1,16 @@
 // Joins the reports of one scripts/bench.sh run into one JSON file and prints one table: every
 // workload's figure, the reference's figure and our ratio where it has a twin, and the goal of
 // docs/performance.md with whether this run reached it.
-//   node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON
+//   node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON [BIG_FILES_JSON]
 // DRIVE_JSON and REPLICATION_JSON are what drive_workloads / replication_workloads --out wrote
 // ({machine, config, workloads: {name: {ours, node, unit, ratio}}}); LARGE_JSON is what
 // drive_workloads --large-drive printed ({files, buildSeconds, openMs, statP50Us, statP99Us,
-// peakRssMiB, machine}).
+// peakRssMiB, machine}). BIG_FILES_JSON is what cli_big_files.js --out wrote (the same shape
+// as DRIVE_JSON).
 'use strict'
 const fs = require('fs')
 
-const [out, drivePath, replicationPath, largePath] = process.argv.slice(2)
+const [out, drivePath, replicationPath, largePath, bigPath] = process.argv.slice(2)
 if (!largePath) {
   console.error('usage: node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON')
   process.exit(2)
@@ -18,6 +19,7 @@ const read = (p) => JSON.parse(fs.readFileSync(p, 'utf-8'))
 const drive = read(drivePath)
 const replication = read(replicationPath)
 const large = read(largePath)
+const big = bigPath ? read(bigPath) : { workloads: {} }
 
 // The goals of the issue (docs/performance.md): on our figure ("ours") or on the ratio.
 const MB = 1e6
@@ -33,7 +35,11 @@ const goals = {
   rangeWireBytes: { on: 'ours', atMost: 1.1 * 1024 * 1024 },
   openMs: { on: 'ours', atMost: 100 },
   statP99Us: { on: 'ours', atMost: 20 },
-  peakRssMiB: { on: 'ours', atMost: 300 * MB / (1024 * 1024) }
+  peakRssMiB: { on: 'ours', atMost: 300 * MB / (1024 * 1024) },
+  // issue 20: big files through the CLI, each a new process on a store written before
+  importBig: [{ on: 'ours', atLeast: 700 }, { on: 'ratio', atLeast: 2.4 }],
+  catBig: [{ on: 'ours', atLeast: 800 }, { on: 'ratio', atLeast: 4 }],
+  exportDir: [{ on: 'ours', atLeast: 800 }, { on: 'ratio', atLeast: 4 }]
 }
 
 const fmt = (v) => v === undefined ? '-' : (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2))
@@ -52,7 +58,7 @@ function verdict (name, row) {
 }
 
 const rows = {}
-for (const r of [drive, replication]) Object.assign(rows, r.workloads)
+for (const r of [drive, replication, big]) Object.assign(rows, r.workloads)
 const largeUnits = { buildSeconds: 's', openMs: 'ms', statP50Us: 'us', statP99Us: 'us', peakRssMiB: 'MiB' }
 for (const [name, unit] of Object.entries(largeUnits)) rows[name] = { ours: large[name], unit }
 
@@ -69,7 +75,12 @@ console.log('machine: ' + drive.machine)
 
 const report = {
   machine: drive.machine,
-  config: { drive: drive.config, replication: replication.config, largeDriveFiles: large.files },
+  config: {
+    drive: drive.config,
+    replication: replication.config,
+    largeDriveFiles: large.files,
+    bigFiles: big.config
+  },
   workloads: {}
 }
 for (const [name, row] of Object.entries(rows)) {

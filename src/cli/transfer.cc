@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "file_stream.h"
 #include "progress.h"
 #include "session.h"
 
@@ -21,6 +22,7 @@ namespace hyper::cli {
 namespace {
 
 namespace fs = std::filesystem;
+// Bytes compared at a time by SameContent.
 constexpr size_t kChunkBytes = 1 << 20;
 
 uint64_t MillisOf(const struct timespec& ts) {
@@ -139,21 +141,10 @@ Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::stri
     close(fd);
     return writer.status();
   }
-  Bytes buf(kChunkBytes);
-  Status status;
-  while (true) {
-    ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      status = Status::FromErrno(errno, "reading " + local);
-      break;
-    }
-    if (n == 0) break;
-    status = (*writer)->Write(ByteView(buf).first(static_cast<size_t>(n)));
-    if (!status.ok()) break;
-    done_bytes += static_cast<uint64_t>(n);
+  Status status = CopyFromFd(fd, **writer, local, [&](uint64_t n) {
+    done_bytes += n;
     progress.Update(done_bytes, done_files);
-  }
+  });
   close(fd);
   RETURN_IF_ERROR(status);
   auto closed = (*writer)->Close();
@@ -508,22 +499,10 @@ void SetTimes(const std::string& path, uint64_t mtime) {
 Status CopyContent(const drive::Drive& d, const std::string& src, const drive::Stat& st, int fd,
                    const std::string& dest, Progress& progress, uint64_t& done_bytes,
                    uint64_t done_files) {
-  for (uint64_t pos = 0; pos < st.size;) {
-    ASSIGN_OR_RETURN(Bytes chunk,
-                     d.ReadRange(src, pos, std::min<uint64_t>(kChunkBytes, st.size - pos)));
-    if (chunk.empty()) return Status::Corruption(src + " is shorter than its Stat says");
-    size_t off = 0;
-    while (off < chunk.size()) {
-      ssize_t n = write(fd, chunk.data() + off, chunk.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::FromErrno(errno, "writing " + dest);
-      off += static_cast<size_t>(n);
-    }
-    pos += chunk.size();
-    done_bytes += chunk.size();
+  return CopyToFd(d, src, 0, st.size, fd, dest, [&](uint64_t n) {
+    done_bytes += n;
     progress.Update(done_bytes, done_files);
-  }
-  return Status::Ok();
+  });
 }
 
 std::string ParentOf(const std::string& path) {

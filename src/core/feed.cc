@@ -75,7 +75,13 @@ struct Feed::Impl {
   // into it too: it is safe for that (see block_positions.h).
   std::unique_ptr<BlockPositions> positions;
   bool closed = false;
-  bool keys_dirty = false;  // key / secret_key written but not yet synced
+  bool keys_dirty = false;  // headers or key written by Open but not yet synced
+  // secret_key written by Open but not yet synced (a corestore's name-derived core is given a
+  // file that forgets it: rewritten at every open, nothing on disk)
+  bool secret_dirty = false;
+  // Something was written (data, tree, signatures, bitfield, freed bytes) since the last full
+  // sync: Close() syncs only then, so a feed that was only read is closed without a sync.
+  bool unsynced = false;
   Status broken;            // a failed write leaves the in-memory state ahead of the disk
   // Set when the feed was opened damaged (FeedOptions::open_damaged): why it is read-only, and
   // the length its bitfield claims.
@@ -202,10 +208,10 @@ struct Feed::Impl {
   }
 
   Status SyncContent() {
-    if (keys_dirty) {
+    if (keys_dirty || secret_dirty) {
       RETURN_IF_ERROR(Ann(key_file->Sync(), "syncing key"));
       RETURN_IF_ERROR(Ann(secret_file->Sync(), "syncing secret_key"));
-      keys_dirty = false;
+      keys_dirty = secret_dirty = false;
     }
     RETURN_IF_ERROR(Ann(data_file->Sync(), "syncing data"));
     RETURN_IF_ERROR(Ann(tree_file->Sync(), "syncing tree"));
@@ -215,9 +221,11 @@ struct Feed::Impl {
   // The commit: bitfield pages go out after data, tree and signature (synced first when
   // durable), so a bitfield that names a block implies everything the block needs is there.
   Status Commit(bool durable) {
+    if (!durable) unsynced = true;  // every write of the feed ends with a Commit
     if (durable) RETURN_IF_ERROR(SyncContent());
     RETURN_IF_ERROR(WriteBitfieldPages());
     if (durable) RETURN_IF_ERROR(Ann(bf_file->Sync(), "syncing bitfield"));
+    if (durable) unsynced = false;
     return Status::Ok();
   }
 
@@ -706,11 +714,11 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
     RETURN_IF_ERROR(Ann(f.key_file->Write(0, f.key), "writing key"));
   }
   if (f.secret && (generated || !stored_secret || *stored_secret != *f.secret)) {
-    wrote = true;
+    f.secret_dirty = true;
     RETURN_IF_ERROR(Ann(f.secret_file->Write(0, *f.secret), "writing secret_key"));
   }
   f.keys_dirty = wrote;
-  if (wrote && options.durable) {
+  if ((wrote || f.secret_dirty) && options.durable) {
     RETURN_IF_ERROR(f.SyncContent());
     RETURN_IF_ERROR(f.bf_file->Sync());
   }
@@ -877,6 +885,100 @@ Result<Bytes> Feed::GetRange(BlockIndex index, uint64_t offset, uint64_t length,
   return ReadLocalOrFetch(*impl_, index, options, [&] {
     return impl_->ReadBlockRange(index.value, offset, length, options.byte_offset);
   });
+}
+
+// ---- Runs of blocks read in one go (the streaming read side; see core::BlockReader) ----
+
+// At most this many blocks in one run: their leaves are one read of the tree of 320 KiB.
+constexpr uint64_t kMaxRunBlocks = 4096;
+
+Result<BlockRun> Feed::ReadRun(BlockIndex first, BlockIndex end, MutableByteView out) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  const uint64_t a = first.value;
+  if (a >= f.length) {
+    return Status::OutOfRange("block " + std::to_string(a) + " is beyond the feed's length " +
+                              std::to_string(f.length));
+  }
+  if (!f.bitfield.GetData(a) || !f.tree.Get(2 * a)) {
+    return Status::NotFound("block " + std::to_string(a) + " is not stored locally");
+  }
+  const uint64_t b = std::min({end.value, f.length, a + kMaxRunBlocks});
+  if (b <= a) return Status::InvalidArgument("an empty run of blocks");
+  // The leaves of blocks [a, b) are the even nodes of one stretch of the tree file.
+  const uint64_t nodes = 2 * (b - a) - 1;
+  Bytes leaves(nodes * kNodeSize);
+  Status read = f.tree_file->Read(kHeaderSize + kNodeSize * 2 * a, leaves);
+  if (read.code() == Code::kOutOfRange) return Status::Corruption("the tree file is cut short");
+  RETURN_IF_ERROR(Ann(read, "reading tree"));
+  BlockRun run;
+  run.first = first;
+  for (uint64_t j = a; j < b; ++j) {
+    if (j > a && (!f.bitfield.GetData(j) || !f.tree.Get(2 * j))) break;
+    auto leaf = ParseNode(&leaves[2 * (j - a) * kNodeSize], 2 * j);
+    if (!leaf || leaf->size > kMaxBlockBytes) {
+      return Status::Corruption("block " + std::to_string(j) + " has an impossible size");
+    }
+    if (leaf->size > out.size() - run.bytes) break;
+    run.sizes.push_back(leaf->size);
+    run.leaf_hashes.push_back(leaf->hash);
+    run.bytes += leaf->size;
+  }
+  if (run.sizes.empty()) {
+    return Status::InvalidArgument("block " + std::to_string(a) + " does not fit the buffer");
+  }
+  auto pos = f.positions->Find(a);
+  bool held = true;  // every node the offset comes from is held: the positions may be kept
+  if (pos) {
+    if (pos->size != run.sizes[0]) {
+      return Status::Corruption("block " + std::to_string(a) + " has an impossible size");
+    }
+    run.offset = pos->offset;
+  } else {
+    ASSIGN_OR_RETURN(run.offset, f.OffsetOf(a, &held));
+  }
+  if (run.offset > f.byte_length || run.bytes > f.byte_length - run.offset) {
+    return Status::Corruption("blocks from " + std::to_string(a) + " lie beyond the feed's end");
+  }
+  if (run.bytes > 0) {
+    Status s = f.data_file->Read(run.offset, out.first(run.bytes));
+    if (s.code() == Code::kOutOfRange) {
+      return Status::Corruption("block " + std::to_string(a) + " is cut short in data");
+    }
+    RETURN_IF_ERROR(Ann(s, "reading data"));
+  }
+  // The positions the leaves give (held nodes: safe to remember), and which blocks were
+  // already verified (a remembered block whose place differs is checked again, like any).
+  run.verified.resize(run.count());
+  uint64_t at = run.offset;
+  for (uint64_t k = 0; k < run.count(); ++k) {
+    if (held) {
+      f.positions->SetOffset(a + k, at);
+      f.positions->SetSize(a + k, run.sizes[k]);
+    }
+    auto known = f.positions->Find(a + k);
+    run.verified[k] = known && known->verified && known->offset == at &&
+                      known->size == run.sizes[k];
+    at += run.sizes[k];
+  }
+  run.held = held;
+  return run;
+}
+
+void Feed::RememberVerified(const BlockRun& run) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  if (f.closed || !run.held) return;
+  uint64_t at = run.offset;
+  for (uint64_t k = 0; k < run.count(); ++k) {
+    const uint64_t block = run.first.value + k;
+    // A block cleared (or found bad by an audit) meanwhile is left for its next read.
+    if (block < f.length && f.bitfield.GetData(block)) {
+      f.positions->SetVerified(block, at, run.sizes[k]);
+    }
+    at += run.sizes[k];
+  }
 }
 
 void Feed::SetBlockFetcher(BlockFetcher fetcher) {
@@ -1319,7 +1421,10 @@ Status Feed::Clear(BlockIndex start, BlockIndex end) {
   if (e < f.length) {
     ASSIGN_OR_RETURN(to, f.OffsetOf(e, &held));
   }
-  if (to > from) RETURN_IF_ERROR(Ann(f.data_file->Del(from, to - from), "freeing data"));
+  if (to > from) {
+    f.unsynced = true;
+    RETURN_IF_ERROR(Ann(f.data_file->Del(from, to - from), "freeing data"));
+  }
   return Status::Ok();
 }
 
@@ -1346,7 +1451,14 @@ Status Feed::Close() {
   Impl& f = *impl_;
   std::unique_lock lock(f.mu);
   if (f.closed) return Status::Ok();
-  Status s = f.broken.ok() ? f.Commit(true) : f.broken;
+  // A feed that was only read since its last sync is closed as it is: no write, no sync (but
+  // of a secret_key written by Open).
+  Status s = f.broken;
+  if (s.ok() && (f.unsynced || f.keys_dirty || f.bitfield.pager().HasDirty())) {
+    s = f.Commit(true);
+  } else if (s.ok() && f.secret_dirty) {
+    s = Ann(f.secret_file->Sync(), "syncing secret_key");
+  }
   f.closed = true;
   for (auto* file :
        {&f.key_file, &f.secret_file, &f.tree_file, &f.data_file, &f.sig_file, &f.bf_file}) {

@@ -828,6 +828,115 @@ TEST(CoreRecovery, UnprovableCommittedTailMakesTheFeedReadOnlyUntilRepaired) {
       EXPECT_EQ(*b, Block(i, 50 + i)) << what;
     }
     EXPECT_EQ(*(*reopened)->Get(BlockIndex(kept)), Block(99, 9)) << what;
+
+// Counts the writes and syncs every file of a directory receives.
+struct IoCounts {
+  std::atomic<int> writes{0};
+  std::atomic<int> syncs{0};
+  std::atomic<int> secret_key_syncs{0};  // counted in syncs too
+};
+
+class CountingFile : public storage::File {
+ public:
+  CountingFile(std::unique_ptr<storage::File> inner, IoCounts* counts, bool secret_key)
+      : inner_(std::move(inner)), counts_(counts), secret_key_(secret_key) {}
+  Status Read(uint64_t offset, MutableByteView out) override { return inner_->Read(offset, out); }
+  Status Write(uint64_t offset, ByteView data) override {
+    ++counts_->writes;
+    return inner_->Write(offset, data);
+  }
+  Status WriteV(uint64_t offset, std::span<const ByteView> parts) override {
+    ++counts_->writes;
+    return inner_->WriteV(offset, parts);
+  }
+  Status Del(uint64_t offset, uint64_t length) override {
+    ++counts_->writes;
+    return inner_->Del(offset, length);
+  }
+  Status Truncate(uint64_t size) override {
+    ++counts_->writes;
+    return inner_->Truncate(size);
+  }
+  Result<uint64_t> Size() override { return inner_->Size(); }
+  Status Sync() override {
+    ++counts_->syncs;
+    if (secret_key_) ++counts_->secret_key_syncs;
+    return inner_->Sync();
+  }
+  Status Close() override { return inner_->Close(); }
+  Status Unlink() override { return inner_->Unlink(); }
+
+ private:
+  std::unique_ptr<storage::File> inner_;
+  IoCounts* counts_;
+  bool secret_key_;
+};
+
+storage::FileFactory Counting(storage::FileFactory inner, IoCounts* counts) {
+  return [inner = std::move(inner),
+          counts](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
+    ASSIGN_OR_RETURN(auto file, inner(name));
+    return std::unique_ptr<storage::File>(
+        new CountingFile(std::move(file), counts, name == "secret_key"));
+  };
+}
+
+TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {
+  storage::MemoryDirectory dir;
+  {
+    auto feed = Feed::Open(dir.factory());
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    for (uint64_t i = 0; i < 40; ++i) ASSERT_TRUE((*feed)->Append(Block(i, 1000 + i)).ok());
+  }
+  // Reopened, read (first reads: every block hashed), sought and closed: nothing written.
+  {
+    IoCounts counts;
+    auto feed = Feed::Open(Counting(dir.factory(), &counts));
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    for (uint64_t i = 0; i < 40; ++i) {
+      auto block = (*feed)->Get(BlockIndex(i));
+      ASSERT_TRUE(block.ok()) << block.status().ToString();
+      EXPECT_EQ(*block, Block(i, 1000 + i));
+    }
+    ASSERT_TRUE((*feed)->Seek(ByteOffset(5000)).ok());
+    ASSERT_TRUE((*feed)->Close().ok());
+    EXPECT_EQ(counts.writes.load(), 0);
+    EXPECT_EQ(counts.syncs.load(), 0);
+  }
+  // As a corestore opens a name-derived core: the secret key given, and a secret_key file that
+  // forgets what it is given (rewritten at every open). Reading it still syncs nothing.
+  {
+    crypto::SecretKey secret;
+    {
+      auto bytes = std::move(dir.factory()("secret_key")).value();
+      ASSERT_TRUE(bytes->Read(0, secret).ok());
+    }
+    storage::FileFactory forgetful = [inner = dir.factory()](const std::string& name) {
+      if (name == "secret_key") return Result<std::unique_ptr<storage::File>>(storage::NewMemoryFile());
+      return inner(name);
+    };
+    IoCounts counts;
+    FeedOptions options;
+    options.secret_key = secret;
+    auto feed = Feed::Open(Counting(forgetful, &counts), options);
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    EXPECT_TRUE((*feed)->writable());
+    for (uint64_t i = 0; i < 40; ++i) ASSERT_TRUE((*feed)->Get(BlockIndex(i)).ok());
+    counts.writes = 0;  // the forgetful secret_key's write
+    ASSERT_TRUE((*feed)->Close().ok());
+    EXPECT_EQ(counts.writes.load(), 0);
+    // None but the in-memory secret_key's (no file, no system call).
+    EXPECT_EQ(counts.syncs.load(), counts.secret_key_syncs.load());
+  }
+  // A feed that was written is still synced by Close, once.
+  {
+    IoCounts counts;
+    auto feed = Feed::Open(Counting(dir.factory(), &counts));
+    ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+    ASSERT_TRUE((*feed)->Append(Block(40, 10)).ok());
+    EXPECT_EQ(counts.syncs.load(), 0);
+    ASSERT_TRUE((*feed)->Close().ok());
+    EXPECT_GE(counts.syncs.load(), 4);  // data, tree, signatures, bitfield
   }
 }
 

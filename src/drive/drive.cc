@@ -428,30 +428,46 @@ constexpr size_t kWriterBufferBytes = 4 << 20;
 
 Status FileWriter::Write(ByteView chunk) {
   if (closed_) return Status::InvalidArgument("write after close");
-  if (chunk.empty()) {
-    buffered_sizes_.push_back(0);  // the reference appends an empty chunk as an empty block
+  if (buffered_sizes_.empty() && chunk.size() >= kWriterBufferBytes) {
+    // A large write with nothing buffered: its blocks are appended straight from the caller's
+    // bytes (the same blocks as through the buffer, without the copy).
+    return AppendBlocks(chunk, CutIntoBlocks(chunk.size()));
   }
-  for (size_t pos = 0; pos < chunk.size(); pos += kContentBlockBytes) {
-    buffered_sizes_.push_back(std::min(kContentBlockBytes, chunk.size() - pos));
-  }
+  for (size_t size : CutIntoBlocks(chunk.size())) buffered_sizes_.push_back(size);
   buffer_.insert(buffer_.end(), chunk.begin(), chunk.end());
   if (buffer_.size() >= kWriterBufferBytes) return FlushBuffer();
   return Status::Ok();
 }
 
-Status FileWriter::FlushBuffer() {
-  if (buffered_sizes_.empty()) return Status::Ok();
+std::vector<size_t> FileWriter::CutIntoBlocks(size_t bytes) {
+  // The reference appends an empty write as an empty block.
+  if (bytes == 0) return {0};
+  std::vector<size_t> sizes;
+  sizes.reserve((bytes + kContentBlockBytes - 1) / kContentBlockBytes);
+  for (size_t pos = 0; pos < bytes; pos += kContentBlockBytes) {
+    sizes.push_back(std::min(kContentBlockBytes, bytes - pos));
+  }
+  return sizes;
+}
+
+Status FileWriter::AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes) {
   std::vector<ByteView> blocks;
-  blocks.reserve(buffered_sizes_.size());
+  blocks.reserve(sizes.size());
   size_t pos = 0;
-  for (size_t size : buffered_sizes_) {
-    blocks.push_back(ByteView(buffer_).subspan(pos, size));
+  for (size_t size : sizes) {
+    blocks.push_back(bytes.subspan(pos, size));
     pos += size;
   }
   auto appended = target_.content->Append(std::span<const ByteView>(blocks));
   if (!appended.ok()) return appended.status().Annotate("appending content of " + target_.path);
-  written_ += buffer_.size();
+  written_ += bytes.size();
   blocks_ += blocks.size();
+  return Status::Ok();
+}
+
+Status FileWriter::FlushBuffer() {
+  if (buffered_sizes_.empty()) return Status::Ok();
+  RETURN_IF_ERROR(AppendBlocks(buffer_, buffered_sizes_));
   buffer_.clear();
   buffered_sizes_.clear();
   return Status::Ok();

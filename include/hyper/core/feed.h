@@ -111,6 +111,22 @@ struct GetOptions {
   std::optional<uint64_t> byte_offset{};
 };
 
+// Consecutive local blocks read by Feed::ReadRun with one positional read, not yet checked:
+// their bytes lie back to back in the caller's buffer, and `leaf_hashes` are what the tree says
+// they must hash to (crypto::LeafHash). See core::BlockReader, which checks them.
+struct BlockRun {
+  BlockIndex first{0};
+  uint64_t offset = 0;  // where the run starts in the feed's data
+  uint64_t bytes = 0;   // the sum of `sizes`
+  std::vector<uint64_t> sizes;
+  std::vector<crypto::Hash> leaf_hashes;
+  // Whether each block was already verified since open (its bytes need no hashing).
+  std::vector<uint8_t> verified;
+  // Whether the run's place comes from held tree nodes only (then it may be remembered).
+  bool held = true;
+  uint64_t count() const { return sizes.size(); }
+};
+
 // The seam through which replication fetches missing blocks. Get() calls it (without the
 // feed's lock) for a block that is not local; it must return Ok once the block has been Put()
 // into the feed, or an error (Timeout, NotFound, Cancelled ...) which Get() returns.
@@ -156,6 +172,15 @@ class Feed {
   Result<Bytes> GetRange(BlockIndex index, uint64_t offset, uint64_t length,
                          GetOptions options = {});
   void SetBlockFetcher(BlockFetcher fetcher);
+
+  // Reads blocks from `first` (below `end`) into `out` with one positional read: as many
+  // consecutive blocks as are local, whose leaf nodes are held, and that fit whole into `out`
+  // (at most 4096), without hashing them: the bytes must not be used before each block not
+  // yet verified hashes to its leaf hash (core::BlockReader does that, on two cores). NotFound
+  // when block `first` is not local (the caller then uses Get, which may fetch it),
+  // OutOfRange past length(), InvalidArgument when it does not fit into `out`, Corruption
+  // when `data` is cut short or a leaf is impossible.
+  Result<BlockRun> ReadRun(BlockIndex first, BlockIndex end, MutableByteView out) const;
 
   // Whether the block is local (has its data).
   bool Has(BlockIndex index) const;
@@ -224,6 +249,9 @@ class Feed {
   struct Impl;
 
  private:
+  friend class BlockReader;
+  // Remembers the blocks of `run` as verified (their bytes were hashed and matched).
+  void RememberVerified(const BlockRun& run) const;
   explicit Feed(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

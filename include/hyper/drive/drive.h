@@ -196,7 +196,9 @@ struct WriteTarget {
 }  // namespace internal
 
 // Streams a file into the content feed: each Write appends its bytes as blocks of at most
-// kContentBlockBytes (one batch per Write); Close writes the Stat. Holds the drive's content
+// kContentBlockBytes; small writes are grouped into one batch of up to 4 MiB, a larger write
+// is appended as its own batch straight from the caller's bytes (no copy); Close writes the
+// Stat. Holds the drive's content
 // lock from creation to Close/destruction. Destroying it without Close leaves the appended
 // blocks unreferenced, as the reference does on an aborted stream.
 class FileWriter {
@@ -216,6 +218,10 @@ class FileWriter {
   void Unlock();
   // Appends the buffered blocks as one batch (one signature).
   Status FlushBuffer();
+  // The sizes of the blocks one write of `bytes` is cut into.
+  static std::vector<size_t> CutIntoBlocks(size_t bytes);
+  // Appends `bytes`, cut at `sizes`, as one batch.
+  Status AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes);
   internal::WriteTarget target_;
   WriteOptions options_;
   // Blocks not yet appended: their bytes back to back, and each block's size. Block boundaries
@@ -402,6 +408,7 @@ class Drive {
  private:
   friend class FileWriter;
   friend class FileHandle;
+  friend class FileReader;  // src/drive/file_reader.cc: ResolveStat, ContentFeed
   Drive() = default;
   // Bytes of the file `st` (held by `holder`'s drive).
   Result<Bytes> ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,
