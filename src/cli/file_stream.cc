@@ -19,9 +19,8 @@ Status WriteAll(int fd, ByteView data, const std::string& what) {
   return Status::Ok();
 }
 
-Status CopyToFd(const drive::Drive& drive, const std::string& path, uint64_t start,
-                uint64_t length, int fd, const std::string& what,
-                const std::function<void(uint64_t)>& on_bytes) {
+Status CopyToFd(const drive::Drive& drive, const std::string& path, uint64_t start, uint64_t length,
+                int fd, const std::string& what, const std::function<void(uint64_t)>& on_bytes) {
   ASSIGN_OR_RETURN(auto reader, drive::FileReader::Open(drive, path, start, length));
   while (true) {
     ASSIGN_OR_RETURN(ByteView chunk, reader->Next());

@@ -21,8 +21,8 @@ Status WriteAll(int fd, ByteView data, const std::string& what);
 // Copies bytes [start, start + length) of the file at `path` (clamped to its end) to `fd`.
 // `on_bytes` (when set) is called with the number of bytes written after each chunk.
 // Corruption when a block does not match its hash: nothing of that chunk is written.
-Status CopyToFd(const drive::Drive& drive, const std::string& path, uint64_t start,
-                uint64_t length, int fd, const std::string& what,
+Status CopyToFd(const drive::Drive& drive, const std::string& path, uint64_t start, uint64_t length,
+                int fd, const std::string& what,
                 const std::function<void(uint64_t)>& on_bytes = {});
 
 // Bytes read at a time by CopyFromFd: a whole number of content blocks.

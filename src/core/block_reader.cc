@@ -10,11 +10,11 @@ namespace hyper::core {
 struct BlockReader::Chunk {
   std::unique_ptr<uint8_t[]> buffer;  // kChunkBytes, allocated on first use, never zeroed
   uint64_t bytes = 0;
-  BlockRun run;          // empty when the chunk is one block delivered by Get (checked there)
-  std::vector<ByteView> unchecked;      // the blocks still to hash
-  std::vector<uint64_t> unchecked_at;   // their index in the run
-  std::vector<crypto::Hash> hashes;     // their hashes, as computed
-  std::unique_ptr<LeafHasher> hasher;   // set while they are hashed
+  BlockRun run;  // empty when the chunk is one block delivered by Get (checked there)
+  std::vector<ByteView> unchecked;     // the blocks still to hash
+  std::vector<uint64_t> unchecked_at;  // their index in the run
+  std::vector<crypto::Hash> hashes;    // their hashes, as computed
+  std::unique_ptr<LeafHasher> hasher;  // set while they are hashed
 };
 
 BlockReader::BlockReader(Feed& feed, BlockIndex first, BlockIndex end, GetOptions options)

@@ -21,8 +21,8 @@ struct Fixture {
 
   Fixture() {
     std::mt19937_64 rng(7);
-    const size_t sizes[] = {0, 1, 700, 524288, 0, 1 << 20, 3 << 20, 12345, 8 << 20, 524288,
-                            0, 65536, 5 << 20, 77, 2 << 20, 524288, 1};
+    const size_t sizes[] = {0,      1, 700,   524288,  0,  1 << 20, 3 << 20, 12345, 8 << 20,
+                            524288, 0, 65536, 5 << 20, 77, 2 << 20, 524288,  1};
     for (size_t s : sizes) blocks.push_back(RandomBlock(rng, s));
     auto feed = std::move(Feed::Open(dir.factory())).value();
     std::vector<ByteView> views(blocks.begin(), blocks.end());

@@ -1,4 +1,5 @@
-// FileReader: a file's bytes streamed through core::BlockReader (include/hyper/drive/file_reader.h).
+// FileReader: a file's bytes streamed through core::BlockReader
+// (include/hyper/drive/file_reader.h).
 #include "hyper/drive/file_reader.h"
 
 #include <algorithm>
@@ -35,7 +36,8 @@ Result<std::unique_ptr<FileReader>> FileReader::Open(const Drive& drive, std::st
   }
   const uint64_t skip = first.second;
   auto blocks = std::make_unique<core::BlockReader>(*content, first.first, BlockIndex(last));
-  return std::unique_ptr<FileReader>(new FileReader(std::move(st), skip, length, std::move(blocks)));
+  return std::unique_ptr<FileReader>(
+      new FileReader(std::move(st), skip, length, std::move(blocks)));
 }
 
 FileReader::FileReader(Stat stat, uint64_t skip, uint64_t length,

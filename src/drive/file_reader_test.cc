@@ -58,17 +58,17 @@ TEST_F(FileReaderTest, StreamsAnyRangeOfABigFileAsReadRangeReturnsIt) {
   ASSERT_TRUE(drive_->Symlink("big.bin", "/link").ok());
 
   const uint64_t size = big.size();
-  for (auto [start, length] : std::vector<std::pair<uint64_t, uint64_t>>{
-           {0, UINT64_MAX},
-           {0, size},
-           {1, size - 2},
-           {524288, 524288},
-           {524287, 2},
-           {(8 << 20) - 3, (9 << 20) + 11},
-           {size - 1, 100},
-           {size, 10},
-           {size + 5, 10},
-           {3, 0}}) {
+  for (auto [start, length] :
+       std::vector<std::pair<uint64_t, uint64_t>>{{0, UINT64_MAX},
+                                                  {0, size},
+                                                  {1, size - 2},
+                                                  {524288, 524288},
+                                                  {524287, 2},
+                                                  {(8 << 20) - 3, (9 << 20) + 11},
+                                                  {size - 1, 100},
+                                                  {size, 10},
+                                                  {size + 5, 10},
+                                                  {3, 0}}) {
     auto got = ReadAll("/big.bin", start, length);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     const uint64_t from = std::min(start, size);
@@ -106,7 +106,9 @@ TEST_F(FileReaderTest, ALargeWriteGivesTheBlocksOfSmallWrites) {
   Stat a = std::move(large->Close()).value();
   auto small = std::move(drive_->CreateWriter("/small")).value();
   for (size_t pos = 0; pos < data.size(); pos += 1 << 20) {
-    ASSERT_TRUE(small->Write(ByteView(data).subspan(pos, std::min<size_t>(1 << 20, data.size() - pos))).ok());
+    ASSERT_TRUE(
+        small->Write(ByteView(data).subspan(pos, std::min<size_t>(1 << 20, data.size() - pos)))
+            .ok());
   }
   Stat b = std::move(small->Close()).value();
   EXPECT_EQ(a.blocks, 13u);

@@ -112,11 +112,14 @@ TEST_F(BigFileCli, CatAndExportStreamBigFilesExactly) {
   ProcessRun cat = Run({"cat", url + "/big.bin"});
   ASSERT_EQ(cat.exit_code, 0) << cat.stderr_text;
   EXPECT_TRUE(cat.stdout_text == big_) << "cat gave " << cat.stdout_text.size() << " bytes";
-  for (auto [start, end] : std::vector<std::pair<uint64_t, uint64_t>>{
-           {0, 1}, {524287, 524289}, {(8 << 20) - 1, (17 << 20) + 3}, {big_.size() - 2, big_.size()},
-           {1000, big_.size()}}) {
-    ProcessRun part = Run({"cat", url + "/big.bin", "--start", std::to_string(start), "--end",
-                           std::to_string(end)});
+  for (auto [start, end] :
+       std::vector<std::pair<uint64_t, uint64_t>>{{0, 1},
+                                                  {524287, 524289},
+                                                  {(8 << 20) - 1, (17 << 20) + 3},
+                                                  {big_.size() - 2, big_.size()},
+                                                  {1000, big_.size()}}) {
+    ProcessRun part = Run(
+        {"cat", url + "/big.bin", "--start", std::to_string(start), "--end", std::to_string(end)});
     ASSERT_EQ(part.exit_code, 0) << part.stderr_text;
     EXPECT_TRUE(part.stdout_text == big_.substr(start, end - start)) << start << ".." << end;
   }
@@ -125,8 +128,8 @@ TEST_F(BigFileCli, CatAndExportStreamBigFilesExactly) {
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/dir/a")) == ReadAll(tmp_.Sub("src/dir/a")));
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/dir/b")) == ReadAll(tmp_.Sub("src/dir/b")));
   // What put and import wrote, the Node reference reads the same.
-  auto node = hyper::testing::RunNode(
-      "cli_tree", {store_, url.substr(std::string("hyper://").size(), 64)});
+  auto node =
+      hyper::testing::RunNode("cli_tree", {store_, url.substr(std::string("hyper://").size(), 64)});
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   const auto& entries = (*node)["entries"];
   ASSERT_TRUE(entries.contains("/big.bin"));
@@ -152,8 +155,7 @@ TEST_F(BigFileCli, ABlockChangedOnDiskIsRefusedByCatAndExport) {
   }
   ProcessRun cat = Run({"cat", url + "/big.bin"});
   EXPECT_NE(cat.exit_code, 0);
-  EXPECT_NE(cat.stderr_text.find("does not match its hash"), std::string::npos)
-      << cat.stderr_text;
+  EXPECT_NE(cat.stderr_text.find("does not match its hash"), std::string::npos) << cat.stderr_text;
   // Only bytes before the changed block's chunk came out, and they are right.
   EXPECT_LE(cat.stdout_text.size(), size_t{13} << 20);
   EXPECT_TRUE(cat.stdout_text == big_.substr(0, cat.stdout_text.size()));

@@ -20,8 +20,7 @@ class FileReader {
   // file's end. IsADirectory for a directory, NotFound when there is no such path.
   // REQUIRES: the drive outlives the reader.
   static Result<std::unique_ptr<FileReader>> Open(const Drive& drive, std::string_view path,
-                                                  uint64_t start = 0,
-                                                  uint64_t length = UINT64_MAX);
+                                                  uint64_t start = 0, uint64_t length = UINT64_MAX);
   ~FileReader();
   FileReader(const FileReader&) = delete;
   FileReader& operator=(const FileReader&) = delete;
@@ -37,8 +36,7 @@ class FileReader {
   Result<ByteView> Next();
 
  private:
-  FileReader(Stat stat, uint64_t skip, uint64_t length,
-             std::unique_ptr<core::BlockReader> blocks);
+  FileReader(Stat stat, uint64_t skip, uint64_t length, std::unique_ptr<core::BlockReader> blocks);
   Stat stat_;
   uint64_t skip_;  // bytes of the first block before the range
   uint64_t remaining_;
