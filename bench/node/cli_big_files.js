@@ -14,7 +14,8 @@
 // catBig and exportDir read one store that both sides open from disk (written by our import
 // in an earlier process; the formats are the same), so both read the same blocks, never read
 // before in that process: every block is hashed on its first read. The page cache is warm
-// (the files were just written and the machine has the memory to keep them) for both sides.
+// (the files were just written and the machine has the memory to keep them) for both sides,
+// and `sync` runs before each timed step.
 // Prints a table; --out writes {machine, config, workloads: {name: {ours, node, unit, ratio}}}.
 'use strict'
 const path = require('path')
@@ -78,8 +79,11 @@ function machine () {
   return `${cpu[0].model}, ${cpu.length} cores, ${os.type()} ${os.release()}`
 }
 
-// Runs a command to its exit; its stdout to `stdoutFile` when given. Seconds.
+// Runs a command to its exit; its stdout to `stdoutFile` when given. Seconds. The dirty pages
+// the step before left are written back first (untimed), so that neither side pays for the
+// other's writes.
 function timed (cmd, args, stdoutFile) {
+  spawnSync('sync')
   const fd = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'pipe'
   const t = process.hrtime.bigint()
   const r = spawnSync(cmd, args, { stdio: ['ignore', fd, 'pipe'], maxBuffer: 64 * MiB })

@@ -181,7 +181,7 @@ Status Cat(const std::string& storage, const DriveArgs& a) {
   // Straight from the checked chunks to the descriptor, in large writes (nothing is buffered
   // in stdout before).
   if (std::fflush(stdout) != 0) return Status::FromErrno(errno, "writing to stdout");
-  RETURN_IF_ERROR(CopyToFd(d, od.path, start, end - start, STDOUT_FILENO, "stdout"));
+  RETURN_IF_ERROR(CopyToFd(d, od.path, start, end - start, STDOUT_FILENO, "to stdout"));
   return session->Close();
 }
 

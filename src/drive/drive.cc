@@ -600,15 +600,20 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
   if (st.IsDirectory()) return Status::IsADirectory(norm + " is a directory");
   auto read = ReadStat(st, holder, start, length);
   if (read.ok()) return read;
+  return ExplainReadError(norm, st, holder, read.status());
+}
+
+Status Drive::ExplainReadError(const std::string& norm, const Stat& st, const trie::Trie* holder,
+                               Status error) const {
   // On a replica, a block the feed does not hold (or a content feed not known yet) is content
   // not downloaded: say that, not which block lies beyond which length. A drive we write to
   // that lost blocks keeps the feed's own words.
-  const Code code = read.status().code();
-  if (code != Code::kNotFound && code != Code::kOutOfRange) return read;
+  const Code code = error.code();
+  if (code != Code::kNotFound && code != Code::kOutOfRange) return error;
   auto content = ContentFeed(holder);
   if (content.ok() && ((*content)->writable() ||
                        (*content)->Has(BlockIndex(st.offset), BlockIndex(st.offset + st.blocks)))) {
-    return read;
+    return error;
   }
   return Status::NotFound(norm + " is not downloaded here; use --peer or the network");
 }

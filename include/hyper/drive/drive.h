@@ -408,12 +408,16 @@ class Drive {
  private:
   friend class FileWriter;
   friend class FileHandle;
-  friend class FileReader;  // src/drive/file_reader.cc: ResolveStat, ContentFeed
+  friend class FileReader;  // src/drive/file_reader.cc: ResolveStat, ContentFeed, ExplainReadError
   Drive() = default;
   // Bytes of the file `st` (held by `holder`'s drive).
   Result<Bytes> ReadStat(const Stat& st, const trie::Trie* holder, uint64_t start,
                          uint64_t length) const;
   Status CheckWritable() const;
+  // `error` from reading the file `norm` (of Stat `st`, held by `holder`'s drive), or NotFound
+  // "not downloaded here" when it comes from content a replica does not hold.
+  Status ExplainReadError(const std::string& norm, const Stat& st, const trie::Trie* holder,
+                          Status error) const;
   // Lstat of a normalized path; nullopt when there is no node (no implicit directory lookup).
   // `holder` (when given) receives the trie that holds the node (a mounted one or ours).
   Result<std::optional<Stat>> NodeStat(const std::string& norm,

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "hyper/core/block_reader.h"
 #include "hyper/drive/drive.h"
@@ -37,10 +39,19 @@ class FileReader {
 
  private:
   FileReader(Stat stat, uint64_t skip, uint64_t length, std::unique_ptr<core::BlockReader> blocks);
+  // The blocks holding [start, start + length) of the file, and the bytes of the first before
+  // `start`.
+  static Result<std::pair<std::unique_ptr<core::BlockReader>, uint64_t>> OpenBlocks(
+      const Drive& drive, const std::string& norm, const Stat& st, const trie::Trie* holder,
+      uint64_t start, uint64_t length);
   Stat stat_;
   uint64_t skip_;  // bytes of the first block before the range
   uint64_t remaining_;
   std::unique_ptr<core::BlockReader> blocks_;  // null for an empty range
+  // For errors worded as Drive::ReadRange words them.
+  const Drive* drive_ = nullptr;
+  std::string path_;
+  const trie::Trie* holder_ = nullptr;
 };
 
 }  // namespace hyper::drive
