@@ -828,6 +828,8 @@ TEST(CoreRecovery, UnprovableCommittedTailMakesTheFeedReadOnlyUntilRepaired) {
       EXPECT_EQ(*b, Block(i, 50 + i)) << what;
     }
     EXPECT_EQ(*(*reopened)->Get(BlockIndex(kept)), Block(99, 9)) << what;
+  }
+}
 
 // Counts the writes and syncs every file of a directory receives.
 struct IoCounts {
