@@ -1,7 +1,9 @@
 // Fuzzes the replication state machine with hostile messages from an authenticated peer:
 // byte 0 picks our role (even: we serve a 40-block feed; odd: we download into an empty sparse
 // replica and wait for block 5), the rest is a sequence of frames whose messages the remote
-// sends on the feed's channel (through a real, encrypted ProtocolStream).
+// sends on the feed's channel (through a real, encrypted ProtocolStream). We register two
+// extensions ("echo" answers every message with its payload, "hypertrie" swallows it), so that
+// Options and Extension messages with any names, ids and payloads reach the routing.
 #include <cstdint>
 #include <memory>
 
@@ -67,6 +69,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Quiet attacker;
   {
     FeedReplicator rep(feed, options);
+    ExtensionHandler echo;
+    echo.on_message = [&rep](uint64_t peer, ByteView payload) {
+      (void)rep.SendExtension(peer, "echo", payload);
+    };
+    (void)rep.RegisterExtension("echo", std::move(echo));
+    ExtensionHandler swallow;
+    swallow.on_message = [](uint64_t, ByteView payload) {
+      volatile size_t n = payload.size();  // touch it: ASan checks the view is valid
+      (void)n;
+    };
+    (void)rep.RegisterExtension("hypertrie", std::move(swallow));
     if (download) rep.Want(BlockIndex(5), [](Status) {});
     theirs.Start();
     (void)rep.Attach(&ours);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <limits>
 
 namespace hyper::protocol {
@@ -95,6 +96,11 @@ class FeedReplicator::Peer : public ChannelHandler {
 
   void OnChannelOpen() override {
     opened_ = true;
+    if (!owner_->extensions_.empty()) {
+      OptionsMessage o;
+      for (const auto& [name, handler] : owner_->extensions_) o.extensions.push_back(name);
+      Send(o);
+    }
     if (!uploading_ || !downloading_) {
       Send(StatusMessage{uploading_, downloading_});
     }
@@ -109,7 +115,29 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (auto* x = std::get_if<DataMessage>(&m)) return OnData(*x);
     if (const auto* x = std::get_if<UnhaveMessage>(&m)) return OnUnhave(*x);
     if (const auto* x = std::get_if<StatusMessage>(&m)) return OnStatus(*x);
-    return Status::Ok();  // Options, Unwant, Cancel, Extension: nothing to do
+    if (auto* x = std::get_if<OptionsMessage>(&m)) {
+      remote_extensions_ = std::move(x->extensions);
+      return Status::Ok();
+    }
+    if (const auto* x = std::get_if<ExtensionMessage>(&m)) {
+      // The id indexes the remote's own list (from its Options); anything else is dropped.
+      if (x->id >= remote_extensions_.size()) return Status::Ok();
+      if (x->payload.size() > kMaxExtensionPayload) return Status::Ok();
+      owner_->OnExtension(this, remote_extensions_[x->id], x->payload);
+      return Status::Ok();
+    }
+    return Status::Ok();  // Unwant, Cancel: nothing to do
+  }
+
+  // Whether the remote listed extension `name` (and the channel is open both ways).
+  bool HasExtension(std::string_view name) const {
+    if (!opened_ || closed_ || stream_->destroyed()) return false;
+    return std::find(remote_extensions_.begin(), remote_extensions_.end(), name) !=
+           remote_extensions_.end();
+  }
+
+  void SendExtension(uint64_t local_id, ByteView payload) {
+    Send(ExtensionMessage{local_id, ToBytes(payload)});
   }
 
   void OnChannelClose() override {
@@ -550,7 +578,8 @@ class FeedReplicator::Peer : public ChannelHandler {
   IntervalSet missing_;  // blocks the remote has and we lack
   std::set<uint64_t> inflight_;
   std::chrono::steady_clock::time_point last_progress_{};
-  std::set<uint64_t> wants_sent_;  // regions
+  std::set<uint64_t> wants_sent_;               // regions
+  std::vector<std::string> remote_extensions_;  // the remote's sorted names (its Options)
 };
 
 FeedReplicator::FeedReplicator(core::Feed* feed, PeerOptions options)
@@ -754,6 +783,56 @@ void FeedReplicator::OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, 
   stats_.downloaded_blocks++;
   stats_.downloaded_bytes += bytes;
   OnBlockStored(index, from);
+}
+
+Status FeedReplicator::RegisterExtension(const std::string& name, ExtensionHandler handler) {
+  const Limits limits;
+  if (name.empty() || name.size() > limits.max_extension_name) {
+    return Status::InvalidArgument("bad extension name");
+  }
+  if (extensions_.size() >= limits.max_extensions) {
+    return Status::InvalidArgument("too many extensions");
+  }
+  if (!handler.on_message) return Status::InvalidArgument("extension without a handler");
+  if (!extensions_.emplace(name, std::move(handler)).second) {
+    return Status::InvalidArgument("extension " + name + " registered twice");
+  }
+  return Status::Ok();
+}
+
+void FeedReplicator::OnExtension(Peer* from, const std::string& name, ByteView payload) {
+  auto it = extensions_.find(name);
+  if (it == extensions_.end()) return;
+  // A copy: the handler may register nothing, but keep it alive whatever it does meanwhile.
+  auto on_message = it->second.on_message;
+  on_message(from->id(), payload);
+}
+
+bool FeedReplicator::SendExtension(uint64_t peer_id, std::string_view name, ByteView payload) {
+  auto it = extensions_.find(name);
+  if (it == extensions_.end()) return false;
+  Peer* p = FindPeer(peer_id);
+  if (p == nullptr || !p->HasExtension(name)) return false;
+  p->SendExtension(static_cast<uint64_t>(std::distance(extensions_.begin(), it)), payload);
+  return true;
+}
+
+size_t FeedReplicator::BroadcastExtension(std::string_view name, ByteView payload) {
+  auto it = extensions_.find(name);
+  if (it == extensions_.end()) return 0;
+  const auto id = static_cast<uint64_t>(std::distance(extensions_.begin(), it));
+  size_t sent = 0;
+  for (auto& p : peers_) {
+    if (!p->HasExtension(name)) continue;
+    p->SendExtension(id, payload);
+    ++sent;
+  }
+  return sent;
+}
+
+size_t FeedReplicator::PeersWithExtension(std::string_view name) const {
+  return static_cast<size_t>(std::count_if(peers_.begin(), peers_.end(),
+                                           [&](const auto& p) { return p->HasExtension(name); }));
 }
 
 void FeedReplicator::OnLocalAppend(uint64_t new_length) {

@@ -327,5 +327,127 @@ TEST_F(ReplicatorTest, StoreFinishingAfterTheReplicatorIsGoneDoesNothing) {
   EXPECT_EQ(r->feed->Downloaded(), stored);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Extension messages
+
+struct Received {
+  uint64_t peer = 0;
+  std::string payload;
+};
+
+ExtensionHandler Record(std::vector<Received>* into) {
+  ExtensionHandler h;
+  h.on_message = [into](uint64_t peer, ByteView payload) {
+    into->push_back({peer, std::string(payload.begin(), payload.end())});
+  };
+  return h;
+}
+
+TEST_F(ReplicatorTest, ExtensionsAreRoutedByNameNotById) {
+  auto w = NewWriter(3);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), SparseLive()), leech(r->feed.get(), SparseLive());
+  // The two sides' sorted lists differ: "hypertrie" is id 0 at the seed and id 1 at the leech,
+  // "zz" exists only at the seed, "aa" only at the leech.
+  std::vector<Received> seed_trie, seed_zz, leech_trie, leech_aa;
+  ASSERT_TRUE(seed.RegisterExtension("zz", Record(&seed_zz)).ok());
+  ASSERT_TRUE(seed.RegisterExtension("hypertrie", Record(&seed_trie)).ok());
+  ASSERT_TRUE(leech.RegisterExtension("hypertrie", Record(&leech_trie)).ok());
+  ASSERT_TRUE(leech.RegisterExtension("aa", Record(&leech_aa)).ok());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(seed.PeersWithExtension("hypertrie"), 1u);
+  EXPECT_EQ(seed.PeersWithExtension("aa"), 1u);
+  EXPECT_EQ(seed.PeersWithExtension("zz"), 0u);
+  EXPECT_EQ(leech.PeersWithExtension("zz"), 1u);
+
+  EXPECT_EQ(leech.BroadcastExtension("hypertrie", AsBytes("get x")), 1u);
+  // Known here but not listed by the remote: not sent.
+  EXPECT_EQ(leech.BroadcastExtension("aa", AsBytes("nobody")), 0u);
+  EXPECT_EQ(leech.BroadcastExtension("unregistered", AsBytes("nobody")), 0u);
+  Pump(a, b, &seed, &leech);
+  ASSERT_EQ(seed_trie.size(), 1u);
+  EXPECT_EQ(seed_trie[0].payload, "get x");
+  EXPECT_TRUE(seed_zz.empty());
+
+  // The seed answers the peer the message came from.
+  EXPECT_TRUE(seed.SendExtension(seed_trie[0].peer, "hypertrie", AsBytes("cache y")));
+  EXPECT_FALSE(seed.SendExtension(seed_trie[0].peer + 99, "hypertrie", AsBytes("no such peer")));
+  EXPECT_TRUE(seed.SendExtension(seed_trie[0].peer, "zz", AsBytes("ignored there")) == false);
+  Pump(a, b, &seed, &leech);
+  ASSERT_EQ(leech_trie.size(), 1u);
+  EXPECT_EQ(leech_trie[0].payload, "cache y");
+  EXPECT_TRUE(leech_aa.empty());
+  // Replication itself is unaffected.
+  Status got = Status::Internal("not called");
+  leech.Want(BlockIndex(2), [&](Status s) { got = s; });
+  Pump(a, b, &seed, &leech);
+  EXPECT_TRUE(got.ok()) << got.ToString();
+}
+
+TEST_F(ReplicatorTest, RegisterExtensionRefusesBadNames) {
+  auto w = NewWriter(1);
+  FeedReplicator rep(w->feed.get(), {});
+  std::vector<Received> got;
+  EXPECT_TRUE(rep.RegisterExtension("one", Record(&got)).ok());
+  EXPECT_EQ(rep.RegisterExtension("one", Record(&got)).code(), Code::kInvalidArgument);
+  EXPECT_EQ(rep.RegisterExtension("", Record(&got)).code(), Code::kInvalidArgument);
+  EXPECT_EQ(rep.RegisterExtension(std::string(300, 'n'), Record(&got)).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(rep.RegisterExtension("nohandler", ExtensionHandler{}).code(), Code::kInvalidArgument);
+}
+
+// A remote driven by hand sends Extension messages before its Options, with ids past its list,
+// with an oversized payload, and after an Options that empties its list: only the messages whose
+// id names one of our extensions in the remote's current list reach the handler, and the
+// connection stays up.
+TEST_F(ReplicatorTest, MalformedExtensionMessagesAreDropped) {
+  auto w = NewWriter(5);
+  std::vector<Received> trie, echo;
+  FeedReplicator seed(w->feed.get(), SparseLive());
+  ASSERT_TRUE(seed.RegisterExtension("hypertrie", Record(&trie)).ok());
+  ASSERT_TRUE(seed.RegisterExtension("echo", Record(&echo)).ok());
+  struct Quiet : ChannelHandler {
+    std::vector<Message> got;
+    Status OnChannelMessage(Message& m) override {
+      got.push_back(m);
+      return Status::Ok();
+    }
+  } remote;
+  const crypto::Hash dk = w->feed->discovery_key();
+  a.Start();
+  ASSERT_TRUE(seed.Attach(&a).ok());
+  ASSERT_TRUE(b.Open(w->feed->key(), &remote).ok());
+  Pump(a, b, &seed);
+  // Our Options came, with our names sorted.
+  bool saw_options = false;
+  for (const auto& m : remote.got) {
+    if (const auto* o = std::get_if<OptionsMessage>(&m)) {
+      saw_options = true;
+      EXPECT_EQ(o->extensions, (std::vector<std::string>{"echo", "hypertrie"}));
+    }
+  }
+  EXPECT_TRUE(saw_options);
+
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{0, ToBytes("before options")}).ok());
+  ASSERT_TRUE(b.Send(dk, OptionsMessage{{"hypertrie", "other", "zzz"}, std::nullopt}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{3, ToBytes("past the list")}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{uint64_t{1} << 60, ToBytes("huge id")}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{1, ToBytes("a name we lack")}).ok());
+  ASSERT_TRUE(
+      b.Send(dk, ExtensionMessage{0, Bytes(FeedReplicator::kMaxExtensionPayload + 1, 7)}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{0, ToBytes("good")}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{0, Bytes{}}).ok());
+  ASSERT_TRUE(b.Send(dk, OptionsMessage{{}, std::nullopt}).ok());
+  ASSERT_TRUE(b.Send(dk, ExtensionMessage{0, ToBytes("after the list emptied")}).ok());
+  Pump(a, b, &seed);
+  ASSERT_EQ(trie.size(), 2u);
+  EXPECT_EQ(trie[0].payload, "good");
+  EXPECT_EQ(trie[1].payload, "");
+  EXPECT_TRUE(echo.empty());
+  EXPECT_FALSE(a.destroyed());
+  EXPECT_EQ(seed.peer_count(), 1u);
+}
+
 }  // namespace
 }  // namespace hyper::protocol

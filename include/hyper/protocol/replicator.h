@@ -16,6 +16,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "hyper/core/feed.h"
@@ -33,6 +35,10 @@ struct PeerOptions {
   bool upload = true;
   // Requests in flight per peer (the reference's maxRequests).
   size_t max_requests = 16;
+  // Replicator (tcp.h) only: the feed holds a hypertrie (a drive's metadata); speak its get
+  // extension: answer peers' gets from what is here, download what their answers name, and
+  // allow Replicator::AskTrieGet.
+  bool hypertrie_extension = false;
 };
 
 struct ReplicationStats {
@@ -41,6 +47,11 @@ struct ReplicationStats {
   uint64_t uploaded_blocks = 0;
   uint64_t uploaded_bytes = 0;
   uint64_t rejected_blocks = 0;  // Data that did not verify (the stream was then destroyed)
+  // hypertrie's get extension (filled in by Replicator::stats): gets we sent and answered,
+  // and the seqs that the peers' answers named.
+  uint64_t trie_gets_sent = 0;
+  uint64_t trie_gets_answered = 0;
+  uint64_t trie_cache_seqs = 0;
 };
 
 // A received block on its way to Feed::Put.
@@ -72,8 +83,19 @@ struct BlockStore {
       prepare;
 };
 
+// Receives the messages of one extension (hypercore's registerExtension) on one feed.
+struct ExtensionHandler {
+  // `peer_id` names the peer it came from (for FeedReplicator::SendExtension); `payload` is at
+  // most FeedReplicator::kMaxExtensionPayload bytes and only valid during the call. Runs on the
+  // thread that owns the FeedReplicator; it may send extension messages from within.
+  std::function<void(uint64_t peer_id, ByteView payload)> on_message;
+};
+
 class FeedReplicator {
  public:
+  // Larger extension payloads are dropped before they reach a handler.
+  static constexpr size_t kMaxExtensionPayload = 256 * 1024;
+
   // REQUIRES: feed outlives this object.
   FeedReplicator(core::Feed* feed, PeerOptions options);
   ~FeedReplicator();
@@ -95,6 +117,19 @@ class FeedReplicator {
   void CancelWant(uint64_t handle);
   // Adds [start, end) to the blocks to download (sparse mode); end = UINT64_MAX for "all".
   void Download(BlockIndex start, BlockIndex end);
+
+  // Extension messages. Names are told to each peer, sorted, in an Options message when its
+  // channel opens, and a message's id is the index of its name in the sender's sorted list
+  // (docs/formats/hypercore-protocol.md). Register before attaching streams; a name registered
+  // twice, empty, or beyond the wire limits is InvalidArgument.
+  Status RegisterExtension(const std::string& name, ExtensionHandler handler);
+  // Sends `payload` on extension `name` to one peer, if it is open and listed that name in its
+  // Options; returns whether it was sent.
+  bool SendExtension(uint64_t peer_id, std::string_view name, ByteView payload);
+  // The same to every such peer; returns how many were sent one.
+  size_t BroadcastExtension(std::string_view name, ByteView payload);
+  // How many of the open peers listed extension `name`.
+  size_t PeersWithExtension(std::string_view name) const;
 
   // Announces blocks [old_length, new_length) that this process appended to its own feed.
   void OnLocalAppend(uint64_t new_length);
@@ -137,6 +172,9 @@ class FeedReplicator {
   void PrepareAsync(Peer* from, std::vector<uint64_t> indexes);
   void OnPrepared(uint64_t peer_id, const std::vector<RequestInfo>& infos);
   Peer* FindPeer(uint64_t peer_id) const;
+  void OnExtension(Peer* from, const std::string& name, ByteView payload);
+  // Our extensions, in name order (a map iterates sorted): the local id is the position.
+  std::map<std::string, ExtensionHandler, std::less<>> extensions_;
   bool StoreFull() const;
 
   core::Feed* feed_;
