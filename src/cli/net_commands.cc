@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -142,8 +143,18 @@ class PeerReader {
     co.key = key;
     ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
     if (!meta->writable()) {
-      RETURN_IF_ERROR(Track(meta));
-      Status s = Update(*meta);
+      RETURN_IF_ERROR(Track(meta, /*trie=*/true));
+      // The header (block 0, which names the content feed) is needed next: ask for it now.
+      RETURN_IF_ERROR(rep_->Download(meta.get(), BlockIndex(0), BlockIndex(1)));
+      // Once the peer's length is known, its head seq is too: ask the peer (hypertrie's get
+      // extension) for the nodes of the path about to be looked up, so that they come in one
+      // round trip, overlapping the fetch of the head.
+      auto ask = [&](uint64_t remote_length) {
+        if (depth == 0 && lookup_hint_ && remote_length >= 2) {
+          (void)rep_->AskTrieGet(meta.get(), remote_length - 1, *lookup_hint_);
+        }
+      };
+      Status s = Update(*meta, ask);
       if (!s.ok()) {
         if (s.code() == Code::kTimeout) {
           return Status::Timeout("peer " + peer_.ToString() + " did not send drive " + id +
@@ -166,6 +177,15 @@ class PeerReader {
       RETURN_IF_ERROR(Prepare(m.metadata_key, depth + 1).status());
     }
     return raw;
+  }
+
+  // The path (of the latest version of the top drive) about to be looked up: Prepare asks the
+  // peer for the trie nodes of its lookup as early as it can.
+  void SetLookupHint(const std::string& path) {
+    std::string key = path;
+    while (!key.empty() && key.front() == '/') key.erase(key.begin());
+    while (!key.empty() && key.back() == '/') key.pop_back();
+    if (!key.empty()) lookup_hint_ = key;
   }
 
   drive::Drive* Prepared(const crypto::PublicKey& key) const {
@@ -277,11 +297,13 @@ class PeerReader {
     return Status::Ok();
   }
 
-  Status Track(const std::shared_ptr<core::Feed>& feed) {
+  // `trie`: the feed holds a drive's trie (its metadata): speak hypertrie's get extension.
+  Status Track(const std::shared_ptr<core::Feed>& feed, bool trie = false) {
     std::string id = ToHex(feed->key());
     if (feeds_.count(id)) return Status::Ok();
     protocol::PeerOptions po;
     po.sparse = true;
+    po.hypertrie_extension = trie;
     RETURN_IF_ERROR(rep_->AddFeed(feed.get(), po));
     feeds_[id] = feed;
     return Status::Ok();
@@ -290,8 +312,8 @@ class PeerReader {
   // Brings a replica's length up to the peer's (hypercore's update()): once the peer has said
   // what it has (it announces its head in answer to our first Want), the replicator fetches the
   // head block, whose proof carries the signed roots of the peer's whole feed.
-  Status Update(core::Feed& feed) {
-    Status s = rep_->Update(&feed, timeout_);
+  Status Update(core::Feed& feed, const std::function<void(uint64_t)>& on_remote_length = {}) {
+    Status s = rep_->Update(&feed, timeout_, on_remote_length);
     if (!s.ok() && rep_->connections().empty()) return Disconnected(*rep_, peer_);
     return s;
   }
@@ -356,6 +378,7 @@ class PeerReader {
   Millis timeout_;
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
   std::map<std::string, std::shared_ptr<core::Feed>> feeds_;
+  std::optional<std::string> lookup_hint_;
   std::unique_ptr<protocol::Replicator> rep_;
 };
 
@@ -467,6 +490,7 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
   {
     PeerReader reader(*session, peer, ToMillis(f.timeout));
     RETURN_IF_ERROR(reader.Connect());
+    if (!parsed.version) reader.SetLookupHint(parsed.path);
     RETURN_IF_ERROR(reader.Prepare(parsed.key).status());
     ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(url));
     Status s;
@@ -529,7 +553,9 @@ class DriveFeeds {
       corestore::CoreOptions co;
       co.key = key;
       ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
-      RETURN_IF_ERROR(rep_.AddFeed(meta.get(), options_));
+      protocol::PeerOptions meta_options = options_;
+      meta_options.hypertrie_extension = true;  // answer peers' lookups in one round trip
+      RETURN_IF_ERROR(rep_.AddFeed(meta.get(), meta_options));
       metas_[id] = meta;
       added = true;
     }

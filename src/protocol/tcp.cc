@@ -13,6 +13,9 @@
 #include <set>
 #include <thread>
 
+#include "hyper/trie/extension.h"
+#include "src/protocol/trie_get_extension.h"
+
 namespace hyper::protocol {
 namespace {
 
@@ -28,6 +31,10 @@ constexpr size_t kReadBuffer = 256 * 1024;
 // Received blocks waiting for Feed::Put on the store thread, per feed (see SetBlockStore).
 constexpr size_t kMaxStoringBlocks = 32;
 constexpr uint64_t kMaxStoringBytes = 8 * 1024 * 1024;
+// hypertrie's get extension: gets answered at once per feed (the reference's limit), and blocks
+// named by the peers' answers waited for at once.
+constexpr size_t kMaxTrieGetsActive = 32;
+constexpr size_t kMaxTriePrefetch = 4096;
 
 // Names the calling thread (seen in top -H, perf, gdb).
 void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
@@ -164,6 +171,13 @@ struct Replicator::Impl {
     PeerOptions options;
     std::unique_ptr<FeedReplicator> rep;
     uint64_t listener = 0;
+    // hypertrie's get extension: answers being computed on the store thread, blocks named by
+    // answers and not yet here (shared with their Want callbacks), counters.
+    size_t trie_gets_active = 0;
+    std::shared_ptr<size_t> trie_prefetching = std::make_shared<size_t>(0);
+    uint64_t trie_gets_sent = 0;
+    uint64_t trie_gets_answered = 0;
+    uint64_t trie_cache_seqs = 0;
   };
   std::vector<std::unique_ptr<FeedEntry>> feeds;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
@@ -232,6 +246,43 @@ struct Replicator::Impl {
 
   void CollectAll() {
     for (auto& e : feeds) e->rep->Collect();
+  }
+
+  // Registers the "hypertrie" extension on the entry's replicator (trie_get_extension.h): gets
+  // are answered on the store thread (at most kMaxTrieGetsActive at once, as the reference),
+  // and the blocks a peer's answer names are wanted (at most kMaxTriePrefetch at once).
+  Status EnableTrieExtension(FeedEntry& entry) {
+    core::Feed* feed = entry.feed;
+    StoreWorker* worker = store.get();
+    ExtensionHandler h;
+    h.on_message = [this, worker, feed](uint64_t peer, ByteView payload) {
+      FeedEntry* e = Find(feed);
+      if (e == nullptr) return;
+      TrieExtensionAction action = ParseTrieExtension(payload, *feed);
+      e->trie_cache_seqs += action.download.size();
+      for (uint64_t seq : action.download) {
+        if (*e->trie_prefetching >= kMaxTriePrefetch) break;
+        ++*e->trie_prefetching;
+        e->rep->Want(BlockIndex(seq), [left = e->trie_prefetching](const Status&) { --*left; });
+      }
+      if (!action.get || e->trie_gets_active >= kMaxTrieGetsActive) return;
+      ++e->trie_gets_active;
+      worker->Post(
+          [this, feed, peer, get = std::move(*action.get)] {
+            std::vector<Bytes> answer = AnswerTrieGet(*feed, get);
+            AddCompletion([this, feed, peer, answer = std::move(answer)] {
+              FeedEntry* e = Find(feed);
+              if (e == nullptr) return;
+              if (e->trie_gets_active > 0) --e->trie_gets_active;
+              ++e->trie_gets_answered;
+              for (const Bytes& m : answer) {
+                (void)e->rep->SendExtension(peer, trie::kExtensionName, m);
+              }
+            });
+          },
+          /*urgent=*/true);
+    };
+    return entry.rep->RegisterExtension(std::string(trie::kExtensionName), std::move(h));
   }
 
   void StartConnection(tcp::socket socket, bool initiator);
@@ -543,6 +594,7 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
           /*urgent=*/true);
     };
     e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
+    if (options.hypertrie_extension) RETURN_IF_ERROR(d.EnableTrieExtension(*e));
     for (auto& c : d.conns) (void)e->rep->Attach(&c->stream);
     d.feeds.push_back(std::move(e));
     d.FlushAll();
@@ -649,6 +701,22 @@ Status Replicator::Download(core::Feed* feed, BlockIndex start, BlockIndex end) 
   });
 }
 
+Result<size_t> Replicator::AskTrieGet(core::Feed* feed, uint64_t head, std::string_view key) {
+  Impl& d = *impl_;
+  Bytes message = trie::EncodeExtensionGet(head, key);
+  return d.Run([&]() -> Result<size_t> {
+    auto* e = d.Find(feed);
+    if (!e) return Status::NotFound("feed is not replicated");
+    if (!e->options.hypertrie_extension) {
+      return Status::InvalidArgument("feed is replicated without the hypertrie extension");
+    }
+    size_t sent = e->rep->BroadcastExtension(trie::kExtensionName, message);
+    e->trie_gets_sent += sent;
+    d.FlushAll();
+    return sent;
+  });
+}
+
 Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
   Impl& d = *impl_;
   std::error_code ec;
@@ -741,7 +809,8 @@ Status Replicator::WaitForLength(core::Feed* feed, uint64_t length,
   return ok ? Status::Ok() : Status::Timeout("feed did not reach the length in time");
 }
 
-Status Replicator::Update(core::Feed* feed, std::chrono::milliseconds timeout) {
+Status Replicator::Update(core::Feed* feed, std::chrono::milliseconds timeout,
+                          const std::function<void(uint64_t)>& on_remote_length) {
   Impl& d = *impl_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   uint64_t remote = 0;
@@ -752,6 +821,7 @@ Status Replicator::Update(core::Feed* feed, std::chrono::milliseconds timeout) {
     return true;
   });
   if (!informed) return Status::Timeout("no peer told us its length in time");
+  if (on_remote_length) on_remote_length(remote);
   if (remote <= feed->length() && (remote == 0 || feed->Has(BlockIndex(remote - 1)))) {
     return Status::Ok();
   }
@@ -780,7 +850,11 @@ Result<ReplicationStats> Replicator::stats(core::Feed* feed) const {
   return d.Run([&]() -> Result<ReplicationStats> {
     auto* e = d.Find(feed);
     if (!e) return Status::NotFound("feed is not replicated");
-    return e->rep->stats();
+    ReplicationStats st = e->rep->stats();
+    st.trie_gets_sent = e->trie_gets_sent;
+    st.trie_gets_answered = e->trie_gets_answered;
+    st.trie_cache_seqs = e->trie_cache_seqs;
+    return st;
   });
 }
 

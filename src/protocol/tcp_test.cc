@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "hyper/storage/file.h"
+#include "hyper/trie/extension.h"
+#include "hyper/trie/trie.h"
 
 namespace hyper::protocol {
 namespace {
@@ -222,6 +225,118 @@ TEST(Tcp, SilentPeerTimesOutTheHandshake) {
   Status s = client->WaitUntilIdle(3s);
   EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
   ::close(fd);
+}
+
+// A feed holding a hypertrie of `files` keys, and the trie over it.
+struct TrieFeed {
+  storage::MemoryDirectory dir;
+  std::shared_ptr<core::Feed> feed;
+  std::unique_ptr<trie::Trie> trie;
+};
+
+std::unique_ptr<TrieFeed> NewTrieFeed(std::optional<crypto::PublicKey> key, int files) {
+  auto t = std::make_unique<TrieFeed>();
+  core::FeedOptions o;
+  o.key = key;
+  t->feed = std::move(core::Feed::Open(t->dir.factory(), o).value());
+  if (files == 0) return t;
+  t->trie = std::move(trie::Trie::Open(t->feed).value());
+  for (int i = 0; i < files; i++) {
+    EXPECT_TRUE(
+        t->trie->Put("d" + std::to_string(i % 13) + "/f" + std::to_string(i), ToBytes("v")).ok());
+  }
+  return t;
+}
+
+// Waits (polling the replicator's counters, up to 10 s) until `feed` has downloaded `n` blocks.
+bool WaitDownloaded(Replicator& r, core::Feed* feed, uint64_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto st = r.stats(feed);
+    if (st.ok() && st->downloaded_blocks >= n) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return false;
+}
+
+TEST(Tcp, TrieGetExtensionBringsTheWholePathInOneAnswer) {
+  auto w = NewTrieFeed(std::nullopt, 2000);
+  auto r = NewTrieFeed(w->feed->key(), 0);
+  PeerOptions serve;
+  serve.live = true;
+  serve.hypertrie_extension = true;
+  PeerOptions read = serve;
+  read.sparse = true;
+  auto server = Replicator::Create().value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), serve).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get(), read).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  uint64_t head = 0;
+  ASSERT_TRUE(client->Update(r->feed.get(), 10s, [&](uint64_t length) { head = length - 1; }).ok());
+  ASSERT_EQ(head, w->feed->length() - 1);
+  const uint64_t before = client->stats(r->feed.get())->downloaded_blocks;  // the head
+
+  const std::string key = "d12/f1000";  // (1000 % 13 = 12)
+  // What the lookup touches at the seed (computed there, all of it local).
+  trie::LocalRead all = [&](uint64_t seq) -> std::optional<Bytes> {
+    auto b = w->feed->Get(BlockIndex(seq), {.wait = false});
+    if (!b.ok()) return std::nullopt;
+    return std::move(*b);
+  };
+  std::vector<uint64_t> path = trie::SeqsOfGet(w->feed->length(), all, head, key);
+  std::set<uint64_t> missing;
+  for (uint64_t seq : path) {
+    if (!r->feed->Has(BlockIndex(seq))) missing.insert(seq);
+  }
+  ASSERT_GE(missing.size(), 3u);  // several levels: without the extension, several round trips
+
+  auto asked = client->AskTrieGet(r->feed.get(), head, key);
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+  EXPECT_EQ(*asked, 1u);
+  ASSERT_TRUE(WaitDownloaded(*client, r->feed.get(), before + missing.size()));
+  for (uint64_t seq : path) EXPECT_TRUE(r->feed->Has(BlockIndex(seq))) << seq;
+  auto rs = client->stats(r->feed.get()).value();
+  EXPECT_EQ(rs.trie_gets_sent, 1u);
+  EXPECT_EQ(rs.trie_cache_seqs, missing.size());
+  EXPECT_EQ(rs.downloaded_blocks, before + missing.size());  // the path, nothing else
+  EXPECT_EQ(server->stats(w->feed.get())->trie_gets_answered, 1u);
+
+  // The lookup now runs on local blocks only: no fetch, the same answer as the seed's.
+  auto replica = std::move(trie::Trie::Open(r->feed).value());
+  auto got = replica->Checkout(head + 1)->Get(key);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_NE(*got, nullptr);
+  EXPECT_EQ((*got)->key(), key);
+  EXPECT_EQ(client->stats(r->feed.get())->downloaded_blocks, before + missing.size());
+}
+
+TEST(Tcp, TrieGetExtensionIsNotSentToPeersWithoutIt) {
+  auto w = NewTrieFeed(std::nullopt, 200);
+  auto r = NewTrieFeed(w->feed->key(), 0);
+  PeerOptions serve;
+  serve.live = true;  // no hypertrie_extension: the peer does not list it
+  PeerOptions read = serve;
+  read.sparse = true;
+  read.hypertrie_extension = true;
+  auto server = Replicator::Create().value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), serve).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  auto client = Replicator::Create().value();
+  ASSERT_TRUE(client->AddFeed(r->feed.get(), read).ok());
+  ASSERT_TRUE(client->Connect("127.0.0.1", port).ok());
+  ASSERT_TRUE(client->Update(r->feed.get(), 10s).ok());
+  auto asked = client->AskTrieGet(r->feed.get(), r->feed->length() - 1, "d1/f1");
+  ASSERT_TRUE(asked.ok());
+  EXPECT_EQ(*asked, 0u);
+  // The ordinary lookup, level by level through the fetcher, still works.
+  auto replica = std::move(trie::Trie::Open(r->feed).value());
+  auto got = replica->Get("d1/f1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_NE(*got, nullptr);
+  // A feed added without the extension cannot ask.
+  EXPECT_EQ(server->AskTrieGet(w->feed.get(), 1, "x").status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 // (hyperdrive 10 over hypercore-protocol 8, tests/interop/scripts/cli_net_peer.js) on the other
 // side, or another `hyperdrive`. Every wait is bounded; background processes are killed when a
 // test ends.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -190,7 +190,9 @@ class NetCli : public ::testing::Test {
   }
 
   // The Node peer serving a drive it wrote with `files`; returns {key, contentKey, port, version}.
-  nlohmann::json StartNodeServer(const nlohmann::json& files) {
+  // `generate` ({count, dirs}), when given, adds /d<i % dirs>/f<i>.txt holding "file <i>".
+  nlohmann::json StartNodeServer(const nlohmann::json& files,
+                                 const nlohmann::json& generate = nullptr) {
     nlohmann::json cfg = {{"role", "serve"},
                           {"dir", tmp_.Sub("node-store")},
                           {"files", files},
@@ -199,6 +201,7 @@ class NetCli : public ::testing::Test {
                           {"appendedfile", tmp_.Sub("node.appended")},
                           {"stopfile", tmp_.Sub("node.stop")},
                           {"lifetime", 40000}};
+    if (!generate.is_null()) cfg["generate"] = generate;
     node_ = std::make_unique<Background>(
         std::vector<std::string>{"node", hyper::testing::InteropDir() + "/scripts/cli_net_peer.js",
                                  cfg.dump()},
@@ -228,6 +231,15 @@ class NetCli : public ::testing::Test {
     auto appended = nlohmann::json::parse(ReadAll(tmp_.Sub("node.appended")), nullptr, false);
     fs::remove(tmp_.Sub("node.appended"));
     return appended.is_discarded() ? 0 : appended["version"].get<uint64_t>();
+  }
+
+  // Stops the Node server (its stopfile) and returns what it printed.
+  nlohmann::json StopNodeServer() {
+    WriteAll(tmp_.Sub("node.stop"), "");
+    EXPECT_TRUE(node_->WaitFor("\"role\"")) << node_->err();
+    auto out = nlohmann::json::parse(node_->out(), nullptr, false);
+    EXPECT_FALSE(out.is_discarded()) << node_->out();
+    return out;
   }
 
   TempDir tmp_;
@@ -313,6 +325,59 @@ TEST_F(NetCli, FetchFromNodeOnlyWhatIsRead) {
   ASSERT_TRUE(NodeAppend());
   EXPECT_EQ(Ok({"cat", url + "/live-0.txt", "--peer", peer}, store), "live 1");
   EXPECT_EQ(Ok({"ls", url, "--peer", peer}, store), "big.bin\ndocs/\nlive-0.txt");
+}
+
+// hypertrie's get extension, our seed answering: a Node reader with an empty store stats paths
+// of a drive of several hundred files; its lookups ask our seed (get), and our seed answers
+// with the seqs of each path (cache), which Node then downloads.
+TEST_F(NetCli, NodeStatsThroughOurSeedUseTheGetExtension) {
+  std::string src = tmp_.Sub("src");
+  for (int i = 0; i < 400; i++) {
+    std::string dir = src + "/d" + std::to_string(i % 13);
+    fs::create_directories(dir);
+    WriteAll(dir + "/f" + std::to_string(i) + ".txt", "file " + std::to_string(i));
+  }
+  std::string store = tmp_.Sub("store");
+  std::string url = Ok({"import", src}, store);
+  std::string addr = StartSeed(store, url);
+  uint16_t port = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+
+  nlohmann::json cfg = {{"role", "read"},
+                        {"dir", tmp_.Sub("node-replica")},
+                        {"key", url.substr(8, 64)},
+                        {"port", port},
+                        {"stats", {"/d5/f200.txt", "/d0/absent.txt"}},
+                        {"paths", {"/d9/f399.txt"}}};
+  auto node = hyper::testing::RunNode("cli_net_peer", {cfg.dump()});
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_EQ((*node)["stats"]["/d5/f200.txt"]["size"], std::string("file 200").size());
+  EXPECT_TRUE((*node)["stats"]["/d0/absent.txt"].is_null());
+  EXPECT_EQ((*node)["files"]["/d9/f399.txt"]["fnv"], Fnv("file 399"));
+  const auto& ext = (*node)["ext"];
+  EXPECT_GE(ext["getsSent"].get<int>(), 1) << ext.dump();
+  // Our seed answered: only it can have sent the caches Node received.
+  EXPECT_GE(ext["cachesReceived"].get<int>(), 1) << ext.dump();
+  EXPECT_GE(ext["cacheSeqs"].get<int>(), 3) << "a path of several trie levels: " << ext.dump();
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+}
+
+// hypertrie's get extension, our reader asking: `stat --peer` of a path of a drive Node serves
+// sends Node a get for that path (Node's own handler receives it and answers); the stat is right,
+// and so is a stat of a path that does not exist.
+TEST_F(NetCli, OurStatFromNodeAsksWithTheGetExtension) {
+  auto info = StartNodeServer(nlohmann::json::array(), {{"count", 400}, {"dirs", 13}});
+  std::string url = "hyper://" + info["key"].get<std::string>();
+  std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  std::string store = tmp_.Sub("store");
+  auto st = Json({"stat", url + "/d5/f200.txt", "--json", "--peer", peer}, store);
+  EXPECT_EQ(st["size"], std::string("file 200").size()) << st.dump();
+  ProcessRun absent = Run({"stat", url + "/d0/absent.txt", "--peer", peer}, tmp_.Sub("store2"));
+  EXPECT_NE(absent.exit_code, 0);
+  EXPECT_NE(absent.stderr_text.find("NotFound"), std::string::npos) << absent.stderr_text;
+  auto out = StopNodeServer();
+  const auto& ext = out["ext"];
+  EXPECT_EQ(ext["getsReceived"].get<int>(), 2) << ext.dump();
+  EXPECT_EQ(ext["keysAsked"], nlohmann::json({"d5/f200.txt", "d0/absent.txt"})) << ext.dump();
 }
 
 // A file whose blocks have uneven sizes (one per write): the block of a byte cannot be computed
@@ -423,8 +488,8 @@ TEST_F(NetCli, LiveSyncAndRelayReconnectWhenTheSeedReturns) {
   uint64_t version = Json({"info", url, "--json"}, origin)["version"];
   std::string addr = StartSeed(origin, url);
 
-  Background sync({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("direct"), "sync", url, "--peer",
-                   addr, "--live", "--timeout", "5"},
+  Background sync({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("direct"), "sync", url, "--peer", addr,
+                   "--live", "--timeout", "5"},
                   tmp_.Sub("sync.out"), tmp_.Sub("sync.err"));
   Background relay({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("relay"), "seed", url, "--listen",
                     "127.0.0.1:0", "--peer", addr, "--timeout", "5"},
@@ -449,10 +514,10 @@ TEST_F(NetCli, LiveSyncAndRelayReconnectWhenTheSeedReturns) {
   Ok({"put", url + "/b.txt", tmp_.Sub("b.txt")}, origin);
   uint64_t next = Json({"info", url, "--json"}, origin)["version"];
   ASSERT_GT(next, version);
-  seed_ = std::make_unique<Background>(
-      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", origin, "seed", url, "--listen",
-                               addr},
-      tmp_.Sub("seed2.out"), tmp_.Sub("seed2.err"));
+  seed_ =
+      std::make_unique<Background>(std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", origin,
+                                                            "seed", url, "--listen", addr},
+                                   tmp_.Sub("seed2.out"), tmp_.Sub("seed2.err"));
   ASSERT_TRUE(seed_->WaitFor("listening on " + addr)) << seed_->err();
 
   std::string now = "version " + std::to_string(next) + "\n";

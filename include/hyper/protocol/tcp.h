@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hyper/core/feed.h"
@@ -81,6 +82,12 @@ class Replicator {
   // Adds [start, end) to what a sparse feed downloads.
   Status Download(core::Feed* feed, BlockIndex start, BlockIndex end);
 
+  // hypertrie's get extension (a feed added with PeerOptions::hypertrie_extension): asks every
+  // peer that speaks it for the blocks a lookup of `key` in the trie at head seq `head` touches;
+  // the blocks they name are then downloaded all at once. The lookup itself goes on as usual
+  // (a peer that does not answer costs nothing). Returns how many peers were asked.
+  Result<size_t> AskTrieGet(core::Feed* feed, uint64_t head, std::string_view key);
+
   // Accepts connections; returns the port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
   // Connects (and returns once the TCP connection is up, or Timeout / IOError).
@@ -98,7 +105,10 @@ class Replicator {
   // Brings a (sparse) feed's length up to what the peers have: once some peer has told us
   // its blocks, downloads the last one it has (which carries the signed length). Ok at once
   // when no peer has more than we do; Timeout when no peer says anything in time.
-  Status Update(core::Feed* feed, std::chrono::milliseconds timeout);
+  // `on_remote_length`, when given, is called (on this thread) with the peers' length as soon
+  // as it is known, before the last block is fetched (to overlap other requests with it).
+  Status Update(core::Feed* feed, std::chrono::milliseconds timeout,
+                const std::function<void(uint64_t remote_length)>& on_remote_length = nullptr);
 
   std::vector<ConnectionInfo> connections() const;
   Result<ReplicationStats> stats(core::Feed* feed) const;

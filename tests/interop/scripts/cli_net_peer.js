@@ -9,7 +9,11 @@
 //                 {version} to `appendedfile`); exit when `stopfile` appears.
 //   role "read":  open `dir` as a sparse replica of drive `key`, connect to `port`, and read:
 //                 every path of `paths` whole, and `range` ({path, start, length}) as a byte
-//                 range; list `list` (a directory).
+//                 range; list `list` (a directory); stat every path of `stats` (its size, or
+//                 null when absent).
+//   Both roles also write `generate` files before serving ({count, dirs}: /d<i % dirs>/f<i>.txt
+//   holding "file <i>"), and report `ext`: the hypertrie get extension messages this process
+//   sent and received (gets and the keys asked, caches and the seqs they named).
 // Prints one JSON object; exits 2 after `lifetime` ms whatever happens.
 'use strict'
 const fs = require('fs')
@@ -17,6 +21,23 @@ const { Hyperdrive, dataOf, fnv, p, serveOverTcp, replicateOverTcp } = require('
 
 const cfg = JSON.parse(process.argv[2])
 const out = { role: cfg.role }
+
+// Counts the get extension's traffic by wrapping hypertrie's handlers (facts only: the wrapped
+// methods still run).
+const ext = { getsSent: 0, getsReceived: 0, keysAsked: [], cachesReceived: 0, cacheSeqs: 0 }
+out.ext = ext
+const HypertrieExtension = require('hypertrie/lib/extension')
+for (const [name, count] of Object.entries({
+  get (head, key) { ext.getsSent++ },
+  onget (message) { ext.getsReceived++; ext.keysAsked.push(message.key) },
+  oncache (message) { ext.cachesReceived++; ext.cacheSeqs += message.blocks.length }
+})) {
+  const original = HypertrieExtension.prototype[name]
+  HypertrieExtension.prototype[name] = function (...args) {
+    count(...args)
+    return original.apply(this, args)
+  }
+}
 function finish (extra) {
   Object.assign(out, extra || {})
   process.stdout.write(JSON.stringify(out))
@@ -42,6 +63,12 @@ async function serve () {
       await new Promise((resolve) => { if (ws.write(dataOf(c))) setImmediate(resolve); else ws.once('drain', resolve) })
     }
     await new Promise((resolve, reject) => { ws.on('error', reject); ws.end(resolve) })
+  }
+  if (cfg.generate) {
+    const g = cfg.generate
+    for (let i = 0; i < g.count; i++) {
+      await p((cb) => drive.writeFile('/d' + (i % g.dirs) + '/f' + i + '.txt', Buffer.from('file ' + i), cb))
+    }
   }
   const content = await p((cb) => drive.getContent(cb))
   let uploaded = 0
@@ -75,6 +102,7 @@ async function serve () {
 async function read () {
   const drive = Hyperdrive(cfg.dir, Buffer.from(cfg.key, 'hex'), { sparse: true })
   await p((cb) => drive.ready(cb))
+  const started = Date.now()
   const socket = replicateOverTcp(drive, cfg.port, (where, e) => { out[where + 'Error'] = e.message })
   const files = {}
   for (const path of cfg.paths || []) {
@@ -82,6 +110,18 @@ async function read () {
     files[path] = { size: buf.length, fnv: fnv(buf) }
   }
   out.files = files
+  if (cfg.stats) {
+    out.stats = {}
+    for (const path of cfg.stats) {
+      try {
+        const st = await p((cb) => drive.stat(path, cb))
+        out.stats[path] = { size: st.size }
+      } catch (e) {
+        out.stats[path] = null
+      }
+    }
+    out.statsMs = Date.now() - started  // from the connect to the last stat's answer
+  }
   if (cfg.range) {
     const r = cfg.range
     const chunks = []
