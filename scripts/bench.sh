@@ -2,7 +2,10 @@
 # Every side-by-side benchmark of docs/performance.md in one run, ours and the pinned Node
 # reference on the same workloads: 1-7 (bench/drive_workloads), 8-9 (bench/replication_workloads),
 # 10 (drive_workloads --large-drive, ours only), 11-13 (bench/node/cli_big_files.js: cat, import
-# and export of big files through the `hyperdrive` command, each a new process). Prints one table (both figures, our ratio, the
+# and export of big files through the `hyperdrive` command, each a new process), 14
+# (bench/node/remote_stat.js: a remote stat of a random path of a 20,000-file drive, 100,000
+# with --full, over a fresh connection through a 50 ms link, both readers against both seeds).
+# Prints one table (both figures, our ratio, the
 # goal and whether this run met it) and writes every figure with the configuration and the
 # machine to one JSON file.
 #   bash scripts/bench.sh [--full] [--out FILE]
@@ -13,10 +16,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 full=()
 large=100000
+remote_files=20000
 out="$PWD/bench-results.json"
 while (($#)); do
   case "$1" in
-    --full) full=(--full); large=1000000 ;;
+    --full) full=(--full); large=1000000; remote_files=100000 ;;
     --out) [ $# -ge 2 ] || { echo "bench.sh: --out needs a file" >&2; exit 2; }; out="$2"; shift ;;
     *) echo "usage: bash scripts/bench.sh [--full] [--out FILE]" >&2; exit 2 ;;
   esac
@@ -40,5 +44,10 @@ echo "== workloads 11-13: big files through the command line, new processes" >&2
 HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/cli_big_files.js" \
   "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" "${full[@]}" --out "$tmp/big.json" >&2
 
+echo "== workload 14: a remote stat of a random path over a fresh connection, 50 ms round trips" >&2
+HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/remote_stat.js" \
+  "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" --files "$remote_files" --rtt 50 \
+  --out "$tmp/remote.json" >&2
+
 node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
-  "$tmp/big.json"
+  "$tmp/big.json" "$tmp/remote.json"
