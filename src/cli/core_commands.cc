@@ -140,7 +140,7 @@ Status Append(const std::string& storage, const std::string& key_text, const std
 Status Cat(const std::string& storage, const std::string& key_text, uint64_t start,
            std::optional<uint64_t> end) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
   uint64_t stop = end.value_or(feed->length());
   if (start > stop || stop > feed->length()) {
@@ -174,7 +174,7 @@ nlohmann::json Describe(const core::Feed& feed) {
 
 Status Info(const std::string& storage, const std::string& key_text, bool json) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
   nlohmann::json out = Describe(*feed);
   if (json) {
@@ -217,7 +217,7 @@ Status Verify(const std::string& storage, const std::string& key_text, bool repa
 }
 
 Status List(const std::string& storage, bool json) {
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto keys, store->List());
   if (!json) {
     for (const auto& key : keys) std::cout << ToHex(key) << "\n";

@@ -113,7 +113,7 @@ Status AddImplicitDirectories(const drive::Drive& d, std::vector<drive::DirEntry
 }
 
 Status Ls(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
@@ -167,7 +167,7 @@ Status Ls(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Cat(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
@@ -186,7 +186,7 @@ Status Cat(const std::string& storage, const DriveArgs& a) {
 }
 
 Status StatCommand(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   ASSIGN_OR_RETURN(drive::Stat st, od.drive().Lstat(od.path));
   nlohmann::json j = StatJson(st);
@@ -362,7 +362,7 @@ Status Unmount(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Info(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   drive::ReaddirOptions ro;
@@ -480,7 +480,7 @@ Result<std::vector<drive::DiffEntry>> RealChanges(const drive::Drive& older,
 // A hypertrie deletion is written as a copy of a neighbouring node, so the log compares each
 // version with the one before it instead of reading the nodes themselves.
 Status Log(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   const bool terminal = StdoutIsTerminal();
@@ -513,7 +513,7 @@ Status Log(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Diff(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive* newer = &od.drive();
   std::unique_ptr<drive::Drive> to;
@@ -593,7 +593,7 @@ Status Tag(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Tags(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   ASSIGN_OR_RETURN(auto tags, od.head->GetAllTags());
   std::string out;
@@ -617,7 +617,7 @@ Status Tags(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Drives(const std::string& storage, bool json) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto keys, session->ListDrives());
   std::string out;
   if (json) {

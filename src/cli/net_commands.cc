@@ -699,18 +699,26 @@ bool HasDialled(protocol::Replicator& rep) {
 
 Status Seed(const std::string& storage, const NetArgs& a) {
   ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
-  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
+  std::vector<crypto::PublicKey> keys;
+  for (const auto& text : a.urls) {
+    ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(text));
+    if (std::find(keys.begin(), keys.end(), url.key) == keys.end()) keys.push_back(url.key);
+  }
   std::optional<PeerAddress> upstream;
   if (!a.peer.empty()) {
     ASSIGN_OR_RETURN(upstream, ParsePeerAddress(a.peer));
   }
   const Millis timeout = ToMillis(a.timeout);
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  // Readers may use the store meanwhile; other writers (and another seed) may not.
+  ASSIGN_OR_RETURN(auto session,
+                   Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders));
   if (!upstream) {
-    ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(url.key)));
-    if (od.head->metadata_feed()->length() == 0) {
-      return Status::NotFound("the store has no data of drive " + ToHex(url.key) +
-                              " (an empty replica): nothing to seed");
+    for (const auto& key : keys) {
+      ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(key)));
+      if (od.head->metadata_feed()->length() == 0) {
+        return Status::NotFound("the store has no data of drive " + ToHex(key) +
+                                " (an empty replica): nothing to seed");
+      }
     }
   }
   sigset_t stop = BlockStopSignals();
@@ -730,7 +738,7 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     // everything it has, and pass it on.
     po.sparse = !upstream;
     DriveFeeds feeds(*session, *rep, po);
-    RETURN_IF_ERROR(feeds.Scan(url.key).status());
+    for (const auto& key : keys) RETURN_IF_ERROR(feeds.Scan(key).status());
     ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
     listen.port = port;
     if (upstream) {
@@ -739,7 +747,8 @@ Status Seed(const std::string& storage, const NetArgs& a) {
         return Unreachable(*upstream, s);
       }
     }
-    std::printf("%s\nlistening on %s\n", FormatUrl(url.key).c_str(), listen.ToString().c_str());
+    for (const auto& key : keys) std::printf("%s\n", FormatUrl(key).c_str());
+    std::printf("listening on %s\n", listen.ToString().c_str());
     std::fflush(stdout);
     std::optional<Redialer> redial;
     if (upstream) redial.emplace(*rep, *upstream, timeout);
@@ -747,7 +756,8 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     while (!StopRequested(stop, 20ms)) {
       if (feeds.length() != length) {
         length = feeds.length();
-        (void)feeds.Scan(url.key);  // the content feed once the header is here; new mounts
+        // The content feeds once the headers are here; new mounts.
+        for (const auto& key : keys) (void)feeds.Scan(key);
       }
       if (redial) redial->Check(HasDialled(*rep));
     }
@@ -763,7 +773,9 @@ Status Sync(const std::string& storage, const NetArgs& a) {
     return Status::InvalidArgument("sync takes a drive's URL without a path or version");
   }
   const Millis timeout = ToMillis(a.timeout);
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  // It only appends what the peer sends: readers may use the store meanwhile.
+  ASSIGN_OR_RETURN(auto session,
+                   Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders));
   sigset_t stop = BlockStopSignals();
   {
     ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout)));
@@ -844,8 +856,11 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   auto set = [action](const Action& act) { return [action, act] { *action = act; }; };
 
   auto seed = app.add_subcommand(
-      "seed", "Serve a drive (its metadata, content and mounts) to peers over TCP until killed");
-  seed->add_option("url", a.url, "hyper://<key> of a drive in the store")->required();
+      "seed",
+      "Serve drives (their metadata, content and mounts) to peers over TCP until killed; other "
+      "commands may read the store meanwhile, but not write to it");
+  seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)")
+      ->required();
   seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->required()
       ->check(PeerAddressValidator(true));

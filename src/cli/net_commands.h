@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core_commands.h"
 
@@ -39,9 +40,10 @@ struct PeerFetch {
 Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& fetch);
 
 struct NetArgs {
-  std::string url;
-  std::string listen;  // seed: HOST:PORT
-  std::string peer;    // sync: HOST:PORT
+  std::string url;                // sync
+  std::vector<std::string> urls;  // seed: one or more
+  std::string listen;             // seed: HOST:PORT
+  std::string peer;               // sync: HOST:PORT
   double timeout = 10;
   bool live = false;
   // seed: the bounds on the connections it accepts (ReplicationOptions).

@@ -6,8 +6,8 @@
 
 namespace hyper::cli {
 
-Result<std::unique_ptr<Session>> Session::Open(const std::string& dir) {
-  ASSIGN_OR_RETURN(auto store, OpenStore(dir));
+Result<std::unique_ptr<Session>> Session::Open(const std::string& dir, Access access) {
+  ASSIGN_OR_RETURN(auto store, OpenStore(dir, access));
   return std::unique_ptr<Session>(new Session(std::move(store)));
 }
 
@@ -58,7 +58,8 @@ Result<OpenedDrive> Session::OpenUrl(const std::string& url_text) {
       version = *tagged;
     }
     if (version == 0 || version > out.head->version()) {
-      return Status::OutOfRange("version " + std::to_string(version) + " does not exist (the drive is at " +
+      return Status::OutOfRange("version " + std::to_string(version) +
+                                " does not exist (the drive is at " +
                                 std::to_string(out.head->version()) + ")");
     }
     ASSIGN_OR_RETURN(out.checkout, out.head->Checkout(version));

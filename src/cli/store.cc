@@ -1,6 +1,8 @@
 #include "store.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "hyper/drive/drive.h"
@@ -23,13 +25,43 @@ std::string CheckStorageFlag(const std::string& value) {
   return "";
 }
 
-Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir) {
+namespace {
+
+// "hyperdrive seed hyper://…": how this process was started, for the Busy errors of others.
+std::string CommandLine() {
+  constexpr size_t kMax = 200;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t i = 0; i < raw.size();) {
+    size_t end = raw.find('\0', i);
+    if (end == std::string::npos) end = raw.size();
+    args.push_back(raw.substr(i, end - i));
+    i = end + 1;
+  }
+  if (args.empty()) return "hyperdrive";
+  args[0] = args[0].substr(args[0].rfind('/') + 1);
+  std::string out;
+  for (const auto& a : args) {
+    if (!out.empty()) out += ' ';
+    for (char c : a) out += (c == '\n' || c == '\r' || c == '\0') ? ' ' : c;
+  }
+  if (out.size() > kMax) out = out.substr(0, kMax) + "...";
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir, Access access) {
   if (dir.empty()) {
     // Never a store in the working directory by surprise.
     return Status::InvalidArgument(
         "no store directory: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
   }
-  auto store = corestore::Corestore::OpenDirectory(dir);
+  corestore::CorestoreOptions options;
+  options.access = access;
+  options.holder = CommandLine();
+  auto store = corestore::Corestore::OpenDirectory(dir, options);
   if (!store.ok()) return store.status().Annotate("opening the store " + dir);
   return store;
 }

@@ -17,8 +17,14 @@ std::string ResolveStorageDir(const std::string& flag);
 // The check of the --storage option's value: an error message, or empty when it is acceptable.
 std::string CheckStorageFlag(const std::string& value);
 
-// Opens (creating on first use) and locks the store.
-Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir);
+// How a command uses the store. kRead: never writes, and runs beside other readers and beside
+// a seed; kWrite (the default): alone; kWriteBesideReaders: a seed, which lets readers in.
+using corestore::Access;
+
+// Opens (a writer creates it on first use) and locks the store. Busy names the process that
+// holds the store when it conflicts (its pid and command line).
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir,
+                                                        Access access = Access::kWrite);
 
 // A parsed `hyper://<64 hex>[+<version>][/path]`, `<64 hex>[+<version>][/path]`.
 struct HyperUrl {

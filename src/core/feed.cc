@@ -235,6 +235,7 @@ struct Feed::Impl {
   }
   Status CheckWritable() const {
     RETURN_IF_ERROR(CheckOpen());
+    if (options.read_only) return Status::NotWritable("the feed is open read-only");
     if (!broken.ok()) return broken;
     if (!damage.ok()) return damage;
     return Status::Ok();
@@ -582,7 +583,7 @@ Status Feed::Impl::Recover() {
   if (secret) merkle.emplace(std::move(roots));
   positions->Reserve(length);
   positions->SetOffset(length, byte_length);  // the sum of the (held) roots
-  if (bitfield.pager().HasDirty()) RETURN_IF_ERROR(Commit(true));
+  if (bitfield.pager().HasDirty() && !options.read_only) RETURN_IF_ERROR(Commit(true));
   return Status::Ok();
 }
 
@@ -637,6 +638,9 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
       return Status::Corruption("the key file is missing or damaged, and the store holds a feed");
     }
   }
+  if (options.read_only && overwrite) {
+    return Status::InvalidArgument("a feed opened read-only cannot be overwritten");
+  }
   if (stored_key && options.key && *stored_key != *options.key && !overwrite) {
     return Status::Exists("another hypercore is stored here");
   }
@@ -665,7 +669,9 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
   } else if (stored_secret) {  // `key` lost, `secret_key` kept: the key is its second half
     std::memcpy(f.key.data(), stored_secret->data() + 32, 32);
   } else {
-    if (!options.create_if_missing) return Status::NotFound("no hypercore is stored here");
+    if (!options.create_if_missing || options.read_only) {
+      return Status::NotFound("no hypercore is stored here");
+    }
     crypto::KeyPair kp = crypto::RandomKeyPair();
     f.key = kp.public_key;
     f.secret = kp.secret_key;
@@ -696,6 +702,7 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
     if (s.ok() && !IsBlank(have) && std::string_view(what).find("header") != std::string::npos) {
       return Status::Corruption(std::string(what) + " does not match hypercore 9");
     }
+    if (options.read_only) return Status::Ok();  // a header not written yet: read as blank
     wrote = true;
     return Ann(file.Write(0, want), what);
   };
@@ -709,11 +716,15 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
   RETURN_IF_ERROR(ensure(*f.bf_file, bf_header, "bitfield header"));
   RETURN_IF_ERROR(ensure(*f.sig_file, sig_header, "signatures header"));
   RETURN_IF_ERROR(ensure(*f.tree_file, tree_header, "tree header"));
+  if (options.read_only && (!stored_key || *stored_key != f.key)) {
+    return Status::NotFound("no hypercore is stored here");
+  }
   if (generated || !stored_key || *stored_key != f.key) {
     wrote = true;
     RETURN_IF_ERROR(Ann(f.key_file->Write(0, f.key), "writing key"));
   }
-  if (f.secret && (generated || !stored_secret || *stored_secret != *f.secret)) {
+  if (f.secret && !options.read_only &&
+      (generated || !stored_secret || *stored_secret != *f.secret)) {
     f.secret_dirty = true;
     RETURN_IF_ERROR(Ann(f.secret_file->Write(0, *f.secret), "writing secret_key"));
   }
@@ -1341,6 +1352,7 @@ Status Feed::DropUnprovableTail() {
   Impl& f = *impl_;
   std::unique_lock lock(f.mu);
   RETURN_IF_ERROR(f.CheckOpen());
+  if (f.options.read_only) return Status::NotWritable("the feed is open read-only");
   if (!f.broken.ok()) return f.broken;
   if (f.damage.ok()) return Status::Ok();
   // Bits first (synced), then the files: a crash in between leaves a store that opens at the
@@ -1443,6 +1455,7 @@ void Feed::RemoveListener(uint64_t handle) {
 Status Feed::Flush() {
   Impl& f = *impl_;
   std::unique_lock lock(f.mu);
+  if (f.options.read_only) return f.CheckOpen();  // nothing was written
   RETURN_IF_ERROR(f.CheckWritable());
   return f.Commit(true);
 }
@@ -1452,9 +1465,12 @@ Status Feed::Close() {
   std::unique_lock lock(f.mu);
   if (f.closed) return Status::Ok();
   // A feed that was only read since its last sync is closed as it is: no write, no sync (but
-  // of a secret_key written by Open).
+  // of a secret_key written by Open). A read-only feed never writes: what Open found and fixed
+  // in memory (a rebuilt bitfield, a stray tail) stays in memory.
   Status s = f.broken;
-  if (s.ok() && (f.unsynced || f.keys_dirty || f.bitfield.pager().HasDirty())) {
+  if (f.options.read_only) {
+    s = Status::Ok();
+  } else if (s.ok() && (f.unsynced || f.keys_dirty || f.bitfield.pager().HasDirty())) {
     s = f.Commit(true);
   } else if (s.ok() && f.secret_dirty) {
     s = Ann(f.secret_file->Sync(), "syncing secret_key");

@@ -4,12 +4,12 @@
 #include <filesystem>
 
 #include "hyper/util/varint.h"
+#include "store_lock.h"
 
 namespace hyper::corestore {
 namespace {
 
 constexpr char kMasterKeyFile[] = "master_key";
-constexpr char kLockFile[] = "LOCK";
 constexpr char kNamespace[] = "corestore";
 
 // The `name` file: varint(length) then the name bytes (derived-key-storage).
@@ -33,15 +33,28 @@ std::optional<Bytes> DecodeNameFile(ByteView file) {
 // Reads a whole small file; an empty or missing file is an empty buffer.
 Result<Bytes> ReadSmallFile(storage::File& f, uint64_t max) {
   ASSIGN_OR_RETURN(uint64_t size, f.Size());
-  if (size > max) return Status::Corruption("file is larger than " + std::to_string(max) + " bytes");
+  if (size > max)
+    return Status::Corruption("file is larger than " + std::to_string(max) + " bytes");
   return storage::ReadBytes(f, 0, size);
 }
 
 // A file that takes writes and forgets them: a name-derived core never stores its secret key.
 storage::FileFactory WithoutSecretKeyFile(storage::FileFactory inner) {
-  return [inner = std::move(inner)](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
+  return [inner =
+              std::move(inner)](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
     if (name == "secret_key") return storage::NewMemoryFile();
     return inner(name);
+  };
+}
+
+// Files for a reader: opened read-only, and a missing one (a core's `secret_key`, a header not
+// written yet) is an empty file in memory, so that nothing is ever created on disk.
+storage::FileFactory ReadOnlyFiles(storage::FileFactory inner) {
+  return [inner =
+              std::move(inner)](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
+    auto file = inner(name);
+    if (!file.ok() && file.status().code() == Code::kNotFound) return storage::NewMemoryFile();
+    return file;
   };
 }
 
@@ -60,23 +73,28 @@ Corestore::~Corestore() { (void)Close(); }
 
 Result<std::unique_ptr<Corestore>> Corestore::OpenDirectory(const std::string& dir,
                                                             CorestoreOptions options) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::FromErrno(ec.value(), "creating store directory " + dir);
-  std::unique_ptr<Corestore> store(
-      new Corestore(storage::PooledPosixDirectory(dir, options.max_open_files), dir, options));
-  if (options.lock) {
-    storage::OpenOptions lock_options;
-    lock_options.lock = true;
-    auto lock = storage::OpenPosixFile(dir + "/" + kLockFile, lock_options);
-    if (!lock.ok()) {
-      if (lock.status().code() == Code::kBusy) {
-        return Status::Busy("the store " + dir + " is in use by another process");
-      }
-      return lock.status();
-    }
-    store->lock_ = std::move(lock).value();
+  const bool read_only = options.access == Access::kRead;
+  if (!read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::FromErrno(ec.value(), "creating store directory " + dir);
   }
+  std::unique_ptr<StoreLock> lock;
+  // A reader of a store that does not exist reads an empty one (and makes none).
+  const bool missing = read_only && !std::filesystem::exists(dir);
+  if (options.lock && !missing) {
+    ASSIGN_OR_RETURN(lock, StoreLock::Acquire(dir, options.access, options.holder));
+  }
+  storage::OpenOptions file_options;
+  if (read_only) {
+    file_options.create = false;
+    file_options.read_only = true;
+  }
+  storage::FileFactory files =
+      storage::PooledPosixDirectory(dir, options.max_open_files, file_options);
+  if (read_only) files = ReadOnlyFiles(std::move(files));
+  std::unique_ptr<Corestore> store(new Corestore(std::move(files), dir, options));
+  store->lock_ = std::move(lock);
   RETURN_IF_ERROR(store->LoadMasterKey());
   return store;
 }
@@ -92,6 +110,11 @@ Status Corestore::LoadMasterKey() {
   ASSIGN_OR_RETURN(auto file, files_(kMasterKeyFile));
   ASSIGN_OR_RETURN(uint64_t size, file->Size());
   if (size < master_key_.size()) {
+    if (options_.access == Access::kRead) {
+      // An empty store: no core derives from this key, and it is never written.
+      crypto::RandomBytes(master_key_);
+      return file->Close();
+    }
     // As the reference: a missing or short master key is replaced by a new random one.
     crypto::RandomBytes(master_key_);
     RETURN_IF_ERROR(file->Write(0, master_key_).Annotate("writing the master key"));
@@ -177,11 +200,13 @@ Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
   core::FeedOptions feed_options;
   feed_options.key = *options.key;
   feed_options.durable = options_.durable;
+  feed_options.read_only = options_.access == Access::kRead;
   bool derived = false;  // the secret key comes from a name, never stored
 
   if (stored_key.size() >= 32) {
     if (!std::equal(stored_key.begin(), stored_key.begin() + 32, options.key->begin())) {
-      return Status::Corruption("the core in " + root + " holds a key that does not match its folder");
+      return Status::Corruption("the core in " + root +
+                                " holds a key that does not match its folder");
     }
     ASSIGN_OR_RETURN(auto name_file, core_files("name"));
     ASSIGN_OR_RETURN(Bytes name_bytes, ReadSmallFile(*name_file, 64 * 1024));
@@ -206,6 +231,16 @@ Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
   } else {
     if (!options.key_pair && !options.name && !options.create_if_missing) {
       return Status::NotFound("no core with key " + ToHex(*options.key) + " in the store");
+    }
+    if (feed_options.read_only) {
+      // A reader never creates a core on disk: the one asked for is empty here, in memory.
+      if (options.name) feed_options.secret_key = DeriveKeyPair(AsBytes(*options.name)).secret_key;
+      if (options.key_pair) feed_options.secret_key = options.key_pair->secret_key;
+      feed_options.read_only = false;
+      storage::MemoryDirectory memory;
+      auto feed = core::Feed::Open(memory.factory(), feed_options);
+      if (!feed.ok()) return feed.status().Annotate("opening core " + ToHex(*options.key));
+      return std::shared_ptr<core::Feed>(std::move(feed).value());
     }
     if (options.key_pair) {
       feed_options.secret_key = options.key_pair->secret_key;
@@ -235,7 +270,8 @@ bool Corestore::Contains(const crypto::Hash& discovery_key) {
   }
   if (!dir_.empty()) {
     std::error_code ec;
-    return std::filesystem::file_size(dir_ + "/" + CoreDirectory(discovery_key) + "/key", ec) >= 32 &&
+    return std::filesystem::file_size(dir_ + "/" + CoreDirectory(discovery_key) + "/key", ec) >=
+               32 &&
            !ec;
   }
   auto key_file = files_(CoreDirectory(discovery_key) + "/key");
@@ -254,16 +290,19 @@ Result<std::vector<crypto::PublicKey>> Corestore::List() const {
              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
   };
+  if (!std::filesystem::exists(dir_)) return keys;  // a reader's view of no store: empty
   for (const auto& a : std::filesystem::directory_iterator(dir_, ec)) {
     if (!a.is_directory() || !is_hex(a.path().filename().string(), 2)) continue;
     for (const auto& b : std::filesystem::directory_iterator(a.path(), ec)) {
       if (!b.is_directory() || !is_hex(b.path().filename().string(), 2)) continue;
       for (const auto& c : std::filesystem::directory_iterator(b.path(), ec)) {
         if (!c.is_directory() || !is_hex(c.path().filename().string(), 64)) continue;
-        auto f = storage::OpenPosixFile((c.path() / "key").string(), {.create = false, .read_only = true});
+        auto f = storage::OpenPosixFile((c.path() / "key").string(),
+                                        {.create = false, .read_only = true});
         if (!f.ok()) continue;
         crypto::PublicKey key;
-        if ((*f)->Read(0, key).ok() && ToHex(crypto::DiscoveryKey(key)) == c.path().filename().string()) {
+        if ((*f)->Read(0, key).ok() &&
+            ToHex(crypto::DiscoveryKey(key)) == c.path().filename().string()) {
           keys.push_back(key);
         }
       }
@@ -282,11 +321,7 @@ Status Corestore::Close() {
     if (first.ok() && !s.ok()) first = s;
   }
   open_.clear();
-  if (lock_) {
-    Status s = lock_->Close();
-    lock_.reset();
-    if (first.ok() && !s.ok()) first = s;
-  }
+  lock_.reset();  // after every core is closed (and has written what it had to)
   return first;
 }
 

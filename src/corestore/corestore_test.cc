@@ -1,8 +1,11 @@
 #include "hyper/corestore/corestore.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "tests/support/temp_dir.h"
 
@@ -93,6 +96,133 @@ TEST(Corestore, SecondProcessIsLockedOut) {
   ASSERT_TRUE(first->Close().ok());
   first.reset();
   EXPECT_TRUE(Corestore::OpenDirectory(tmp.path()).ok());
+}
+
+// Every file under `dir` with its bytes.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    std::string bytes = "<dir>";
+    if (e.is_regular_file()) {
+      std::ifstream in(e.path(), std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    files[e.path().string()] = bytes;
+  }
+  return files;
+}
+
+TEST(Corestore, ReadersShareTheStoreWithOneWriterBesideReaders) {
+  TempDir tmp;
+  CorestoreOptions seed_options;
+  seed_options.access = Access::kWriteBesideReaders;
+  seed_options.holder = "hyperdrive seed X";
+  auto seed = Corestore::OpenDirectory(tmp.path(), seed_options);
+  ASSERT_TRUE(seed.ok()) << seed.status().ToString();
+  auto feed = (*seed)->Default();
+  ASSERT_TRUE(feed.ok());
+  for (const char* b : {"a", "b", "c"}) ASSERT_TRUE((*feed)->Append(AsBytes(b)).ok());
+
+  CorestoreOptions read;
+  read.access = Access::kRead;
+  auto reader = Corestore::OpenDirectory(tmp.path(), read);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto reader2 = Corestore::OpenDirectory(tmp.path(), read);
+  ASSERT_TRUE(reader2.ok()) << reader2.status().ToString();
+  CoreOptions by_key;
+  by_key.key = (*feed)->key();
+  by_key.create_if_missing = false;
+  auto seen = (*reader)->Get(by_key);
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_EQ((*seen)->length(), 3u);
+  EXPECT_EQ(AsString(*(*seen)->Get(BlockIndex(2))), "c");
+  EXPECT_EQ((*seen)->Append(AsBytes("d")).status().code(), Code::kNotWritable);
+
+  // Other writers are told who writes: the holder and its pid.
+  std::string who =
+      "in use by another process (pid " + std::to_string(getpid()) + ", `hyperdrive seed X`)";
+  for (Access access : {Access::kWrite, Access::kWriteBesideReaders}) {
+    CorestoreOptions o;
+    o.access = access;
+    auto refused = Corestore::OpenDirectory(tmp.path(), o);
+    ASSERT_EQ(refused.status().code(), Code::kBusy);
+    EXPECT_NE(refused.status().message().find(who), std::string::npos)
+        << refused.status().message();
+  }
+  // The writer appends on; a reader that opens now sees it.
+  ASSERT_TRUE((*feed)->Append(AsBytes("d")).ok());
+  auto reader3 = Corestore::OpenDirectory(tmp.path(), read);
+  ASSERT_TRUE(reader3.ok());
+  EXPECT_EQ((*(*reader3)->Get(by_key))->length(), 4u);
+
+  // With the seed gone, a writer that needs the store alone still waits for the readers.
+  ASSERT_TRUE((*seed)->Close().ok());
+  seed->reset();
+  auto alone = Corestore::OpenDirectory(tmp.path());
+  ASSERT_EQ(alone.status().code(), Code::kBusy);
+  EXPECT_NE(alone.status().message().find("being read"), std::string::npos);
+  reader->reset();
+  reader2->reset();
+  reader3->reset();
+  EXPECT_TRUE(Corestore::OpenDirectory(tmp.path()).ok());
+}
+
+// A reader writes nothing: not on a store whose tail a writer would repair at open, not for a
+// core it does not have, not when it closes; and where there is no store it makes none.
+TEST(Corestore, ReadOnlyOpenWritesNothing) {
+  TempDir tmp;
+  crypto::PublicKey key;
+  {
+    auto store = Corestore::OpenDirectory(tmp.path());
+    ASSERT_TRUE(store.ok());
+    auto feed = (*store)->Default();
+    ASSERT_TRUE(feed.ok());
+    key = (*feed)->key();
+    for (int i = 0; i < 40; i++) ASSERT_TRUE((*feed)->Append(AsBytes("block")).ok());
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  // The last signature lost: a writer's open would rewrite the bitfield.
+  std::string sigs =
+      tmp.path() + "/" + Corestore::CoreDirectory(crypto::DiscoveryKey(key)) + "/signatures";
+  std::filesystem::resize_file(sigs, std::filesystem::file_size(sigs) - 64);
+  auto before = Snapshot(tmp.path());
+  {
+    CorestoreOptions read;
+    read.access = Access::kRead;
+    auto store = Corestore::OpenDirectory(tmp.path(), read);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    CoreOptions by_key;
+    by_key.key = key;
+    auto feed = (*store)->Get(by_key);
+    if (feed.ok()) {
+      EXPECT_LE((*feed)->length(), 40u);
+      if ((*feed)->length() > 0) EXPECT_TRUE((*feed)->Get(BlockIndex(0)).ok());
+      EXPECT_TRUE((*feed)->Flush().ok());
+    }
+    CoreOptions missing;
+    missing.name = "never made";
+    auto empty = (*store)->Get(missing);
+    ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+    EXPECT_EQ((*empty)->length(), 0u);
+    CoreOptions unknown;
+    unknown.key = crypto::RandomKeyPair().public_key;
+    unknown.create_if_missing = false;
+    EXPECT_EQ((*store)->Get(unknown).status().code(), Code::kNotFound);
+    EXPECT_TRUE((*store)->Close().ok());
+  }
+  EXPECT_TRUE(Snapshot(tmp.path()) == before) << "a read-only open changed the store";
+
+  CorestoreOptions read;
+  read.access = Access::kRead;
+  auto none = Corestore::OpenDirectory(tmp.path() + "/none", read);
+  ASSERT_TRUE(none.ok()) << "no store reads as an empty one: " << none.status().ToString();
+  EXPECT_TRUE((*none)->List()->empty());
+  CoreOptions unknown;
+  unknown.key = key;
+  unknown.create_if_missing = false;
+  EXPECT_EQ((*none)->Get(unknown).status().code(), Code::kNotFound);
+  EXPECT_TRUE((*none)->Close().ok());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/none"));
 }
 
 TEST(Corestore, ThousandsOfCoresWithBoundedDescriptors) {

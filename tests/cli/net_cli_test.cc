@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "tests/cli/cli_runner.h"
@@ -98,6 +99,7 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
 
+  pid_t pid() const { return pid_; }
   std::string out() const { return ReadAll(out_); }
   std::string err() const { return ReadAll(err_); }
 
@@ -639,6 +641,104 @@ TEST_F(NetCli, IdleSocketsFromOneAddressDoNotDenyOthers) {
   EXPECT_NE(err.find("dropped the connection from 127.0.0.3:"), std::string::npos) << err;
   EXPECT_LE(std::count(err.begin(), err.end(), '\n'), 6) << "rate-limited: " << err;
   EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+}
+
+// Every file of a store: its size and bytes (to show that readers write nothing).
+std::map<std::string, std::string> Snapshot(const std::string& store) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(store)) {
+    files[e.path().string()] = e.is_regular_file() ? ReadAll(e.path().string()) : "<dir>";
+  }
+  return files;
+}
+
+// While a seed serves two drives of a store (one process), the reading commands work on that
+// store and write nothing to it; a writer and a second seed are refused with an error naming
+// the seed's pid; once the seed stops, writes work again.
+TEST_F(NetCli, ReadersShareTheStoreWithASeedOfSeveralDrives) {
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src + "/sub");
+  WriteAll(src + "/a.txt", "alpha\n");
+  WriteAll(src + "/sub/b.txt", "beta\n");
+  std::string other_src = tmp_.Sub("other");
+  fs::create_directories(other_src);
+  WriteAll(other_src + "/c.txt", "gamma\n");
+  std::string store = tmp_.Sub("store");
+  std::string url = Ok({"import", src}, store);
+  std::string other = Ok({"import", other_src}, store);
+  Ok({"tag", url, "v1"}, store);
+  std::string content_key = Json({"info", url, "--json"}, store)["contentKey"];
+
+  seed_ = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store, "seed", url, other,
+                               "--listen", "127.0.0.1:0"},
+      tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+  ASSERT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
+  std::string out = seed_->out();
+  EXPECT_EQ(out.rfind(url + "\n" + other + "\nlistening on ", 0), 0u) << out;
+  std::string addr = out.substr(out.find("listening on ") + 13);
+  addr = addr.substr(0, addr.find('\n'));
+  auto before = Snapshot(store);
+
+  EXPECT_EQ(Ok({"ls", url}, store), "a.txt\nsub/");
+  EXPECT_EQ(Ok({"ls", "-R", url}, store), "a.txt\nsub/\nsub/b.txt");
+  EXPECT_EQ(Ok({"cat", url + "/sub/b.txt"}, store), "beta");
+  EXPECT_EQ(Ok({"cat", other + "/c.txt"}, store), "gamma");
+  EXPECT_NE(Ok({"stat", url + "/a.txt"}, store).find("size:     6"), std::string::npos);
+  EXPECT_EQ(Json({"info", url, "--json"}, store)["files"], 2);
+  EXPECT_NE(Ok({"log", url}, store).find("/sub/b.txt"), std::string::npos);
+  EXPECT_NE(Ok({"diff", url, "--from", "1"}, store).find("/a.txt"), std::string::npos);
+  EXPECT_EQ(Ok({"tags", url}, store).find("v1"), 0u);
+  std::string drives = Ok({"drives"}, store);
+  EXPECT_NE(drives.find(url), std::string::npos);
+  EXPECT_NE(drives.find(other), std::string::npos);
+  EXPECT_NE(Ok({"core", "list"}, store).find(content_key), std::string::npos);
+  EXPECT_EQ(Json({"core", "info", content_key, "--json"}, store)["length"], 2);
+  std::string blocks = Ok({"core", "cat", content_key}, store);
+  EXPECT_NE(blocks.find("alpha\n"), std::string::npos) << blocks;
+  EXPECT_NE(blocks.find("beta"), std::string::npos) << blocks;
+  Ok({"export", url, tmp_.Sub("out")}, store);
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/sub/b.txt")), "beta\n");
+  EXPECT_TRUE(Snapshot(store) == before) << "a reader wrote to the store";
+
+  // Writers, and a second seed, are told who holds the store.
+  std::string holder = "in use by another process (pid " + std::to_string(seed_->pid()) + ", `";
+  WriteAll(tmp_.Sub("new.txt"), "new\n");
+  for (const auto& cmd :
+       std::vector<std::vector<std::string>>{{"put", url + "/new.txt", tmp_.Sub("new.txt")},
+                                             {"import", src, url},
+                                             {"seed", url, "--listen", "127.0.0.1:0"}}) {
+    ProcessRun r = Run(cmd, store);
+    EXPECT_EQ(r.exit_code, 1) << cmd[0] << ": " << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find(" seed " + url + " " + other), std::string::npos) << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find(holder), std::string::npos) << r.stderr_text;
+  }
+  EXPECT_TRUE(Snapshot(store) == before) << "a refused writer wrote to the store";
+
+  // Both drives are served by the one seed.
+  std::string copy = tmp_.Sub("copy");
+  Ok({"sync", url, "--peer", addr}, copy);
+  Ok({"sync", other, "--peer", addr}, copy);
+  EXPECT_EQ(Ok({"cat", url + "/a.txt"}, copy), "alpha");
+  EXPECT_EQ(Ok({"cat", other + "/c.txt"}, copy), "gamma");
+
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+  Ok({"put", url + "/new.txt", tmp_.Sub("new.txt")}, store);
+  EXPECT_EQ(Ok({"cat", url + "/new.txt"}, store), "new");
+}
+
+// A reading command never makes a store: where there is none, it reads an empty one and
+// creates nothing.
+TEST_F(NetCli, ReadersDoNotCreateAStore) {
+  std::string none = tmp_.Sub("none");
+  EXPECT_EQ(Ok({"drives"}, none), "");
+  EXPECT_EQ(Ok({"core", "list"}, none), "");
+  ProcessRun r = Run({"ls", "hyper://" + std::string(64, 'a')}, none);
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("no drive " + std::string(64, 'a') + " in this store"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_FALSE(fs::exists(none));
 }
 
 // (e) Bad peers and bad addresses: exit 2 for bad usage, 1 for errors, one line on stderr, and

@@ -45,6 +45,11 @@ struct FeedOptions {
   bool durable = false;
   // Throw away whatever the store holds and start a new feed (with `key` if given).
   bool overwrite = false;
+  // Never write: Open writes no header, key or bitfield page (a store without a key is
+  // NotFound, one that would need overwriting Corruption), what Open finds beyond the signed
+  // length is forgotten in memory only, Close writes nothing, and Append, Put, Clear and Audit
+  // are NotWritable. For a process that reads a store another process may be appending to.
+  bool read_only = false;
   // The feed remembers in memory where each block it has seen lies in `data`, and whether its
   // bytes were checked since open (8 bytes a block, in pages of 256 blocks allocated on first
   // use), so that reading it again costs one positional read and no tree node. At most this

@@ -24,11 +24,31 @@
 
 namespace hyper::corestore {
 
+class StoreLock;
+
+// How a process on disk shares the store with others (src/corestore/store_lock.h).
+enum class Access {
+  // Writes; no other process may have the store open meanwhile.
+  kWrite,
+  // Never writes to the store (no file created, no header, no bitfield page; a missing store
+  // reads as an empty store, a missing core NotFound). Shares the store with other readers and with
+  // one
+  // kWriteBesideReaders writer; reads what is signed and stored.
+  kRead,
+  // Writes (appends only, as replication does) while readers read: a seed. Excludes every
+  // other writer.
+  kWriteBesideReaders,
+};
+
 struct CorestoreOptions {
   // On disk: the most file descriptors the store keeps open together.
   size_t max_open_files = 256;
-  // On disk: take an exclusive lock on the directory (a second process gets Busy).
+  // On disk: lock the directory as `access` says (a conflicting process gets Busy naming the
+  // writer that holds it). Without `lock`, `access` still decides whether the store writes.
   bool lock = true;
+  Access access = Access::kWrite;
+  // What this process is, for the Busy errors of the others ("hyperdrive seed").
+  std::string holder;
   // Passed to every feed.
   bool durable = false;
 };
@@ -93,7 +113,7 @@ class Corestore {
   storage::FileFactory files_;
   std::string dir_;  // empty when not on disk
   CorestoreOptions options_;
-  std::unique_ptr<storage::File> lock_;
+  std::unique_ptr<StoreLock> lock_;
   Key32 master_key_{};
   std::mutex mu_;
   std::map<crypto::Hash, std::shared_ptr<core::Feed>> open_;  // by discovery key
