@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "hyper/core/block_reader.h"
 #include "src/core/merkle_tree.h"
 
 namespace hyper::core {
@@ -881,6 +882,74 @@ storage::FileFactory Counting(storage::FileFactory inner, IoCounts* counts) {
     return std::unique_ptr<storage::File>(
         new CountingFile(std::move(file), counts, name == "secret_key"));
   };
+}
+
+// A read-only open recovers as a writer's does, in memory only: a lost bitfield is rebuilt
+// and every block reads right (one at a time and streamed), a damaged feed opens at its proven
+// length when asked, and nothing is written or synced, so the store is not 'repaired' by a
+// reader behind the writer's back: the next writer's open finds it as it was.
+TEST(CoreRecovery, ReadOnlyOpensRecoverInMemoryAndWriteNothing) {
+  storage::MemoryDirectory lost;
+  BuildHistory(lost);
+  Cut(lost, "bitfield", 0);
+  {
+    IoCounts counts;
+    FeedOptions o;
+    o.read_only = true;
+    auto f = Feed::Open(Counting(lost.factory(), &counts), o);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ((*f)->length(), kHistory);
+    for (uint64_t i = 0; i < kHistory; ++i) EXPECT_EQ(*(*f)->Get(BlockIndex(i)), Block(i, 50 + i));
+    BlockReader reader(**f, BlockIndex(0), BlockIndex(kHistory));
+    Bytes streamed, expected;
+    for (uint64_t i = 0; i < kHistory; ++i) {
+      Bytes b = Block(i, 50 + i);
+      expected.insert(expected.end(), b.begin(), b.end());
+    }
+    while (true) {
+      auto chunk = reader.Next();
+      ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
+      if (chunk->empty()) break;
+      streamed.insert(streamed.end(), chunk->begin(), chunk->end());
+    }
+    EXPECT_EQ(streamed, expected);
+    EXPECT_EQ((*f)->Append(Block(99, 9)).status().code(), Code::kNotWritable);
+    EXPECT_TRUE((*f)->Flush().ok());
+    ASSERT_TRUE((*f)->Close().ok());
+    EXPECT_EQ(counts.writes.load(), 0);
+    EXPECT_EQ(counts.syncs.load(), 0);
+  }
+  EXPECT_EQ(SizeOf(lost, "bitfield"), 0u) << "a reader wrote the rebuilt bitfield";
+
+  storage::MemoryDirectory damaged;
+  BuildHistory(damaged);
+  Cut(damaged, "tree", SizeOf(damaged, "tree") / 2);
+  const uint64_t tree_size = SizeOf(damaged, "tree");
+  const uint64_t bitfield_size = SizeOf(damaged, "bitfield");
+  {
+    IoCounts counts;
+    FeedOptions o;
+    o.read_only = true;
+    EXPECT_EQ(Feed::Open(Counting(damaged.factory(), &counts), o).status().code(),
+              Code::kCorruption);
+    o.open_damaged = true;
+    auto f = Feed::Open(Counting(damaged.factory(), &counts), o);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ((*f)->damage().code(), Code::kCorruption);
+    EXPECT_LT((*f)->length(), kHistory);
+    EXPECT_EQ(*(*f)->Get(BlockIndex(0)), Block(0, 50));
+    EXPECT_EQ((*f)->DropUnprovableTail().code(), Code::kNotWritable);
+    EXPECT_EQ((*f)->Audit(/*repair=*/true).status().code(), Code::kNotWritable);
+    EXPECT_TRUE((*f)->Audit(/*repair=*/false).ok());
+    ASSERT_TRUE((*f)->Close().ok());
+    EXPECT_EQ(counts.writes.load(), 0);
+    EXPECT_EQ(counts.syncs.load(), 0);
+  }
+  EXPECT_EQ(SizeOf(damaged, "tree"), tree_size);
+  EXPECT_EQ(SizeOf(damaged, "bitfield"), bitfield_size);
+  auto writer = Feed::Open(damaged.factory(), WriterOptions());
+  EXPECT_EQ(writer.status().code(), Code::kCorruption)
+      << "still damaged: the reader repaired nothing";
 }
 
 TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {

@@ -17,7 +17,7 @@ constexpr size_t kMaxHolderText = 512;
 // detail when it says nothing usable (an older version of us, or a writer that has not
 // written it yet).
 std::string DescribeWriter(const std::string& dir) {
-  const std::string plain = "another process";
+  std::string plain = "another process";
   int fd = open((dir + "/" + kWriterLockFile).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return plain;
   char buf[kMaxHolderText];

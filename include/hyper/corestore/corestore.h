@@ -69,9 +69,9 @@ struct CoreOptions {
 
 class Corestore {
  public:
-  // A store in a directory on disk (created when missing).
+  // A store in a directory on disk (created when missing, unless opened for reading).
   static Result<std::unique_ptr<Corestore>> OpenDirectory(const std::string& dir,
-                                                          CorestoreOptions options = {});
+                                                          const CorestoreOptions& options = {});
   // A store over any FileFactory (memory, fault injection). `list` is unavailable there.
   static Result<std::unique_ptr<Corestore>> Open(storage::FileFactory files,
                                                  CorestoreOptions options = {});
