@@ -486,7 +486,15 @@ Status FetchForLs(PeerReader& reader, OpenedDrive& od) {
 Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& f) {
   ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(f.peer));
   ASSIGN_OR_RETURN(HyperUrl parsed, ParseHyperUrl(url));
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  // What arrives is stored (verified blocks appended, as sync does): beside readers, never
+  // beside another writer such as a seed of this store.
+  auto opened = Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders);
+  if (!opened.ok() && opened.status().code() == Code::kBusy) {
+    return Status::Busy(
+        "cannot use --peer here, as it stores what it fetches: " + opened.status().message() +
+        " (without --peer the command reads what the store holds, beside it)");
+  }
+  ASSIGN_OR_RETURN(auto session, std::move(opened));
   {
     PeerReader reader(*session, peer, ToMillis(f.timeout));
     RETURN_IF_ERROR(reader.Connect());
@@ -857,8 +865,10 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
 
   auto seed = app.add_subcommand(
       "seed",
-      "Serve drives (their metadata, content and mounts) to peers over TCP until killed; other "
-      "commands may read the store meanwhile, but not write to it");
+      "Serve drives (their metadata, content and mounts) to peers over TCP until killed: "
+      "seed URL... serves them all from one process. Reading commands (ls, cat, export, ...) "
+      "may use the store meanwhile; writers (put, import, --peer, sync, another seed) are "
+      "refused, naming the seed's pid");
   seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)")
       ->required();
   seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
@@ -878,7 +888,9 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   seed->callback(set([&storage, &a] { return Seed(storage, a); }));
 
   auto sync = app.add_subcommand(
-      "sync", "Download a whole drive (metadata, content, mounts) from a peer; --live follows it");
+      "sync",
+      "Download a whole drive (metadata, content, mounts) from a peer; --live follows it. Reading "
+      "commands may use the store meanwhile; nothing is stored if nothing verified arrives");
   sync->add_option("url", a.url, "hyper://<key>")->required();
   sync->add_option("--peer", a.peer, "HOST:PORT of a peer that has the drive")
       ->required()

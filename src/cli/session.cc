@@ -40,6 +40,13 @@ Result<OpenedDrive> Session::OpenUrl(const std::string& url_text) {
   OpenedDrive out;
   out.head = std::move(opened).value();
   out.path = url.path;
+  if (!out.head->writable() && out.head->metadata_feed()->length() == 0) {
+    // A replica that never received a block (a fetch killed before its first one, or left by
+    // an older version) is not an empty drive.
+    return Status::NotFound("the store holds no data of drive " + ToHex(url.key) +
+                            " (nothing was ever fetched); use --peer HOST:PORT or `hyperdrive "
+                            "sync`");
+  }
   if (url.version) {
     uint64_t version = 0;
     const std::string& v = *url.version;

@@ -82,6 +82,8 @@ struct Feed::Impl {
   // Something was written (data, tree, signatures, bitfield, freed bytes) since the last full
   // sync: Close() syncs only then, so a feed that was only read is closed without a sync.
   bool unsynced = false;
+  // FeedOptions::defer_create: headers and key not written yet (WriteCreated writes them).
+  bool create_pending = false;
   Status broken;            // a failed write leaves the in-memory state ahead of the disk
   // Set when the feed was opened damaged (FeedOptions::open_damaged): why it is read-only, and
   // the length its bitfield claims.
@@ -216,6 +218,25 @@ struct Feed::Impl {
     RETURN_IF_ERROR(Ann(data_file->Sync(), "syncing data"));
     RETURN_IF_ERROR(Ann(tree_file->Sync(), "syncing tree"));
     return Ann(sig_file->Sync(), "syncing signatures");
+  }
+
+  // The headers and key of a feed opened with FeedOptions::defer_create, before its first
+  // write; the next sync makes them durable with the rest.
+  Status WriteCreated() {
+    if (!create_pending) return Status::Ok();
+    RETURN_IF_ERROR(
+        Ann(bf_file->Write(0, MakeHeader(0, kBitfieldPageSize, "")), "bitfield header"));
+    RETURN_IF_ERROR(
+        Ann(sig_file->Write(0, MakeHeader(1, kSignatureSize, "Ed25519")), "signatures header"));
+    RETURN_IF_ERROR(Ann(tree_file->Write(0, MakeHeader(2, kNodeSize, "BLAKE2b")), "tree header"));
+    RETURN_IF_ERROR(Ann(key_file->Write(0, key), "writing key"));
+    if (secret) {
+      RETURN_IF_ERROR(Ann(secret_file->Write(0, *secret), "writing secret_key"));
+      secret_dirty = true;
+    }
+    keys_dirty = true;
+    create_pending = false;
+    return Status::Ok();
   }
 
   // The commit: bitfield pages go out after data, tree and signature (synced first when
@@ -692,7 +713,18 @@ Result<std::unique_ptr<Feed>> Feed::Open(storage::FileFactory files, FeedOptions
   }
   f.discovery = crypto::DiscoveryKey(f.key);
 
-  // Headers, keys (only what differs, so that reopening writes nothing).
+  // Headers, keys (only what differs, so that reopening writes nothing). A new feed opened
+  // with defer_create writes them with its first block (WriteCreated).
+  if (options.defer_create && !options.read_only && !stored_key && !stored_secret && bf_size == 0) {
+    ASSIGN_OR_RETURN(uint64_t sig_size, f.sig_file->Size());
+    ASSIGN_OR_RETURN(uint64_t tree_size, f.tree_file->Size());
+    ASSIGN_OR_RETURN(uint64_t data_size, f.data_file->Size());
+    f.create_pending = sig_size == 0 && tree_size == 0 && data_size == 0;
+  }
+  if (f.create_pending) {
+    RETURN_IF_ERROR(f.Recover());
+    return std::unique_ptr<Feed>(new Feed(std::move(impl)));
+  }
   bool wrote = false;
   auto ensure = [&](storage::File& file, ByteView want, const char* what) -> Status {
     Bytes have(want.size());
@@ -776,6 +808,7 @@ Result<uint64_t> Feed::Append(std::span<const ByteView> batch) {
     }
     if (f.length + batch.size() > kMaxBlocks) return Status::OutOfRange("feed is full");
     RETURN_IF_ERROR(f.EnsureMerkle());
+    RETURN_IF_ERROR(f.WriteCreated());
 
     const uint64_t start = f.length;
     const uint64_t first_byte = f.byte_length;
@@ -1251,6 +1284,7 @@ Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, 
   }
 
   // Verified: write data, nodes, signature, then the bitfield.
+  RETURN_IF_ERROR(WriteCreated());
   for (const auto& n : visited) RETURN_IF_ERROR(WriteNode(n));
   std::optional<uint64_t> remember_at;  // where the (hashed) data went, to remember it
   if (!data.empty()) {

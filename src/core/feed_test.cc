@@ -952,6 +952,54 @@ TEST(CoreRecovery, ReadOnlyOpensRecoverInMemoryAndWriteNothing) {
       << "still damaged: the reader repaired nothing";
 }
 
+// A replica opened with defer_create over files created on first write leaves nothing until a
+// verified block arrives: a refused (tampered) block creates nothing either. The first good
+// block writes the headers and the key with it, and the replica reopens from what it stored.
+TEST(CoreFeed, DeferredReplicaIsCreatedByItsFirstVerifiedBlock) {
+  storage::MemoryDirectory wdir, rdir;
+  auto writer = std::move(Feed::Open(wdir.factory(), WriterOptions())).value();
+  for (uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(writer->Append(Block(i, 100 + i)).ok());
+  FeedOptions ro;
+  ro.key = writer->key();
+  ro.defer_create = true;
+  const char* kFiles[] = {"key", "secret_key", "bitfield", "signatures", "tree", "data"};
+  {
+    auto r = Feed::Open(storage::CreatedOnFirstWrite(rdir.factory()), ro);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ((*r)->length(), 0u);
+    ProofOptions po;
+    po.digest = (*r)->Digest(BlockIndex(3));
+    auto proof = writer->MakeProof(BlockIndex(3), po);
+    ASSERT_TRUE(proof.ok());
+    Bytes bad = Block(3, 103);
+    bad[0] ^= 1;
+    EXPECT_FALSE((*r)->Put(BlockIndex(3), bad, *proof).ok());
+    ASSERT_TRUE((*r)->Flush().ok());
+    ASSERT_TRUE((*r)->Close().ok());
+  }
+  for (const char* name : kFiles) EXPECT_FALSE(rdir.Exists(name)) << name;
+  {
+    auto r = Feed::Open(storage::CreatedOnFirstWrite(rdir.factory()), ro);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ProofOptions po;
+    po.digest = (*r)->Digest(BlockIndex(3));
+    auto proof = writer->MakeProof(BlockIndex(3), po);
+    ASSERT_TRUE(proof.ok());
+    ASSERT_TRUE((*r)->Put(BlockIndex(3), Block(3, 103), *proof).ok());
+    ASSERT_TRUE((*r)->Close().ok());
+  }
+  EXPECT_FALSE(rdir.Exists("secret_key"));
+  FeedOptions again;
+  again.key = writer->key();
+  again.create_if_missing = false;
+  auto r = Feed::Open(rdir.factory(), again);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->length(), 5u);
+  EXPECT_TRUE((*r)->Has(BlockIndex(3)));
+  EXPECT_FALSE((*r)->Has(BlockIndex(2)));
+  EXPECT_EQ(*(*r)->Get(BlockIndex(3), {.wait = false}), Block(3, 103));
+}
+
 TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {
   storage::MemoryDirectory dir;
   {

@@ -67,12 +67,12 @@ storage::FileFactory Prefixed(storage::FileFactory inner, std::string prefix) {
 }  // namespace
 
 Corestore::Corestore(storage::FileFactory files, std::string dir, CorestoreOptions options)
-    : files_(std::move(files)), dir_(std::move(dir)), options_(options) {}
+    : files_(std::move(files)), dir_(std::move(dir)), options_(std::move(options)) {}
 
 Corestore::~Corestore() { (void)Close(); }
 
 Result<std::unique_ptr<Corestore>> Corestore::OpenDirectory(const std::string& dir,
-                                                            CorestoreOptions options) {
+                                                            const CorestoreOptions& options) {
   const bool read_only = options.access == Access::kRead;
   if (!read_only) {
     std::error_code ec;
@@ -101,7 +101,7 @@ Result<std::unique_ptr<Corestore>> Corestore::OpenDirectory(const std::string& d
 
 Result<std::unique_ptr<Corestore>> Corestore::Open(storage::FileFactory files,
                                                    CorestoreOptions options) {
-  std::unique_ptr<Corestore> store(new Corestore(std::move(files), "", options));
+  std::unique_ptr<Corestore> store(new Corestore(std::move(files), "", std::move(options)));
   RETURN_IF_ERROR(store->LoadMasterKey());
   return store;
 }
@@ -193,6 +193,24 @@ Result<std::shared_ptr<core::Feed>> Corestore::OpenCore(const crypto::Hash& dk,
                                                         const CoreOptions& options) {
   const std::string root = CoreDirectory(dk);
   storage::FileFactory core_files = Prefixed(files_, root);
+  if (!dir_.empty() && options_.access != Access::kRead && !options.key_pair && !options.name) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir_ + "/" + root, ec) && !ec) {
+      // Looking a core up creates nothing (its folder would be made by opening its files).
+      if (!options.create_if_missing) {
+        return Status::NotFound("no core with key " + ToHex(*options.key) + " in the store");
+      }
+      // A new replica: nothing is created on disk (not even its folder) until a verified block
+      // arrives, so a fetch that fails leaves no empty replica behind.
+      core::FeedOptions feed_options;
+      feed_options.key = *options.key;
+      feed_options.durable = options_.durable;
+      feed_options.defer_create = true;
+      auto feed = core::Feed::Open(storage::CreatedOnFirstWrite(core_files), feed_options);
+      if (!feed.ok()) return feed.status().Annotate("opening core " + ToHex(*options.key));
+      return std::shared_ptr<core::Feed>(std::move(feed).value());
+    }
+  }
   ASSIGN_OR_RETURN(auto key_file, core_files("key"));
   ASSIGN_OR_RETURN(Bytes stored_key, ReadSmallFile(*key_file, 1024));
   RETURN_IF_ERROR(key_file->Close());

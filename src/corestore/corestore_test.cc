@@ -85,7 +85,8 @@ TEST(Corestore, RandomCoresKeyPairCoresAndReadOnlyCores) {
   CoreOptions bad_pair;
   bad_pair.key_pair = crypto::KeyPair{kp.public_key, crypto::RandomKeyPair().secret_key};
   EXPECT_EQ(store->Get(bad_pair).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(store->List()->size(), 4u);
+  // `d` is a replica that holds nothing yet: it is not on disk, so not listed.
+  EXPECT_EQ(store->List()->size(), 3u);
 }
 
 TEST(Corestore, SecondProcessIsLockedOut) {
@@ -223,6 +224,60 @@ TEST(Corestore, ReadOnlyOpenWritesNothing) {
   EXPECT_EQ((*none)->Get(unknown).status().code(), Code::kNotFound);
   EXPECT_TRUE((*none)->Close().ok());
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/none"));
+}
+
+// A replica is stored from its first verified block: one that never gets any (a fetch that
+// failed) leaves no folder behind and is not listed, and a tampered block creates nothing.
+TEST(Corestore, ANewReplicaIsStoredFromItsFirstVerifiedBlock) {
+  TempDir tmp;
+  auto writer_store = OpenStore(tmp.path() + "/writer");
+  auto writer = writer_store->Get({});
+  ASSERT_TRUE(writer.ok());
+  for (int i = 0; i < 3; i++)
+    ASSERT_TRUE((*writer)->Append(AsBytes("block " + std::to_string(i))).ok());
+  const crypto::PublicKey key = (*writer)->key();
+  const std::string replica_dir = tmp.path() + "/replica";
+  const std::string folder =
+      replica_dir + "/" + Corestore::CoreDirectory(crypto::DiscoveryKey(key));
+  auto put = [&](core::Feed& replica, uint64_t index, bool tamper) {
+    core::ProofOptions po;
+    po.digest = replica.Digest(BlockIndex(index));
+    auto proof = (*writer)->MakeProof(BlockIndex(index), po);
+    EXPECT_TRUE(proof.ok());
+    Bytes data = *(*writer)->Get(BlockIndex(index));
+    if (tamper) data[0] ^= 1;
+    return replica.Put(BlockIndex(index), data, *proof);
+  };
+  CoreOptions by_key;
+  by_key.key = key;
+  {
+    auto store = OpenStore(replica_dir);
+    auto replica = store->Get(by_key);
+    ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+    EXPECT_FALSE((*replica)->writable());
+    EXPECT_TRUE(store->Contains(crypto::DiscoveryKey(key)));
+    EXPECT_FALSE(put(**replica, 1, /*tamper=*/true).ok());
+    EXPECT_FALSE(std::filesystem::exists(folder));
+    EXPECT_TRUE(store->List()->empty());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(folder));
+  {
+    auto store = OpenStore(replica_dir);
+    auto replica = store->Get(by_key);
+    ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+    ASSERT_TRUE(put(**replica, 1, /*tamper=*/false).ok());
+    EXPECT_TRUE(std::filesystem::exists(folder + "/key"));
+    EXPECT_EQ(store->List()->size(), 1u);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto store = OpenStore(replica_dir);
+  by_key.create_if_missing = false;
+  auto replica = store->Get(by_key);
+  ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+  EXPECT_EQ((*replica)->length(), 3u);
+  EXPECT_EQ(*(*replica)->Get(BlockIndex(1), {.wait = false}), ToBytes(AsBytes("block 1")));
+  EXPECT_FALSE((*replica)->Has(BlockIndex(0)));
 }
 
 TEST(Corestore, ThousandsOfCoresWithBoundedDescriptors) {

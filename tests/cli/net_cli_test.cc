@@ -741,6 +741,99 @@ TEST_F(NetCli, ReadersDoNotCreateAStore) {
   EXPECT_FALSE(fs::exists(none));
 }
 
+// The folders of a store (a core lives in <2 hex>/<2 hex>/<64 hex>/): none while it holds no core.
+std::vector<std::string> Folders(const std::string& store) {
+  std::vector<std::string> out;
+  if (!fs::exists(store)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(store)) {
+    if (e.is_directory()) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+// A fetch that fails before anything verified arrives (nobody listening, a peer that does not
+// have the drive, a peer that never speaks) leaves no replica behind: no core folder, nothing in
+// `drives` or `core list`, and `ls` says the store has no such drive instead of listing an empty
+// one. A fetch that succeeds stores what it fetched, and the next read needs no peer. Beside a
+// seed of the same store, a fetch is refused (it would write beside a writer) with an error that
+// says so and names the seed.
+TEST_F(NetCli, AFailedFetchLeavesNoEmptyReplica) {
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src);
+  WriteAll(src + "/f.txt", "served\n");
+  std::string served_store = tmp_.Sub("served");
+  std::string url = Ok({"import", src}, served_store);
+  const std::string key = url.substr(std::string("hyper://").size());
+  std::string other_store = tmp_.Sub("other");
+  std::string other = Ok({"import", src}, other_store);
+  std::string without = StartSeed(other_store, other);  // a peer without `url`
+
+  int mute_fd = socket(AF_INET, SOCK_STREAM, 0);  // accepts (in the kernel), never speaks
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(mute_fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(mute_fd, 8), 0);
+  socklen_t len = sizeof a;
+  getsockname(mute_fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string mute = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const std::string closed = "127.0.0.1:" + std::to_string(ClosedPort());
+
+  std::string store = tmp_.Sub("store");
+  for (const std::string& peer : {closed, without, mute}) {
+    for (const auto& cmd : std::vector<std::vector<std::string>>{
+             {"ls", url, "--peer", peer, "--timeout", "1"},
+             {"cat", url + "/f.txt", "--peer", peer, "--timeout", "1"},
+             {"export", url, tmp_.Sub("out"), "--peer", peer, "--timeout", "1"},
+             {"sync", url, "--peer", peer, "--timeout", "1"}}) {
+      ProcessRun r = Run(cmd, store);
+      EXPECT_EQ(r.exit_code, 1) << cmd[0] << " via " << peer << ": " << r.stderr_text;
+      auto folders = Folders(store);
+      EXPECT_TRUE(folders.empty()) << cmd[0] << " via " << peer << " left " << folders.front();
+    }
+  }
+  close(mute_fd);
+  EXPECT_EQ(Ok({"drives"}, store), "");
+  EXPECT_EQ(Ok({"core", "list"}, store), "");
+  ProcessRun r = Run({"ls", url}, store);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("no drive " + key + " in this store"), std::string::npos)
+      << r.stderr_text;
+
+  // From a peer that has it: stored, and read again without a peer.
+  seed_.reset();
+  std::string addr = StartSeed(served_store, url);
+  EXPECT_EQ(Ok({"cat", url + "/f.txt", "--peer", addr}, store), "served");
+  EXPECT_EQ(Ok({"drives"}, store), url);
+  EXPECT_EQ(Ok({"cat", url + "/f.txt"}, store), "served");
+  EXPECT_EQ(Ok({"ls", url}, store), "f.txt");
+
+  // Beside a seed of this store: reads without --peer work, a fetch is refused by name.
+  seed_.reset();
+  Background local({HYPERDRIVE_BINARY, "--storage", store, "seed", url, "--listen", "127.0.0.1:0"},
+                   tmp_.Sub("local.out"), tmp_.Sub("local.err"));
+  ASSERT_TRUE(local.WaitFor("listening on 127.0.0.1:")) << local.err();
+  seed_ = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", served_store, "seed", url,
+                               "--listen", "127.0.0.1:0"},
+      tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+  ASSERT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
+  std::string served_out = seed_->out();
+  addr = served_out.substr(served_out.find("listening on ") + 13);
+  addr = addr.substr(0, addr.find('\n'));
+  EXPECT_EQ(Ok({"cat", url + "/f.txt"}, store), "served");
+  r = Run({"ls", url, "--peer", addr}, store);
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("cannot use --peer here, as it stores what it fetches"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("pid " + std::to_string(local.pid()) + ", `hyperdrive "),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(" seed " + url), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(local.Stop(SIGTERM), 0) << local.err();
+}
+
 // (e) Bad peers and bad addresses: exit 2 for bad usage, 1 for errors, one line on stderr, and
 // never longer than the timeout.
 TEST_F(NetCli, BadPeersAndAddresses) {

@@ -50,6 +50,11 @@ struct FeedOptions {
   // length is forgotten in memory only, Close writes nothing, and Append, Put, Clear and Audit
   // are NotWritable. For a process that reads a store another process may be appending to.
   bool read_only = false;
+  // A new feed (its files hold nothing) writes its headers and key with its first block (a
+  // verified Put, an Append) instead of at Open. Over files created on first write
+  // (storage::CreatedOnFirstWrite), a replica that never receives a verified block leaves
+  // nothing on disk.
+  bool defer_create = false;
   // The feed remembers in memory where each block it has seen lies in `data`, and whether its
   // bytes were checked since open (8 bytes a block, in pages of 256 blocks allocated on first
   // use), so that reading it again costs one positional read and no tree node. At most this

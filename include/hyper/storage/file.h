@@ -84,6 +84,13 @@ FileFactory PosixDirectory(std::string root, OpenOptions options = {});
 // cores can be open at once this way. Locking (OpenOptions::lock) is not available here.
 FileFactory PooledPosixDirectory(std::string root, size_t max_open, OpenOptions options = {});
 
+// Files that do not exist until written: each File reads as empty (Size 0) and `inner` is not
+// asked for it until its first Write, WriteV or Truncate to a nonzero size, which opens (so
+// creates) the real file; from then on every call goes to that. For files known not to exist
+// yet (an existing file would be hidden): a corestore's new replica, which leaves nothing on
+// disk until a verified block arrives.
+FileFactory CreatedOnFirstWrite(FileFactory inner);
+
 // An in-memory directory: the same name gives back a File over the same bytes, so a store can
 // be closed and reopened within one process.
 class MemoryDirectory {
