@@ -638,7 +638,9 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   const std::string url_help = "hyper://<key>[+version|+tag]/path";
   // --peer HOST:PORT: fetch what the command reads from a peer first (net_commands.cc).
   auto peer_options = [&a](CLI::App* cmd) {
-    cmd->add_option("--peer", a.peer, "Fetch what is read from this peer (HOST:PORT) first")
+    cmd->add_option("--peer", a.peer,
+                    "Fetch what is read from this peer (HOST:PORT) first and store it (refused "
+                    "while another process writes to the store, such as a seed of it)")
         ->check(PeerAddressValidator());
     AddSecondsOption(cmd, "--timeout", a.timeout,
                      "With --peer: seconds the peer may stay silent (default 10)");

@@ -21,7 +21,8 @@ int Run(int argc, char** argv) {
   std::string storage;
   app.add_option("--storage", storage,
                  "The store directory (default $HYPERDRIVE_STORAGE when set and not empty, else "
-                 "~/.hyperdrive/storage); an empty DIR is bad usage")
+                 "~/.hyperdrive/storage); an empty DIR is bad usage. Reading commands share it "
+                 "with each other and with one seed or sync; other writers use it alone")
       ->check(CLI::Validator(hyper::cli::CheckStorageFlag, "DIR"));
 
   hyper::cli::Action action;
