@@ -1,0 +1,25 @@
+#include "hyper/runtime/runtime.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace hyper::runtime {
+
+Runtime::Runtime(const ExecutorOptions& executor_options)
+    : loop_("hyper-loop"), executor_(executor_options), clock_(loop_), sockets_(loop_) {
+  loop_.Start();
+}
+
+Runtime& Default() {
+  // Never destroyed: feeds and replicators destroyed during the destruction of static objects
+  // may still post to it; its threads end with the process.
+  static Runtime* runtime = [] {
+    ExecutorOptions o;
+    o.threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 4);
+    o.name = "hyper-exec";
+    return new Runtime(o);
+  }();
+  return *runtime;
+}
+
+}  // namespace hyper::runtime
