@@ -1,13 +1,11 @@
 #include "src/core/leaf_hasher.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
+
+#include "hyper/runtime/mutex.h"
+#include "hyper/runtime/runtime.h"
 
 namespace hyper::core {
 
@@ -17,8 +15,8 @@ struct LeafHasher::Job {
   std::span<crypto::Hash> out;
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
-  std::mutex mu;
-  std::condition_variable all_done;
+  runtime::Mutex mu;
+  runtime::CondVar all_done;
 
   // Hashes blocks until none is left to claim.
   void Work() {
@@ -27,83 +25,24 @@ struct LeafHasher::Job {
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       out[i] = crypto::LeafHash(blocks[i]);
       if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
-        std::lock_guard g(mu);
-        all_done.notify_all();
+        runtime::MutexLock g(&mu);
+        all_done.SignalAll();
       }
     }
   }
-  bool Claimable() const { return next.load(std::memory_order_relaxed) < blocks.size(); }
   void WaitAll() {
-    std::unique_lock g(mu);
-    all_done.wait(g, [&] { return done.load(std::memory_order_acquire) == blocks.size(); });
+    runtime::MutexLock g(&mu);
+    while (done.load(std::memory_order_acquire) != blocks.size()) all_done.Wait(&mu);
   }
 };
-
-namespace {
-
-// The shared workers. Created on first use and never destroyed (a feed may append during the
-// destruction of static objects; the threads end with the process).
-class Pool {
- public:
-  explicit Pool(unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) {
-      std::thread([this] {
-        pthread_setname_np(pthread_self(), "hyper-hash");  // for top -H, perf
-        Run();
-      }).detach();
-    }
-  }
-
-  void Submit(std::shared_ptr<LeafHasher::Job> job) {
-    {
-      std::lock_guard g(mu_);
-      queue_.push_back(std::move(job));
-    }
-    ready_.notify_all();
-  }
-
-  // Drops a job from the queue (its blocks are all claimed, or it is being finished).
-  void Remove(const LeafHasher::Job* job) {
-    std::lock_guard g(mu_);
-    auto it =
-        std::find_if(queue_.begin(), queue_.end(), [&](const auto& j) { return j.get() == job; });
-    if (it != queue_.end()) queue_.erase(it);
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::shared_ptr<LeafHasher::Job> job;
-      {
-        std::unique_lock g(mu_);
-        ready_.wait(g, [&] { return !queue_.empty(); });
-        job = queue_.front();
-        if (!job->Claimable()) {
-          queue_.pop_front();
-          continue;
-        }
-      }
-      job->Work();
-      Remove(job.get());
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<std::shared_ptr<LeafHasher::Job>> queue_;
-};
-
-Pool* SharedPool() {
-  static Pool* pool = LeafHashWorkers() == 0 ? nullptr : new Pool(LeafHashWorkers());
-  return pool;
-}
-
-}  // namespace
 
 unsigned LeafHashWorkers() {
   static const unsigned workers = [] {
-    unsigned cores = std::thread::hardware_concurrency();
-    return cores <= 1 ? 0u : std::min(cores - 1, 3u);
+    // On a one-core machine all on the caller: handing blocks to another thread only costs.
+    // Otherwise one fewer than the cores (the caller hashes too), at most the executor's threads.
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (cores <= 1) return 0u;
+    return std::min(cores - 1, static_cast<unsigned>(runtime::Default().executor().threads()));
   }();
   return workers;
 }
@@ -117,12 +56,16 @@ void LeafHasher::Start() {
   if (job_ || finished_ || blocks_.size() < 2) return;
   uint64_t bytes = 0;
   for (const auto& b : blocks_) bytes += b.size();
-  Pool* pool = bytes >= kParallelHashMinBytes ? SharedPool() : nullptr;
-  if (!pool) return;
+  if (bytes < kParallelHashMinBytes || LeafHashWorkers() == 0) return;
   job_ = std::make_shared<Job>();
   job_->blocks = blocks_;
   job_->out = out_;
-  pool->Submit(job_);
+  // One job per worker; each claims blocks until none is left (a job that starts after the
+  // caller claimed the rest finds nothing to do: it holds only the Job, never the blocks).
+  runtime::Executor& executor = runtime::Default().executor();
+  for (unsigned i = 0; i < LeafHashWorkers(); ++i) {
+    if (!executor.TryPost([job = job_] { job->Work(); })) break;  // full: the caller hashes
+  }
 }
 
 void LeafHasher::Finish() {
@@ -133,7 +76,6 @@ void LeafHasher::Finish() {
     return;
   }
   job_->Work();
-  SharedPool()->Remove(job_.get());
   job_->WaitAll();
   job_.reset();
 }

@@ -1,6 +1,6 @@
-// Leaf hashes of a batch of blocks on several cores: the calling thread and a small pool of
-// persistent worker threads (one fewer than the machine's cores, at most 3, started on first
-// use and shared by every feed of the process) take blocks one at a time from the batch.
+// Leaf hashes of a batch of blocks on several cores: the calling thread and the threads of the
+// process's executor (runtime::Default().executor(), shared with every feed's stores) take
+// blocks one at a time from the batch.
 // The hashes are exactly crypto::LeafHash of each block; only where they are computed changes.
 #pragma once
 
@@ -39,7 +39,7 @@ class LeafHasher {
   bool finished_ = false;
 };
 
-// Number of worker threads of the shared pool (0 on a one-core machine: all on the caller).
+// Number of executor threads that help (0 on a one-core machine: all on the caller).
 unsigned LeafHashWorkers();
 
 }  // namespace hyper::core

@@ -1,17 +1,18 @@
 #include "hyper/protocol/tcp.h"
 
-#include <pthread.h>
-
 #include <array>
-#include <asio.hpp>
-#include <condition_variable>
-#include <deque>
+#include <asio/error.hpp>
 #include <functional>
 #include <future>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
+
+#include "hyper/runtime/event_loop.h"
+#include "hyper/runtime/executor.h"
+#include "hyper/runtime/mutex.h"
+#include "hyper/runtime/runtime.h"
+#include "hyper/runtime/socket.h"
+#include "hyper/runtime/timer.h"
 
 #include "hyper/trie/extension.h"
 #include "src/protocol/trie_get_extension.h"
@@ -19,7 +20,6 @@
 namespace hyper::protocol {
 namespace {
 
-using asio::ip::tcp;
 // Refusals and drops of remote connections are reported at most this often.
 constexpr std::chrono::seconds kLogInterval{5};
 // Stop reading from a peer while this much is waiting to be written to it (a peer that sends
@@ -36,136 +36,72 @@ constexpr uint64_t kMaxStoringBytes = 8 * 1024 * 1024;
 constexpr size_t kMaxTrieGetsActive = 32;
 constexpr size_t kMaxTriePrefetch = 4096;
 
-// Names the calling thread (seen in top -H, perf, gdb).
-void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
-
-std::string EndpointString(const tcp::socket& s) {
-  std::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
-// The remote IP address alone: what the per-address limit counts.
-std::string RemoteAddress(const tcp::socket& s) {
-  std::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
-  return ep.address().to_string();
-}
-
-// One thread that runs jobs in the order they were posted, urgent ones first: here Feed::Put
-// of received blocks (the BLAKE2b of each block and the writes), which would otherwise keep the
-// network thread from reading the next ones, and (urgent) the feed queries of Requests, which
-// on the network thread would wait for the feed's lock while a Put holds it.
-class StoreWorker {
- public:
-  StoreWorker() : thread_([this] { Run(); }) {}
-  ~StoreWorker() {
-    {
-      std::lock_guard g(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  StoreWorker(const StoreWorker&) = delete;
-  StoreWorker& operator=(const StoreWorker&) = delete;
-
-  void Post(std::function<void()> job, bool urgent = false) {
-    {
-      std::lock_guard g(mu_);
-      (urgent ? urgent_ : jobs_).push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
-  // Returns once every job posted before has run (urgent jobs run before, never after, it).
-  void Drain() {
-    if (std::this_thread::get_id() == thread_.get_id()) return;
-    std::promise<void> done;
-    auto fut = done.get_future();
-    Post([&done] { done.set_value(); });
-    fut.wait();
-  }
-
- private:
-  void Run() {
-    NameThread("hyper-store");
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return stop_ || !jobs_.empty() || !urgent_.empty(); });
-      auto& from = urgent_.empty() ? jobs_ : urgent_;
-      if (from.empty()) return;  // stopping, and nothing left
-      auto job = std::move(from.front());
-      from.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::deque<std::function<void()>> urgent_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once the rest is ready
-};
-
 }  // namespace
 
 struct TcpConnection;
 
 // Lets callbacks installed on feeds (fetcher, append listener), which other threads may call
-// at any time, reach the loop only while the Replicator is alive.
+// at any time, reach the loop only while the Replicator is alive. What they post holds the
+// Impl, so that it outlives every handler queued for it on the shared loop.
 struct Gate {
-  std::mutex mu;
-  Replicator::Impl* impl = nullptr;
+  runtime::Mutex mu;
+  std::weak_ptr<Replicator::Impl> impl GUARDED_BY(mu);
+  bool open GUARDED_BY(mu) = false;
+
+  // Runs fn(impl) on the loop, unless the replicator is being destroyed (then false).
+  bool Post(std::function<void(Replicator::Impl*)> fn) EXCLUDES(mu);
 };
 
-struct Replicator::Impl {
-  explicit Impl(const ReplicationOptions& o) : options(o) {}
+// Everything of one Replicator. It lives on the process's runtime (runtime::Default()): the
+// loop thread runs its sockets, streams and timers, the executor stores its received blocks.
+// Every field below `loop-only` is touched on the loop only.
+struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
+  explicit Impl(const ReplicationOptions& o)
+      : options(o),
+        rt(runtime::Default()),
+        loop(rt.loop()),
+        executor(rt.executor()),
+        clock(o.clock != nullptr ? *o.clock : rt.clock()),
+        sockets(o.sockets != nullptr ? *o.sockets : rt.sockets()) {}
 
   ReplicationOptions options;
+  runtime::Runtime& rt;
+  runtime::EventLoop& loop;
+  // Stores received blocks (Feed::Put) off the loop, in order for each feed (its key).
+  runtime::Executor& executor;
+  runtime::Clock& clock;
+  runtime::SocketFactory& sockets;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  // Stores received blocks (Feed::Put) off the network thread.
-  std::unique_ptr<StoreWorker> store = std::make_unique<StoreWorker>();
   // Completions of the stores, run on the loop in batches: one wake-up of the loop (and one
   // flush of the connections) for however many blocks were stored meanwhile.
-  std::mutex stored_mu;
-  std::vector<std::function<void()>> stored;
+  runtime::Mutex stored_mu;
+  std::vector<std::function<void()>> stored GUARDED_BY(stored_mu);
 
-  // On the store thread.
-  void AddCompletion(std::function<void()> fn) {
+  // On the executor.
+  void AddCompletion(std::function<void()> fn) EXCLUDES(stored_mu) {
     bool first;
     {
-      std::lock_guard g(stored_mu);
+      runtime::MutexLock g(&stored_mu);
       first = stored.empty();
       stored.push_back(std::move(fn));
     }
     if (!first) return;  // a batch is already posted and has not started
-    std::lock_guard g(gate->mu);
-    if (gate->impl == nullptr) return;
-    asio::post(io, [this] { RunCompletions(); });
+    gate->Post([](Impl* impl) { impl->RunCompletions(); });
   }
 
   // On the loop.
-  void RunCompletions() {
+  void RunCompletions() EXCLUDES(stored_mu) {
+    HYPER_ASSERT_ON_LOOP(loop);
     std::vector<std::function<void()>> batch;
     {
-      std::lock_guard g(stored_mu);
+      runtime::MutexLock g(&stored_mu);
       batch.swap(stored);
     }
     for (auto& fn : batch) fn();
     FlushAll();
   }
-  std::thread thread;
-  std::thread::id loop_id;
 
-  // Everything below is touched on the loop only.
+  // loop-only.
   struct FeedEntry {
     core::Feed* feed = nullptr;
     PeerOptions options;
@@ -180,17 +116,22 @@ struct Replicator::Impl {
     uint64_t trie_cache_seqs = 0;
   };
   std::vector<std::unique_ptr<FeedEntry>> feeds;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<runtime::Listener>> listeners;
   std::set<std::shared_ptr<TcpConnection>> conns;
   std::map<std::string, size_t> conns_by_address;  // open connections by remote IP address
   Status first_error;
   // Rate limiting of Report, for each kind of report: when its last line went out, and how
   // many were held back since.
   struct ReportState {
-    std::optional<std::chrono::steady_clock::time_point> last;
+    std::optional<runtime::TimePoint> last;
     uint64_t held_back = 0;
   };
   std::map<std::string, ReportState> reports;
+  // Counts the events handled on the loop (reads, stored blocks, appends, closes); callers of
+  // the Wait* methods sleep on it instead of polling (see WaitOn).
+  runtime::Mutex events_mu;
+  runtime::CondVar events_cv;
+  uint64_t events GUARDED_BY(events_mu) = 0;
 
   // Tells options.log that a remote connection was refused or dropped (`kind` says which), at
   // most once per kLogInterval for each kind; what is held back meanwhile is counted in the next
@@ -198,7 +139,7 @@ struct Replicator::Impl {
   void Report(const std::string& kind, const std::string& line) {
     if (!options.log) return;
     ReportState& r = reports[kind];
-    auto now = std::chrono::steady_clock::now();
+    auto now = clock.Now();
     if (r.last && now - *r.last < kLogInterval) {
       r.held_back++;
       return;
@@ -215,20 +156,15 @@ struct Replicator::Impl {
   // Runs fn on the loop and returns its result.
   template <typename F>
   auto Run(F&& fn) -> decltype(fn()) {
-    using R = decltype(fn());
-    if (std::this_thread::get_id() == loop_id) return fn();
-    std::promise<R> p;
-    auto fut = p.get_future();
-    asio::post(io, [&]() {
-      if constexpr (std::is_void_v<R>) {
-        fn();
-        p.set_value();
-      } else {
-        p.set_value(fn());
-      }
-    });
-    return fut.get();
+    return loop.Call(std::forward<F>(fn));
   }
+
+  // Waits (not on the loop) until `check`, run on the calling thread after each event on the
+  // loop, holds; false once `timeout` passed first. A check of loop state uses Run.
+  bool WaitOn(const std::function<bool()>& check, std::chrono::milliseconds timeout)
+      EXCLUDES(events_mu);
+  // Wakes the waiters. On the loop, after every event.
+  void Notify() EXCLUDES(events_mu);
 
   FeedEntry* Find(core::Feed* feed) {
     for (auto& e : feeds) {
@@ -249,25 +185,29 @@ struct Replicator::Impl {
   }
 
   // Registers the "hypertrie" extension on the entry's replicator (trie_get_extension.h): gets
-  // are answered on the store thread (at most kMaxTrieGetsActive at once, as the reference),
-  // and the blocks a peer's answer names are wanted (at most kMaxTriePrefetch at once).
+  // are answered on the executor, in the feed's urgent lane (at most kMaxTrieGetsActive at once,
+  // as the reference), and the blocks a peer's answer names are wanted (at most
+  // kMaxTriePrefetch at once).
   Status EnableTrieExtension(FeedEntry& entry) {
     core::Feed* feed = entry.feed;
-    StoreWorker* worker = store.get();
+    runtime::Executor* exec = &executor;
     ExtensionHandler h;
-    h.on_message = [this, worker, feed](uint64_t peer, ByteView payload) {
+    h.on_message = [this, exec, feed](uint64_t peer, ByteView payload) {
       FeedEntry* e = Find(feed);
       if (e == nullptr) return;
       TrieExtensionAction action = ParseTrieExtension(payload, *feed);
       e->trie_cache_seqs += action.download.size();
       for (uint64_t seq : action.download) {
+        // A seq past what any peer announced would never arrive and hold a prefetch slot.
+        if (seq >= e->rep->remote_length()) continue;
         if (*e->trie_prefetching >= kMaxTriePrefetch) break;
         ++*e->trie_prefetching;
         e->rep->Want(BlockIndex(seq), [left = e->trie_prefetching](const Status&) { --*left; });
       }
       if (!action.get || e->trie_gets_active >= kMaxTrieGetsActive) return;
       ++e->trie_gets_active;
-      worker->Post(
+      exec->Post(
+          feed,
           [this, feed, peer, get = std::move(*action.get)] {
             std::vector<Bytes> answer = AnswerTrieGet(*feed, get);
             AddCompletion([this, feed, peer, answer = std::move(answer)] {
@@ -280,35 +220,45 @@ struct Replicator::Impl {
               }
             });
           },
-          /*urgent=*/true);
+          runtime::Lane::kUrgent);
     };
     return entry.rep->RegisterExtension(std::string(trie::kExtensionName), std::move(h));
   }
 
-  void StartConnection(tcp::socket socket, bool initiator);
-  void DoAccept(tcp::acceptor* acceptor);
+  void StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator);
   void FlushAll();
 };
 
+bool Gate::Post(std::function<void(Replicator::Impl*)> fn) {
+  runtime::MutexLock g(&mu);
+  if (!open) return false;
+  std::shared_ptr<Replicator::Impl> self = impl.lock();
+  if (!self) return false;
+  runtime::EventLoop& loop = self->loop;
+  loop.Post([self = std::move(self), fn = std::move(fn)] { fn(self.get()); });
+  return true;
+}
+
 struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
-  TcpConnection(Replicator::Impl* impl, tcp::socket s, bool initiator)
+  TcpConnection(Replicator::Impl* impl, std::unique_ptr<runtime::Socket> s, bool initiator)
       : impl(impl),
         socket(std::move(s)),
         stream(StreamOptions{initiator, impl->options.key_pair, impl->options.limits}),
-        idle(impl->io),
-        keepalive(impl->io),
-        handshake(impl->io),
+        idle(impl->clock),
+        keepalive(impl->clock),
+        handshake(impl->clock),
         initiator(initiator) {
-    remote = EndpointString(socket);
-    address = RemoteAddress(socket);
+    remote = socket->remote_endpoint();
+    address = socket->remote_address();
   }
 
   Replicator::Impl* impl;
-  tcp::socket socket;
+  std::unique_ptr<runtime::Socket> socket;  // Nagle's algorithm off (see runtime::Socket)
   ProtocolStream stream;
-  asio::steady_timer idle;
-  asio::steady_timer keepalive;
-  asio::steady_timer handshake;
+  // On the replicator's clock (runtime::Default().clock() unless the options give one).
+  runtime::Timer idle;
+  runtime::Timer keepalive;
+  runtime::Timer handshake;
   bool initiator;
   std::string remote;   // "address:port"
   std::string address;  // the remote IP address
@@ -319,15 +269,12 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   bool ending = false;
   bool had_channels = false;
   bool read_paused = false;
+  runtime::TimePoint last_received;  // when the remote last sent bytes (see ArmIdle)
 
   size_t pending_write() const { return writing.size() + stream.output_size(); }
 
   void Start() {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
-    // We write whole batches of frames ourselves: Nagle's algorithm would only hold back the
-    // last small frame of a batch (a Request) until the previous segment is acknowledged.
-    std::error_code nodelay_ec;
-    socket.set_option(tcp::no_delay(true), nodelay_ec);
     stream.on_discovery_key = [this](const crypto::Hash& dk) {
       for (auto& e : impl->feeds) {
         if (e->rep->discovery_key() == dk) (void)e->rep->Attach(&stream);
@@ -339,10 +286,9 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     if (!initiator) {
       handshake_timeout = std::min(handshake_timeout, impl->options.accept_handshake_timeout);
     }
-    handshake.expires_after(handshake_timeout);
-    handshake.async_wait([weak, handshake_timeout](std::error_code ec) {
+    handshake.Start(handshake_timeout, [weak, handshake_timeout] {
       auto self = weak.lock();
-      if (ec || !self || self->closed) return;
+      if (!self || self->closed) return;
       if (self->stream.handshake_done()) return;
       if (!self->initiator) {
         self->impl->Report("dropped", "dropped the connection from " + self->remote +
@@ -357,24 +303,36 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     impl->FlushAll();
   }
 
+  // Notes that the remote sent something. The idle timer is not re-armed on every read (a
+  // timer per read costs): when it fires, it closes the connection only if nothing came for
+  // the whole timeout, and otherwise waits for the rest of it.
   void ArmIdle() {
+    last_received = impl->clock.Now();
+    if (!idle.armed()) StartIdle(impl->options.timeout);
+  }
+
+  void StartIdle(runtime::Duration delay) {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
-    idle.expires_after(impl->options.timeout);
-    idle.async_wait([weak](std::error_code ec) {
+    idle.Start(delay, [weak] {
       auto self = weak.lock();
-      if (ec || !self || self->closed) return;
+      if (!self || self->closed) return;
+      const runtime::Duration silent = self->impl->clock.Now() - self->last_received;
+      const runtime::Duration timeout = self->impl->options.timeout;
+      if (silent < timeout) {
+        self->StartIdle(timeout - silent);
+        return;
+      }
       self->Close(Status::Timeout("no data from the remote"));
     });
   }
 
   void ArmKeepAlive() {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
-    keepalive.expires_after(impl->options.timeout / 2);
-    keepalive.async_wait([weak](std::error_code ec) {
+    keepalive.Start(impl->options.timeout / 2, [weak] {
       auto self = weak.lock();
-      if (ec || !self || self->closed) return;
+      if (!self || self->closed) return;
       self->stream.Ping();
-      auto now = std::chrono::steady_clock::now();
+      auto now = self->impl->clock.Now();
       for (auto& e : self->impl->feeds) e->rep->Tick(now, self->impl->options.timeout);
       self->impl->FlushAll();
       if (!self->closed) self->ArmKeepAlive();
@@ -383,7 +341,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
 
   void Read() {
     auto self = shared_from_this();
-    socket.async_read_some(asio::buffer(buf), [self](std::error_code ec, size_t n) {
+    socket->ReadSome(buf, [self](std::error_code ec, size_t n) {
       if (self->closed) return;
       if (ec) {
         self->Close(ec == asio::error::eof ? Status::Ok()
@@ -430,7 +388,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     stream.TakeOutput(writing);  // the stream keeps our old buffer for its next output
     write_in_flight = true;
     auto self = shared_from_this();
-    asio::async_write(socket, asio::buffer(writing), [self](std::error_code ec, size_t) {
+    socket->Write(writing, [self](std::error_code ec, size_t) {
       self->write_in_flight = false;
       // Kept for the next output, unless a burst made it large.
       if (self->writing.capacity() > kMaxPendingWrite / 4) {
@@ -457,22 +415,22 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     if (!why.ok() && impl->first_error.ok()) impl->first_error = why.Annotate(remote);
     stream.Destroy(why.ok() ? Status::Cancelled("connection closed") : why);
     impl->CollectAll();
-    std::error_code ec;
-    idle.cancel();
-    keepalive.cancel();
-    handshake.cancel();
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    idle.Cancel();
+    keepalive.Cancel();
+    handshake.Cancel();
+    socket->Close();
     if (auto it = impl->conns_by_address.find(address); it != impl->conns_by_address.end()) {
       if (--it->second == 0) impl->conns_by_address.erase(it);
     }
     impl->conns.erase(shared_from_this());
+    impl->Notify();
   }
 };
 
-void Replicator::Impl::StartConnection(tcp::socket socket, bool initiator) {
+void Replicator::Impl::StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator) {
+  HYPER_ASSERT_ON_LOOP(loop);
   std::string refused;
-  const std::string address = RemoteAddress(socket);
+  const std::string address = socket->remote_address();
   if (conns.size() >= options.max_connections) {
     refused = std::to_string(conns.size()) + " connections are open (the limit)";
   } else if (!initiator && conns_by_address[address] >= options.max_connections_per_address) {
@@ -482,10 +440,9 @@ void Replicator::Impl::StartConnection(tcp::socket socket, bool initiator) {
   if (!refused.empty()) {
     Report("refused", std::string(initiator ? "did not keep the connection to "
                                             : "refused a connection from ") +
-                          EndpointString(socket) + ": " + refused);
+                          socket->remote_endpoint() + ": " + refused);
     if (conns_by_address[address] == 0) conns_by_address.erase(address);
-    std::error_code ec;
-    socket.close(ec);
+    socket->Close();
     return;
   }
   auto c = std::make_shared<TcpConnection>(this, std::move(socket), initiator);
@@ -494,20 +451,38 @@ void Replicator::Impl::StartConnection(tcp::socket socket, bool initiator) {
   c->Start();
 }
 
-void Replicator::Impl::DoAccept(tcp::acceptor* acceptor) {
-  acceptor->async_accept([this, acceptor](std::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-    if (!ec) StartConnection(std::move(socket), false);
-    DoAccept(acceptor);
-  });
-}
-
 void Replicator::Impl::FlushAll() {
+  HYPER_ASSERT_ON_LOOP(loop);
   std::vector<std::shared_ptr<TcpConnection>> all(conns.begin(), conns.end());
   for (auto& c : all) c->AfterEvent();
+  Notify();
 }
 
-Replicator::Replicator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+void Replicator::Impl::Notify() {
+  runtime::MutexLock g(&events_mu);
+  events++;
+  events_cv.SignalAll();
+}
+
+bool Replicator::Impl::WaitOn(const std::function<bool()>& check,
+                              std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    uint64_t seen;
+    {
+      runtime::MutexLock g(&events_mu);
+      seen = events;
+    }
+    if (check()) return true;
+    // Sleeps until the loop handles another event (one that happened since `seen` counts).
+    runtime::MutexLock g(&events_mu);
+    while (events == seen) {
+      if (!events_cv.WaitUntil(&events_mu, deadline)) return events != seen && check();
+    }
+  }
+}
+
+Replicator::Replicator(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Replicator>> Replicator::Create(const ReplicationOptions& options) {
   RETURN_IF_ERROR(crypto::Init());
@@ -518,26 +493,20 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(const ReplicationOptions&
   if (options.max_connections == 0 || options.max_connections_per_address == 0) {
     return Status::InvalidArgument("connection limits must be positive");
   }
-  auto impl = std::make_unique<Impl>(options);
-  Impl* raw = impl.get();
-  raw->work.emplace(raw->io.get_executor());
-  std::promise<std::thread::id> started;
-  auto fut = started.get_future();
-  raw->thread = std::thread([raw, &started] {
-    NameThread("hyper-net");
-    started.set_value(std::this_thread::get_id());
-    raw->io.run();
-  });
-  raw->loop_id = fut.get();
-  raw->gate->impl = raw;
+  auto impl = std::make_shared<Impl>(options);
+  {
+    runtime::MutexLock g(&impl->gate->mu);
+    impl->gate->impl = impl;
+    impl->gate->open = true;
+  }
   return std::unique_ptr<Replicator>(new Replicator(std::move(impl)));
 }
 
 Replicator::~Replicator() {
   Impl& d = *impl_;
   {
-    std::lock_guard g(d.gate->mu);
-    d.gate->impl = nullptr;
+    runtime::MutexLock g(&d.gate->mu);
+    d.gate->open = false;
   }
   std::vector<core::Feed*> feeds = d.Run([&] {
     std::vector<core::Feed*> out;
@@ -548,12 +517,10 @@ Replicator::~Replicator() {
   d.Run([&] {
     std::vector<std::shared_ptr<TcpConnection>> all(d.conns.begin(), d.conns.end());
     for (auto& c : all) c->Close(Status::Ok());
-    std::error_code ec;
-    for (auto& a : d.acceptors) a->close(ec);
+    for (auto& l : d.listeners) l->Close();
   });
-  d.store.reset();  // runs what is left (no feed is left to store into) and stops
-  d.work.reset();
-  d.thread.join();
+  // No store is left running (RemoveFeed waited for each feed's). Handlers still queued on the
+  // loop hold the Impl (see Gate, DoAccept) and find nothing left to do.
 }
 
 Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
@@ -564,23 +531,27 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
     e->feed = feed;
     e->options = options;
     e->rep = std::make_unique<FeedReplicator>(feed, options);
-    // Received blocks are verified and written by Feed::Put on the store thread; the
-    // completion comes back to the loop. RemoveFeed waits for the stores of the feed to end.
+    // Received blocks are verified and written by Feed::Put on the executor, one at a time and
+    // in order for each feed (the feed is the key); the completion comes back to the loop.
+    // RemoveFeed waits for the stores of the feed to end.
     Impl* impl = &d;
-    StoreWorker* worker = d.store.get();
+    runtime::Executor* executor = &d.executor;
     BlockStore store;
-    store.store = [impl, worker, feed](StoreJob job, std::function<void(Status)> done) {
-      worker->Post([impl, feed, job = std::move(job), done = std::move(done)]() mutable {
+    store.store = [impl, executor, feed](StoreJob job, std::function<void(Status)> done) {
+      executor->Post(feed, [impl, feed, job = std::move(job), done = std::move(done)]() mutable {
         Status s = feed->Put(job.index, job.data, job.proof);
-        // The block's buffer is freed with the completion, on the loop: the store thread
-        // only verifies and writes.
+        // The block's buffer is freed with the completion, on the loop: the executor only
+        // verifies and writes.
         impl->AddCompletion(
             [s = std::move(s), done = std::move(done), data = std::move(job.data)] { done(s); });
       });
     };
-    store.prepare = [impl, worker, feed](std::vector<uint64_t> indexes,
-                                         std::function<void(std::vector<RequestInfo>)> done) {
-      worker->Post(
+    // The feed queries of Requests take the urgent lane: before the feed's waiting Puts (on
+    // the loop they would wait for the feed's lock while a Put holds it).
+    store.prepare = [impl, executor, feed](std::vector<uint64_t> indexes,
+                                           std::function<void(std::vector<RequestInfo>)> done) {
+      executor->Post(
+          feed,
           [impl, feed, indexes = std::move(indexes), done = std::move(done)]() mutable {
             std::vector<RequestInfo> infos;
             infos.reserve(indexes.size());
@@ -591,7 +562,7 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
             impl->AddCompletion(
                 [infos = std::move(infos), done = std::move(done)] { done(infos); });
           },
-          /*urgent=*/true);
+          runtime::Lane::kUrgent);
     };
     e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
     if (options.hypertrie_extension) RETURN_IF_ERROR(d.EnableTrieExtension(*e));
@@ -604,14 +575,8 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
   Impl* impl = impl_.get();
   std::shared_ptr<Gate> gate = impl->gate;
   // Calls from other threads reach the loop only while the replicator lives (see Gate).
-  auto post = [gate](auto fn) {
-    std::lock_guard g(gate->mu);
-    if (gate->impl == nullptr) return false;
-    asio::post(gate->impl->io, std::move(fn));
-    return true;
-  };
-  uint64_t listener = feed->OnAppend([impl, feed, post](uint64_t length) {
-    post([impl, feed, length] {
+  uint64_t listener = feed->OnAppend([gate, feed](uint64_t length) {
+    gate->Post([feed, length](Impl* impl) {
       if (auto* e = impl->Find(feed)) {
         e->rep->OnLocalAppend(length);
         impl->FlushAll();
@@ -624,22 +589,22 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
   // Blocks missing locally are asked from the peers (sparse or not).
   std::chrono::milliseconds default_timeout = impl->options.fetch_timeout;
   feed->SetBlockFetcher(
-      [impl, feed, post, default_timeout](BlockIndex index, std::chrono::milliseconds timeout) {
+      [gate, feed, default_timeout](BlockIndex index, std::chrono::milliseconds timeout) {
         struct Wait {
-          std::mutex mu;
-          std::condition_variable cv;
-          bool done = false;
-          Status status;
-          uint64_t handle = 0;
+          runtime::Mutex mu;
+          runtime::CondVar cv;
+          bool done GUARDED_BY(mu) = false;
+          Status status GUARDED_BY(mu);
+          uint64_t handle GUARDED_BY(mu) = 0;
         };
         auto w = std::make_shared<Wait>();
         auto finish = [w](Status s) {
-          std::lock_guard g(w->mu);
+          runtime::MutexLock g(&w->mu);
           w->done = true;
           w->status = std::move(s);
-          w->cv.notify_all();
+          w->cv.SignalAll();
         };
-        bool posted = post([impl, feed, index, w, finish] {
+        bool posted = gate->Post([feed, index, w, finish](Impl* impl) {
           auto* e = impl->Find(feed);
           if (!e) {
             finish(Status::Cancelled("feed is no longer replicated"));
@@ -647,20 +612,24 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
           }
           uint64_t h = e->rep->Want(index, finish);
           {
-            std::lock_guard g(w->mu);
+            runtime::MutexLock g(&w->mu);
             w->handle = h;
           }
           impl->FlushAll();
         });
         if (!posted) return Status::Cancelled("replication stopped");
         if (timeout.count() <= 0) timeout = default_timeout;
-        std::unique_lock lock(w->mu);
-        if (w->cv.wait_for(lock, timeout, [&] { return w->done; })) return w->status;
-        lock.unlock();
-        post([impl, feed, w] {
+        {
+          const auto deadline = std::chrono::steady_clock::now() + timeout;
+          runtime::MutexLock lock(&w->mu);
+          while (!w->done && w->cv.WaitUntil(&w->mu, deadline)) {
+          }
+          if (w->done) return w->status;
+        }
+        gate->Post([feed, w](Impl* impl) {
           uint64_t handle = 0;
           {
-            std::lock_guard g(w->mu);
+            runtime::MutexLock g(&w->mu);
             if (!w->done) handle = w->handle;
           }
           auto* e = impl->Find(feed);
@@ -686,7 +655,7 @@ Status Replicator::RemoveFeed(core::Feed* feed) {
     return Status::NotFound("feed is not replicated");
   });
   // No store into the feed may run once we return (the caller may close it).
-  if (s.ok()) d.store->Drain();
+  if (s.ok()) d.executor.WaitIdle(feed);
   return s;
 }
 
@@ -719,23 +688,15 @@ Result<size_t> Replicator::AskTrieGet(core::Feed* feed, uint64_t head, std::stri
 
 Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
   Impl& d = *impl_;
-  std::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("not an IP address: " + host);
   return d.Run([&]() -> Result<uint16_t> {
-    auto acceptor = std::make_unique<tcp::acceptor>(d.io);
-    tcp::endpoint ep(address, port);
-    std::error_code e;
-    acceptor->open(ep.protocol(), e);
-    if (!e) acceptor->set_option(tcp::acceptor::reuse_address(true), e);
-    if (!e) acceptor->bind(ep, e);
-    if (!e) acceptor->listen(asio::socket_base::max_listen_connections, e);
-    if (e)
-      return Status::IOError("listening on " + host + ":" + std::to_string(port) + ": " +
-                             e.message());
-    uint16_t bound = acceptor->local_endpoint(e).port();
-    d.DoAccept(acceptor.get());
-    d.acceptors.push_back(std::move(acceptor));
+    // The listener's callback holds no Impl: after the destructor closed it, nothing comes.
+    std::weak_ptr<Impl> weak = d.shared_from_this();
+    ASSIGN_OR_RETURN(auto listener,
+                     d.sockets.Listen(host, port, [weak](std::unique_ptr<runtime::Socket> s) {
+                       if (auto self = weak.lock()) self->StartConnection(std::move(s), false);
+                     }));
+    uint16_t bound = listener->port();
+    d.listeners.push_back(std::move(listener));
     return bound;
   });
 }
@@ -743,49 +704,41 @@ Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
 Status Replicator::Connect(const std::string& host, uint16_t port,
                            std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
-  std::error_code ec;
-  tcp::resolver resolver(d.io);
-  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (ec) return Status::IOError("resolving " + host + ": " + ec.message());
-  auto socket = std::make_shared<tcp::socket>(d.io);
-  auto done = std::make_shared<std::promise<std::error_code>>();
-  auto fut = done->get_future();
-  asio::post(d.io, [socket, done, endpoints] {
-    asio::async_connect(*socket, endpoints,
-                        [done](std::error_code e, const tcp::endpoint&) { done->set_value(e); });
-  });
-  if (fut.wait_for(timeout) != std::future_status::ready) {
-    d.Run([&] {
-      std::error_code e;
-      socket->close(e);
+  // The attempt runs on the loop; its deadline is a timer on the replicator's clock, which
+  // gives up the attempt (the result is then Cancelled, reported as Timeout).
+  struct Attempt {
+    std::optional<runtime::Timer> deadline;
+    std::function<void()> give_up;
+    bool timed_out = false;
+    std::promise<Result<std::unique_ptr<runtime::Socket>>> done;
+  };
+  auto a = std::make_shared<Attempt>();
+  auto fut = a->done.get_future();
+  d.loop.Post([a, &d, host, port, timeout] {
+    a->deadline.emplace(d.clock);
+    a->deadline->Start(timeout, [a] {
+      a->timed_out = true;
+      auto give_up = std::move(a->give_up);  // it reports, and so clears a->give_up
+      if (give_up) give_up();
     });
-    fut.wait();
+    a->give_up = d.sockets.Connect(host, port, [a](Result<std::unique_ptr<runtime::Socket>> r) {
+      a->deadline->Cancel();
+      a->give_up = nullptr;
+      a->done.set_value(std::move(r));
+    });
+  });
+  auto r = fut.get();
+  if (d.Run([&] { return a->timed_out; })) {
     return Status::Timeout("connecting to " + host + ":" + std::to_string(port));
   }
-  ec = fut.get();
-  if (ec)
-    return Status::IOError("connecting to " + host + ":" + std::to_string(port) + ": " +
-                           ec.message());
-  d.Run([&] { d.StartConnection(std::move(*socket), true); });
+  if (!r.ok()) return r.status();
+  d.Run([&] { d.StartConnection(std::move(*r), true); });
   return Status::Ok();
 }
 
-namespace {
-// Polls `check` on the loop until it is true or the time is up.
-template <typename F>
-bool PollUntil(Replicator::Impl& d, std::chrono::milliseconds timeout, F check) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (d.Run(check)) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-}  // namespace
-
 Status Replicator::WaitUntilIdle(std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
-  if (!PollUntil(d, timeout, [&] { return d.conns.empty(); })) {
+  if (!d.WaitOn([&] { return d.Run([&] { return d.conns.empty(); }); }, timeout)) {
     return Status::Timeout("connections still open");
   }
   return d.Run([&] { return d.first_error; });
@@ -793,19 +746,24 @@ Status Replicator::WaitUntilIdle(std::chrono::milliseconds timeout) {
 
 Status Replicator::WaitSynced(core::Feed* feed, std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
-  bool ok = PollUntil(d, timeout, [&] {
-    auto* e = d.Find(feed);
-    return e && e->rep->synced();
-  });
+  bool ok = d.WaitOn(
+      [&] {
+        return d.Run([&] {
+          auto* e = d.Find(feed);
+          return e && e->rep->synced();
+        });
+      },
+      timeout);
   return ok ? Status::Ok() : Status::Timeout("feed not synced in time");
 }
 
 Status Replicator::WaitForLength(core::Feed* feed, uint64_t length,
                                  std::chrono::milliseconds timeout) {
   Impl& d = *impl_;
-  bool ok = PollUntil(d, timeout, [&] {
-    return feed->length() >= length && feed->Has(BlockIndex(0), BlockIndex(length));
-  });
+  // The feed is thread-safe: checked on this thread, the loop never waits for its lock.
+  bool ok = d.WaitOn(
+      [&] { return feed->length() >= length && feed->Has(BlockIndex(0), BlockIndex(length)); },
+      timeout);
   return ok ? Status::Ok() : Status::Timeout("feed did not reach the length in time");
 }
 
@@ -814,12 +772,16 @@ Status Replicator::Update(core::Feed* feed, std::chrono::milliseconds timeout,
   Impl& d = *impl_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   uint64_t remote = 0;
-  bool informed = PollUntil(d, timeout, [&] {
-    auto* e = d.Find(feed);
-    if (!e || !e->rep->remote_informed()) return false;
-    remote = e->rep->remote_length();
-    return true;
-  });
+  bool informed = d.WaitOn(
+      [&] {
+        return d.Run([&] {
+          auto* e = d.Find(feed);
+          if (!e || !e->rep->remote_informed()) return false;
+          remote = e->rep->remote_length();
+          return true;
+        });
+      },
+      timeout);
   if (!informed) return Status::Timeout("no peer told us its length in time");
   if (on_remote_length) on_remote_length(remote);
   if (remote <= feed->length() && (remote == 0 || feed->Has(BlockIndex(remote - 1)))) {

@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
+#include "hyper/runtime/runtime.h"
+#include "hyper/runtime/virtual_clock.h"
 #include "hyper/storage/file.h"
 #include "hyper/trie/extension.h"
 #include "hyper/trie/trie.h"
@@ -337,6 +340,121 @@ TEST(Tcp, TrieGetExtensionIsNotSentToPeersWithoutIt) {
   ASSERT_NE(*got, nullptr);
   // A feed added without the extension cannot ask.
   EXPECT_EQ(server->AskTrieGet(w->feed.get(), 1, "x").status().code(), Code::kInvalidArgument);
+}
+
+// The threads of this process, as the kernel counts them.
+size_t ThreadCount() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) n++;
+  return n;
+}
+
+TEST(Tcp, ThreadCountStaysTheSameWithManyReplicatorsAndConnections) {
+  // The runtime starts on first use: its loop and executor threads are all there is.
+  (void)Replicator::Create().value();
+  const size_t before = ThreadCount();
+  EXPECT_EQ(before, 1 + 1 + runtime::Default().executor().threads());  // main, loop, executor
+
+  constexpr int kClients = 40;
+  auto w = NewFeed(std::nullopt, 5);
+  ReplicationOptions many;
+  many.max_connections_per_address = kClients;
+  PeerOptions live;
+  live.live = true;
+  auto server = Replicator::Create(many).value();
+  ASSERT_TRUE(server->AddFeed(w->feed.get(), live).ok());
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  std::vector<std::unique_ptr<MemFeed>> feeds;
+  std::vector<std::unique_ptr<Replicator>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    feeds.push_back(NewFeed(w->feed->key(), 0));
+    clients.push_back(Replicator::Create().value());
+    ASSERT_TRUE(clients.back()->AddFeed(feeds.back()->feed.get(), live).ok());
+    ASSERT_TRUE(clients.back()->Connect("127.0.0.1", port).ok());
+  }
+  for (int i = 0; i < kClients; ++i) {
+    Status s = clients[i]->WaitForLength(feeds[i]->feed.get(), 5, 20s);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.ToString();
+  }
+  EXPECT_EQ(server->connections().size(), static_cast<size_t>(kClients));
+  EXPECT_EQ(ThreadCount(), before);
+  // Live appends reach every client; still no thread more.
+  ASSERT_TRUE(w->feed->Append(ToBytes("one more")).ok());
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(clients[i]->WaitForLength(feeds[i]->feed.get(), 6, 20s).ok()) << i;
+  }
+  EXPECT_EQ(ThreadCount(), before);
+  clients.clear();
+  server.reset();
+  EXPECT_EQ(ThreadCount(), before);
+}
+
+// A socket that connects to `port` on 127.0.0.1 and says nothing.
+int SilentClient(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(Tcp, AcceptedSilentSocketIsDroppedAtTheHandshakeDeadlineOnVirtualTime) {
+  runtime::VirtualClock clock(&runtime::Default().loop());
+  std::vector<std::string> log;
+  ReplicationOptions o;
+  o.clock = &clock;
+  o.log = [&](const std::string& line) { log.push_back(line); };  // on the loop
+  auto server = Replicator::Create(o).value();
+  uint16_t port = server->Listen("127.0.0.1", 0).value();
+  int fd = SilentClient(port);
+  ASSERT_GE(fd, 0);
+  // Accepted: its handshake, idle and keep-alive timers are armed.
+  ASSERT_TRUE(clock.WaitForPending(3, 30s));
+  ASSERT_EQ(server->connections().size(), 1u);
+  clock.Advance(o.accept_handshake_timeout - 1ms);
+  EXPECT_EQ(server->connections().size(), 1u);
+  clock.Advance(1ms);  // the deadline: the timer runs on the loop, Advance waits for it
+  EXPECT_EQ(server->connections().size(), 0u);
+  char byte;
+  // The server sent its handshake message, then closed: we read up to the end of the stream.
+  while (::read(fd, &byte, 1) > 0) {
+  }
+  ::close(fd);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("no handshake within 3000 ms"), std::string::npos) << log[0];
+}
+
+TEST(Tcp, ConnectionToASilentListenerTimesOutTheHandshakeOnVirtualTime) {
+  runtime::VirtualClock clock(&runtime::Default().loop());
+  auto w = NewFeed(std::nullopt, 1);
+  ReplicationOptions o;
+  o.clock = &clock;
+  auto client = Replicator::Create(o).value();
+  ASSERT_TRUE(client->AddFeed(w->feed.get()).ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ASSERT_TRUE(client->Connect("127.0.0.1", ntohs(addr.sin_port)).ok());
+  EXPECT_EQ(clock.pending(), 3u);  // handshake, idle, keep-alive (the connect's is cancelled)
+  clock.Advance(o.handshake_timeout - 1ms);
+  EXPECT_EQ(client->connections().size(), 1u);
+  clock.Advance(1ms);
+  EXPECT_EQ(client->connections().size(), 0u);
+  Status s = client->WaitUntilIdle(0ms);
+  EXPECT_EQ(s.code(), Code::kTimeout) << s.ToString();
+  EXPECT_NE(s.ToString().find("handshake did not finish"), std::string::npos) << s.ToString();
+  ::close(fd);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
-// Replication over TCP: one asio event loop on one network thread owns every socket, every
-// ProtocolStream and every FeedReplicator. The public methods may be called from any other
-// thread (they hand the work to the loop and wait for it); never from a replication callback.
-// Received blocks are verified and written (Feed::Put: the BLAKE2b of the block, the proof, the
-// writes) on a second thread, the store thread, in the order they arrived, so that the network
-// thread goes on reading and decrypting meanwhile; a block counts as downloaded (announced,
-// handed to a waiting Feed::Get) once it is stored. RemoveFeed returns once no store into that
-// feed is left running.
+// Replication over TCP on the process's runtime (hyper/runtime/runtime.h): the one event loop
+// thread of the process owns every socket, every ProtocolStream and every FeedReplicator of
+// every Replicator; creating replicators or connections starts no thread. The public methods
+// may be called from any other thread (they hand the work to the loop and wait for it); never
+// from a replication callback. Received blocks are verified and written (Feed::Put: the BLAKE2b
+// of the block, the proof, the writes) on the runtime's executor, in the order they arrived for
+// each feed (feeds in parallel), so that the loop goes on reading and decrypting meanwhile; a
+// block counts as downloaded (announced, handed to a waiting Feed::Get) once it is stored.
+// RemoveFeed returns once no store into that feed is left running. Timeouts (connect,
+// handshake, idle, keep-alive) run on ReplicationOptions::clock.
 //
 //   auto r = Replicator::Create().value();
 //   r->AddFeed(feed.get());                  // serve and/or download this feed
@@ -30,6 +32,8 @@
 #include "hyper/core/feed.h"
 #include "hyper/protocol/noise.h"
 #include "hyper/protocol/replicator.h"
+#include "hyper/runtime/clock.h"
+#include "hyper/runtime/socket.h"
 #include "hyper/util/status.h"
 
 namespace hyper::protocol {
@@ -48,7 +52,7 @@ struct ReplicationOptions {
   // At most this many connections with one remote IP address; an accepted one beyond is
   // closed at once (so that one host cannot take every slot).
   size_t max_connections_per_address = 8;
-  // Told, on the network thread, why remote connections were refused or dropped; at most one
+  // Told, on the loop thread, why remote connections were refused or dropped; at most one
   // line every 5 s (the others are counted in the next line). Nothing is reported when empty.
   std::function<void(const std::string&)> log;
   // Used by the block fetcher when Feed::Get gives no timeout.
@@ -56,6 +60,13 @@ struct ReplicationOptions {
   Limits limits;
   // Our Noise identity; random when absent.
   std::optional<DhKeyPair> key_pair;
+  // The clock of the timeouts above; runtime::Default().clock() when null. Tests give a
+  // runtime::VirtualClock built on runtime::Default().loop() (timers must run on that loop).
+  // REQUIRES: outlives the Replicator.
+  runtime::Clock* clock = nullptr;
+  // Makes the sockets (TCP connect and listen); runtime::Default().sockets() when null.
+  // REQUIRES: outlives the Replicator; its callbacks run on runtime::Default().loop().
+  runtime::SocketFactory* sockets = nullptr;
 };
 
 struct ConnectionInfo {
@@ -67,7 +78,7 @@ struct ConnectionInfo {
 
 class Replicator {
  public:
-  // Starts the network thread.
+  // Starts no thread: uses runtime::Default() (started on first use).
   static Result<std::unique_ptr<Replicator>> Create(const ReplicationOptions& options = {});
   // Closes every connection and stops the thread; removes the fetchers and listeners it
   // installed on the feeds.
@@ -116,8 +127,9 @@ class Replicator {
   struct Impl;
 
  private:
-  explicit Replicator(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Replicator(std::shared_ptr<Impl> impl);
+  // Shared with the handlers still queued on the loop, which may run after the destructor.
+  std::shared_ptr<Impl> impl_;
 };
 
 // Connects to host:port, replicates `feeds` (non-live, everything) until both sides are done,
