@@ -241,7 +241,11 @@ struct Feed::Impl {
 
   // The commit: bitfield pages go out after data, tree and signature (synced first when
   // durable), so a bitfield that names a block implies everything the block needs is there.
+  //
+  // A damaged feed never writes its bitfield back: on disk it is the record of the length that
+  // was committed, and its in-memory bits are trimmed to the proven length (see Recover).
   Status Commit(bool durable) {
+    if (!damage.ok()) return Status::Ok();
     if (!durable) unsynced = true;  // every write of the feed ends with a Commit
     if (durable) RETURN_IF_ERROR(SyncContent());
     RETURN_IF_ERROR(WriteBitfieldPages());
@@ -418,7 +422,10 @@ struct Feed::Impl {
   Status RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep, uint64_t data_size);
   Status DropCutBlocks(uint64_t data_size, uint64_t tree_size);
   Status OpenFiles(storage::FileFactory& files);
-  Status PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew);
+  // `min_length`: refuse (before writing anything) a block whose proof does not prove a signed
+  // length of at least this many blocks.
+  Status PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew,
+                   uint64_t min_length = 0);
 };
 
 Status Feed::Impl::OpenFiles(storage::FileFactory& files) {
@@ -526,10 +533,15 @@ Status Feed::Impl::RebuildBits(const std::vector<TreeNode>& roots, uint64_t keep
 }
 
 // Blocks marked local whose bytes lie (partly) beyond the end of `data`, or whose leaf lies
-// beyond the end of `tree`, are marked missing: a cut file loses blocks, never length.
+// beyond the end of `tree`, are marked missing, and nodes beyond the end of `tree` not held: a
+// cut file loses blocks, never length.
 Status Feed::Impl::DropCutBlocks(uint64_t data_size, uint64_t tree_size) {
   auto leaf_cut = [&](uint64_t b) { return kHeaderSize + kNodeSize * (2 * b + 1) > tree_size; };
   if (data_size >= byte_length && (length == 0 || !leaf_cut(length - 1))) return Status::Ok();
+  // Nodes that lie beyond the end of `tree` are not held: a Put from a peer must not trust
+  // them, nor a Digest say we have them.
+  const uint64_t stored_nodes = tree_size > kHeaderSize ? (tree_size - kHeaderSize) / kNodeSize : 0;
+  for (uint64_t i = stored_nodes; i < 2 * length; ++i) tree_bits.SetBit(i, false);
   for (uint64_t b = length; b-- > 0;) {
     if (!bitfield.GetData(b)) continue;
     if (leaf_cut(b)) {
@@ -582,10 +594,17 @@ Status Feed::Impl::Recover() {
                                   "until repaired (hyperdrive repair)");
       if (!options.open_damaged) return damage;
       // Read-only at the proven length; the bitfield stays as it is on disk (it is the record
-      // of what was committed) and is never written back.
+      // of what was committed) and is never written back while damaged (Commit). In memory,
+      // nothing beyond the proven length is trusted: the tree nodes there are not (a peer's
+      // proof of the tail must not lean on them, nor our Digest say we hold them).
+      tree.Truncate(2 * proven);
+      for (uint64_t b = proven; b < claimed; ++b) bitfield.SetData(b, false);
       claimed_length = claimed;
       length = proven;
       byte_length = proven_bytes;
+      // Blocks whose leaf or bytes were cut off are missing (in memory: fetched again from a
+      // peer once the repair lets this feed write).
+      RETURN_IF_ERROR(DropCutBlocks(data_size, tree_size));
       positions->Reserve(length);
       positions->SetOffset(length, byte_length);
       return Status::Ok();
@@ -1175,7 +1194,8 @@ Result<Proof> Feed::MakeProof(BlockIndex index, ProofOptions options) const {
   return proof;
 }
 
-Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew) {
+Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew,
+                            uint64_t min_length) {
   *grew = false;
   if (index >= kMaxBlocks) return Status::OutOfRange("block index too large");
   if (data.size() > kMaxBlockBytes) return Status::InvalidArgument("block too large");
@@ -1283,6 +1303,13 @@ Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, 
     verified = matches(top);
   }
 
+  if (new_length < min_length) {
+    return Status::Corruption("damaged feed: block " + std::to_string(index) +
+                              " proves a signed length of " + std::to_string(new_length) +
+                              " blocks, not the " + std::to_string(min_length) +
+                              " that were signed and stored");
+  }
+
   // Verified: write data, nodes, signature, then the bitfield.
   RETURN_IF_ERROR(WriteCreated());
   for (const auto& n : visited) RETURN_IF_ERROR(WriteNode(n));
@@ -1325,8 +1352,30 @@ Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
   uint64_t new_length;
   {
     std::unique_lock lock(f.mu);
-    RETURN_IF_ERROR(f.CheckWritable());
-    RETURN_IF_ERROR(f.PutLocked(index.value, data, proof, &grew));
+    RETURN_IF_ERROR(f.CheckOpen());
+    if (!f.broken.ok()) return f.broken;
+    // A damaged feed takes one block from a peer: one whose proof carries a signature of at
+    // least the length that was signed and stored here (the peer's head). Its nodes and
+    // signature replace the damaged ones, and the feed is whole and writable again; the blocks
+    // between are missing until fetched.
+    const bool repairing = !f.damage.ok();
+    RETURN_IF_ERROR(
+        f.PutLocked(index.value, data, proof, &grew, repairing ? f.claimed_length : 0));
+    if (repairing) {
+      if (f.length < f.claimed_length) {  // a block held already: it proves nothing new
+        return Status::Corruption("damaged feed: block " + std::to_string(index.value) +
+                                  " does not prove the " + std::to_string(f.claimed_length) +
+                                  " blocks that were signed and stored");
+      }
+      f.damage = Status::Ok();
+      f.claimed_length = f.length;
+      f.merkle.reset();
+      Status c = f.Commit(true);
+      if (!c.ok()) {
+        f.broken = c;
+        return c;
+      }
+    }
     new_length = f.length;
   }
   if (grew) {
@@ -1425,6 +1474,9 @@ Status Feed::DropUnprovableTail() {
   f.positions = std::make_unique<BlockPositions>(f.options.position_cache_blocks);
   f.positions->Reserve(f.length);
   f.positions->SetOffset(f.length, f.byte_length);
+  // From here on the store is at the proven length (what a reopen finds after the commit).
+  f.damage = Status::Ok();
+  f.claimed_length = f.length;
   Status c = f.Commit(true);
   if (!c.ok()) {
     f.broken = c;
@@ -1438,8 +1490,6 @@ Status Feed::DropUnprovableTail() {
     RETURN_IF_ERROR(Ann(f.data_file->Truncate(f.byte_length), "cutting data"));
   }
   RETURN_IF_ERROR(f.SyncContent());
-  f.damage = Status::Ok();
-  f.claimed_length = f.length;
   f.merkle.reset();
   return Status::Ok();
 }

@@ -1059,5 +1059,66 @@ TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {
   }
 }
 
+// The same damage repaired from a peer that holds the signed history: the peer's head block,
+// with the proof it sends (nodes the damaged feed does not trust, and the newest signature),
+// gives the feed its whole length back; the blocks in between are fetched again, and the feed
+// is writable with nothing cut. A peer with a shorter history cannot repair it.
+TEST(CoreRecovery, UnprovableTailIsRepairedFromAPeersSignedHistory) {
+  for (const char* file : {"signatures", "tree"}) {
+    storage::MemoryDirectory dir, peer_dir, short_dir;
+    auto roots = BuildHistory(dir);
+    BuildHistory(peer_dir);  // the same key: the same signed history
+    {
+      auto s = std::move(Feed::Open(short_dir.factory(), WriterOptions())).value();
+      for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(s->Append(Block(i, 50 + i)).ok());
+      ASSERT_TRUE(s->Close().ok());
+    }
+    Cut(dir, file, SizeOf(dir, file) / 2);
+    FeedOptions o = WriterOptions();
+    o.open_damaged = true;
+    auto f = std::move(Feed::Open(dir.factory(), o)).value();
+    ASSERT_FALSE(f->damage().ok()) << file;
+    auto peer = std::move(Feed::Open(peer_dir.factory(), WriterOptions())).value();
+    auto short_peer = std::move(Feed::Open(short_dir.factory(), WriterOptions())).value();
+    auto send = [&](Feed& from, uint64_t i) {
+      auto block = from.Get(BlockIndex(i));
+      EXPECT_TRUE(block.ok());
+      ProofOptions po;
+      po.digest = f->Digest(BlockIndex(i));
+      auto proof = from.MakeProof(BlockIndex(i), po);
+      EXPECT_TRUE(proof.ok()) << proof.status().ToString();
+      return f->Put(BlockIndex(i), *block, *proof);
+    };
+    const uint64_t proven = f->length();
+    Status refused = send(*short_peer, 9);
+    EXPECT_EQ(refused.code(), Code::kCorruption) << file << ": " << refused.ToString();
+    EXPECT_FALSE(f->damage().ok()) << file << ": a shorter history repairs nothing";
+    EXPECT_EQ(f->length(), proven);
+
+    ASSERT_TRUE(send(*peer, kHistory - 1).ok()) << file;
+    EXPECT_TRUE(f->damage().ok()) << file;
+    EXPECT_EQ(f->length(), kHistory) << file;
+    EXPECT_EQ(*f->RootHashes(kHistory), roots) << file << ": the same history";
+    for (uint64_t i = 0; i < kHistory; ++i) {
+      if (!f->Has(BlockIndex(i))) {
+        Status s = send(*peer, i);
+        ASSERT_TRUE(s.ok()) << file << ": block " << i << ": " << s.ToString();
+      }
+    }
+    ASSERT_TRUE(f->Append(Block(99, 9)).ok()) << file;
+    ASSERT_TRUE(f->Close().ok());
+    auto reopened = Feed::Open(dir.factory(), WriterOptions());
+    ASSERT_TRUE(reopened.ok()) << file << ": " << reopened.status().ToString();
+    EXPECT_EQ((*reopened)->length(), kHistory + 1) << file;
+    EXPECT_EQ(*(*reopened)->RootHashes(kHistory), roots) << file;
+    for (uint64_t i = 0; i < kHistory; ++i) {
+      auto b = (*reopened)->Get(BlockIndex(i));
+      ASSERT_TRUE(b.ok()) << file << ": block " << i << ": " << b.status().ToString();
+      EXPECT_EQ(*b, Block(i, 50 + i)) << file;
+    }
+    EXPECT_EQ(*(*reopened)->Get(BlockIndex(kHistory)), Block(99, 9)) << file;
+  }
+}
+
 }  // namespace
 }  // namespace hyper::core

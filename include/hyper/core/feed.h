@@ -66,7 +66,8 @@ struct FeedOptions {
   // newest verifying signature covers: a damaged `signatures` or `tree`) fails to open with
   // Corruption. With this flag it opens instead, read-only, at the proven length, with
   // damage() saying what is wrong: reads of what verifies work, nothing can be written until
-  // DropUnprovableTail() (an explicit, user-confirmed repair) or a repair from a peer.
+  // DropUnprovableTail() (an explicit, user-confirmed repair) or a repair from a peer (a Put of
+  // the peer's head block, see Put). Its bitfield is never written back while it is damaged.
   bool open_damaged = false;
 };
 
@@ -223,6 +224,11 @@ class Feed {
   // Verifies `data` as block `index` with `proof` (nodes from the remote plus our own trusted
   // nodes, and the signature against key()), then stores data, nodes and signature. Nothing is
   // written when verification fails (InvalidSignature / Corruption). May grow length().
+  // A damaged feed (see damage()) takes only a block whose proof proves a signed length of at
+  // least claimed_length() over its proven history (a peer's head block, asked for with our
+  // Digest): then the tail's nodes and signature are stored, the feed is healthy (and writable,
+  // with its secret key) at that length, and the blocks of the tail not on the proof's path are
+  // missing, to be fetched. Any other block is Corruption and changes nothing.
   Status Put(BlockIndex index, ByteView data, const Proof& proof);
 
   // Rehashes every local block and counts those that do not match their tree node; changes
