@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hyper/trie/node.h"
+#include "net_commands.h"
 #include "number_options.h"
 #include "progress.h"
 #include "store.h"
@@ -192,10 +193,29 @@ Status Info(const std::string& storage, const std::string& key_text, bool json) 
   return damage;
 }
 
-Status Verify(const std::string& storage, const std::string& key_text, bool repair) {
+// What a repair from a peer did to one core, on one line.
+void PrintPeerRepair(const std::string& name, const core::Feed& feed, const PeerRepairReport& r,
+                     const std::string& peer) {
+  std::cout << name << ": ";
+  if (r.tail_restored) {
+    std::cout << "signed history restored from peer " << peer << " (" << r.proven_length
+              << " of " << r.claimed_length << " blocks could be proven here), ";
+  }
+  std::cout << feed.length() << " blocks, " << r.valid << " valid, " << r.invalid
+            << " invalid, " << r.restored << " restored, " << r.fetched
+            << " fetched from peer " << peer << " and verified\n";
+}
+
+Status Verify(const std::string& storage, const std::string& key_text, bool repair,
+              const std::string& peer, double timeout) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
+  if (!peer.empty()) {
+    ASSIGN_OR_RETURN(PeerRepairReport report, RepairFromPeer(feed, *store, peer, timeout));
+    PrintPeerRepair("core " + ToHex(key), *feed, report, peer);
+    return store->Close();
+  }
   Status damage = feed->damage();
   // A damaged core is audited as far as it is proven, and never changed here: its repair is
   // `hyperdrive repair`, which can drop signed history and asks first.
@@ -261,6 +281,8 @@ Status RepairCore(corestore::Corestore& store, const crypto::PublicKey& key,
                        "would fork from what peers hold";
     if (!truncate) {
       return Status::Corruption(name + " is damaged; `hyperdrive repair " + url +
+                                " --peer HOST:PORT` restores it from a peer that holds the "
+                                "drive, and `hyperdrive repair " + url +
                                 " --truncate` cuts it to the " + std::to_string(proven) +
                                 " blocks that can be proven: " + loss);
     }
@@ -281,12 +303,36 @@ Status RepairCore(corestore::Corestore& store, const crypto::PublicKey& key,
   return Status::Ok();
 }
 
-Status Repair(const std::string& storage, const std::string& url_text, bool truncate, bool yes) {
-  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(url_text));
+// `hyperdrive repair --peer`: the metadata core first (its header names the content core, and
+// may itself have been fetched again), then the content core.
+Status RepairDriveFromPeer(corestore::Corestore& store, const crypto::PublicKey& key,
+                           const CoreArgs& a) {
+  ASSIGN_OR_RETURN(auto metadata, OpenCore(store, key, /*damaged=*/true));
+  ASSIGN_OR_RETURN(PeerRepairReport report, RepairFromPeer(metadata, store, a.peer, a.timeout));
+  auto content = ContentKeyOf(*metadata);
+  PrintPeerRepair(std::string(content ? "metadata" : "the") + " core " + ToHex(key), *metadata,
+                  report, a.peer);
+  if (!content) return Status::Ok();
+  ASSIGN_OR_RETURN(auto content_feed, OpenCore(store, *content, /*damaged=*/true));
+  ASSIGN_OR_RETURN(report, RepairFromPeer(content_feed, store, a.peer, a.timeout));
+  PrintPeerRepair("content core " + ToHex(*content), *content_feed, report, a.peer);
+  return Status::Ok();
+}
+
+Status Repair(const std::string& storage, const CoreArgs& a) {
+  ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.key));
   if (url.path != "/" || url.version) {
-    return Status::InvalidArgument("'" + url_text + "': a drive or core is named by its key alone");
+    return Status::InvalidArgument("'" + a.key + "': a drive or core is named by its key alone");
   }
   ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  if (!a.peer.empty()) {
+    Status s = RepairDriveFromPeer(*store, url.key, a);
+    Status closed = store->Close();
+    RETURN_IF_ERROR(s);
+    return closed;
+  }
+  const bool truncate = a.truncate;
+  const bool yes = a.yes;
   ASSIGN_OR_RETURN(auto metadata, OpenCore(*store, url.key, /*damaged=*/true));
   auto content = ContentKeyOf(*metadata);
   const std::string plain = FormatUrl(url.key);
@@ -329,10 +375,22 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
   auto verify = core->add_subcommand(
       "verify", "Rehash every local block against the tree; exit 1 when one does not match");
   verify->add_option("key", a.key, "The core's key")->required();
-  verify->add_flag("--repair", a.repair,
-                   "Mark blocks that do not match missing (to be fetched again from a peer) and "
-                   "blocks whose stored bytes match local again");
-  verify->callback(set([&storage, &a] { return Verify(storage, a.key, a.repair); }));
+  auto* verify_repair =
+      verify->add_flag("--repair", a.repair,
+                       "Mark blocks that do not match missing (to be fetched again from a peer) "
+                       "and blocks whose stored bytes match local again");
+  verify
+      ->add_option("--peer", a.peer,
+                   "With --repair: HOST:PORT of a peer holding the core (e.g. `hyperdrive seed`): "
+                   "blocks that do not match or are missing are fetched from it and verified, "
+                   "and a damaged core gets its signed history back from it")
+      ->check(PeerAddressValidator())
+      ->needs(verify_repair);
+  AddSecondsOption(verify, "--timeout", a.timeout,
+                   "With --peer: seconds without data from the peer before giving up (default "
+                   "10)");
+  verify->callback(
+      set([&storage, &a] { return Verify(storage, a.key, a.repair, a.peer, a.timeout); }));
 
   auto list = core->add_subcommand("list", "Every core in the store, one key a line");
   list->add_flag("--json", a.json, "Print a JSON array: key, length, bytes, writable of each");
@@ -340,15 +398,29 @@ void AddCoreCommands(CLI::App& app, const std::string& storage, CoreArgs& a, Act
 
   auto repair = app.add_subcommand(
       "repair",
-      "Repair a drive's cores (or one core) after disk damage: blocks that do not match are "
-      "marked missing (to be fetched again from a peer); a core whose signed history can no "
-      "longer be proven is cut to what can be, with --truncate, after confirmation");
+      "Repair a drive's cores (or one core) after disk damage. With --peer: blocks that do not "
+      "match or are missing are fetched again from the peer and verified, and a core whose "
+      "signed history can no longer be proven gets it back from the peer; nothing is cut. "
+      "Without: blocks that do not match are marked missing (to be fetched again later), and a "
+      "core whose signed history can no longer be proven is cut to what can be, with "
+      "--truncate, after confirmation");
   repair->add_option("url", a.key, "The drive's URL or the core's key")->required();
-  repair->add_flag("--truncate", a.truncate,
-                   "Accept losing the signed blocks that can no longer be proven (the next write "
-                   "then forks from what peers hold)");
+  auto* repair_peer =
+      repair
+          ->add_option("--peer", a.peer,
+                       "HOST:PORT of a peer holding the drive (e.g. `hyperdrive seed`): repair "
+                       "from its copy, verified against the drive's key")
+          ->check(PeerAddressValidator());
+  AddSecondsOption(repair, "--timeout", a.timeout,
+                   "With --peer: seconds without data from the peer before giving up (default "
+                   "10)");
+  repair
+      ->add_flag("--truncate", a.truncate,
+                 "Accept losing the signed blocks that can no longer be proven (the next write "
+                 "then forks from what peers hold)")
+      ->excludes(repair_peer);
   repair->add_flag("--yes", a.yes, "Confirm --truncate without asking");
-  repair->callback(set([&storage, &a] { return Repair(storage, a.key, a.truncate, a.yes); }));
+  repair->callback(set([&storage, &a] { return Repair(storage, a); }));
 }
 
 }  // namespace hyper::cli

@@ -24,6 +24,8 @@ struct CoreArgs {
   bool force = false;     // core append --force (onto a drive's own core)
   bool truncate = false;  // repair --truncate
   bool yes = false;       // repair --yes (confirms --truncate without asking)
+  std::string peer;       // repair --peer, core verify --repair --peer: HOST:PORT
+  double timeout = 10;    // with --peer: seconds without data from it before giving up
 };
 
 // Adds `core` and its subcommands, and `repair`, to `app`; the chosen one stores its action in

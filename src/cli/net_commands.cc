@@ -121,8 +121,8 @@ protocol::ReplicationOptions ReplicationOptionsFor(Millis timeout) {
 // before the feeds and drives, and those before the session's store.
 class PeerReader {
  public:
-  PeerReader(Session& session, PeerAddress peer, Millis timeout)
-      : session_(session), peer_(std::move(peer)), timeout_(timeout) {}
+  PeerReader(corestore::Corestore& store, PeerAddress peer, Millis timeout)
+      : store_(store), peer_(std::move(peer)), timeout_(timeout) {}
   ~PeerReader() { rep_.reset(); }
   PeerReader(const PeerReader&) = delete;
   PeerReader& operator=(const PeerReader&) = delete;
@@ -141,7 +141,7 @@ class PeerReader {
     if (depth > 16) return Status::Loop("mounts nest too deep");
     corestore::CoreOptions co;
     co.key = key;
-    ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
+    ASSIGN_OR_RETURN(auto meta, store_.Get(co));
     if (!meta->writable()) {
       RETURN_IF_ERROR(Track(meta, /*trie=*/true));
       // The header (block 0, which names the content feed) is needed next: ask for it now.
@@ -166,7 +166,7 @@ class PeerReader {
     drive::DriveOptions options;
     options.key = key;
     options.create_if_missing = true;
-    ASSIGN_OR_RETURN(auto d, drive::Drive::Open(session_.store(), options));
+    ASSIGN_OR_RETURN(auto d, drive::Drive::Open(store_, options));
     if (d->content_feed() && !d->content_feed()->writable())
       RETURN_IF_ERROR(Track(d->content_feed()));
     drive::Drive* raw = d.get();
@@ -286,18 +286,8 @@ class PeerReader {
     return DownloadAll({{&feed, first, last + 1}});
   }
 
- private:
-  Status Reach(Status s) {
-    if (s.ok()) return s;
-    return Unreachable(peer_, s);
-  }
-
-  Status CheckConnected() {
-    if (rep_->connections().empty()) return Disconnected(*rep_, peer_);
-    return Status::Ok();
-  }
-
-  // `trie`: the feed holds a drive's trie (its metadata): speak hypertrie's get extension.
+  // Replicates `feed` (sparsely) over the connection. `trie`: the feed holds a drive's trie (its
+  // metadata): speak hypertrie's get extension.
   Status Track(const std::shared_ptr<core::Feed>& feed, bool trie = false) {
     std::string id = ToHex(feed->key());
     if (feeds_.count(id)) return Status::Ok();
@@ -316,6 +306,19 @@ class PeerReader {
     Status s = rep_->Update(&feed, timeout_, on_remote_length);
     if (!s.ok() && rep_->connections().empty()) return Disconnected(*rep_, peer_);
     return s;
+  }
+
+  const PeerAddress& peer() const { return peer_; }
+
+ private:
+  Status Reach(Status s) {
+    if (s.ok()) return s;
+    return Unreachable(peer_, s);
+  }
+
+  Status CheckConnected() {
+    if (rep_->connections().empty()) return Disconnected(*rep_, peer_);
+    return Status::Ok();
   }
 
   // The block holding byte `pos` of the file, made local.
@@ -373,7 +376,7 @@ class PeerReader {
     return std::max<uint64_t>((st.size + n - 1) / n, 1);
   }
 
-  Session& session_;
+  corestore::Corestore& store_;
   PeerAddress peer_;
   Millis timeout_;
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
@@ -496,7 +499,7 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
   }
   ASSIGN_OR_RETURN(auto session, std::move(opened));
   {
-    PeerReader reader(*session, peer, ToMillis(f.timeout));
+    PeerReader reader(session->store(), peer, ToMillis(f.timeout));
     RETURN_IF_ERROR(reader.Connect());
     if (!parsed.version) reader.SetLookupHint(parsed.path);
     RETURN_IF_ERROR(reader.Prepare(parsed.key).status());
@@ -522,6 +525,46 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
     if (!s.ok() && s.code() != Code::kNotFound) return s;
   }
   return session->Close();
+}
+
+Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
+                                        corestore::Corestore& store, const std::string& peer_text,
+                                        double timeout) {
+  ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(peer_text));
+  PeerRepairReport report;
+  report.claimed_length = feed->claimed_length();
+  if (Status damage = feed->damage(); !damage.ok()) {
+    // The peer's head block, with its proof, gives back the signed tree of the tail (Feed::Put
+    // takes no less than the length that was signed and stored here). On a connection of its
+    // own: the blocks are fetched afterwards over a fresh one, which starts from the feed as the
+    // repair left it.
+    report.proven_length = feed->length();
+    PeerReader tail_reader(store, peer, ToMillis(timeout));
+    RETURN_IF_ERROR(tail_reader.Connect());
+    RETURN_IF_ERROR(tail_reader.Track(feed));
+    Status s = tail_reader.Update(*feed);
+    if (!feed->damage().ok()) {
+      return Status::Corruption(
+          "peer " + peer.ToString() + " did not send the signed history of core " +
+          ToHex(feed->key()) + " up to its " + std::to_string(report.claimed_length) +
+          " blocks (it may hold fewer)" + (s.ok() ? "" : ": " + s.ToString()) +
+          "; nothing was changed");
+    }
+    report.tail_restored = true;
+  }
+  ASSIGN_OR_RETURN(core::AuditReport audit, feed->Audit(/*repair=*/true));
+  report.valid = audit.valid;
+  report.invalid = audit.invalid;
+  report.restored = audit.restored;
+  const uint64_t length = feed->length();
+  const uint64_t missing = length - feed->Downloaded();
+  if (missing == 0) return report;
+  PeerReader reader(store, peer, ToMillis(timeout));
+  RETURN_IF_ERROR(reader.Connect());
+  RETURN_IF_ERROR(reader.Track(feed));
+  RETURN_IF_ERROR(reader.DownloadAll({{feed.get(), 0, length}}));
+  report.fetched = missing;
+  return report;
 }
 
 namespace {

@@ -5,12 +5,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core_commands.h"
+#include "hyper/corestore/corestore.h"
 
 namespace hyper::cli {
 
@@ -38,6 +40,27 @@ struct PeerFetch {
 // metadata up to the peer's latest version, the trie nodes of the lookup, and only the content
 // blocks read (sparse). A drive the store does not hold becomes an empty replica first.
 Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& fetch);
+
+// What `repair --peer` and `core verify --repair --peer` did to one core.
+struct PeerRepairReport {
+  uint64_t claimed_length = 0;  // the length signed and stored here
+  uint64_t proven_length = 0;   // with tail_restored: what could be proven before
+  bool tail_restored = false;   // the signed tree of the tail came back from the peer
+  uint64_t valid = 0;           // local blocks whose bytes matched
+  uint64_t invalid = 0;         // local blocks that did not (fetched again)
+  uint64_t restored = 0;        // stored blocks not marked local that matched
+  uint64_t fetched = 0;         // blocks fetched from the peer and verified
+};
+
+// Repairs `feed` (opened with open_damaged) from the peer at `peer` (HOST:PORT): a damaged
+// feed whose committed tail cannot be proven gets the signed tree of that tail back from the
+// peer's head block (verified; a peer holding less is an error and changes nothing), then
+// blocks that fail their hash are marked missing and every missing block is fetched from the
+// peer and verified. Afterwards the feed is whole, and writable when it has its secret key.
+// Timeout when the peer sends nothing for `timeout` seconds.
+Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
+                                        corestore::Corestore& store, const std::string& peer,
+                                        double timeout);
 
 struct NetArgs {
   std::string url;                // sync

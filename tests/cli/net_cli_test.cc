@@ -20,11 +20,12 @@
 #include <map>
 #include <thread>
 
+#include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/cli/local_tree.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
-extern char** environ;
 
 namespace hyper::cli {
 namespace {
@@ -34,15 +35,6 @@ using namespace std::chrono_literals;
 using hyper::testing::ProcessRun;
 using hyper::testing::TempDir;
 using Clock = std::chrono::steady_clock;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteAll(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
-}
 
 // drive_common.js genBytes and fnv.
 std::string GenBytes(uint32_t seed, size_t size) {
@@ -74,87 +66,6 @@ uint16_t ClosedPort() {
   return ntohs(a.sin_port);
 }
 
-// A process running in the background, its stdout and stderr going to files. Killed (TERM,
-// then KILL) when the object dies.
-class Background {
- public:
-  Background(std::vector<std::string> argv, const std::string& out, const std::string& err)
-      : out_(out), err_(err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "spawning " << argv[0];
-    if (rc != 0) pid_ = -1;
-  }
-  ~Background() {
-    if (pid_ > 0) Stop(SIGTERM);
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
-  pid_t pid() const { return pid_; }
-  std::string out() const { return ReadAll(out_); }
-  std::string err() const { return ReadAll(err_); }
-
-  // Waits until stdout holds `text`; false after `limit` or when the process died.
-  bool WaitFor(const std::string& text, std::chrono::milliseconds limit = 10s) {
-    return WaitForIn(out_, text, limit);
-  }
-  // The same for stderr.
-  bool WaitForErr(const std::string& text, std::chrono::milliseconds limit = 10s) {
-    return WaitForIn(err_, text, limit);
-  }
-
-  // Sends `sig` and returns the exit status (128 + signal when killed by one); KILL after 5 s.
-  int Stop(int sig) {
-    if (pid_ <= 0) return status_;
-    if (!Exited()) kill(pid_, sig);
-    auto deadline = Clock::now() + 5s;
-    while (!Exited() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
-    if (!Exited()) {
-      kill(pid_, SIGKILL);
-      int st = 0;
-      waitpid(pid_, &st, 0);
-      Record(st);
-    }
-    pid_ = -1;
-    return status_;
-  }
-
- private:
-  bool WaitForIn(const std::string& file, const std::string& text,
-                 std::chrono::milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (ReadAll(file).find(text) != std::string::npos) return true;
-      if (Exited()) return ReadAll(file).find(text) != std::string::npos;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  }
-  bool Exited() {
-    if (done_) return true;
-    int st = 0;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) Record(st);
-    return done_;
-  }
-  void Record(int st) {
-    done_ = true;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int status_ = -1;
-  std::string out_, err_;
-};
-
 class NetCli : public ::testing::Test {
  protected:
   // Runs the binary (killed after 30 s, so that no test can hang).
@@ -176,18 +87,8 @@ class NetCli : public ::testing::Test {
 
   // `hyperdrive seed url --listen 127.0.0.1:0` from `store`; returns the peer address.
   std::string StartSeed(const std::string& store, const std::string& url) {
-    seed_ = std::make_unique<Background>(
-        std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store, "seed", url, "--listen",
-                                 "127.0.0.1:0"},
-        tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
-    EXPECT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
-    std::string out = seed_->out();
-    EXPECT_EQ(out.rfind(url + "\n", 0), 0u) << out;
-    size_t at = out.find("listening on ");
-    if (at == std::string::npos) return "127.0.0.1:1";
-    std::string addr = out.substr(at + 13);
-    addr = addr.substr(0, addr.find('\n'));
-    EXPECT_NE(addr, "127.0.0.1:0") << "the real port is printed";
+    std::string addr;
+    seed_ = cli::StartSeed(store, url, tmp_.path(), &addr);
     return addr;
   }
 
