@@ -2,10 +2,10 @@
 // (names, contents, modes, mtimes, link targets, empty folders), and what it cannot carry is a
 // named refusal on stderr, never a silent loss. The trees hold what trips tools up: names with
 // leading dots and '..' inside, control characters, invalid UTF-8, unicode, 255-byte names,
-// backslashes in names and link targets (a drive reads them as separators: refused), symlinks to
-// files, absolute and dangling; empty folders; deep nesting. Left out until the drive's walks
-// stop following links and take '..name' for a name (issue 21 items 4-5, another change): names
-// that begin with '..', symlinks to folders, to '.', to themselves and in loops.
+// backslashes in names and link targets (a drive reads them as separators: refused), names that
+// begin with '..' ('..hidden', '...x', a folder '..dir'); symlinks to files and to folders, to
+// '.' and '..', absolute, dangling, to themselves and in loops (walks never follow a link; export
+// writes it as a link); empty folders; deep nesting.
 //
 // Seeded and reproducible: the seed is printed; HYPER_TREE_SEED=<n> replays one.
 #include <gtest/gtest.h>
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "src/cli/display_names.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/local_tree.h"
 #include "tests/support/node_harness.h"
@@ -33,22 +34,6 @@ using hyper::testing::TempDir;
 
 constexpr int kTrees = 6;
 constexpr size_t kMaxPath = 1800;  // bytes below the tree's root: room for the temp dir's path
-
-// As the CLI shows a name on stderr: control bytes and backslashes as \xNN.
-std::string Escaped(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 class TreeGenerator {
  public:
@@ -91,9 +76,15 @@ class TreeGenerator {
                                                       "Ωμέγα", "emoji-😀", "e\u0301"};
     static const std::vector<std::string> kControl = {"\n", "\t", "\r", "\x1b[31m", "\x01", "\x7f"};
     std::string name;
-    switch (Pick(12)) {
+    switch (Pick(14)) {
       case 0:
         name = "." + Plain(1, 8);
+        break;
+      case 10:
+        name = ".." + Plain(1, 8);  // only a whole '..' segment is special
+        break;
+      case 11:
+        name = "..." + Plain(0, 5);
         break;
       case 1:
         name = "." + Plain(1, 3) + ".." + Plain(1, 4);
@@ -141,7 +132,8 @@ class TreeGenerator {
 
   void Fill(const std::string& rel, int depth) {
     std::set<std::string> used;
-    std::vector<std::string> files_here;
+    std::vector<std::string> files_here, dirs_here;
+    if (depth == 0) Fixed(used, files_here, dirs_here);
     size_t children = depth == 0 ? 6 + Pick(6) : Pick(6);
     for (size_t i = 0; i < children; i++) {
       size_t room = kMaxPath - rel.size();
@@ -155,13 +147,23 @@ class TreeGenerator {
         MakeFile(full);
         files_here.push_back(name);
       } else if (kind < 7 && depth < 6) {
-        ASSERT_EQ(mkdir(full.c_str(), 0755), 0) << Escaped(full);
+        ASSERT_EQ(mkdir(full.c_str(), 0755), 0) << MessageName(full);
         if (Pick(4) != 0) Fill(child, depth + 1);  // else: an empty folder
         static const mode_t kDirModes[] = {0755, 0700, 0750, 0775};
         ASSERT_EQ(chmod(full.c_str(), kDirModes[Pick(4)]), 0);
         dirs_.push_back(child);
+        dirs_here.push_back(name);
       } else if (kind < 9 || files_here.empty()) {
-        MakeLink(full, files_here);
+        std::string peer = name + ".peer";
+        if (Pick(6) == 0 && !used.count(peer) && peer.size() <= 255 && peer.size() + 8 < room) {
+          // Two links pointing at each other: a loop.
+          used.insert(peer);
+          std::string peer_full = root_ + "/" + (rel.empty() ? peer : rel + "/" + peer);
+          ASSERT_EQ(symlink(peer.c_str(), full.c_str()), 0) << MessageName(full);
+          ASSERT_EQ(symlink(name.c_str(), peer_full.c_str()), 0) << MessageName(peer_full);
+        } else {
+          MakeLink(full, name, files_here, dirs_here);
+        }
       } else {
         MakeFile(full);
         files_here.push_back(name);
@@ -181,22 +183,59 @@ class TreeGenerator {
     SetMtime(full, Time());
   }
 
-  // Links are never followed by import or export, whatever they point at. (Links to folders,
-  // to '.', to themselves and loops wait for the drive's walks to stop following links.)
-  void MakeLink(const std::string& full, const std::vector<std::string>& files_here) {
+  // Links are never followed by import or export, whatever they point at: files, folders,
+  // '.', '..', themselves, nothing.
+  void MakeLink(const std::string& full, const std::string& name,
+                const std::vector<std::string>& files_here,
+                const std::vector<std::string>& dirs_here) {
     std::string target;
-    switch (Pick(3)) {
+    switch (Pick(8)) {
       case 0:
         target = "no/such/" + Plain(1, 6);
         break;  // dangling
       case 1:
         target = "/" + Plain(1, 6) + "/abs";
         break;
+      case 2:
+        target = ".";
+        break;
+      case 3:
+        target = Pick(2) ? ".." : "../" + Plain(1, 4);
+        break;
+      case 4:
+        target = name;  // itself
+        break;
+      case 5:
+        target = dirs_here.empty() ? "." : dirs_here[Pick(dirs_here.size())];
+        break;
       default:
         target = files_here.empty() ? "gone" : files_here[Pick(files_here.size())];
         break;
     }
-    ASSERT_EQ(symlink(target.c_str(), full.c_str()), 0) << Escaped(full);
+    ASSERT_EQ(symlink(target.c_str(), full.c_str()), 0) << MessageName(full);
+  }
+
+  // In every tree, whatever the dice say: the names and links issue 21 found mishandled.
+  void Fixed(std::set<std::string>& used, std::vector<std::string>& files_here,
+             std::vector<std::string>& dirs_here) {
+    for (const char* name : {"..hidden", "...x"}) {
+      MakeFile(root_ + "/" + name);
+      files_here.push_back(name);
+    }
+    ASSERT_EQ(mkdir((root_ + "/..dir").c_str(), 0755), 0);
+    MakeFile(root_ + "/..dir/..inner");
+    ASSERT_EQ(symlink("..inner", (root_ + "/..dir/to-inner").c_str()), 0);
+    ASSERT_EQ(symlink("..", (root_ + "/..dir/up").c_str()), 0);
+    dirs_.push_back("..dir");
+    dirs_here.push_back("..dir");
+    const std::pair<const char*, const char*> kLinks[] = {
+        {"dir-alias", "..dir"}, {"dot", "."},         {"self", "self"},
+        {"loop-a", "loop-b"},   {"loop-b", "loop-a"}, {"dangling", "no/such/file"}};
+    for (const auto& [name, target] : kLinks) {
+      ASSERT_EQ(symlink(target, (root_ + "/" + name).c_str()), 0) << name;
+    }
+    for (const char* name : {"..hidden", "...x", "..dir"}) used.insert(name);
+    for (const auto& link : kLinks) used.insert(link.first);
   }
 
   // One deep chain of folders with a file at the bottom.
@@ -242,8 +281,8 @@ TEST(TreeProperty, ImportThenExportGivesBackTheTreeOrNamesWhatItRefused) {
       bool below_another = false;
       for (const auto& up : refused) below_another |= r.rfind(up + "/", 0) == 0;
       if (below_another) continue;  // only the top refused folder is named
-      EXPECT_NE(import->stderr_text.find("cannot import " + Escaped(r)), std::string::npos)
-          << "refusal of " << Escaped(r) << " not named:\n"
+      EXPECT_NE(import->stderr_text.find("cannot import " + MessageName(r)), std::string::npos)
+          << "refusal of " << MessageName(r) << " not named:\n"
           << import->stderr_text;
     }
     std::string url = import->stdout_text.substr(0, import->stdout_text.find('\n'));
@@ -265,16 +304,16 @@ TEST(TreeProperty, ImportThenExportGivesBackTheTreeOrNamesWhatItRefused) {
     for (const auto& [path, node] : want) {
       auto found = got.find(path);
       if (found == got.end()) {
-        ADD_FAILURE() << "missing after export: " << Escaped(path) << " (" << node << ")";
+        ADD_FAILURE() << "missing after export: " << MessageName(path) << " (" << node << ")";
       } else if (!(found->second == node)) {
-        ADD_FAILURE() << Escaped(path) << ": exported " << found->second << ", imported " << node
-                      << (node.type == 'l' ? " (link to '" + Escaped(found->second.content) +
-                                                 "', was '" + Escaped(node.content) + "')"
+        ADD_FAILURE() << MessageName(path) << ": exported " << found->second << ", imported " << node
+                      << (node.type == 'l' ? " (link to '" + MessageName(found->second.content) +
+                                                 "', was '" + MessageName(node.content) + "')"
                                            : "");
       }
     }
     for (const auto& [path, node] : got) {
-      if (!want.count(path)) ADD_FAILURE() << "exported but not in the folder: " << Escaped(path);
+      if (!want.count(path)) ADD_FAILURE() << "exported but not in the folder: " << MessageName(path);
     }
     if (HasFailure()) return;  // the first failing tree is the one to replay
   }
