@@ -19,6 +19,10 @@ namespace hyper::cli {
 bool StdoutIsTerminal();
 // `name` as it is shown on a terminal (`terminal`) or elsewhere.
 std::string DisplayName(std::string_view name, bool terminal);
+// `name` inside a one-line message on stderr (a warning or an error naming an entry): control
+// bytes (0x00-0x1f, 0x7f) and backslashes as \xNN, every other byte as it is. Unlike
+// DisplayName it never quotes, so that a message reads as a sentence whatever the name.
+std::string MessageName(std::string_view name);
 // Whether `text` is valid UTF-8.
 bool IsValidUtf8(std::string_view text);
 // j[key] = text, for JSON output: text that is not valid UTF-8 (which JSON cannot hold) is

@@ -26,6 +26,16 @@ TEST(DisplayNames, ElsewhereRawUnlessAControlByte) {
   EXPECT_EQ(DisplayName("\x1b]0;title\x07", false), "$'\\033'']0;title'$'\\a'");
 }
 
+TEST(DisplayNames, InMessagesControlBytesAndBackslashesAreHexEscaped) {
+  EXPECT_EQ(MessageName("plain name ✓"), "plain name ✓");
+  EXPECT_EQ(MessageName("two\nlines"), "two\\x0alines");
+  EXPECT_EQ(MessageName("\x1b[31m"), "\\x1b[31m");
+  EXPECT_EQ(MessageName("a\\b"), "a\\x5cb");
+  EXPECT_EQ(MessageName(std::string("nul\0", 4)), "nul\\x00");
+  EXPECT_EQ(MessageName("del\x7f"), "del\\x7f");
+  EXPECT_EQ(MessageName("bad\xff"), "bad\xff");
+}
+
 TEST(DisplayNames, JsonKeepsTheExactBytes) {
   nlohmann::json j;
   SetJsonText(j, "name", "ok ✓");

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "display_names.h"
 #include "file_stream.h"
 #include "progress.h"
 #include "session.h"
@@ -27,22 +28,6 @@ constexpr size_t kChunkBytes = 1 << 20;
 
 uint64_t MillisOf(const struct timespec& ts) {
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
-}
-
-// A name as it can be shown on one line of a terminal: control bytes and backslashes escaped.
-std::string Printable(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 void Warn(const std::string& line) { std::cerr << "hyperdrive: " << line << "\n"; }
@@ -280,7 +265,7 @@ class Importer {
   // Says (dry run) or counts what happens to `path`.
   Status Plan(const char* what, const std::string& path) {
     if (!options_.dry_run) return Status::Ok();
-    return PrintLine(std::string(what) + " " + Printable(path));
+    return PrintLine(std::string(what) + " " + MessageName(path));
   }
 
   Status ImportEntry(const LocalEntry& e, const std::string& path) {
@@ -450,7 +435,7 @@ Result<std::string> SafeRelative(const std::string& name) {
     std::string part = name.substr(pos, slash - pos);
     if (part.empty() || part == "." || part == "..") {
       return Status::InvalidArgument(
-          "refusing to export '" + Printable(name) +
+          "refusing to export '" + MessageName(name) +
           "': a name with '.', '..' or an empty part could escape the folder");
     }
     pos = slash + 1;
@@ -593,10 +578,10 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
   std::vector<Refusal> refused;
   ASSIGN_OR_RETURN(auto local, WalkFolder(dir, &special, &refused));
   for (const auto& s : special) {
-    Warn("skipping " + Printable(s) + " (not a file, folder or symlink)");
+    Warn("skipping " + MessageName(s) + " (not a file, folder or symlink)");
   }
   for (const auto& r : refused)
-    Warn("cannot import " + Printable(r.rel) + ": " + r.why + "; skipped");
+    Warn("cannot import " + MessageName(r.rel) + ": " + r.why + "; skipped");
   Status refusals = refused.empty()
                         ? Status::Ok()
                         : Status::InvalidArgument(std::to_string(refused.size()) +
@@ -653,7 +638,7 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
   uint64_t skipped = 0;
   auto skip = [&skipped](const std::string& rel, const Status& why) {
     skipped++;
-    Warn("skipped " + Printable(rel) + ": " + why.ToString());
+    Warn("skipped " + MessageName(rel) + ": " + why.ToString());
   };
   if (!top.IsDirectory()) {
     std::string name = od.path.substr(od.path.rfind('/') + 1);
@@ -662,6 +647,13 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
   } else {
     drive::ReaddirOptions ro;
     ro.recursive = true;
+    // As `ls -R`: a mount of a drive the walk is already inside is written as an empty folder
+    // and not descended into; the rest is exported.
+    ro.on_mount_cycle = [](const std::string& path) {
+      Warn("warning: " + MessageName(path) +
+           " mounts a drive that is already being exported (a mount cycle): written as an "
+           "empty folder, not descended into");
+    };
     ASSIGN_OR_RETURN(auto entries, d.Readdir(od.path, ro));
     for (auto& e : entries) {
       auto rel = SafeRelative(e.name);
@@ -743,7 +735,7 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
   }
   progress.Finish();
   for (const auto& [up, count] : below_failed) {
-    Warn("skipped " + std::to_string(count) + " entries below " + Printable(up));
+    Warn("skipped " + std::to_string(count) + " entries below " + MessageName(up));
   }
   // Directory modes and times last: writing inside a directory changes its mtime.
   std::reverse(dirs.begin(), dirs.end());

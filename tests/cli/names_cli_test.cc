@@ -37,29 +37,23 @@ bool Has(const std::vector<std::string>& lines, const std::string& line) {
   return std::find(lines.begin(), lines.end(), line) != lines.end();
 }
 
-class NamesCli : public ::testing::Test {
- protected:
-  ProcessRun Run(std::vector<std::string> args, const std::string& stdin_text = "") {
-    args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store_});
-    auto run = hyper::testing::RunProcess(args, stdin_text);
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return run.ok() ? *run : ProcessRun{};
+// An exported folder, sorted: "dir/" for a folder, "file=content" for a file.
+std::vector<std::string> ReadTree(const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string rel = fs::relative(e.path(), root).string();
+    if (e.is_directory()) {
+      out.push_back(rel + "/");
+    } else {
+      std::ifstream in(e.path(), std::ios::binary);
+      out.push_back(rel + "=" + std::string(std::istreambuf_iterator<char>(in), {}));
+    }
   }
-  std::string Ok(std::vector<std::string> args, const std::string& stdin_text = "") {
-    return ExpectSuccess(Run(args, stdin_text), args);
-  }
-  nlohmann::json Json(std::vector<std::string> args) {
-    auto parsed = nlohmann::json::parse(Ok(args), nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded());
-    return parsed;
-  }
-  uint64_t Version(const std::string& url) {
-    return Json({"info", url, "--json"})["version"].get<uint64_t>();
-  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
-  TempDir tmp_;
-  std::string store_ = tmp_.Sub("store");
-};
+class NamesCli : public CliTest {};
 
 TEST_F(NamesCli, NamesBeginningWithTwoDotsAreListedExportedAndRemoved) {
   std::string src = tmp_.Sub("src");
@@ -132,9 +126,22 @@ TEST_F(NamesCli, AMountCycleIsShownNotDescendedInto) {
   // A path through the cycle is finite: A/b/a is A's root.
   EXPECT_EQ(Lines(Ok({"ls", a + "/b/a"})), (std::vector<std::string>{"b/", "in-a.txt"}));
   EXPECT_EQ(Ok({"cat", a + "/b/a/in-a.txt"}), "a");
+  // Export warns as ls -R does, and exports the rest: the cycle's mount as an empty folder.
   run = Run({"export", a, tmp_.Sub("out")});
   EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
-  EXPECT_TRUE(fs::exists(tmp_.Sub("out/b/in-b.txt")));
+  EXPECT_NE(run.stderr_text.find("warning: /b/a mounts a drive that is already being exported "
+                                 "(a mount cycle)"),
+            std::string::npos)
+      << run.stderr_text;
+  EXPECT_EQ(ReadTree(tmp_.Sub("out")),
+            (std::vector<std::string>{"b/", "b/a/", "b/in-b.txt=b", "in-a.txt=a"}));
+  // From B's side the same cycle is met at /a/b.
+  run = Run({"export", b, tmp_.Sub("out-b")});
+  EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+  EXPECT_NE(run.stderr_text.find("warning: /a/b mounts a drive"), std::string::npos)
+      << run.stderr_text;
+  EXPECT_EQ(ReadTree(tmp_.Sub("out-b")),
+            (std::vector<std::string>{"a/", "a/b/", "a/in-a.txt=a", "in-b.txt=b"}));
 }
 
 TEST_F(NamesCli, MountVersionsAreCheckedBeforeAnythingIsWritten) {
