@@ -5,6 +5,7 @@
 
 #include "hyper/corestore/corestore.h"
 #include "hyper/crypto/crypto.h"
+#include "tests/cli/cli_runner.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -14,20 +15,12 @@ namespace {
 using hyper::testing::ProcessRun;
 using hyper::testing::TempDir;
 
-class CoreCli : public ::testing::Test {
+class CoreCli : public CliTest {
  protected:
-  ProcessRun Run(std::vector<std::string> args, const std::string& stdin_text = "") {
-    args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store_});
-    auto run = hyper::testing::RunProcess(args, stdin_text);
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return run.ok() ? *run : ProcessRun{};
-  }
   std::string Trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
   }
-  TempDir tmp_;
-  std::string store_ = tmp_.Sub("store");
 };
 
 TEST_F(CoreCli, CreateAppendCatInfoVerifyList) {

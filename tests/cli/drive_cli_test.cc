@@ -114,23 +114,8 @@ Tree NodeTree(const nlohmann::json& entries, bool with_dir_times = true) {
   return tree;
 }
 
-class DriveCli : public ::testing::Test {
+class DriveCli : public CliTest {
  protected:
-  ProcessRun Run(std::vector<std::string> args, const std::string& stdin_text = "",
-                 const std::string& store = "") {
-    args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store.empty() ? store_ : store});
-    auto run = hyper::testing::RunProcess(args, stdin_text);
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return run.ok() ? *run : ProcessRun{};
-  }
-  std::string Ok(std::vector<std::string> args, const std::string& stdin_text = "") {
-    return ExpectSuccess(Run(args, stdin_text), args);
-  }
-  nlohmann::json Json(std::vector<std::string> args) {
-    auto parsed = nlohmann::json::parse(Ok(args), nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded());
-    return parsed;
-  }
   // A folder with every kind of thing import must keep.
   void MakeFolder(const std::string& src) {
     fs::create_directories(src + "/docs/deep/deeper");
@@ -154,9 +139,6 @@ class DriveCli : public ::testing::Test {
     }
   }
   std::string KeyOf(const std::string& url) { return url.substr(std::string("hyper://").size(), 64); }
-
-  TempDir tmp_;
-  std::string store_ = tmp_.Sub("store");
 };
 
 TEST_F(DriveCli, ImportThenExportGivesBackTheSameTreeAndNodeReadsIt) {

@@ -16,8 +16,9 @@ namespace {
 using hyper::testing::ProcessRun;
 using hyper::testing::TempDir;
 
-class ExitCodeCli : public ::testing::Test {
+class ExitCodeCli : public CliTest {
  protected:
+  // With stdout going to `stdout_to` when given.
   ProcessRun Run(std::vector<std::string> args, const std::string& stdout_to = "") {
     args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store_});
     if (!stdout_to.empty()) {
@@ -29,14 +30,8 @@ class ExitCodeCli : public ::testing::Test {
     return run.ok() ? *run : ProcessRun{};
   }
   std::string Ok(std::vector<std::string> args, const std::string& stdin_text = "") {
-    args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store_});
-    auto run = hyper::testing::RunProcess(args, stdin_text);
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return ExpectSuccess(run.ok() ? *run : ProcessRun{"", "", 1}, args);
+    return ExpectSuccess(RunCli(store_, args, stdin_text), args);
   }
-
-  TempDir tmp_;
-  std::string store_ = tmp_.Sub("store");
 };
 
 TEST_F(ExitCodeCli, StdoutThatCannotBeWrittenIsAnError) {

@@ -12,6 +12,7 @@
 #include "hyper/drive/drive.h"
 #include "hyper/trie/trie.h"
 #include "hyper/util/bytes.h"
+#include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/local_tree.h"
 #include "tests/support/node_harness.h"
@@ -28,24 +29,8 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class TransferCli : public ::testing::Test {
+class TransferCli : public CliTest {
  protected:
-  ProcessRun Run(std::vector<std::string> args, const std::string& stdin_text = "",
-                 const std::string& store = "") {
-    args.insert(args.begin(), {HYPERDRIVE_BINARY, "--storage", store.empty() ? store_ : store});
-    auto run = hyper::testing::RunProcess(args, stdin_text);
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
-    return run.ok() ? *run : ProcessRun{};
-  }
-  std::string Ok(std::vector<std::string> args, const std::string& stdin_text = "") {
-    return ExpectSuccess(Run(args, stdin_text), args);
-  }
-  nlohmann::json Json(std::vector<std::string> args) {
-    auto parsed = nlohmann::json::parse(Ok(args), nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded());
-    return parsed;
-  }
-  uint64_t Version(const std::string& url) { return Json({"info", url, "--json"})["version"]; }
   uint64_t ContentBytes(const std::string& url) {
     std::string content_key = Json({"info", url, "--json"})["contentKey"];
     return Json({"core", "info", content_key, "--json"})["byteLength"];
@@ -63,8 +48,6 @@ class TransferCli : public ::testing::Test {
       SetMtime(src + p, t += 1000);
   }
 
-  TempDir tmp_;
-  std::string store_ = tmp_.Sub("store");
 };
 
 TEST_F(TransferCli, ImportSaysTheUrlFirstAndEndsWithASummary) {
@@ -242,6 +225,91 @@ TEST_F(TransferCli, ExportSkipsWhatTheFolderCannotHoldAndExportsTheRest) {
   for (const auto& [path, node] : tree) names.push_back(path);
   EXPECT_EQ(names, (std::vector<std::string>{"ok.txt", "z", "z/after.txt"}));
   EXPECT_EQ(tree["z/after.txt"].content, "after");
+}
+
+// Walks never follow links: every link, to a folder, to '.', in a loop or dangling, is written
+// as the link it is.
+TEST_F(TransferCli, ExportWritesSymlinksAsLinks) {
+  std::string url = Ok({"create"});
+  Ok({"put", url + "/real/f.txt", "-"}, "in real");
+  Ok({"ln", "-s", "real", url + "/alias"});
+  Ok({"ln", "-s", ".", url + "/dot"});
+  Ok({"ln", "-s", "loop2", url + "/loop1"});
+  Ok({"ln", "-s", "loop1", url + "/loop2"});
+  Ok({"ln", "-s", "no/such/target", url + "/dangling"});
+  Ok({"ln", "-s", "../real/f.txt", url + "/real/up"});
+  std::string out = tmp_.Sub("out");
+  Ok({"export", url, out});
+  LocalTree tree = ReadLocalTree(out, false);
+  for (auto& [path, node] : tree) node.mtime_ms = 0, node.perms = 0;
+  LocalTree want = {
+      {"alias", {'l', 0, 0, "real"}},
+      {"dangling", {'l', 0, 0, "no/such/target"}},
+      {"dot", {'l', 0, 0, "."}},
+      {"loop1", {'l', 0, 0, "loop2"}},
+      {"loop2", {'l', 0, 0, "loop1"}},
+      {"real", {'d', 0, 0, ""}},
+      {"real/f.txt", {'f', 0, 0, "in real"}},
+      {"real/up", {'l', 0, 0, "../real/f.txt"}},
+  };
+  EXPECT_EQ(tree, want);
+}
+
+
+// Bytes the store's cores hold in their `data` files.
+uint64_t StoredDataBytes(const std::string& store) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(store, ec)) {
+    if (e.path().filename() == "data" && e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+// The import said its URL first: an import killed midway (SIGKILL: nothing is cleaned up) is
+// resumed by importing the same folder into that URL, and then the drive is the folder.
+TEST_F(TransferCli, AKilledImportIsResumedIntoItsUrl) {
+  std::string src = tmp_.Sub("src");
+  uint64_t t = 1600000000000;
+  for (int d = 0; d < 40; ++d) {
+    std::string dir = src + "/d" + std::to_string(d);
+    fs::create_directories(dir);
+    for (int f = 0; f < 60; ++f) {
+      std::string path = dir + "/f" + std::to_string(f);
+      WriteAll(path, std::string(static_cast<size_t>(3000 + 97 * f), static_cast<char>('a' + d)));
+      SetMtime(path, t += 1000);
+    }
+    std::string big = dir + "/big.bin";
+    WriteAll(big, std::string(static_cast<size_t>(1 << 20) + static_cast<size_t>(d),
+                              static_cast<char>(d)));
+    SetMtime(big, t += 1000);
+  }
+  std::string url;
+  {
+    Background import({HYPERDRIVE_BINARY, "--storage", store_, "import", src},
+                      tmp_.Sub("import.out"), tmp_.Sub("import.err"));
+    // stderr names the drive first, before anything is written (stdout gets it at the end).
+    ASSERT_TRUE(import.WaitForErr(" (if interrupted")) << import.err();
+    std::string said = import.err();
+    size_t at = said.find("hyper://");
+    ASSERT_NE(at, std::string::npos) << said;
+    url = said.substr(at, 8 + 64);
+    // Midway: as soon as content is being stored (it is written in batches), well before the
+    // 55 MB are.
+    auto deadline = Background::Clock::now() + std::chrono::seconds(30);
+    while (StoredDataBytes(store_) == 0 && Background::Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(import.Stop(SIGKILL), 128 + SIGKILL) << "the import ended before it was killed";
+  }
+  const uint64_t stored = StoredDataBytes(store_);
+  ASSERT_GT(stored, 0u);
+  ASSERT_LT(stored, 50u << 20) << "killed midway";
+  ProcessRun resumed = Run({"import", src, url});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.stderr_text;
+  std::string out = tmp_.Sub("out");
+  Ok({"export", url, out});
+  EXPECT_EQ(ReadLocalTree(out, false), ReadLocalTree(src, false));
 }
 
 // A replica in `replica_store` holding the drive's metadata (copied with its proofs, as a peer
