@@ -198,12 +198,12 @@ void PrintPeerRepair(const std::string& name, const core::Feed& feed, const Peer
                      const std::string& peer) {
   std::cout << name << ": ";
   if (r.tail_restored) {
-    std::cout << "signed history restored from peer " << peer << " (" << r.proven_length
-              << " of " << r.claimed_length << " blocks could be proven here), ";
+    std::cout << "signed history restored from peer " << peer << " (" << r.proven_length << " of "
+              << r.claimed_length << " blocks could be proven here), ";
   }
-  std::cout << feed.length() << " blocks, " << r.valid << " valid, " << r.invalid
-            << " invalid, " << r.restored << " restored, " << r.fetched
-            << " fetched from peer " << peer << " and verified\n";
+  std::cout << feed.length() << " blocks, " << r.valid << " valid, " << r.invalid << " invalid, "
+            << r.restored << " restored, " << r.fetched << " fetched from peer " << peer
+            << " and verified\n";
 }
 
 Status Verify(const std::string& storage, const std::string& key_text, bool repair,
@@ -282,8 +282,8 @@ Status RepairCore(corestore::Corestore& store, const crypto::PublicKey& key,
     if (!truncate) {
       return Status::Corruption(name + " is damaged; `hyperdrive repair " + url +
                                 " --peer HOST:PORT` restores it from a peer that holds the "
-                                "drive, and `hyperdrive repair " + url +
-                                " --truncate` cuts it to the " + std::to_string(proven) +
+                                "drive, and `hyperdrive repair " +
+                                url + " --truncate` cuts it to the " + std::to_string(proven) +
                                 " blocks that can be proven: " + loss);
     }
     if (!Confirmed("Cut " + name + " from " + std::to_string(claimed) + " to " +

@@ -544,11 +544,11 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
     RETURN_IF_ERROR(tail_reader.Track(feed));
     Status s = tail_reader.Update(*feed);
     if (!feed->damage().ok()) {
-      return Status::Corruption(
-          "peer " + peer.ToString() + " did not send the signed history of core " +
-          ToHex(feed->key()) + " up to its " + std::to_string(report.claimed_length) +
-          " blocks (it may hold fewer)" + (s.ok() ? "" : ": " + s.ToString()) +
-          "; nothing was changed");
+      return Status::Corruption("peer " + peer.ToString() +
+                                " did not send the signed history of core " + ToHex(feed->key()) +
+                                " up to its " + std::to_string(report.claimed_length) +
+                                " blocks (it may hold fewer)" +
+                                (s.ok() ? "" : ": " + s.ToString()) + "; nothing was changed");
     }
     report.tail_restored = true;
   }

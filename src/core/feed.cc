@@ -1195,7 +1195,7 @@ Result<Proof> Feed::MakeProof(BlockIndex index, ProofOptions options) const {
 }
 
 Status Feed::Impl::PutLocked(uint64_t index, ByteView data, const Proof& proof, bool* grew,
-                            uint64_t min_length) {
+                             uint64_t min_length) {
   *grew = false;
   if (index >= kMaxBlocks) return Status::OutOfRange("block index too large");
   if (data.size() > kMaxBlockBytes) return Status::InvalidArgument("block too large");
@@ -1359,8 +1359,7 @@ Status Feed::Put(BlockIndex index, ByteView data, const Proof& proof) {
     // signature replace the damaged ones, and the feed is whole and writable again; the blocks
     // between are missing until fetched.
     const bool repairing = !f.damage.ok();
-    RETURN_IF_ERROR(
-        f.PutLocked(index.value, data, proof, &grew, repairing ? f.claimed_length : 0));
+    RETURN_IF_ERROR(f.PutLocked(index.value, data, proof, &grew, repairing ? f.claimed_length : 0));
     if (repairing) {
       if (f.length < f.claimed_length) {  // a block held already: it proves nothing new
         return Status::Corruption("damaged feed: block " + std::to_string(index.value) +

@@ -111,10 +111,10 @@ class Background {
 // the peer address it listens on.
 inline std::unique_ptr<Background> StartSeed(const std::string& store, const std::string& url,
                                              const std::string& dir, std::string* addr) {
-  auto seed = std::make_unique<Background>(
-      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store, "seed", url, "--listen",
-                               "127.0.0.1:0"},
-      dir + "/seed.out", dir + "/seed.err");
+  auto seed =
+      std::make_unique<Background>(std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store,
+                                                            "seed", url, "--listen", "127.0.0.1:0"},
+                                   dir + "/seed.out", dir + "/seed.err");
   EXPECT_TRUE(seed->WaitFor("listening on 127.0.0.1:")) << seed->err();
   std::string out = seed->out();
   EXPECT_EQ(out.rfind(url + "\n", 0), 0u) << out;

@@ -138,7 +138,9 @@ class DriveCli : public CliTest {
       SetMtime(src + p, t += 1111);
     }
   }
-  std::string KeyOf(const std::string& url) { return url.substr(std::string("hyper://").size(), 64); }
+  std::string KeyOf(const std::string& url) {
+    return url.substr(std::string("hyper://").size(), 64);
+  }
 };
 
 TEST_F(DriveCli, ImportThenExportGivesBackTheSameTreeAndNodeReadsIt) {

@@ -26,7 +26,6 @@
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
-
 namespace hyper::cli {
 namespace {
 

@@ -432,14 +432,14 @@ TEST_F(RecoveryCli, RepairFromAPeerRestoresWhatWasSignedAndStored) {
     std::string what;
     int core;
     std::string file;
-    bool half;      // cut in half, else by one byte
-    bool flip_data; // and bytes of the content core's data flipped
+    bool half;       // cut in half, else by one byte
+    bool flip_data;  // and bytes of the content core's data flipped
   };
-  for (const Damage& d : {Damage{"metadata signatures cut by one byte", 0, "signatures", false,
-                                 true},
-                          Damage{"metadata tree cut in half", 0, "tree", true, false},
-                          Damage{"content tree cut in half", 1, "tree", true, true},
-                          Damage{"content data cut in half", 1, "data", true, false}}) {
+  for (const Damage& d :
+       {Damage{"metadata signatures cut by one byte", 0, "signatures", false, true},
+        Damage{"metadata tree cut in half", 0, "tree", true, false},
+        Damage{"content tree cut in half", 1, "tree", true, true},
+        Damage{"content data cut in half", 1, "data", true, false}}) {
     std::string store = Copy();
     std::string path = CoreFile(store, d.core, d.file);
     Truncate(path, d.half ? fs::file_size(path) / 2 : fs::file_size(path) - 1);
@@ -477,7 +477,8 @@ TEST_F(RecoveryCli, RepairFromAPeerRestoresWhatWasSignedAndStored) {
 
   {  // A peer that holds less than was signed here cannot repair: nothing changes.
     std::string shorter = Copy();
-    Truncate(CoreFile(shorter, 0, "signatures"), fs::file_size(CoreFile(shorter, 0, "signatures")) - 1);
+    Truncate(CoreFile(shorter, 0, "signatures"),
+             fs::file_size(CoreFile(shorter, 0, "signatures")) - 1);
     ASSERT_EQ(Run(shorter, {"repair", url, "--truncate", "--yes"}).exit_code, 0);
     seed.reset();
     auto short_seed = StartSeed(shorter, url, peer_dir, &addr);

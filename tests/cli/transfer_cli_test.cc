@@ -47,7 +47,6 @@ class TransferCli : public CliTest {
     for (const char* p : {"/a.txt", "/sub/b.txt", "/sub/deeper/big.bin"})
       SetMtime(src + p, t += 1000);
   }
-
 };
 
 TEST_F(TransferCli, ImportSaysTheUrlFirstAndEndsWithASummary) {
@@ -254,7 +253,6 @@ TEST_F(TransferCli, ExportWritesSymlinksAsLinks) {
   };
   EXPECT_EQ(tree, want);
 }
-
 
 // Bytes the store's cores hold in their `data` files.
 uint64_t StoredDataBytes(const std::string& store) {

@@ -306,14 +306,16 @@ TEST(TreeProperty, ImportThenExportGivesBackTheTreeOrNamesWhatItRefused) {
       if (found == got.end()) {
         ADD_FAILURE() << "missing after export: " << MessageName(path) << " (" << node << ")";
       } else if (!(found->second == node)) {
-        ADD_FAILURE() << MessageName(path) << ": exported " << found->second << ", imported " << node
+        ADD_FAILURE() << MessageName(path) << ": exported " << found->second << ", imported "
+                      << node
                       << (node.type == 'l' ? " (link to '" + MessageName(found->second.content) +
                                                  "', was '" + MessageName(node.content) + "')"
                                            : "");
       }
     }
     for (const auto& [path, node] : got) {
-      if (!want.count(path)) ADD_FAILURE() << "exported but not in the folder: " << MessageName(path);
+      if (!want.count(path))
+        ADD_FAILURE() << "exported but not in the folder: " << MessageName(path);
     }
     if (HasFailure()) return;  // the first failing tree is the one to replay
   }
