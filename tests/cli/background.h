@@ -48,6 +48,7 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
 
+  pid_t pid() const { return pid_; }
   std::string out() const { return ReadAll(out_); }
   std::string err() const { return ReadAll(err_); }
 
