@@ -9,6 +9,8 @@
 
 #include "hyper/storage/file.h"
 
+#include "tests/support/event_counter.h"
+
 namespace hyper::drive {
 namespace {
 
@@ -270,14 +272,15 @@ TEST_F(DriveTest, ContentNotDownloadedHereSaysSo) {
 }
 
 TEST_F(DriveTest, CheckoutDiffTagsWatch) {
-  int changes = 0;
-  auto watcher = drive_->Watch("/w", [&] { changes++; });
+  testing::EventCounter changes;
+  auto watcher = drive_->Watch("/w", [&] { changes.Add(); });
   ASSERT_TRUE(drive_->WriteFile("/w/a", AsBytes("1")).ok());
+  ASSERT_TRUE(changes.WaitAtLeast(1));
   uint64_t v1 = drive_->version();
   ASSERT_TRUE(drive_->CreateTag("first").ok());
   ASSERT_TRUE(drive_->WriteFile("/w/a", AsBytes("2")).ok());
   ASSERT_TRUE(drive_->WriteFile("/w/b", AsBytes("3")).ok());
-  EXPECT_GE(changes, 2);
+  ASSERT_TRUE(changes.WaitAtLeast(2));
   auto tag = drive_->GetTaggedVersion("first");
   ASSERT_TRUE(tag.ok());
   EXPECT_EQ(*tag, v1);
@@ -443,18 +446,18 @@ TEST_F(DriveTest, Mounts) {
   EXPECT_EQ((*mounts)[1].content_key, other->content_key());
 
   // Watching through the mount sees changes made in the mounted drive.
-  int changes = 0;
-  auto watcher = drive_->Watch("/", [&] { changes++; });
+  testing::EventCounter changes;
+  auto watcher = drive_->Watch("/", [&] { changes.Add(); });
   ASSERT_TRUE(watcher.ok());
-  int before = changes;
+  int before = changes.value();
   ASSERT_TRUE(other->WriteFile("/watched", AsBytes("w")).ok());
-  EXPECT_GT(changes, before);
-  int inner_changes = 0;
-  auto inner_watcher = drive_->Watch("/m/inner", [&] { inner_changes++; });
+  EXPECT_TRUE(changes.WaitAtLeast(before + 1));
+  testing::EventCounter inner_changes;
+  auto inner_watcher = drive_->Watch("/m/inner", [&] { inner_changes.Add(); });
   ASSERT_TRUE(inner_watcher.ok());
-  before = inner_changes;
+  before = inner_changes.value();
   ASSERT_TRUE(other->WriteFile("/inner/more", AsBytes("w")).ok());
-  EXPECT_GT(inner_changes, before);
+  EXPECT_TRUE(inner_changes.WaitAtLeast(before + 1));
   watcher->reset();
   inner_watcher->reset();
 

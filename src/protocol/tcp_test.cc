@@ -346,7 +346,9 @@ TEST(Tcp, ThreadCountStaysTheSameWithManyReplicatorsAndConnections) {
   // The runtime starts on first use: its loop and executor threads are all there is.
   (void)Replicator::Create().value();
   const size_t before = ThreadCount();
-  EXPECT_EQ(before, 1 + 1 + runtime::Default().executor().threads());  // main, loop, executor
+  // main, loop, executor, callbacks
+  EXPECT_EQ(before, 1 + 1 + runtime::Default().executor().threads() +
+                        runtime::Default().callbacks().threads());
 
   constexpr int kClients = 40;
   auto w = NewFeed(std::nullopt, 5);

@@ -5,8 +5,12 @@
 
 namespace hyper::runtime {
 
-Runtime::Runtime(const ExecutorOptions& executor_options)
-    : loop_("hyper-loop"), executor_(executor_options), clock_(loop_), sockets_(loop_) {
+Runtime::Runtime(const ExecutorOptions& executor_options, const ExecutorOptions& callback_options)
+    : loop_("hyper-loop"),
+      executor_(executor_options),
+      callbacks_(callback_options),
+      clock_(loop_),
+      sockets_(loop_) {
   loop_.Start();
 }
 
@@ -17,7 +21,10 @@ Runtime& Default() {
     ExecutorOptions o;
     o.threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 4);
     o.name = "hyper-exec";
-    return new Runtime(o);
+    ExecutorOptions c;
+    c.threads = 1;
+    c.name = "hyper-callback";
+    return new Runtime(o, c);
   }();
   return *runtime;
 }

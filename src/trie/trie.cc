@@ -1,5 +1,7 @@
 #include "hyper/trie/trie.h"
 
+#include "hyper/runtime/runtime.h"
+
 #include <algorithm>
 #include <bit>
 
@@ -436,12 +438,15 @@ Watcher::~Watcher() {
     std::lock_guard lock(state->watch_mu);
     state->watchers.erase(id_);
   }
+  std::lock_guard lock(entry_->mu);  // waits for a callback that runs (on another thread)
+  entry_->cancelled = true;
 }
 
 namespace {
 
 void CheckWatch(const Trie& trie, WatchEntry& entry) {
   std::lock_guard lock(entry.mu);
+  if (entry.cancelled) return;
   GetOptions options;
   options.prefix = true;
   auto node = trie.Get(entry.prefix, options);
@@ -465,22 +470,30 @@ std::unique_ptr<Watcher> Trie::Watch(std::string_view prefix, std::function<void
     state_->watchers[id] = entry;
     if (state_->listener == 0) {
       std::weak_ptr<TrieState> weak = state_;
+      // The appending thread (a writer, or the executor storing a replicated block) only
+      // queues the check; the check reads the trie on the callbacks executor, in order for
+      // each trie.
       state_->listener = state_->log->OnAppend([weak](uint64_t) {
         auto state = weak.lock();
-        if (!state) return;
-        std::vector<std::shared_ptr<WatchEntry>> entries;
-        {
-          std::lock_guard lock(state->watch_mu);
-          for (auto& [k, e] : state->watchers) entries.push_back(e);
-        }
-        Trie latest(state, 0);
-        for (auto& e : entries) CheckWatch(latest, *e);
+        if (!state || state->check_queued.exchange(true)) return;
+        runtime::Default().callbacks().Post(state.get(), [weak] {
+          auto s = weak.lock();
+          if (!s) return;
+          s->check_queued = false;  // an append from now on queues another check
+          std::vector<std::shared_ptr<WatchEntry>> entries;
+          {
+            std::lock_guard lock(s->watch_mu);
+            for (auto& [k, e] : s->watchers) entries.push_back(e);
+          }
+          Trie latest(s, 0);
+          for (auto& e : entries) CheckWatch(latest, *e);
+        });
       });
     }
   }
   Trie latest(state_, 0);
   CheckWatch(latest, *entry);
-  return std::unique_ptr<Watcher>(new Watcher(state_, id));
+  return std::unique_ptr<Watcher>(new Watcher(state_, id, entry));
 }
 
 }  // namespace hyper::trie

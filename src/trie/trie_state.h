@@ -1,6 +1,7 @@
 // Internal: the state shared by a trie and its checkouts.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,8 +18,11 @@ namespace hyper::trie {
 struct WatchEntry {
   std::string prefix;
   std::function<void()> on_change;
-  std::mutex mu;  // serializes the check-and-notify of one watcher
+  // Serializes the check-and-notify of one watcher, and its cancellation (a watcher destroyed
+  // from its own callback takes it again on the same thread).
+  std::recursive_mutex mu;
   uint64_t closest = 0;
+  bool cancelled = false;
 };
 
 struct TrieState {
@@ -116,6 +120,8 @@ struct TrieState {
   std::map<uint64_t, std::shared_ptr<WatchEntry>> watchers;
   uint64_t next_watch = 1;
   uint64_t listener = 0;
+  // A check of the watchers is queued on the callbacks executor (appends meanwhile join it).
+  std::atomic<bool> check_queued{false};
 
   ~TrieState() {
     if (listener != 0) log->RemoveListener(listener);

@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "hyper/crypto/crypto.h"
+
+#include "tests/support/event_counter.h"
 
 namespace hyper::trie {
 namespace {
@@ -175,19 +178,49 @@ TEST_F(TrieTest, DiffBetweenVersions) {
   EXPECT_EQ(got, want);
 }
 
+// A watch callback that blocks (as one that reads the trie from a peer may) holds up no append:
+// it runs on the callbacks executor, not on the thread that appended.
+TEST_F(TrieTest, WatchCallbacksRunOffTheAppendingThreadAndDoNotBlockIt) {
+  std::mutex gate;
+  std::unique_lock hold(gate);
+  testing::EventCounter calls;
+  std::thread::id appender = std::this_thread::get_id();
+  std::atomic<bool> on_appender{false};
+  auto w = trie_->Watch("k", [&] {
+    if (std::this_thread::get_id() == appender) on_appender = true;
+    calls.Add();
+    std::lock_guard wait(gate);  // blocks until the test lets go
+  });
+  ASSERT_TRUE(trie_->Put("k/1", ToBytes("1")).ok());
+  ASSERT_TRUE(calls.WaitAtLeast(1));  // the callback now blocks
+  for (int i = 2; i < 50; i++) {
+    ASSERT_TRUE(trie_->Put("k/" + std::to_string(i), ToBytes("x")).ok());
+  }
+  hold.unlock();
+  ASSERT_TRUE(calls.WaitAtLeast(2));  // the appends made meanwhile are seen after it
+  EXPECT_FALSE(on_appender);
+  w.reset();
+}
+
 TEST_F(TrieTest, HistoryAndWatch) {
-  int changes = 0;
-  auto w = trie_->Watch("w", [&] { changes++; });
-  EXPECT_EQ(changes, 0);
+  testing::EventCounter changes;
+  auto w = trie_->Watch("w", [&] { changes.Add(); });
+  EXPECT_EQ(changes.value(), 0);
   ASSERT_TRUE(trie_->Put("w/x", ToBytes("1")).ok());
-  EXPECT_EQ(changes, 1);
+  ASSERT_TRUE(changes.WaitAtLeast(1));
   ASSERT_TRUE(trie_->Put("other", ToBytes("1")).ok());
   ASSERT_TRUE(trie_->Put("w/y", ToBytes("1")).ok());
-  EXPECT_GE(changes, 2);
-  w.reset();
-  int before = changes;
+  ASSERT_TRUE(changes.WaitAtLeast(2));
+  w.reset();  // no callback runs once it returns
+  int before = changes.value();
   ASSERT_TRUE(trie_->Put("w/z", ToBytes("1")).ok());
-  EXPECT_EQ(changes, before);
+  // A watcher made after it sees its change: the old one's would have been checked before.
+  testing::EventCounter later;
+  auto w2 = trie_->Watch("none", [&] { later.Add(); });
+  ASSERT_TRUE(trie_->Put("none/a", ToBytes("1")).ok());
+  ASSERT_TRUE(later.WaitAtLeast(1));
+  EXPECT_EQ(changes.value(), before);
+  w2.reset();
 
   auto h = trie_->History();
   std::vector<std::string> keys;
@@ -197,7 +230,7 @@ TEST_F(TrieTest, HistoryAndWatch) {
     if (!*n) break;
     keys.push_back((*n)->key());
   }
-  EXPECT_EQ(keys, (std::vector<std::string>{"w/x", "other", "w/y", "w/z"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"w/x", "other", "w/y", "w/z", "none/a"}));
 }
 
 TEST_F(TrieTest, CorruptNodeIsAnError) {

@@ -3,7 +3,9 @@
 //
 // Thread safety: all methods may be called from any thread. Writes (Put, Del, Batch) are
 // serialized by a lock shared with every checkout of the same trie; reads take no trie lock.
-// Watch callbacks run on the thread that appended, without locks held.
+// Watch callbacks run on the runtime's callbacks executor (runtime::Runtime::callbacks()), never
+// on the thread that appended: a callback that reads the trie (and so may wait for the
+// network) holds up no append and no replication.
 #pragma once
 
 #include <cstdint>
@@ -166,7 +168,10 @@ class HistoryIterator {
   bool done_ = false;
 };
 
-// A live watch; destroying it stops the callbacks.
+struct WatchEntry;
+
+// A live watch; destroying it stops the callbacks: once the destructor returns, none runs (it
+// waits for one that is running, unless called from that callback).
 class Watcher {
  public:
   ~Watcher();
@@ -175,9 +180,11 @@ class Watcher {
 
  private:
   friend class Trie;
-  Watcher(std::weak_ptr<TrieState> state, uint64_t id) : state_(std::move(state)), id_(id) {}
+  Watcher(std::weak_ptr<TrieState> state, uint64_t id, std::shared_ptr<WatchEntry> entry)
+      : state_(std::move(state)), id_(id), entry_(std::move(entry)) {}
   std::weak_ptr<TrieState> state_;
   uint64_t id_;
+  std::shared_ptr<WatchEntry> entry_;
 };
 
 class Trie {
