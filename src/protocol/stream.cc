@@ -238,6 +238,19 @@ bool ProtocolStream::IsOpen(const crypto::Hash& discovery_key) const {
   return it != channels_.end() && it->second.local_id >= 0;
 }
 
+bool ProtocolStream::RemoteOpened(const crypto::Hash& discovery_key) const {
+  auto it = channels_.find(discovery_key);
+  return it != channels_.end() && it->second.remote_id >= 0;
+}
+
+std::vector<crypto::Hash> ProtocolStream::RemoteChannels() const {
+  std::vector<crypto::Hash> out;
+  for (const auto& [dk, ch] : channels_) {
+    if (ch.remote_id >= 0) out.push_back(dk);
+  }
+  return out;
+}
+
 Status ProtocolStream::Open(const crypto::PublicKey& key, ChannelHandler* handler) {
   if (destroyed_) return Status::Cancelled("stream is destroyed");
   crypto::Hash dk = crypto::DiscoveryKey(key);

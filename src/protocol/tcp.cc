@@ -114,8 +114,14 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     uint64_t trie_gets_sent = 0;
     uint64_t trie_gets_answered = 0;
     uint64_t trie_cache_seqs = 0;
+    // Given by the feed provider: kept alive here, dropped once no peer replicates it.
+    std::shared_ptr<core::Feed> owned;
   };
   std::vector<std::unique_ptr<FeedEntry>> feeds;
+  std::map<core::Feed*, FeedEntry*> by_feed;
+  std::map<crypto::Hash, FeedEntry*> by_discovery_key;
+  // Discovery keys the feed provider is looking up.
+  std::set<crypto::Hash> providing;
   std::vector<std::unique_ptr<runtime::Listener>> listeners;
   std::set<std::shared_ptr<TcpConnection>> conns;
   std::map<std::string, size_t> conns_by_address;  // open connections by remote IP address
@@ -167,11 +173,41 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   void Notify() EXCLUDES(events_mu);
 
   FeedEntry* Find(core::Feed* feed) {
-    for (auto& e : feeds) {
-      if (e->feed == feed) return e.get();
-    }
-    return nullptr;
+    auto it = by_feed.find(feed);
+    return it == by_feed.end() ? nullptr : it->second;
   }
+  FeedEntry* FindByDiscoveryKey(const crypto::Hash& dk) {
+    auto it = by_discovery_key.find(dk);
+    return it == by_discovery_key.end() ? nullptr : it->second;
+  }
+
+  // Whether we open the entry's channel first on a connection (PeerOptions::open_on).
+  static bool OpensFirst(const FeedEntry& e, bool initiator) {
+    switch (e.options.open_on) {
+      case PeerOptions::OpenOn::kEveryConnection:
+        return true;
+      case PeerOptions::OpenOn::kDialled:
+        return initiator;
+      case PeerOptions::OpenOn::kRemoteAsks:
+        return false;
+    }
+    return false;
+  }
+
+  // The loop's half of AddFeed (and of a feed the provider gave, `owned`).
+  Result<FeedEntry*> AddEntry(core::Feed* feed, const PeerOptions& options,
+                              std::shared_ptr<core::Feed> owned);
+  // Stops replicating feeds[index] (closes its channels). A feed the provider gave is released
+  // on the executor, after the stores into it still queued there.
+  void EraseEntry(size_t index);
+  // A remote opened the channel of `dk`, which no entry has: asks the feed provider.
+  void Provide(const crypto::Hash& dk);
+  void OnProvided(const crypto::Hash& dk, std::shared_ptr<core::Feed> feed,
+                  PeerOptions options);
+  // Installs the append listener (announces local appends to the peers) of an entry.
+  void ListenForAppends(FeedEntry& e);
+  // Releases the provided feeds that no peer replicates any more.
+  void ReleaseIdle();
 
   bool AnyLive() const {
     for (const auto& e : feeds) {
@@ -275,13 +311,19 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
 
   void Start() {
     std::weak_ptr<TcpConnection> weak = weak_from_this();
+    // A remote that opens a channel is answered when we have (or the provider finds) its feed;
+    // the stream checks its capability. We open first only what open_on says.
     stream.on_discovery_key = [this](const crypto::Hash& dk) {
-      for (auto& e : impl->feeds) {
-        if (e->rep->discovery_key() == dk) (void)e->rep->Attach(&stream);
+      if (auto* e = impl->FindByDiscoveryKey(dk)) {
+        (void)e->rep->Attach(&stream);
+      } else {
+        impl->Provide(dk);
       }
     };
     stream.Start();
-    for (auto& e : impl->feeds) (void)e->rep->Attach(&stream);
+    for (auto& e : impl->feeds) {
+      if (Replicator::Impl::OpensFirst(*e, initiator)) (void)e->rep->Attach(&stream);
+    }
     auto handshake_timeout = impl->options.handshake_timeout;
     if (!initiator) {
       handshake_timeout = std::min(handshake_timeout, impl->options.accept_handshake_timeout);
@@ -415,6 +457,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     if (!why.ok() && impl->first_error.ok()) impl->first_error = why.Annotate(remote);
     stream.Destroy(why.ok() ? Status::Cancelled("connection closed") : why);
     impl->CollectAll();
+    impl->ReleaseIdle();
     idle.Cancel();
     keepalive.Cancel();
     handshake.Cancel();
@@ -455,7 +498,131 @@ void Replicator::Impl::FlushAll() {
   HYPER_ASSERT_ON_LOOP(loop);
   std::vector<std::shared_ptr<TcpConnection>> all(conns.begin(), conns.end());
   for (auto& c : all) c->AfterEvent();
+  ReleaseIdle();
   Notify();
+}
+
+Result<Replicator::Impl::FeedEntry*> Replicator::Impl::AddEntry(core::Feed* feed,
+                                                                const PeerOptions& options,
+                                                                std::shared_ptr<core::Feed> owned) {
+  HYPER_ASSERT_ON_LOOP(loop);
+  if (Find(feed)) return Status::Exists("feed is already replicated");
+  auto e = std::make_unique<FeedEntry>();
+  e->feed = feed;
+  e->options = options;
+  e->owned = std::move(owned);
+  e->rep = std::make_unique<FeedReplicator>(feed, options);
+  if (FindByDiscoveryKey(e->rep->discovery_key())) {
+    return Status::Exists("a feed with that key is already replicated");
+  }
+  // Received blocks are verified and written by Feed::Put on the executor, one at a time and
+  // in order for each feed (the feed is the key); the completion comes back to the loop.
+  // RemoveFeed waits for the stores of the feed to end.
+  Impl* impl = this;
+  runtime::Executor* exec = &executor;
+  BlockStore store;
+  store.store = [impl, exec, feed](StoreJob job, std::function<void(Status)> done) {
+    exec->Post(feed, [impl, feed, job = std::move(job), done = std::move(done)]() mutable {
+      Status s = feed->Put(job.index, job.data, job.proof);
+      // The block's buffer is freed with the completion, on the loop: the executor only
+      // verifies and writes.
+      impl->AddCompletion(
+          [s = std::move(s), done = std::move(done), data = std::move(job.data)] { done(s); });
+    });
+  };
+  // The feed queries of Requests take the urgent lane: before the feed's waiting Puts (on
+  // the loop they would wait for the feed's lock while a Put holds it).
+  store.prepare = [impl, exec, feed](std::vector<uint64_t> indexes,
+                                     std::function<void(std::vector<RequestInfo>)> done) {
+    exec->Post(
+        feed,
+        [impl, feed, indexes = std::move(indexes), done = std::move(done)]() mutable {
+          std::vector<RequestInfo> infos;
+          infos.reserve(indexes.size());
+          for (uint64_t i : indexes) {
+            bool local = feed->Has(BlockIndex(i));
+            infos.push_back(RequestInfo{i, local, local ? 0 : feed->Digest(BlockIndex(i))});
+          }
+          impl->AddCompletion([infos = std::move(infos), done = std::move(done)] { done(infos); });
+        },
+        runtime::Lane::kUrgent);
+  };
+  e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
+  if (options.hypertrie_extension) RETURN_IF_ERROR(EnableTrieExtension(*e));
+  FeedEntry* raw = e.get();
+  feeds.push_back(std::move(e));
+  by_feed[feed] = raw;
+  by_discovery_key[raw->rep->discovery_key()] = raw;
+  for (auto& c : conns) {
+    if (OpensFirst(*raw, c->initiator) || c->stream.RemoteOpened(raw->rep->discovery_key())) {
+      (void)raw->rep->Attach(&c->stream);
+    }
+  }
+  return raw;
+}
+
+void Replicator::Impl::EraseEntry(size_t index) {
+  HYPER_ASSERT_ON_LOOP(loop);
+  std::unique_ptr<FeedEntry> e = std::move(feeds[index]);
+  feeds.erase(feeds.begin() + static_cast<std::ptrdiff_t>(index));
+  by_feed.erase(e->feed);
+  by_discovery_key.erase(e->rep->discovery_key());
+  if (e->listener != 0) e->feed->RemoveListener(e->listener);
+  core::Feed* feed = e->feed;
+  std::shared_ptr<core::Feed> owned = std::move(e->owned);
+  e.reset();  // closes its channels
+  if (owned) executor.Post(feed, [owned = std::move(owned)] {});
+}
+
+void Replicator::Impl::ListenForAppends(FeedEntry& entry) {
+  core::Feed* feed = entry.feed;
+  // Calls from other threads reach the loop only while the replicator lives (see Gate).
+  entry.listener = feed->OnAppend([g = gate, feed](uint64_t length) {
+    g->Post([feed, length](Impl* impl) {
+      if (auto* e = impl->Find(feed)) {
+        e->rep->OnLocalAppend(length);
+        impl->FlushAll();
+      }
+    });
+  });
+}
+
+void Replicator::Impl::Provide(const crypto::Hash& dk) {
+  HYPER_ASSERT_ON_LOOP(loop);
+  if (!options.feed_provider || !providing.insert(dk).second) return;
+  std::shared_ptr<Gate> g = gate;
+  options.feed_provider(dk, [g, dk](std::shared_ptr<core::Feed> feed, PeerOptions o) {
+    g->Post([dk, feed = std::move(feed), o](Impl* impl) mutable {
+      impl->OnProvided(dk, std::move(feed), o);
+    });
+  });
+}
+
+void Replicator::Impl::OnProvided(const crypto::Hash& dk, std::shared_ptr<core::Feed> feed,
+                                  PeerOptions options) {
+  HYPER_ASSERT_ON_LOOP(loop);
+  providing.erase(dk);
+  if (!feed || crypto::DiscoveryKey(feed->key()) != dk) return;
+  if (FeedEntry* e = FindByDiscoveryKey(dk)) {
+    // Added meanwhile: answer the connections still waiting.
+    for (auto& c : conns) {
+      if (c->stream.RemoteOpened(dk) && !c->stream.IsOpen(dk)) (void)e->rep->Attach(&c->stream);
+    }
+  } else {
+    options.open_on = PeerOptions::OpenOn::kRemoteAsks;
+    core::Feed* raw = feed.get();
+    auto added = AddEntry(raw, options, std::move(feed));
+    if (!added.ok()) return;
+    ListenForAppends(**added);
+  }
+  FlushAll();
+}
+
+void Replicator::Impl::ReleaseIdle() {
+  for (size_t i = feeds.size(); i-- > 0;) {
+    FeedEntry& e = *feeds[i];
+    if (e.owned && e.rep->peer_count() == 0) EraseEntry(i);
+  }
 }
 
 void Replicator::Impl::Notify() {
@@ -526,66 +693,14 @@ Replicator::~Replicator() {
 Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
   Impl& d = *impl_;
   Status s = d.Run([&]() -> Status {
-    if (d.Find(feed)) return Status::Exists("feed is already replicated");
-    auto e = std::make_unique<Impl::FeedEntry>();
-    e->feed = feed;
-    e->options = options;
-    e->rep = std::make_unique<FeedReplicator>(feed, options);
-    // Received blocks are verified and written by Feed::Put on the executor, one at a time and
-    // in order for each feed (the feed is the key); the completion comes back to the loop.
-    // RemoveFeed waits for the stores of the feed to end.
-    Impl* impl = &d;
-    runtime::Executor* executor = &d.executor;
-    BlockStore store;
-    store.store = [impl, executor, feed](StoreJob job, std::function<void(Status)> done) {
-      executor->Post(feed, [impl, feed, job = std::move(job), done = std::move(done)]() mutable {
-        Status s = feed->Put(job.index, job.data, job.proof);
-        // The block's buffer is freed with the completion, on the loop: the executor only
-        // verifies and writes.
-        impl->AddCompletion(
-            [s = std::move(s), done = std::move(done), data = std::move(job.data)] { done(s); });
-      });
-    };
-    // The feed queries of Requests take the urgent lane: before the feed's waiting Puts (on
-    // the loop they would wait for the feed's lock while a Put holds it).
-    store.prepare = [impl, executor, feed](std::vector<uint64_t> indexes,
-                                           std::function<void(std::vector<RequestInfo>)> done) {
-      executor->Post(
-          feed,
-          [impl, feed, indexes = std::move(indexes), done = std::move(done)]() mutable {
-            std::vector<RequestInfo> infos;
-            infos.reserve(indexes.size());
-            for (uint64_t i : indexes) {
-              bool local = feed->Has(BlockIndex(i));
-              infos.push_back(RequestInfo{i, local, local ? 0 : feed->Digest(BlockIndex(i))});
-            }
-            impl->AddCompletion(
-                [infos = std::move(infos), done = std::move(done)] { done(infos); });
-          },
-          runtime::Lane::kUrgent);
-    };
-    e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
-    if (options.hypertrie_extension) RETURN_IF_ERROR(d.EnableTrieExtension(*e));
-    for (auto& c : d.conns) (void)e->rep->Attach(&c->stream);
-    d.feeds.push_back(std::move(e));
+    ASSIGN_OR_RETURN(Impl::FeedEntry * e, d.AddEntry(feed, options, nullptr));
+    d.ListenForAppends(*e);
     d.FlushAll();
     return Status::Ok();
   });
   RETURN_IF_ERROR(s);
   Impl* impl = impl_.get();
   std::shared_ptr<Gate> gate = impl->gate;
-  // Calls from other threads reach the loop only while the replicator lives (see Gate).
-  uint64_t listener = feed->OnAppend([gate, feed](uint64_t length) {
-    gate->Post([feed, length](Impl* impl) {
-      if (auto* e = impl->Find(feed)) {
-        e->rep->OnLocalAppend(length);
-        impl->FlushAll();
-      }
-    });
-  });
-  d.Run([&] {
-    if (auto* e = d.Find(feed)) e->listener = listener;
-  });
   // Blocks missing locally are asked from the peers (sparse or not).
   std::chrono::milliseconds default_timeout = impl->options.fetch_timeout;
   feed->SetBlockFetcher(
@@ -644,10 +759,9 @@ Status Replicator::RemoveFeed(core::Feed* feed) {
   Impl& d = *impl_;
   feed->SetBlockFetcher(nullptr);
   Status s = d.Run([&]() -> Status {
-    for (auto it = d.feeds.begin(); it != d.feeds.end(); ++it) {
-      if ((*it)->feed == feed) {
-        feed->RemoveListener((*it)->listener);
-        d.feeds.erase(it);  // closes its channels
+    for (size_t i = 0; i < d.feeds.size(); i++) {
+      if (d.feeds[i]->feed == feed) {
+        d.EraseEntry(i);
         d.FlushAll();
         return Status::Ok();
       }
@@ -801,10 +915,33 @@ std::vector<ConnectionInfo> Replicator::connections() const {
     std::vector<ConnectionInfo> out;
     for (const auto& c : d.conns) {
       out.push_back(ConnectionInfo{c->initiator, c->remote, c->stream.bytes_sent(),
-                                   c->stream.bytes_received()});
+                                   c->stream.bytes_received(), c->stream.RemoteChannels()});
     }
     return out;
   });
+}
+
+uint64_t Replicator::events() const {
+  Impl& d = *impl_;
+  runtime::MutexLock g(&d.events_mu);
+  return d.events;
+}
+
+bool Replicator::WaitForEvent(uint64_t seen, std::chrono::milliseconds timeout) const {
+  Impl& d = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  runtime::MutexLock g(&d.events_mu);
+  while (d.events == seen) {
+    if (!d.events_cv.WaitUntil(&d.events_mu, deadline)) return d.events != seen;
+  }
+  return true;
+}
+
+void Replicator::Wake() { impl_->Notify(); }
+
+size_t Replicator::feed_count() const {
+  Impl& d = *impl_;
+  return d.Run([&] { return d.feeds.size(); });
 }
 
 Result<ReplicationStats> Replicator::stats(core::Feed* feed) const {

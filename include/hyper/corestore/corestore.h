@@ -91,6 +91,10 @@ class Corestore {
 
   // Whether the store holds the core with this discovery key.
   bool Contains(const crypto::Hash& discovery_key);
+  // Opens (once; later calls share it) the core the store holds under this discovery key, as a
+  // remote that asks for it by discovery key finds it; NotFound when the store does not hold
+  // it. Creates nothing.
+  Result<std::shared_ptr<core::Feed>> GetByDiscoveryKey(const crypto::Hash& discovery_key);
   // The public keys of every core in the store (on-disk stores only), sorted.
   Result<std::vector<crypto::PublicKey>> List() const;
 

@@ -39,6 +39,15 @@ struct PeerOptions {
   // extension: answer peers' gets from what is here, download what their answers name, and
   // allow Replicator::AskTrieGet.
   bool hypertrie_extension = false;
+  // Replicator (tcp.h) only: the connections on which we open the feed's channel (telling the
+  // remote its discovery key). A remote that opens it itself (and so proves it knows the key)
+  // is answered on every connection.
+  enum class OpenOn {
+    kEveryConnection,  // a reader: ask every peer for it
+    kDialled,          // the connections we dial (to an upstream); answer the others
+    kRemoteAsks,       // a server: never name it first
+  };
+  OpenOn open_on = OpenOn::kEveryConnection;
 };
 
 struct ReplicationStats {

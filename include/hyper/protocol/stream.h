@@ -91,6 +91,10 @@ class ProtocolStream {
   // Channels known (opened by either side and not closed).
   size_t channel_count() const { return channels_.size(); }
   bool IsOpen(const crypto::Hash& discovery_key) const;
+  // Whether the remote has opened this channel (we may not have answered yet).
+  bool RemoteOpened(const crypto::Hash& discovery_key) const;
+  // The discovery keys of the channels the remote has opened and not closed.
+  std::vector<crypto::Hash> RemoteChannels() const;
   const std::array<uint8_t, kDhBytes>& public_key() const { return key_pair_.public_key; }
   std::optional<std::array<uint8_t, kDhBytes>> remote_public_key() const { return remote_static_; }
   uint64_t bytes_received() const { return bytes_received_; }

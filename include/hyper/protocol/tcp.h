@@ -38,6 +38,11 @@
 
 namespace hyper::protocol {
 
+// How a feed provider (ReplicationOptions::feed_provider) answers: with the feed to replicate
+// (the replicator keeps it alive while a peer replicates it) and how, or with nullptr (the
+// remote is told nothing). Callable from any thread, once.
+using FeedAnswer = std::function<void(std::shared_ptr<core::Feed> feed, PeerOptions options)>;
+
 struct ReplicationOptions {
   // A connection with no bytes from the remote for this long is dropped; we send keep-alives
   // every half of it (the reference's defaults: 20 s and 10 s).
@@ -67,6 +72,13 @@ struct ReplicationOptions {
   // Makes the sockets (TCP connect and listen); runtime::Default().sockets() when null.
   // REQUIRES: outlives the Replicator; its callbacks run on runtime::Default().loop().
   runtime::SocketFactory* sockets = nullptr;
+  // Answers a remote's channel open for a discovery key that no added feed has (a store that
+  // serves what it holds on demand, see replication::StoreFeeds). Called on the loop, at most
+  // once at a time per discovery key; must not block: it answers through `answer` later, from
+  // any thread. A feed it gives is replicated on the connections whose remote opened its
+  // channel (the remote's capability is checked then), and dropped once no peer replicates it.
+  // Nothing is asked when empty.
+  std::function<void(const crypto::Hash& discovery_key, FeedAnswer answer)> feed_provider;
 };
 
 struct ConnectionInfo {
@@ -74,6 +86,8 @@ struct ConnectionInfo {
   std::string remote;  // "address:port"
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  // The discovery keys of the channels the remote has opened (and not closed), answered or not.
+  std::vector<crypto::Hash> remote_channels;
 };
 
 class Replicator {
@@ -88,6 +102,7 @@ class Replicator {
 
   // Replicates `feed` on every connection, present and future.
   // REQUIRES: feed outlives this object (or RemoveFeed).
+  // PeerOptions::open_on says on which connections we open its channel first.
   Status AddFeed(core::Feed* feed, PeerOptions options = {});
   Status RemoveFeed(core::Feed* feed);
   // Adds [start, end) to what a sparse feed downloads.
@@ -121,7 +136,19 @@ class Replicator {
   Status Update(core::Feed* feed, std::chrono::milliseconds timeout,
                 const std::function<void(uint64_t remote_length)>& on_remote_length = nullptr);
 
+  // Every event the loop handles for this replicator (bytes received, blocks stored, appends
+  // announced, connections opened and closed) counts one, and so does Wake(). A caller that
+  // follows replication waits for the next one instead of polling:
+  //   uint64_t seen = rep->events();  /* look at the feeds */  rep->WaitForEvent(seen, 1s);
+  uint64_t events() const;
+  // Returns true once events() has passed `seen`, false after `timeout`.
+  bool WaitForEvent(uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Counts an event and wakes the waiters (from any thread: a signal, a drive change).
+  void Wake();
+
   std::vector<ConnectionInfo> connections() const;
+  // How many feeds are replicated: added, and given by the feed provider and still in use.
+  size_t feed_count() const;
   Result<ReplicationStats> stats(core::Feed* feed) const;
 
   struct Impl;
