@@ -1,6 +1,6 @@
 #include "net_commands.h"
 
-#include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,13 +10,16 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "hyper/protocol/tcp.h"
+#include "hyper/replication/drive_replication.h"
+#include "hyper/replication/peer_reader.h"
+#include "hyper/replication/store_feeds.h"
 #include "number_options.h"
 #include "session.h"
+#include "stop_signal.h"
 
 namespace hyper::cli {
 
@@ -83,405 +86,14 @@ Millis ToMillis(double seconds) {
   return Millis(static_cast<int64_t>(seconds * 1000));
 }
 
-std::string Seconds(Millis m) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(m.count()) / 1000);
-  return buf;
-}
+using replication::Disconnected;
+using replication::PeerReader;
+using replication::ReaderReplicationOptions;
 
-// "cannot reach peer HOST:PORT: <why>", without the transport's own "connecting to ..." prefix.
+std::string Seconds(Millis m) { return replication::SecondsText(m); }
+
 Status Unreachable(const PeerAddress& peer, const Status& s) {
-  std::string why = s.message();
-  if (why.starts_with("connecting to ")) {
-    size_t colon = why.find(": ");
-    if (colon != std::string::npos) why = why.substr(colon + 2);
-  }
-  return Status(s.code(), "cannot reach peer " + peer.ToString() + ": " + why);
-}
-
-// Why the connection to `peer` is gone: the replication error that ended it (a handshake that
-// did not finish, bad data, silence), or the peer hanging up.
-Status Disconnected(protocol::Replicator& rep, const PeerAddress& peer) {
-  Status why = rep.WaitUntilIdle(Millis(1));
-  if (why.ok()) return Status::IOError("peer " + peer.ToString() + " closed the connection");
-  return Status::IOError("connection to peer " + peer.ToString() + " failed: " + why.ToString());
-}
-
-protocol::ReplicationOptions ReplicationOptionsFor(Millis timeout) {
-  protocol::ReplicationOptions o;
-  o.handshake_timeout = std::max<Millis>(timeout, 1000ms);
-  o.fetch_timeout = timeout;
-  return o;
-}
-
-// A connection to one peer, and the feeds of the drives being read over it. Every wait is
-// bounded by `timeout` without progress, and fails early when the peer hangs up.
-//
-// Members are declared so that the replicator (which holds raw feed pointers) is destroyed
-// before the feeds and drives, and those before the session's store.
-class PeerReader {
- public:
-  PeerReader(corestore::Corestore& store, PeerAddress peer, Millis timeout)
-      : store_(store), peer_(std::move(peer)), timeout_(timeout) {}
-  ~PeerReader() { rep_.reset(); }
-  PeerReader(const PeerReader&) = delete;
-  PeerReader& operator=(const PeerReader&) = delete;
-
-  Status Connect() {
-    ASSIGN_OR_RETURN(rep_, protocol::Replicator::Create(ReplicationOptionsFor(timeout_)));
-    return Reach(rep_->Connect(peer_.host, peer_.port, timeout_));
-  }
-
-  // The drive `key` (created as an empty replica when the store does not hold it) with its
-  // metadata at the peer's latest version, its content feed and its mounts (recursively),
-  // all replicated sparsely over the connection.
-  Result<drive::Drive*> Prepare(const crypto::PublicKey& key, int depth = 0) {
-    std::string id = ToHex(key);
-    if (auto it = drives_.find(id); it != drives_.end()) return it->second.get();
-    if (depth > 16) return Status::Loop("mounts nest too deep");
-    corestore::CoreOptions co;
-    co.key = key;
-    ASSIGN_OR_RETURN(auto meta, store_.Get(co));
-    if (!meta->writable()) {
-      RETURN_IF_ERROR(Track(meta, /*trie=*/true));
-      // The header (block 0, which names the content feed) is needed next: ask for it now.
-      RETURN_IF_ERROR(rep_->Download(meta.get(), BlockIndex(0), BlockIndex(1)));
-      // Once the peer's length is known, its head seq is too: ask the peer (hypertrie's get
-      // extension) for the nodes of the path about to be looked up, so that they come in one
-      // round trip, overlapping the fetch of the head.
-      auto ask = [&](uint64_t remote_length) {
-        if (depth == 0 && lookup_hint_ && remote_length >= 2) {
-          (void)rep_->AskTrieGet(meta.get(), remote_length - 1, *lookup_hint_);
-        }
-      };
-      Status s = Update(*meta, ask);
-      if (!s.ok()) {
-        if (s.code() == Code::kTimeout) {
-          return Status::Timeout("peer " + peer_.ToString() + " did not send drive " + id +
-                                 " within " + Seconds(timeout_) + " (it may not have it)");
-        }
-        return s.Annotate("drive " + id);
-      }
-    }
-    drive::DriveOptions options;
-    options.key = key;
-    options.create_if_missing = true;
-    ASSIGN_OR_RETURN(auto d, drive::Drive::Open(store_, options));
-    if (d->content_feed() && !d->content_feed()->writable())
-      RETURN_IF_ERROR(Track(d->content_feed()));
-    drive::Drive* raw = d.get();
-    drives_[id] = std::move(d);
-    ASSIGN_OR_RETURN(auto mounts, raw->GetAllMounts());
-    for (const auto& m : mounts) {
-      if (m.path == "/") continue;
-      RETURN_IF_ERROR(Prepare(m.metadata_key, depth + 1).status());
-    }
-    return raw;
-  }
-
-  // The path (of the latest version of the top drive) about to be looked up: Prepare asks the
-  // peer for the trie nodes of its lookup as early as it can.
-  void SetLookupHint(const std::string& path) {
-    std::string key = path;
-    while (!key.empty() && key.front() == '/') key.erase(key.begin());
-    while (!key.empty() && key.back() == '/') key.pop_back();
-    if (!key.empty()) lookup_hint_ = key;
-  }
-
-  drive::Drive* Prepared(const crypto::PublicKey& key) const {
-    auto it = drives_.find(ToHex(key));
-    return it == drives_.end() ? nullptr : it->second.get();
-  }
-
-  std::vector<drive::Drive*> AllPrepared() const {
-    std::vector<drive::Drive*> out;
-    for (const auto& [id, d] : drives_) out.push_back(d.get());
-    return out;
-  }
-
-  // Block `index` of `feed`, fetched if missing.
-  Status Fetch(core::Feed& feed, uint64_t index) {
-    auto deadline = Clock::now() + timeout_;
-    while (true) {
-      if (feed.Has(BlockIndex(index))) return Status::Ok();
-      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-      if (left <= 0ms) {
-        return Status::Timeout("block " + std::to_string(index) + " of core " + ToHex(feed.key()) +
-                               " did not come from " + peer_.ToString() + " within " +
-                               Seconds(timeout_));
-      }
-      core::GetOptions go;
-      go.timeout = std::min<Millis>(left, 250ms);
-      auto got = feed.Get(BlockIndex(index), go);
-      if (got.ok()) return Status::Ok();
-      if (got.status().code() != Code::kTimeout) return got.status();
-      RETURN_IF_ERROR(CheckConnected());
-    }
-  }
-
-  // Downloads [start, end) of each range and waits until all of it is local.
-  struct Range {
-    core::Feed* feed;
-    uint64_t start, end;
-  };
-  Status DownloadAll(std::vector<Range> ranges) {
-    // Files written one after the other have adjacent blocks: merge them, so that the
-    // replicator gets a few ranges instead of one per file.
-    std::sort(ranges.begin(), ranges.end(), [](const Range& x, const Range& y) {
-      return std::tie(x.feed, x.start) < std::tie(y.feed, y.start);
-    });
-    std::vector<Range> merged;
-    for (const auto& r : ranges) {
-      if (r.start >= r.end) continue;
-      if (!merged.empty() && merged.back().feed == r.feed && r.start <= merged.back().end) {
-        merged.back().end = std::max(merged.back().end, r.end);
-      } else {
-        merged.push_back(r);
-      }
-    }
-    ranges = std::move(merged);
-    std::set<core::Feed*> feeds;
-    for (const auto& r : ranges) feeds.insert(r.feed);
-    for (const auto& r : ranges) {
-      if (r.start < r.end)
-        RETURN_IF_ERROR(rep_->Download(r.feed, BlockIndex(r.start), BlockIndex(r.end)));
-    }
-    auto deadline = Clock::now() + timeout_;
-    uint64_t last_progress = 0;
-    while (true) {
-      bool done = true;
-      uint64_t progress = 0;
-      for (const auto& r : ranges) {
-        if (!r.feed->Has(BlockIndex(r.start), BlockIndex(r.end))) {
-          done = false;
-          break;
-        }
-      }
-      for (core::Feed* f : feeds) progress += f->Downloaded() + f->length();
-      if (done) return Status::Ok();
-      if (progress != last_progress) {
-        last_progress = progress;
-        deadline = Clock::now() + timeout_;
-      }
-      if (Clock::now() >= deadline) {
-        return Status::Timeout("no data from " + peer_.ToString() + " for " + Seconds(timeout_));
-      }
-      RETURN_IF_ERROR(CheckConnected());
-      std::this_thread::sleep_for(2ms);
-    }
-  }
-
-  // Makes local the content blocks holding bytes [start, end) of the file `st` in `feed`,
-  // fetching only those. The block of a byte is found with the feed's Merkle tree (Seek), whose
-  // nodes a sparse replica has only around the blocks it holds: so the block is guessed from the
-  // file's block size (every block but the last has the same size when written by a stream),
-  // fetched, and the seek checked; a wrong guess falls back to fetching the file's blocks in
-  // order until the seek succeeds.
-  Status EnsureRange(core::Feed& feed, const drive::Stat& st, uint64_t start, uint64_t end) {
-    end = std::min(end, st.size);
-    if (st.blocks == 0 || start >= end) return Status::Ok();
-    ASSIGN_OR_RETURN(uint64_t first, Locate(feed, st, start));
-    ASSIGN_OR_RETURN(uint64_t last, Locate(feed, st, end - 1));
-    if (last < first) return Status::Corruption("the file's blocks are out of order");
-    return DownloadAll({{&feed, first, last + 1}});
-  }
-
-  // Replicates `feed` (sparsely) over the connection. `trie`: the feed holds a drive's trie (its
-  // metadata): speak hypertrie's get extension.
-  Status Track(const std::shared_ptr<core::Feed>& feed, bool trie = false) {
-    std::string id = ToHex(feed->key());
-    if (feeds_.count(id)) return Status::Ok();
-    protocol::PeerOptions po;
-    po.sparse = true;
-    po.hypertrie_extension = trie;
-    RETURN_IF_ERROR(rep_->AddFeed(feed.get(), po));
-    feeds_[id] = feed;
-    return Status::Ok();
-  }
-
-  // Brings a replica's length up to the peer's (hypercore's update()): once the peer has said
-  // what it has (it announces its head in answer to our first Want), the replicator fetches the
-  // head block, whose proof carries the signed roots of the peer's whole feed.
-  Status Update(core::Feed& feed, const std::function<void(uint64_t)>& on_remote_length = {}) {
-    Status s = rep_->Update(&feed, timeout_, on_remote_length);
-    if (!s.ok() && rep_->connections().empty()) return Disconnected(*rep_, peer_);
-    return s;
-  }
-
-  const PeerAddress& peer() const { return peer_; }
-
- private:
-  Status Reach(Status s) {
-    if (s.ok()) return s;
-    return Unreachable(peer_, s);
-  }
-
-  Status CheckConnected() {
-    if (rep_->connections().empty()) return Disconnected(*rep_, peer_);
-    return Status::Ok();
-  }
-
-  // The block holding byte `pos` of the file, made local.
-  Result<uint64_t> Locate(core::Feed& feed, const drive::Stat& st, uint64_t pos) {
-    const uint64_t a = st.offset;
-    const uint64_t last = st.offset + st.blocks - 1;
-    const uint64_t target = st.byte_offset + pos;
-    uint64_t sequential = a;
-    for (int attempt = 0;; attempt++) {
-      if (target < feed.byte_length()) {
-        auto found = feed.Seek(ByteOffset(target));
-        if (found.ok()) {
-          uint64_t b = found->first.value;
-          if (b < a || b > last)
-            return Status::Corruption("the file's bytes lie outside its blocks");
-          RETURN_IF_ERROR(Fetch(feed, b));
-          return b;
-        }
-        if (found.status().code() != Code::kNotFound) return found.status();
-      }
-      uint64_t guess;
-      if (attempt == 0) {
-        guess = a + std::min(st.blocks - 1, pos / GuessBlockSize(st));
-      } else if (attempt == 1 && feed.Has(BlockIndex(a))) {
-        auto first = feed.Get(BlockIndex(a), {.wait = false});
-        uint64_t s = first.ok() && !first->empty() ? first->size() : 1;
-        guess = a + std::min(st.blocks - 1, pos / s);
-      } else {
-        while (sequential <= last && feed.Has(BlockIndex(sequential))) sequential++;
-        if (sequential > last)
-          return Status::Corruption("no block of the file holds byte " + std::to_string(pos));
-        guess = sequential;
-      }
-      if (feed.Has(BlockIndex(guess))) {
-        while (sequential <= last && feed.Has(BlockIndex(sequential))) sequential++;
-        if (sequential > last)
-          return Status::Corruption("no block of the file holds byte " + std::to_string(pos));
-        guess = sequential;
-      }
-      RETURN_IF_ERROR(Fetch(feed, guess));
-    }
-  }
-
-  // The size of every block but the last: the power of two that fits the Stat (the reference's
-  // streams write 64 KiB or 512 KiB blocks), else the average.
-  static uint64_t GuessBlockSize(const drive::Stat& st) {
-    const uint64_t n = st.blocks;
-    if (n <= 1) return std::max<uint64_t>(st.size, 1);
-    for (uint64_t s : {uint64_t{524288}, uint64_t{65536}}) {
-      if ((n - 1) * s < st.size && st.size <= n * s) return s;
-    }
-    for (uint64_t s = uint64_t{1} << 23; s >= 512; s >>= 1) {
-      if ((n - 1) * s < st.size && st.size <= n * s) return s;
-    }
-    return std::max<uint64_t>((st.size + n - 1) / n, 1);
-  }
-
-  corestore::Corestore& store_;
-  PeerAddress peer_;
-  Millis timeout_;
-  std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
-  std::map<std::string, std::shared_ptr<core::Feed>> feeds_;
-  std::optional<std::string> lookup_hint_;
-  std::unique_ptr<protocol::Replicator> rep_;
-};
-
-// The drive (a prepared one) and path inside it that hold `path` of `d`, following symlinks
-// and mounts; the content feed read for it is that drive's.
-Result<std::pair<drive::Drive*, std::string>> Holder(PeerReader& reader, drive::Drive& top,
-                                                     std::string path) {
-  drive::Drive* d = &top;
-  for (int hops = 0; hops < 40; hops++) {
-    ASSIGN_OR_RETURN(drive::Stat lst, d->Lstat(path));
-    if (lst.IsSymlink()) {
-      std::string base = path.substr(0, path.rfind('/'));
-      std::string target = lst.linkname.starts_with("/") ? lst.linkname : base + "/" + lst.linkname;
-      ASSIGN_OR_RETURN(path, drive::NormalizePath(target));
-      continue;
-    }
-    ASSIGN_OR_RETURN(auto mounts, d->GetAllMounts());
-    const drive::MountEntry* best = nullptr;
-    for (const auto& m : mounts) {
-      if (m.path == "/") continue;
-      bool inside = path == m.path || path.starts_with(m.path + "/");
-      if (inside && (!best || m.path.size() > best->path.size())) best = &m;
-    }
-    if (!best) return std::make_pair(d, path);
-    drive::Drive* inner = reader.Prepared(best->metadata_key);
-    if (!inner) return Status::NotFound("the drive mounted at " + best->path + " is not prepared");
-    path = path.size() == best->path.size() ? "/" : path.substr(best->path.size());
-    d = inner;
-  }
-  return Status::Loop("too many symlinks and mounts");
-}
-
-Status FetchForCat(PeerReader& reader, OpenedDrive& od, const PeerFetch& f) {
-  drive::Drive& d = od.drive();
-  ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
-  if (st.IsDirectory()) return Status::Ok();  // the local command says what is wrong
-  ASSIGN_OR_RETURN(auto holder, Holder(reader, d, od.path));
-  auto content = holder.first->content_feed();
-  if (!content)
-    return Status::NotFound("the drive holding " + od.path + " has no content feed yet");
-  uint64_t start = f.start.value_or(0);
-  uint64_t end = std::min(f.end.value_or(st.size), st.size);
-  return reader.EnsureRange(*content, st, start, end);
-}
-
-Status FetchForExport(PeerReader& reader, OpenedDrive& od) {
-  std::vector<PeerReader::Range> ranges;
-  for (drive::Drive* d : reader.AllPrepared()) {
-    ranges.push_back({d->metadata_feed().get(), 0, d->metadata_feed()->length()});
-  }
-  RETURN_IF_ERROR(reader.DownloadAll(ranges));
-  // Then the blocks of every file: those below the path in the drive itself, and everything in
-  // the drives it mounts.
-  ranges.clear();
-  auto add_files = [&](drive::Drive& d, const std::string& path) -> Status {
-    if (!d.content_feed()) return Status::Ok();
-    ASSIGN_OR_RETURN(drive::Stat top, d.GetStat(path));
-    std::vector<drive::Stat> stats;
-    if (top.IsDirectory()) {
-      drive::ReaddirOptions ro;
-      ro.recursive = true;
-      ro.no_mounts = true;
-      ASSIGN_OR_RETURN(auto entries, d.Readdir(path, ro));
-      for (auto& e : entries) stats.push_back(std::move(e.stat));
-    } else {
-      stats.push_back(top);
-    }
-    for (const auto& st : stats) {
-      if (st.IsFile() && st.blocks > 0 && !st.mount) {
-        ranges.push_back({d.content_feed().get(), st.offset, st.offset + st.blocks});
-      }
-    }
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(add_files(od.drive(), od.path));
-  for (drive::Drive* d : reader.AllPrepared()) {
-    if (d->key() == od.drive().key()) continue;
-    RETURN_IF_ERROR(add_files(*d, "/"));
-  }
-  // A fresh content replica learns its length from its first block.
-  std::set<core::Feed*> seen;
-  for (const auto& r : ranges) {
-    if (seen.insert(r.feed).second && r.end > r.feed->length()) {
-      RETURN_IF_ERROR(reader.Fetch(*r.feed, r.start));
-    }
-  }
-  return reader.DownloadAll(ranges);
-}
-
-Status FetchForLs(PeerReader& reader, OpenedDrive& od) {
-  std::vector<PeerReader::Range> ranges;
-  for (drive::Drive* d : reader.AllPrepared()) {
-    ranges.push_back({d->metadata_feed().get(), 0, d->metadata_feed()->length()});
-  }
-  RETURN_IF_ERROR(reader.DownloadAll(ranges));
-  drive::ReaddirOptions ro;
-  ro.recursive = true;
-  auto st = od.drive().GetStat(od.path);
-  if (st.ok() && st->IsDirectory()) return od.drive().Readdir(od.path, ro).status();
-  return Status::Ok();
+  return replication::Unreachable(peer.ToString(), s);
 }
 
 }  // namespace
@@ -499,7 +111,7 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
   }
   ASSIGN_OR_RETURN(auto session, std::move(opened));
   {
-    PeerReader reader(session->store(), peer, ToMillis(f.timeout));
+    PeerReader reader(session->store(), peer.host, peer.port, peer.ToString(), ToMillis(f.timeout));
     RETURN_IF_ERROR(reader.Connect());
     if (!parsed.version) reader.SetLookupHint(parsed.path);
     RETURN_IF_ERROR(reader.Prepare(parsed.key).status());
@@ -512,13 +124,13 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
         break;
       }
       case PeerFetch::For::kCat:
-        s = FetchForCat(reader, od, f);
+        s = replication::FetchFileRange(reader, od.drive(), od.path, f.start.value_or(0), f.end);
         break;
       case PeerFetch::For::kLs:
-        s = FetchForLs(reader, od);
+        s = replication::FetchListing(reader, od.drive(), od.path);
         break;
       case PeerFetch::For::kExport:
-        s = FetchForExport(reader, od);
+        s = replication::FetchTree(reader, od.drive(), od.path);
         break;
     }
     // NotFound of the path itself is for the local command to report.
@@ -539,7 +151,7 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
     // own: the blocks are fetched afterwards over a fresh one, which starts from the feed as the
     // repair left it.
     report.proven_length = feed->length();
-    PeerReader tail_reader(store, peer, ToMillis(timeout));
+    PeerReader tail_reader(store, peer.host, peer.port, peer.ToString(), ToMillis(timeout));
     RETURN_IF_ERROR(tail_reader.Connect());
     RETURN_IF_ERROR(tail_reader.Track(feed));
     Status s = tail_reader.Update(*feed);
@@ -559,7 +171,7 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
   const uint64_t length = feed->length();
   const uint64_t missing = length - feed->Downloaded();
   if (missing == 0) return report;
-  PeerReader reader(store, peer, ToMillis(timeout));
+  PeerReader reader(store, peer.host, peer.port, peer.ToString(), ToMillis(timeout));
   RETURN_IF_ERROR(reader.Connect());
   RETURN_IF_ERROR(reader.Track(feed));
   RETURN_IF_ERROR(reader.DownloadAll({{feed.get(), 0, length}}));
@@ -568,105 +180,6 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
 }
 
 namespace {
-
-// Blocks SIGINT and SIGTERM in this thread and the threads it starts afterwards, so that they
-// are taken with sigtimedwait.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-// Waits up to `wait` for SIGINT/SIGTERM; true when one came.
-bool StopRequested(const sigset_t& set, Millis wait) {
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(wait.count() / 1000);
-  ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
-  return sigtimedwait(&set, nullptr, &ts) > 0;
-}
-
-// The feeds of a drive and of the drives it mounts, as far as the store holds them.
-class DriveFeeds {
- public:
-  DriveFeeds(Session& session, protocol::Replicator& rep, protocol::PeerOptions options)
-      : session_(session), rep_(rep), options_(options) {}
-
-  // Adds every feed not added yet (the drive's, its content's, its mounts'); returns whether
-  // something was added.
-  Result<bool> Scan(const crypto::PublicKey& key, int depth = 0) {
-    if (depth > 16) return false;
-    std::string id = ToHex(key);
-    bool added = false;
-    if (!metas_.count(id)) {
-      corestore::CoreOptions co;
-      co.key = key;
-      ASSIGN_OR_RETURN(auto meta, session_.store().Get(co));
-      protocol::PeerOptions meta_options = options_;
-      meta_options.hypertrie_extension = true;  // answer peers' lookups in one round trip
-      RETURN_IF_ERROR(rep_.AddFeed(meta.get(), meta_options));
-      metas_[id] = meta;
-      added = true;
-    }
-    if (metas_[id]->length() == 0) return added;  // nothing more until the header arrives
-    auto& d = drives_[id];
-    if (!d || !d->content_feed()) {
-      drive::DriveOptions o;
-      o.key = key;
-      ASSIGN_OR_RETURN(d, drive::Drive::Open(session_.store(), o));
-    }
-    if (d->content_feed()) {
-      std::string cid = ToHex(d->content_feed()->key());
-      if (!contents_.count(cid)) {
-        RETURN_IF_ERROR(rep_.AddFeed(d->content_feed().get(), options_));
-        contents_[cid] = d->content_feed();
-        added = true;
-      }
-    }
-    auto mounts = d->GetAllMounts();
-    if (!mounts.ok()) return added;  // metadata not all here yet: scanned again later
-    for (const auto& m : *mounts) {
-      if (m.path == "/") continue;
-      ASSIGN_OR_RETURN(bool more, Scan(m.metadata_key, depth + 1));
-      added = added || more;
-    }
-    return added;
-  }
-
-  std::vector<core::Feed*> feeds() const {
-    std::vector<core::Feed*> out;
-    for (const auto& [id, f] : metas_) out.push_back(f.get());
-    for (const auto& [id, f] : contents_) out.push_back(f.get());
-    return out;
-  }
-  drive::Drive* drive(const crypto::PublicKey& key) {
-    auto it = drives_.find(ToHex(key));
-    return it == drives_.end() ? nullptr : it->second.get();
-  }
-  uint64_t downloaded() const {
-    uint64_t n = 0;
-    for (core::Feed* f : feeds()) n += f->Downloaded();
-    return n;
-  }
-  uint64_t length() const {
-    uint64_t n = 0;
-    for (core::Feed* f : feeds()) n += f->length();
-    return n;
-  }
-  void Release() {
-    for (core::Feed* f : feeds()) (void)rep_.RemoveFeed(f);
-  }
-
- private:
-  Session& session_;
-  protocol::Replicator& rep_;
-  protocol::PeerOptions options_;
-  std::map<std::string, std::shared_ptr<core::Feed>> metas_;
-  std::map<std::string, std::shared_ptr<core::Feed>> contents_;
-  std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
-};
 
 // Whether the content of every file that changed since `since` is local.
 bool ContentLocal(const drive::Drive& d, uint64_t since) {
@@ -692,6 +205,13 @@ class Redialer {
 
   Redialer(protocol::Replicator& rep, PeerAddress peer, Millis timeout)
       : rep_(rep), peer_(std::move(peer)), timeout_(timeout), up_since_(Clock::now()) {}
+
+  // How long the command may wait for events before calling Check again.
+  Millis WaitBound() const {
+    if (!waiting_) return kMaxDelay;
+    auto left = std::chrono::duration_cast<Millis>(next_ - Clock::now());
+    return std::clamp<Millis>(left, 1ms, kMaxDelay);
+  }
 
   // Called from the command's wait loop with whether the connection to the peer is up now.
   void Check(bool connected) {
@@ -748,8 +268,24 @@ bool HasDialled(protocol::Replicator& rep) {
                      [](const protocol::ConnectionInfo& c) { return c.initiator; });
 }
 
+// A seed keeps the files of every core it serves open (five per core): it may use as many
+// descriptors as the system lets the user have, not only the default soft limit (often 1,024).
+void RaiseOpenFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 Status Seed(const std::string& storage, const NetArgs& a) {
   ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
+  if (a.all && !a.urls.empty()) {
+    return Status::InvalidArgument("seed takes URLs or --all, not both");
+  }
+  if (!a.all && a.urls.empty()) return Status::InvalidArgument("seed needs URLs or --all");
+  if (a.all && !a.peer.empty()) {
+    return Status::InvalidArgument("--all serves what the store holds: it takes no --peer");
+  }
   std::vector<crypto::PublicKey> keys;
   for (const auto& text : a.urls) {
     ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(text));
@@ -772,9 +308,30 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       }
     }
   }
-  sigset_t stop = BlockStopSignals();
+  RaiseOpenFileLimit();
+  size_t cores = 0;
+  if (a.all) {
+    ASSIGN_OR_RETURN(auto listed, session->store().List());
+    cores = listed.size();
+  }
+  StopSignal stop;
   {
-    protocol::ReplicationOptions ro = ReplicationOptionsFor(timeout);
+    protocol::PeerOptions po;
+    po.live = true;
+    // Alone: serve, and download nothing unless asked. With an upstream peer: download
+    // everything it has, and pass it on.
+    po.sparse = !upstream;
+    // A peer learns only the drives it asks for: we name them first only to the upstream.
+    po.open_on = upstream ? protocol::PeerOptions::OpenOn::kDialled
+                          : protocol::PeerOptions::OpenOn::kRemoteAsks;
+    std::optional<replication::StoreFeeds> served;
+    protocol::ReplicationOptions ro = ReaderReplicationOptions(timeout);
+    if (a.all) {
+      replication::StoreFeedsOptions so;
+      so.peer = po;
+      served.emplace(session->store(), so);
+      ro.feed_provider = served->provider();
+    }
     ro.max_connections = a.max_connections;
     ro.max_connections_per_address = a.max_per_address;
     ro.accept_handshake_timeout = ToMillis(a.handshake_timeout);
@@ -783,13 +340,13 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       std::fflush(stderr);
     };
     ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ro));
-    protocol::PeerOptions po;
-    po.live = true;
-    // Alone: serve, and download nothing unless asked. With an upstream peer: download
-    // everything it has, and pass it on.
-    po.sparse = !upstream;
-    DriveFeeds feeds(*session, *rep, po);
-    for (const auto& key : keys) RETURN_IF_ERROR(feeds.Scan(key).status());
+    stop.OnStop([r = rep.get()] { r->Wake(); });
+    // Each drive's content feed and mounts are added as they become known (DriveReplication).
+    std::vector<std::unique_ptr<replication::DriveReplication>> drives;
+    for (const auto& key : keys) {
+      ASSIGN_OR_RETURN(auto dr, replication::DriveReplication::Start(session->store(), *rep, key, po));
+      drives.push_back(std::move(dr));
+    }
     ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
     listen.port = port;
     if (upstream) {
@@ -799,20 +356,23 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       }
     }
     for (const auto& key : keys) std::printf("%s\n", FormatUrl(key).c_str());
+    if (a.all) {
+      std::printf("serving every drive of the store (%zu cores) to peers that ask by key\n",
+                  cores);
+    }
     std::printf("listening on %s\n", listen.ToString().c_str());
     std::fflush(stdout);
     std::optional<Redialer> redial;
     if (upstream) redial.emplace(*rep, *upstream, timeout);
-    uint64_t length = 0;
-    while (!StopRequested(stop, 20ms)) {
-      if (feeds.length() != length) {
-        length = feeds.length();
-        // The content feeds once the headers are here; new mounts.
-        for (const auto& key : keys) (void)feeds.Scan(key);
-      }
+    // Everything happens on the runtime's threads; this one only redials an upstream that went
+    // away, woken by the replicator's events (a connection closing) and by the stop signal.
+    uint64_t seen = rep->events();
+    while (!stop.requested()) {
       if (redial) redial->Check(HasDialled(*rep));
+      (void)rep->WaitForEvent(seen, redial ? redial->WaitBound() : Millis(3600 * 1000));
+      seen = rep->events();
     }
-    feeds.Release();
+    drives.clear();
   }
   return session->Close();
 }
@@ -827,13 +387,15 @@ Status Sync(const std::string& storage, const NetArgs& a) {
   // It only appends what the peer sends: readers may use the store meanwhile.
   ASSIGN_OR_RETURN(auto session,
                    Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders));
-  sigset_t stop = BlockStopSignals();
+  StopSignal stop;
   {
-    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReplicationOptionsFor(timeout)));
+    ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReaderReplicationOptions(timeout)));
+    stop.OnStop([r = rep.get()] { r->Wake(); });
     protocol::PeerOptions po;
     po.live = true;  // keeps the connection while feeds are added; ended by us
-    DriveFeeds feeds(*session, *rep, po);
-    RETURN_IF_ERROR(feeds.Scan(url.key).status());
+    // The content feed and the mounts are added as their headers arrive.
+    ASSIGN_OR_RETURN(auto feeds,
+                     replication::DriveReplication::Start(session->store(), *rep, url.key, po));
     Status connected = rep->Connect(peer.host, peer.port, timeout);
     if (!connected.ok()) {
       return Unreachable(peer, connected);
@@ -842,28 +404,30 @@ Status Sync(const std::string& storage, const NetArgs& a) {
     // mounts as their headers arrive.
     auto deadline = Clock::now() + timeout;
     uint64_t progress = 0;
+    uint64_t seen = rep->events();
     while (true) {
-      ASSIGN_OR_RETURN(bool added, feeds.Scan(url.key));
-      bool synced = !added;
-      for (core::Feed* f : feeds.feeds()) {
+      // Synced when every feed has what the peer has, and a look at the complete metadata (the
+      // last one may have come before its last blocks) finds no feed to add (feeds are only
+      // ever added: the same count means the same feeds, whoever looked).
+      const std::vector<core::Feed*> checked = feeds->feeds();
+      bool synced = true;
+      for (core::Feed* f : checked) {
         if (!synced) break;
         synced = rep->WaitSynced(f, 0ms).ok();
       }
       if (synced) {
-        // Look again now that the metadata is complete: mounts written in blocks that arrived
-        // after the scan above, and their content feeds.
-        ASSIGN_OR_RETURN(bool more, feeds.Scan(url.key));
-        synced = !more;
+        RETURN_IF_ERROR(feeds->Refresh().status());
+        synced = feeds->feeds().size() == checked.size();
       }
-      drive::Drive* d = feeds.drive(url.key);
+      drive::Drive* d = feeds->drive(url.key);
       if (synced && d && d->content_feed()) break;
-      uint64_t now = feeds.downloaded() + feeds.length();
+      uint64_t now = feeds->downloaded() + feeds->length();
       if (now != progress) {
         progress = now;
         deadline = Clock::now() + timeout;
       }
       if (Clock::now() >= deadline) {
-        if (feeds.length() == 0) {
+        if (feeds->length() == 0) {
           return Status::Timeout("peer " + peer.ToString() + " did not send drive " +
                                  ToHex(url.key) + " within " + Seconds(timeout) +
                                  " (it may not have it)");
@@ -871,20 +435,22 @@ Status Sync(const std::string& storage, const NetArgs& a) {
         return Status::Timeout("no data from " + peer.ToString() + " for " + Seconds(timeout));
       }
       if (rep->connections().empty()) {
-        return Disconnected(*rep, peer);
+        return Disconnected(*rep, peer.ToString());
       }
-      if (StopRequested(stop, 5ms)) return Status::Cancelled("interrupted");
+      if (stop.requested()) return Status::Cancelled("interrupted");
+      // Until the next block, connection change or signal.
+      (void)rep->WaitForEvent(seen, std::chrono::duration_cast<Millis>(deadline - Clock::now()) + 1ms);
+      seen = rep->events();
     }
-    drive::Drive* d = feeds.drive(url.key);
+    drive::Drive* d = feeds->drive(url.key);
     uint64_t version = d->metadata_feed()->length();
     std::printf("%s\nversion %llu\n", FormatUrl(url.key).c_str(),
                 static_cast<unsigned long long>(version));
     std::fflush(stdout);
     if (a.live) {
       Redialer redial(*rep, peer, timeout);
-      while (!StopRequested(stop, 10ms)) {
+      while (!stop.requested()) {
         redial.Check(!rep->connections().empty());
-        (void)feeds.Scan(url.key);
         uint64_t now = d->metadata_feed()->length();
         // A version is printed once it is all local: its metadata, and the content of the files
         // it changed.
@@ -894,9 +460,11 @@ Status Sync(const std::string& storage, const NetArgs& a) {
           std::printf("version %llu\n", static_cast<unsigned long long>(version));
           std::fflush(stdout);
         }
+        (void)rep->WaitForEvent(seen, redial.WaitBound());
+        seen = rep->events();
       }
     }
-    feeds.Release();
+    feeds.reset();
   }
   return session->Close();
 }
@@ -909,11 +477,14 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
   auto seed = app.add_subcommand(
       "seed",
       "Serve drives (their metadata, content and mounts) to peers over TCP until killed: "
-      "seed URL... serves them all from one process. Reading commands (ls, cat, export, ...) "
+      "seed URL... serves them all from one process, seed --all every drive of the store. A "
+      "peer is told only about the drives it asks for by key. Reading commands (ls, cat, export, ...) "
       "may use the store meanwhile; writers (put, import, --peer, sync, another seed) are "
       "refused, naming the seed's pid");
-  seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)")
-      ->required();
+  seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)");
+  seed->add_flag("--all", a.all,
+                 "Serve every drive (every core) the store holds, opening each only when a peer "
+                 "asks for it by key (instead of URLs)");
   seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->required()
       ->check(PeerAddressValidator(true));

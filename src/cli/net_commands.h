@@ -65,6 +65,7 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
 struct NetArgs {
   std::string url;                // sync
   std::vector<std::string> urls;  // seed: one or more
+  bool all = false;               // seed: every core of the store, on demand
   std::string listen;             // seed: HOST:PORT
   std::string peer;               // sync: HOST:PORT
   double timeout = 10;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -93,8 +94,10 @@ class NetCli : public ::testing::Test {
 
   // The Node peer serving a drive it wrote with `files`; returns {key, contentKey, port, version}.
   // `generate` ({count, dirs}), when given, adds /d<i % dirs>/f<i>.txt holding "file <i>".
+  // `mounts`, when given, are drives mounted in it ([{path, files}]).
   nlohmann::json StartNodeServer(const nlohmann::json& files,
-                                 const nlohmann::json& generate = nullptr) {
+                                 const nlohmann::json& generate = nullptr,
+                                 const nlohmann::json& mounts = nullptr) {
     nlohmann::json cfg = {{"role", "serve"},
                           {"dir", tmp_.Sub("node-store")},
                           {"files", files},
@@ -104,6 +107,7 @@ class NetCli : public ::testing::Test {
                           {"stopfile", tmp_.Sub("node.stop")},
                           {"lifetime", 40000}};
     if (!generate.is_null()) cfg["generate"] = generate;
+    if (!mounts.is_null()) cfg["mounts"] = mounts;
     node_ = std::make_unique<Background>(
         std::vector<std::string>{"node", hyper::testing::InteropDir() + "/scripts/cli_net_peer.js",
                                  cfg.dump()},
@@ -466,6 +470,96 @@ TEST_F(NetCli, OurSyncFromOurSeedWithAMount) {
   EXPECT_EQ(ReadAll(tmp_.Sub("out/d/x.txt")), "x\n");
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/big.bin")) == GenBytes(9, 2 * 1024 * 1024));
   EXPECT_EQ(ReadAll(tmp_.Sub("out/m/inner.txt")), "inside the mount\n");
+}
+
+// export --peer into an empty store, from a drive that the Node reference serves and that
+// mounts another drive: the mounted drive is fetched and exported too.
+TEST_F(NetCli, ExportFromNodeFollowsAMount) {
+  nlohmann::json files = {{{"path", "/top.txt"}, {"data", "on top\n"}}};
+  nlohmann::json mounts = {
+      {{"path", "/m"},
+       {"files",
+        {{{"path", "/inner.txt"}, {"data", "inside the mount\n"}},
+         {{"path", "/deep/more.txt"}, {"data", "further down\n"}}}}}};
+  nlohmann::json info = StartNodeServer(files, nullptr, mounts);
+  std::string url = "hyper://" + info["key"].get<std::string>();
+  std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
+  std::string reader = tmp_.Sub("reader");
+  Ok({"export", url, tmp_.Sub("out"), "--peer", peer}, reader);
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/top.txt")), "on top\n");
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/m/inner.txt")), "inside the mount\n");
+  EXPECT_EQ(ReadAll(tmp_.Sub("out/m/deep/more.txt")), "further down\n");
+  EXPECT_EQ(Ok({"cat", url + "/m/deep/more.txt", "--peer", peer}, tmp_.Sub("reader2")),
+            "further down");
+  StopNodeServer();
+}
+
+// `seed --all` serves every drive of the store, opening each only when a peer asks for it by
+// key: our reader follows a mount into a drive that nobody named on the command line, and the
+// Node reference reads another drive from the same seed.
+TEST_F(NetCli, SeedAllServesEveryDriveOfTheStoreOnDemand) {
+  std::string store = tmp_.Sub("store");
+  std::string src = tmp_.Sub("src");
+  fs::create_directories(src);
+  WriteAll(src + "/top.txt", "top\n");
+  std::string url = Ok({"import", src}, store);
+  std::string inner_src = tmp_.Sub("inner");
+  fs::create_directories(inner_src);
+  WriteAll(inner_src + "/inner.txt", "inside the mount\n");
+  std::string inner = Ok({"import", inner_src}, store);
+  Ok({"mount", url + "/m", inner}, store);
+  std::string lone_src = tmp_.Sub("lone");
+  fs::create_directories(lone_src);
+  std::string big = GenBytes(5, 1024 * 1024 + 7);
+  WriteAll(lone_src + "/big.bin", big);
+  std::string lone = Ok({"import", lone_src}, store);
+  const std::string listed = Ok({"core", "list"}, store);  // one key a line
+  const size_t cores = std::count(listed.begin(), listed.end(), '\n') + 1;
+  EXPECT_EQ(cores, 6u);  // three drives: metadata and content each
+
+  seed_ = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "--storage", store, "seed", "--all", "--listen",
+                               "127.0.0.1:0"},
+      tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+  ASSERT_TRUE(seed_->WaitFor("listening on 127.0.0.1:")) << seed_->err();
+  std::string out = seed_->out();
+  EXPECT_NE(out.find("serving every drive of the store (" + std::to_string(cores) + " cores)"),
+            std::string::npos)
+      << out;
+  std::string addr = out.substr(out.find("listening on ") + 13);
+  addr = addr.substr(0, addr.find('\n'));
+
+  std::string reader = tmp_.Sub("reader");
+  EXPECT_EQ(Ok({"cat", url + "/top.txt", "--peer", addr}, reader), "top");
+  EXPECT_EQ(Ok({"cat", url + "/m/inner.txt", "--peer", addr}, reader), "inside the mount");
+
+  uint16_t port = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+  nlohmann::json cfg = {{"role", "read"},
+                        {"dir", tmp_.Sub("node-replica")},
+                        {"key", lone.substr(8, 64)},
+                        {"port", port},
+                        {"paths", {"/big.bin"}}};
+  auto node = hyper::testing::RunNode("cli_net_peer", {cfg.dump()});
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_EQ((*node)["files"]["/big.bin"]["size"], big.size());
+  EXPECT_EQ((*node)["files"]["/big.bin"]["fnv"], Fnv(big));
+
+  // A drive the store does not hold: the seed says nothing, and the reader gives up in time.
+  ProcessRun missing = Run({"cat", "hyper://" + std::string(64, 'a') + "/x", "--peer", addr,
+                            "--timeout", "0.5"},
+                           tmp_.Sub("other-reader"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.stderr_text.find("did not send drive"), std::string::npos)
+      << missing.stderr_text;
+  EXPECT_EQ(seed_->Stop(SIGTERM), 0) << seed_->err();
+
+  // URLs and --all do not mix; one of them is needed.
+  ProcessRun both = Run({"seed", url, "--all", "--listen", "127.0.0.1:0"}, store);
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.stderr_text.find("URLs or --all"), std::string::npos) << both.stderr_text;
+  ProcessRun none = Run({"seed", "--listen", "127.0.0.1:0"}, store);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.stderr_text.find("URLs or --all"), std::string::npos) << none.stderr_text;
 }
 
 // Many idle sockets from one address (127.0.0.3) neither keep an honest peer (127.0.0.1) from

@@ -11,6 +11,8 @@
 //                 every path of `paths` whole, and `range` ({path, start, length}) as a byte
 //                 range; list `list` (a directory); stat every path of `stats` (its size, or
 //                 null when absent).
+//                 `mounts` ([{path, files}]): each a new drive of the same corestore holding
+//                 `files`, mounted at `path` before serving.
 //   Both roles also write `generate` files before serving ({count, dirs}: /d<i % dirs>/f<i>.txt
 //   holding "file <i>"), and report `ext`: the hypertrie get extension messages this process
 //   sent and received (gets and the keys asked, caches and the seqs they named).
@@ -69,6 +71,12 @@ async function serve () {
     for (let i = 0; i < g.count; i++) {
       await p((cb) => drive.writeFile('/d' + (i % g.dirs) + '/f' + i + '.txt', Buffer.from('file ' + i), cb))
     }
+  }
+  for (const [i, m] of (cfg.mounts || []).entries()) {
+    const inner = Hyperdrive(drive.corestore, null, { namespace: 'mount-' + i })
+    await p((cb) => inner.ready(cb))
+    for (const f of m.files) await p((cb) => inner.writeFile(f.path, dataOf(f.data), cb))
+    await p((cb) => drive.mount(m.path, inner.key, cb))
   }
   const content = await p((cb) => drive.getContent(cb))
   let uploaded = 0
