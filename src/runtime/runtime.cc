@@ -6,7 +6,7 @@
 namespace hyper::runtime {
 
 Runtime::Runtime(const ExecutorOptions& executor_options)
-    : loop_("hyper-loop"), executor_(executor_options), clock_(loop_), sockets_(loop_) {
+    : loop_("hyper-loop"), executor_(executor_options), clock_(loop_), sockets_(loop_), udp_(loop_) {
   loop_.Start();
 }
 
