@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t sent = 0;
       DhtNodeOptions options;
       options.ephemeral = false;
-      DhtNode node(clock, [&](const UdpEndpoint&, ByteView d) { sent += d.size(); }, options);
+      DhtNode node(
+          clock, [&](const UdpEndpoint&, ByteView d) { sent += d.size(); }, options);
       PeerStore store(clock);
       ServePeers(node, store);
       node.OnDatagram({"127.0.0.2", 4000}, in);

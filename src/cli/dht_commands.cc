@@ -61,9 +61,8 @@ Status RunDhtNode(const DhtArgs& args) {
     return d;
   });
   if (!dht.ok()) return dht.status();
-  const auto [local, id] = rt.loop().Call([&] {
-    return std::make_pair((*dht)->local(), (*dht)->node().id());
-  });
+  const auto [local, id] =
+      rt.loop().Call([&] { return std::make_pair((*dht)->local(), (*dht)->node().id()); });
   std::cout << "dht-node listening on " << local.ToString() << "\n"
             << "id " << ToHex(id) << "\n"
             << std::flush;
@@ -78,8 +77,8 @@ Status RunDhtNode(const DhtArgs& args) {
     dht->reset();
     return r;
   });
-  std::cout << "stopped: " << in << " datagrams received, " << answered << " answered, "
-            << nodes << " nodes known, " << records << " announces stored\n";
+  std::cout << "stopped: " << in << " datagrams received, " << answered << " answered, " << nodes
+            << " nodes known, " << records << " announces stored\n";
   return Status::Ok();
 }
 

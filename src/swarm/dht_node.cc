@@ -154,8 +154,8 @@ void DhtNode::OnCommand(const Message& m, const UdpEndpoint& from) {
   if (it == commands_.end() || !target) {
     // The reference answers an unknown command with an error and the closest nodes it knows.
     ++counters_.requests_answered;
-    rpc_.Respond(m, from, std::nullopt, target ? std::optional<Bytes>(CloserNodes(*target))
-                                              : std::nullopt,
+    rpc_.Respond(m, from, std::nullopt,
+                 target ? std::optional<Bytes>(CloserNodes(*target)) : std::nullopt,
                  "Unsupported command");
     return;
   }

@@ -62,8 +62,8 @@ TEST(DhtNode, FindNodeReturnsTheClosestItKnows) {
   target.fill(0x5a);
   std::optional<QueryStats> stats;
   auto& asker = *net.hosts()[5];
-  asker.node->RunQuery("_find_node", target, std::nullopt, QueryOptions{},
-                       nullptr, [&](Status s, const QueryStats& st) {
+  asker.node->RunQuery("_find_node", target, std::nullopt, QueryOptions{}, nullptr,
+                       [&](Status s, const QueryStats& st) {
                          EXPECT_TRUE(s.ok());
                          stats = st;
                        });
@@ -110,12 +110,12 @@ TEST(DhtNode, AnUnknownCommandGetsAnErrorAndMalformedDatagramsAreCounted) {
   auto& b = net.Add(Persistent({a.address}));
   std::optional<Status> done;
   size_t replies = 0;
-  b.node->RunQuery("nope", NodeId{}, std::nullopt, QueryOptions{},
-                   [&](const QueryReply&) { ++replies; },
-                   [&](Status s, const QueryStats& st) {
-                     done = s;
-                     EXPECT_EQ(st.responses, 1u);
-                   });
+  b.node->RunQuery(
+      "nope", NodeId{}, std::nullopt, QueryOptions{}, [&](const QueryReply&) { ++replies; },
+      [&](Status s, const QueryStats& st) {
+        done = s;
+        EXPECT_EQ(st.responses, 1u);
+      });
   ASSERT_TRUE(net.RunUntil([&] { return done.has_value(); }));
   EXPECT_EQ(replies, 0u);  // an error is not a reply
   const Bytes junk = {0xff, 0xff, 0xff};
@@ -170,8 +170,8 @@ TEST(DhtNode, AFullBucketReplacesANodeThatNoLongerAnswers) {
   far[0]->dead = true;  // the oldest goes away
   far[20]->node->Ping(me.address, [](Result<UdpEndpoint>) {});
   // Me pings the oldest, which times out (7.5 s), and the newcomer takes its place.
-  ASSERT_TRUE(net.RunUntil([&] { return me.node->table().Get(far[20]->node->id()) != nullptr; },
-                           20s));
+  ASSERT_TRUE(
+      net.RunUntil([&] { return me.node->table().Get(far[20]->node->id()) != nullptr; }, 20s));
   EXPECT_EQ(me.node->table().Get(far[0]->node->id()), nullptr);
   EXPECT_EQ(me.node->table().size(), 20u);
 }

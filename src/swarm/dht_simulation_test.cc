@@ -131,10 +131,11 @@ TEST(DhtSimulation, LookupsFindAnnouncesWithATenthOfTheNodesDead) {
     }
   }
   const double rate = static_cast<double>(found) / static_cast<double>(lookups);
-  std::printf("200 nodes, 20 dead: %zu of %zu lookups found the announce (%.1f %%), "
-              "%.1f requests per lookup, %.2f s of virtual time per lookup\n",
-              found, lookups, 100 * rate, static_cast<double>(requests) / lookups,
-              std::chrono::duration<double>(net.clock().Now() - start).count() / lookups);
+  std::printf(
+      "200 nodes, 20 dead: %zu of %zu lookups found the announce (%.1f %%), "
+      "%.1f requests per lookup, %.2f s of virtual time per lookup\n",
+      found, lookups, 100 * rate, static_cast<double>(requests) / lookups,
+      std::chrono::duration<double>(net.clock().Now() - start).count() / lookups);
   EXPECT_GE(rate, 0.99);
 }
 

@@ -41,8 +41,8 @@ TEST(DhtMessage, EncodesInTheReferenceFieldOrder) {
   m.rid = 5;
   m.to = Bytes{127, 0, 0, 1, 0, 80};
   m.command = "_ping";
-  const Bytes expected = {88, 1, 8, 1, 16, 5, 82, 6, 127, 0, 0, 1, 0, 80,
-                          58, 5, '_', 'p', 'i', 'n', 'g'};
+  const Bytes expected = {88, 1, 8,  1,  16, 5,   82,  6,   127, 0,  0,
+                          1,  0, 80, 58, 5,  '_', 'p', 'i', 'n', 'g'};
   EXPECT_EQ(EncodeMessage(m), expected);
 }
 
@@ -73,8 +73,7 @@ TEST(DhtMessage, EnforcesTheLimitOfEveryBytesField) {
     size_t limit;
   };
   for (const Case c : {Case{10, MessageLimits::kMaxTo}, Case{3, MessageLimits::kMaxId},
-                       Case{4, MessageLimits::kMaxTarget},
-                       Case{5, MessageLimits::kMaxCloserNodes},
+                       Case{4, MessageLimits::kMaxTarget}, Case{5, MessageLimits::kMaxCloserNodes},
                        Case{6, MessageLimits::kMaxToken}, Case{7, MessageLimits::kMaxCommand},
                        Case{8, MessageLimits::kMaxError}, Case{9, MessageLimits::kMaxValue}}) {
     for (size_t size : {c.limit, c.limit + 1}) {

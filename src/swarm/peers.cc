@@ -5,7 +5,7 @@
 namespace hyper::swarm {
 namespace {
 
-constexpr size_t kMaxAnswered = 128;     // peers in one answer, local ones included
+constexpr size_t kMaxAnswered = 128;  // peers in one answer, local ones included
 constexpr size_t kMaxLocalAnswered = 32;
 
 Bytes Concat(const std::vector<Bytes>& records) {
@@ -72,8 +72,8 @@ std::vector<UdpEndpoint> LocalPeers(const PeersOptions& options, ByteView record
   auto prefix = EncodePeer(*options.local_address);
   if (!prefix.ok()) return out;
   for (size_t i = 0; i < records.size(); i += 4) {
-    Bytes six = {(*prefix)[0], (*prefix)[1], records[i], records[i + 1], records[i + 2],
-                 records[i + 3]};
+    Bytes six = {(*prefix)[0],   (*prefix)[1],   records[i],
+                 records[i + 1], records[i + 2], records[i + 3]};
     auto p = DecodePeer(six);
     if (!p) return {};
     out.push_back(std::move(*p));
@@ -101,7 +101,8 @@ Query::OnReply MapReplies(const PeersOptions& options, OnPeers on_peers) {
 }  // namespace
 
 void ServePeers(DhtNode& node, PeerStore& store) {
-  node.SetCommand(kPeersCommand, [&store](const CommandRequest& req) { return AnswerPeers(store, req); });
+  node.SetCommand(kPeersCommand,
+                  [&store](const CommandRequest& req) { return AnswerPeers(store, req); });
 }
 
 std::shared_ptr<Query> Lookup(DhtNode& node, const NodeId& topic, const PeersOptions& options,

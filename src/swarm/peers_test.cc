@@ -51,11 +51,10 @@ TEST(Peers, AnAnnounceIsFoundByALookupAndGoneAfterUnannounce) {
   auto& announcer = *net.hosts()[7];
   auto& seeker = *net.hosts()[23];
   std::optional<Status> announced;
-  Announce(*announcer.node, Topic(1), {}, nullptr,
-           [&](Status s, const QueryStats& st) {
-             announced = s;
-             EXPECT_GT(st.updates, 0u);
-           });
+  Announce(*announcer.node, Topic(1), {}, nullptr, [&](Status s, const QueryStats& st) {
+    announced = s;
+    EXPECT_GT(st.updates, 0u);
+  });
   ASSERT_TRUE(net.RunUntil([&] { return announced.has_value(); }));
   ASSERT_TRUE(announced->ok()) << announced->ToString();
   // Stored with the UDP source address (no port was announced).
@@ -80,7 +79,8 @@ TEST(Peers, AnAnnouncedPortAndLocalAddressesTravel) {
   ann.port = 49737;
   ann.local_address = UdpEndpoint{"192.168.4.20", 49737};
   bool done = false;
-  Announce(*announcer.node, Topic(9), ann, nullptr, [&](Status, const QueryStats&) { done = true; });
+  Announce(*announcer.node, Topic(9), ann, nullptr,
+           [&](Status, const QueryStats&) { done = true; });
   ASSERT_TRUE(net.RunUntil([&] { return done; }));
   EXPECT_EQ(LookupAll(net, seeker, Topic(9)),
             std::vector<UdpEndpoint>{(UdpEndpoint{announcer.address.host, 49737})});

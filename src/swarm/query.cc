@@ -76,8 +76,7 @@ void Query::Send(const NodeRecord& node, bool known_id, bool is_update,
                       });
 }
 
-void Query::OnResponse(Result<Message> r, const UdpEndpoint& from,
-                       std::optional<NodeId> asked_id) {
+void Query::OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id) {
   --inflight_;
   if (!r.ok() && asked_id && r.status().code() == Code::kTimeout) {
     node_.RemoveNode(*asked_id);  // every try failed

@@ -40,8 +40,7 @@ RoutingTable::AddResult RoutingTable::Add(RoutingEntry entry, std::vector<Routin
   }
   if (bucket.size() >= kBucketSize) {
     if (to_ping) {
-      to_ping->assign(bucket.begin(),
-                      bucket.begin() + static_cast<std::ptrdiff_t>(kNodesToPing));
+      to_ping->assign(bucket.begin(), bucket.begin() + static_cast<std::ptrdiff_t>(kNodesToPing));
     }
     return AddResult::kFull;
   }
@@ -92,10 +91,9 @@ std::vector<RoutingEntry> RoutingTable::Oldest(size_t n) const {
     for (const auto& e : bucket) all.push_back(&e);
   }
   const size_t take = std::min(n, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(take), all.end(),
-                    [](const RoutingEntry* a, const RoutingEntry* b) {
-                      return a->last_seen < b->last_seen;
-                    });
+  std::partial_sort(
+      all.begin(), all.begin() + static_cast<std::ptrdiff_t>(take), all.end(),
+      [](const RoutingEntry* a, const RoutingEntry* b) { return a->last_seen < b->last_seen; });
   std::vector<RoutingEntry> out;
   out.reserve(take);
   for (size_t i = 0; i < take; ++i) out.push_back(*all[i]);

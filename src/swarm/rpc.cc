@@ -33,7 +33,8 @@ bool Rpc::CheckToken(ByteView token, const std::string& host) const {
   for (const auto& secret : secrets_) {
     std::array<uint8_t, 32> expected{};
     crypto::Blake2b(expected, {ByteView(secret), AsBytes(host)});
-    if (token.size() == expected.size() && std::equal(token.begin(), token.end(), expected.begin())) {
+    if (token.size() == expected.size() &&
+        std::equal(token.begin(), token.end(), expected.begin())) {
       return true;
     }
   }

@@ -114,7 +114,8 @@ TEST(Rpc, QueuesBeyondTheInflightCapAndRefusesBeyondTheQueueCap) {
   RpcTiming timing;
   timing.max_inflight = 2;
   timing.max_queued = 1;
-  Rpc rpc(clock, [&](const UdpEndpoint&, ByteView) { ++sent; }, timing);
+  Rpc rpc(
+      clock, [&](const UdpEndpoint&, ByteView) { ++sent; }, timing);
   std::vector<Code> codes;
   for (int i = 0; i < 4; ++i) {
     rpc.Request(Message{}, {{"127.0.0.2", 9}, std::nullopt},

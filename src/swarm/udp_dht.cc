@@ -8,10 +8,10 @@ Result<std::unique_ptr<UdpDht>> UdpDht::Open(runtime::UdpSocketFactory& sockets,
                                              runtime::Clock& clock, UdpDhtOptions options) {
   std::unique_ptr<UdpDht> dht(new UdpDht(clock));
   UdpDht* self = dht.get();
-  auto socket = sockets.Bind(options.host, options.port,
-                             [self](const UdpEndpoint& from, ByteView datagram) {
-                               if (self->node_) self->node_->OnDatagram(from, datagram);
-                             });
+  auto socket =
+      sockets.Bind(options.host, options.port, [self](const UdpEndpoint& from, ByteView datagram) {
+        if (self->node_) self->node_->OnDatagram(from, datagram);
+      });
   if (!socket.ok()) return socket.status();
   dht->socket_ = std::move(*socket);
   dht->node_ = std::make_unique<DhtNode>(

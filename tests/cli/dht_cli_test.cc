@@ -15,8 +15,8 @@ using nlohmann::json;
 class DhtCli : public CliTest {};
 
 TEST_F(DhtCli, ADhtNodeBootstrapsTwoNodeNodesThatFindEachOther) {
-  Background node({HYPERDRIVE_BINARY, "dht-node", "--listen", "127.0.0.1:0"},
-                  tmp_.Sub("node.out"), tmp_.Sub("node.err"));
+  Background node({HYPERDRIVE_BINARY, "dht-node", "--listen", "127.0.0.1:0"}, tmp_.Sub("node.out"),
+                  tmp_.Sub("node.err"));
   ASSERT_TRUE(node.WaitFor("dht-node listening on 127.0.0.1:")) << node.err();
   std::string out = node.out();
   const size_t at = out.find("listening on ") + 13;
@@ -25,8 +25,9 @@ TEST_F(DhtCli, ADhtNodeBootstrapsTwoNodeNodesThatFindEachOther) {
   EXPECT_NE(out.find("\nid "), std::string::npos);
 
   auto run = hyper::testing::RunNode(
-      "dht_peer", {json{{"mode", "two-nodes"}, {"bootstrap", address}, {"topic", std::string(64, 'e')}}
-                       .dump()});
+      "dht_peer",
+      {json{{"mode", "two-nodes"}, {"bootstrap", address}, {"topic", std::string(64, 'e')}}
+           .dump()});
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   EXPECT_EQ((*run)["found"], json::array({(*run)["announcer"]}));
 

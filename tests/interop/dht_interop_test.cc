@@ -159,9 +159,8 @@ TEST(DhtInterop, OurPersistentNodeBootstrapsTwoNodeNodesThatFindEachOther) {
            .dump()});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)["found"], json::array({(*out)["announcer"]}));
-  const auto [records, nodes] = loop.Call([&] {
-    return std::make_pair(boot.dht().store().size(), boot.dht().node().table().size());
-  });
+  const auto [records, nodes] = loop.Call(
+      [&] { return std::make_pair(boot.dht().store().size(), boot.dht().node().table().size()); });
   EXPECT_EQ(records, 1u);  // we stored the announce
   EXPECT_EQ(nodes, 2u);    // both Node nodes are persistent and joined our table
 }

@@ -22,20 +22,20 @@ inline constexpr uint64_t kWireVersion = 1;
 // Limits on what a decoded message may hold (in bytes); anything bigger is Corruption.
 struct MessageLimits {
   static constexpr size_t kMaxDatagram = 65507;
-  static constexpr size_t kMaxTo = 32;             // one 6-byte IPv4 peer in practice
-  static constexpr size_t kMaxId = 32;             // exactly 32 when present and used
-  static constexpr size_t kMaxTarget = 64;         // 32 for every command of the reference
+  static constexpr size_t kMaxTo = 32;                // one 6-byte IPv4 peer in practice
+  static constexpr size_t kMaxId = 32;                // exactly 32 when present and used
+  static constexpr size_t kMaxTarget = 64;            // 32 for every command of the reference
   static constexpr size_t kMaxCloserNodes = 64 * 38;  // the reference sends at most 20 nodes
-  static constexpr size_t kMaxToken = 64;          // 32 from the reference
+  static constexpr size_t kMaxToken = 64;             // 32 from the reference
   static constexpr size_t kMaxCommand = 64;
   static constexpr size_t kMaxError = 1024;
-  static constexpr size_t kMaxValue = 8192;        // PeersOutput: at most 128*6 + 32*4 bytes
+  static constexpr size_t kMaxValue = 8192;  // PeersOutput: at most 128*6 + 32*4 bytes
 };
 
 struct Message {
   std::optional<uint64_t> version;
   MessageType type = MessageType::kQuery;
-  uint64_t rid = 0;  // request id; a response carries the request's
+  uint64_t rid = 0;         // request id; a response carries the request's
   std::optional<Bytes> to;  // the receiver's address as the sender saw it (6 bytes)
   std::optional<Bytes> id;  // the sender's node id; absent from ephemeral nodes
   std::optional<Bytes> target;

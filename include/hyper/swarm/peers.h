@@ -21,8 +21,8 @@ inline constexpr const char* kPeersCommand = "peers";
 void ServePeers(DhtNode& node, PeerStore& store);
 
 struct PeersOptions {
-  std::optional<uint16_t> port;               // announce this port instead of the source port
-  std::optional<UdpEndpoint> local_address;   // our LAN address: finds peers on the same /16
+  std::optional<uint16_t> port;              // announce this port instead of the source port
+  std::optional<UdpEndpoint> local_address;  // our LAN address: finds peers on the same /16
 };
 
 // One node's answer to a lookup or announce.

@@ -25,7 +25,7 @@ struct PeersOutput {
 
 struct PeersLimits {
   static constexpr size_t kMaxLocalAddress = 6;
-  static constexpr size_t kMaxPeers = 128;       // the reference answers at most 128 in total
+  static constexpr size_t kMaxPeers = 128;  // the reference answers at most 128 in total
   static constexpr size_t kMaxLocalPeers = 32;
 };
 

@@ -64,7 +64,8 @@ class Query : public std::enable_shared_from_this<Query> {
   };
   enum class State { kMovingCloser, kUpdating, kDone };
 
-  void Send(const NodeRecord& node, bool known_id, bool is_update, const std::optional<Bytes>& token);
+  void Send(const NodeRecord& node, bool known_id, bool is_update,
+            const std::optional<Bytes>& token);
   void OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id);
   void AddCandidate(std::vector<Candidate>& list, Candidate c);
   void Step();

@@ -15,7 +15,7 @@
 namespace hyper::swarm {
 
 inline constexpr size_t kBucketSize = 20;  // K
-inline constexpr size_t kNodesToPing = 3;   // k-bucket's numberOfNodesToPing
+inline constexpr size_t kNodesToPing = 3;  // k-bucket's numberOfNodesToPing
 
 struct RoutingEntry {
   NodeRecord node;

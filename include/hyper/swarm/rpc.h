@@ -23,11 +23,11 @@ namespace hyper::swarm {
 
 struct RpcTiming {
   runtime::Duration resend_after = std::chrono::milliseconds(2250);
-  int sends = 3;  // the first and two resends
+  int sends = 3;                                                // the first and two resends
   runtime::Duration timeout = std::chrono::milliseconds(7500);  // from the first send
   runtime::Duration rotate_secret = std::chrono::minutes(5);
-  size_t max_inflight = 256;   // more requests wait in a queue ...
-  size_t max_queued = 4096;    // ... which refuses more (Busy)
+  size_t max_inflight = 256;  // more requests wait in a queue ...
+  size_t max_queued = 4096;   // ... which refuses more (Busy)
 };
 
 // Where a request goes: the address, and the node id when it is known (a response with
