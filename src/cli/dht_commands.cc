@@ -52,7 +52,7 @@ Status RunDhtNode(const DhtArgs& args) {
   auto dht = rt.loop().Call([&]() -> Result<std::unique_ptr<swarm::UdpDht>> {
     auto d = swarm::UdpDht::Open(rt.udp(), rt.clock(), options);
     if (!d.ok()) return d.status();
-    (*d)->node().Bootstrap([](Status s) {
+    (*d)->node().Bootstrap([](const Status& s) {
       if (!s.ok()) {
         std::fprintf(stderr, "hyperdrive: dht-node: bootstrap: %s (serving anyway)\n",
                      s.ToString().c_str());

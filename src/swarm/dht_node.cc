@@ -207,7 +207,7 @@ void DhtNode::Reping(std::vector<RoutingEntry> old, RoutingEntry newcomer) {
   std::weak_ptr<bool> alive = alive_;
   rpc_.Request(std::move(ping), {next.node.address, next.node.id},
                [this, alive, next, old = std::move(old), newcomer = std::move(newcomer)](
-                   Result<Message> r, const UdpEndpoint&) mutable {
+                   const Result<Message>& r, const UdpEndpoint&) mutable {
                  if (alive.expired() || !*alive.lock()) return;
                  if (r.ok()) {
                    Reping(std::move(old), std::move(newcomer));
@@ -238,7 +238,7 @@ void DhtNode::OnTick() {
         std::weak_ptr<bool> alive = alive_;
         const NodeId id = e.node.id;
         rpc_.Request(std::move(ping), {e.node.address, e.node.id},
-                     [this, alive, id](Result<Message> r, const UdpEndpoint&) {
+                     [this, alive, id](const Result<Message>& r, const UdpEndpoint&) {
                        if (alive.expired() || !*alive.lock()) return;
                        if (!r.ok()) table_.Remove(id);
                      });
@@ -252,13 +252,15 @@ void DhtNode::OnTick() {
 void DhtNode::Bootstrap(std::function<void(Status)> done) {
   if (bootstrap_.empty() && table_.size() == 0) {
     bootstrapped_ = true;
-    if (done) clock_.Schedule(runtime::Duration::zero(), [done] { done(Status::Ok()); });
+    if (done) {
+      clock_.Schedule(runtime::Duration::zero(), [done = std::move(done)] { done(Status::Ok()); });
+    }
     return;
   }
   QueryOptions opts;
   opts.concurrency = concurrency_;
   RunQuery("_find_node", id_, std::nullopt, opts, nullptr,
-           [this, done](Status s, const QueryStats&) {
+           [this, done = std::move(done)](Status s, const QueryStats&) {
              bootstrapped_ = true;
              if (done) done(std::move(s));
            });
