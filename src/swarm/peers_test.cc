@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hyper/swarm/peers_message.h"
 #include "src/swarm/sim_network.h"
 
 namespace hyper::swarm {
@@ -122,6 +123,63 @@ TEST(Peers, TheStoreIsBoundedAndAnswersAtMostTheLimit) {
   // Announcing again refreshes a record and does not count it twice.
   EXPECT_TRUE(store.Add("t", Bytes{10, 0, 0, 5, 0, 1}));
   EXPECT_EQ(store.size(), 200u);
+}
+
+}  // namespace
+}  // namespace hyper::swarm
+
+namespace hyper::swarm {
+namespace {
+
+// 100,000 datagrams from one address (garbage, and announces with a valid token, each for
+// another record): the node's store stays at its cap, its table and requests bounded, and an
+// honest announce and lookup still work. Prints the bytes answered per byte received.
+TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
+  SimNetwork net;
+  Grow(net, 20);
+  auto& victim = *net.hosts()[5];
+  const UdpEndpoint attacker{"10.200.0.1", 5000};
+  const Bytes token = victim.node->rpc().Token(attacker.host);
+  uint64_t received = 0;
+  for (uint32_t i = 0; i < 100000; ++i) {
+    Bytes d;
+    if (i % 4 == 0) {
+      d = Bytes{0x08, 0x05, static_cast<uint8_t>(i), 0xff, 0xff};  // garbage
+    } else {
+      Message m;
+      m.version = 1;
+      m.type = MessageType::kUpdate;
+      m.rid = i & 0xffff;
+      m.command = "peers";
+      NodeId topic{};
+      topic[0] = static_cast<uint8_t>(i / 60000);
+      m.target = Bytes(topic.begin(), topic.end());
+      m.roundtrip_token = token;
+      PeersInput in;
+      in.port = i % 60000 + 1;
+      m.value = EncodePeersInput(in);
+      d = EncodeMessage(m);
+    }
+    received += d.size();
+    net.Inject(attacker, victim.address, d);
+  }
+  EXPECT_EQ(victim.store->size(), 65536u);  // 75,000 distinct announces, capped
+  EXPECT_EQ(victim.node->counters().malformed_in, 25000u);
+  EXPECT_LE(victim.node->table().size(), 256u * kBucketSize);
+  EXPECT_EQ(victim.node->rpc().inflight(), 0u);
+  std::printf(
+      "flood: %.2f bytes answered per byte received\n",
+      static_cast<double>(net.bytes_to()[attacker.ToString()]) / static_cast<double>(received));
+
+  auto& announcer = *net.hosts()[9];
+  bool done = false;
+  Announce(*announcer.node, Topic(0x77), {}, nullptr, [&](Status s, const QueryStats&) {
+    EXPECT_TRUE(s.ok());
+    done = true;
+  });
+  ASSERT_TRUE(net.RunUntil([&] { return done; }));
+  EXPECT_EQ(LookupAll(net, *net.hosts()[14], Topic(0x77)),
+            std::vector<UdpEndpoint>{announcer.address});
 }
 
 }  // namespace
