@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "core_commands.h"
+#include "dht_commands.h"
 #include "drive_commands.h"
 #include "net_commands.h"
 #include "store.h"
@@ -32,6 +33,8 @@ int Run(int argc, char** argv) {
   hyper::cli::AddDriveCommands(app, storage, drive_args, &action);
   hyper::cli::NetArgs net_args;
   hyper::cli::AddNetCommands(app, storage, net_args, &action);
+  hyper::cli::DhtArgs dht_args;
+  hyper::cli::AddDhtCommands(app, dht_args, &action);
 
   try {
     app.parse(argc, argv);

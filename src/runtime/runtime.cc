@@ -10,7 +10,8 @@ Runtime::Runtime(const ExecutorOptions& executor_options, const ExecutorOptions&
       executor_(executor_options),
       callbacks_(callback_options),
       clock_(loop_),
-      sockets_(loop_) {
+      sockets_(loop_),
+      udp_(loop_) {
   loop_.Start();
 }
 

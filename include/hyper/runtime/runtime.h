@@ -1,6 +1,6 @@
 // The process's runtime, the door to threads, time and the network (as LevelDB's Env is):
 // one event loop thread for every socket and timer, one executor for blocking feed work, the
-// clock whose timers run on that loop, and the TCP socket factory. Made and started on first
+// clock whose timers run on that loop, and the TCP and UDP socket factories. Made and started on first
 // use and kept until the process ends (objects destroyed at exit may still use it). Its number
 // of threads is fixed: 1 loop + executor().threads() + callbacks().threads(), however many
 // feeds, replicators and connections exist.
@@ -14,6 +14,7 @@
 //   rt.loop().Post(...);  rt.executor().Post(feed, ...);  rt.clock().Schedule(...);
 #pragma once
 
+#include "hyper/runtime/asio_udp_socket_factory.h"
 #include "hyper/runtime/clock.h"
 #include "hyper/runtime/event_loop.h"
 #include "hyper/runtime/executor.h"
@@ -33,6 +34,7 @@ class Runtime {
   Executor& callbacks() { return callbacks_; }
   Clock& clock() { return clock_; }
   SocketFactory& sockets() { return sockets_; }
+  UdpSocketFactory& udp() { return udp_; }
 
  private:
   EventLoop loop_;
@@ -40,6 +42,7 @@ class Runtime {
   Executor callbacks_;
   RealClock clock_;
   TcpSocketFactory sockets_;
+  AsioUdpSocketFactory udp_;
 };
 
 // The process's runtime. Its executor has as many threads as the machine has cores, at least 2

@@ -1,0 +1,3 @@
+# Fuzzers of the DHT's decoders and of the node that receives datagrams (src/swarm).
+hyper_fuzzer(swarm_message_fuzzer SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/swarm_message_fuzzer.cc
+  LIBS hyper_swarm)

@@ -1,0 +1,46 @@
+// Datagram sockets for code that runs on the loop (the DHT), beside the stream sockets of
+// socket.h: a bound socket that sends datagrams and hands each one received to a callback,
+// and a factory, so that code can be given real UDP (AsioUdpSocketFactory) or a fake.
+// Every callback runs on the loop; every method is called there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hyper/util/bytes.h"
+#include "hyper/util/status.h"
+
+namespace hyper::runtime {
+
+// An IPv4 (or IPv6) address as text and a port: where a datagram came from or goes to.
+struct UdpEndpoint {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const UdpEndpoint&) const = default;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+class UdpSocket {
+ public:
+  virtual ~UdpSocket() = default;
+  // Sends one datagram (copied; fire and forget: a failed send is dropped, as UDP drops).
+  virtual void Send(const UdpEndpoint& to, ByteView datagram) = 0;
+  // The bound address and port (the port chosen by the system when 0 was asked for).
+  virtual UdpEndpoint local() const = 0;
+  // Stops receiving; nothing is delivered after Close returns.
+  virtual void Close() = 0;
+};
+
+class UdpSocketFactory {
+ public:
+  // Called with each datagram received and its source; the view is valid during the call.
+  using Received = std::function<void(const UdpEndpoint& from, ByteView datagram)>;
+  virtual ~UdpSocketFactory() = default;
+  // Binds host:port (port 0: any); IOError when the address is taken or not ours.
+  virtual Result<std::unique_ptr<UdpSocket>> Bind(const std::string& host, uint16_t port,
+                                                  Received received) = 0;
+};
+
+}  // namespace hyper::runtime

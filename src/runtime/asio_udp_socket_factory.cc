@@ -1,0 +1,94 @@
+#include "hyper/runtime/asio_udp_socket_factory.h"
+
+#include <array>
+#include <asio/ip/udp.hpp>
+
+#include "hyper/runtime/event_loop.h"
+
+namespace hyper::runtime {
+namespace {
+
+using asio::ip::udp;
+
+// The largest UDP payload over IPv4; a bigger datagram cannot arrive.
+constexpr size_t kMaxDatagram = 65507;
+
+class AsioUdpSocket : public UdpSocket {
+ public:
+  // The asio socket and the receive buffer live in shared state, so that a receive still
+  // pending when this object is destroyed completes on valid memory.
+  struct State {
+    explicit State(asio::io_context& io) : socket(io) {}
+    udp::socket socket;
+    udp::endpoint from;
+    std::array<uint8_t, kMaxDatagram> buffer{};
+    UdpSocketFactory::Received received;
+    bool closed = false;
+  };
+
+  explicit AsioUdpSocket(std::shared_ptr<State> state) : state_(std::move(state)) {
+    std::error_code ec;
+    auto ep = state_->socket.local_endpoint(ec);
+    if (!ec) local_ = {ep.address().to_string(), ep.port()};
+    Receive(state_);
+  }
+  ~AsioUdpSocket() override { Close(); }
+  AsioUdpSocket(const AsioUdpSocket&) = delete;
+  AsioUdpSocket& operator=(const AsioUdpSocket&) = delete;
+
+  void Send(const UdpEndpoint& to, ByteView datagram) override {
+    if (state_->closed) return;
+    std::error_code ec;
+    auto address = asio::ip::make_address(to.host, ec);
+    if (ec) return;
+    auto copy = std::make_shared<Bytes>(datagram.begin(), datagram.end());
+    state_->socket.async_send_to(asio::buffer(*copy), udp::endpoint(address, to.port),
+                                 [copy](std::error_code, size_t) {});
+  }
+  UdpEndpoint local() const override { return local_; }
+  void Close() override {
+    if (state_->closed) return;
+    state_->closed = true;
+    state_->received = nullptr;
+    std::error_code ec;
+    state_->socket.close(ec);
+  }
+
+ private:
+  static void Receive(const std::shared_ptr<State>& state) {
+    state->socket.async_receive_from(
+        asio::buffer(state->buffer), state->from, [state](std::error_code ec, size_t n) {
+          if (state->closed || ec == asio::error::operation_aborted) return;
+          if (!ec && state->received) {
+            UdpEndpoint from{state->from.address().to_string(), state->from.port()};
+            state->received(from, ByteView(state->buffer.data(), n));
+          }
+          // Errors such as ICMP port unreachable (ECONNREFUSED) end one receive, not the socket.
+          if (!state->closed) Receive(state);
+        });
+  }
+
+  std::shared_ptr<State> state_;
+  UdpEndpoint local_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<UdpSocket>> AsioUdpSocketFactory::Bind(const std::string& host,
+                                                              uint16_t port, Received received) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("not an IP address: " + host);
+  auto state = std::make_shared<AsioUdpSocket::State>(loop_.context());
+  udp::endpoint ep(address, port);
+  state->socket.open(ep.protocol(), ec);
+  if (!ec) state->socket.bind(ep, ec);
+  if (ec) {
+    return Status::IOError("binding UDP " + host + ":" + std::to_string(port) + ": " +
+                           ec.message());
+  }
+  state->received = std::move(received);
+  return std::unique_ptr<UdpSocket>(std::make_unique<AsioUdpSocket>(std::move(state)));
+}
+
+}  // namespace hyper::runtime
