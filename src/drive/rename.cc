@@ -34,7 +34,8 @@ std::string MountRecordKey(const std::string& visible_key) {
 
 Result<Drive::RenameEnd> Drive::RenameEndOf(std::string_view path, const char* role) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
-  if (norm == "/") return Status::InvalidArgument(std::string("cannot rename ") + role + " the root");
+  if (norm == "/")
+    return Status::InvalidArgument(std::string("cannot rename ") + role + " the root");
   const size_t slash = norm.rfind('/');
   const std::string parent = slash == 0 ? "/" : norm.substr(0, slash);
   const std::string base = norm.substr(slash + 1);

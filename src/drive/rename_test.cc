@@ -199,14 +199,14 @@ TEST_F(RenameTest, ErrorsWriteNothing) {
   ExpectRefused("/missing", "/x", Code::kNotFound);
   ExpectRefused("/", "/x", Code::kInvalidArgument);
   ExpectRefused("/file", "/", Code::kInvalidArgument);
-  ExpectRefused("/dir", "/dir/sub", Code::kInvalidArgument);      // into itself
-  ExpectRefused("/dir", "/dir/new/x", Code::kInvalidArgument);     // deeper into itself
+  ExpectRefused("/dir", "/dir/sub", Code::kInvalidArgument);    // into itself
+  ExpectRefused("/dir", "/dir/new/x", Code::kInvalidArgument);  // deeper into itself
   ExpectRefused("/file", "/dir", Code::kIsADirectory);
   ExpectRefused("/file", "/empty", Code::kIsADirectory);
   ExpectRefused("/dir", "/file", Code::kNotADirectory);
   ExpectRefused("/dir", "/full", Code::kNotEmpty);
-  ExpectRefused("/dir/inside", "/dir", Code::kIsADirectory);  // onto its own parent
-  ExpectRefused("/full", "/m", Code::kBusy);                  // onto a mount point
+  ExpectRefused("/dir/inside", "/dir", Code::kIsADirectory);    // onto its own parent
+  ExpectRefused("/full", "/m", Code::kBusy);                    // onto a mount point
   ExpectRefused("/file", "/file/below", Code::kNotADirectory);  // a file as a parent
   ExpectRefused("/file", "/m/in-the-mount", Code::kUnsupported);
   ExpectRefused("/m/theirs", "/mine", Code::kUnsupported);
@@ -248,8 +248,8 @@ TEST_F(RenameTest, EveryVersionHasTheOldTreeOrTheNew) {
   auto check = [&](const Drive& d, uint64_t version) {
     const bool old_tree = d.Exists("/a/f0") && d.Exists("/a/f19");
     const bool new_tree = d.Exists("/b/f0") && d.Exists("/b/f19");
-    const bool half = d.Exists("/a/f19") != d.Exists("/a/f0") ||
-                      d.Exists("/b/f19") != d.Exists("/b/f0");
+    const bool half =
+        d.Exists("/a/f19") != d.Exists("/a/f0") || d.Exists("/b/f19") != d.Exists("/b/f0");
     if (old_tree == new_tree || half) {
       problems.push_back("version " + std::to_string(version) + " has " +
                          (old_tree ? "both trees" : "neither tree"));

@@ -15,8 +15,8 @@ namespace hyper {
 namespace {
 
 // Moves bytes both ways, one buffer at a time, until quiet.
-void Pump(protocol::ProtocolStream& a, protocol::ProtocolStream& b,
-          protocol::FeedReplicator& ra, protocol::FeedReplicator& rb) {
+void Pump(protocol::ProtocolStream& a, protocol::ProtocolStream& b, protocol::FeedReplicator& ra,
+          protocol::FeedReplicator& rb) {
   for (int round = 0; round < 100000; ++round) {
     bool moved = false;
     for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
@@ -65,9 +65,11 @@ TEST(DriveRenameFollowerTest, EveryLengthTheFollowerTakesHasOneTree) {
   lengths.clear();
 
   // Renames back and forth, each followed live.
-  const std::vector<std::pair<std::string, std::string>> renames = {
-      {"/a", "/b"}, {"/single", "/b/single"}, {"/b", "/c/d"}, {"/c/d/single", "/single"},
-      {"/c/d", "/a"}};
+  const std::vector<std::pair<std::string, std::string>> renames = {{"/a", "/b"},
+                                                                    {"/single", "/b/single"},
+                                                                    {"/b", "/c/d"},
+                                                                    {"/c/d/single", "/single"},
+                                                                    {"/c/d", "/a"}};
   for (const auto& [from, to] : renames) {
     ASSERT_TRUE(drive->Rename(from, to).ok()) << from;
     seed.OnLocalAppend(drive->metadata_feed()->length());
@@ -89,7 +91,8 @@ TEST(DriveRenameFollowerTest, EveryLengthTheFollowerTakesHasOneTree) {
         ASSERT_TRUE(node.ok()) << node.status().ToString();
         found += *node ? 1 : 0;
       }
-      EXPECT_TRUE(found == 0 || found == 3) << "length " << length << ": " << dir << " is half there";
+      EXPECT_TRUE(found == 0 || found == 3)
+          << "length " << length << ": " << dir << " is half there";
       trees += found == 3 ? 1 : 0;
     }
     EXPECT_EQ(trees, 1) << "length " << length << " has " << trees << " copies of the tree";
