@@ -49,5 +49,8 @@ HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/remote_stat.js" \
   "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" --files "$remote_files" --rtt 50 \
   --out "$tmp/remote.json" >&2
 
+echo "== rename of a directory of 100,000 files (ours only: the reference has no rename)" >&2
+"$bench/rename_bench" --entries 100000 >&2
+
 node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
   "$tmp/big.json" "$tmp/remote.json"

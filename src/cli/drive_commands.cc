@@ -326,6 +326,23 @@ Status Rmdir(const std::string& storage, const DriveArgs& a) {
   return session->Close();
 }
 
+// mv <url> <url>: both name the same drive (the second may name no version).
+Status Mv(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(HyperUrl to, ParseHyperUrl(a.other));
+  if (to.version) {
+    return Status::InvalidArgument("'" + a.other + "': the destination cannot name a version");
+  }
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
+  if (to.key != od.head->key()) {
+    return Status::InvalidArgument(
+        "mv moves within one drive: both URLs must name the same drive (copy between drives "
+        "with export and import)");
+  }
+  RETURN_IF_ERROR(od.head->Rename(od.path, to.path));
+  return session->Close();
+}
+
 Status Ln(const std::string& storage, const DriveArgs& a) {
   if (!a.symbolic) return Status::Unsupported("drives have no hard links: use ln -s");
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
@@ -727,6 +744,14 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto rmdir = app.add_subcommand("rmdir", "Remove an empty directory");
   rmdir->add_option("url", a.url, url_help)->required();
   rmdir->callback(set([&storage, &a] { return Rmdir(storage, a); }));
+
+  auto mv = app.add_subcommand(
+      "mv",
+      "Move a file, symlink, mount or directory within a drive, in one version (as rename(2): a "
+      "file replaces a file, a directory an empty directory)");
+  mv->add_option("from", a.url, "What to move: hyper://<key>/path")->required();
+  mv->add_option("to", a.other, "Where: hyper://<same key>/path")->required();
+  mv->callback(set([&storage, &a] { return Mv(storage, a); }));
 
   auto ln = app.add_subcommand("ln", "Make a symbolic link: ln -s <target> <url>");
   ln->add_flag("-s", a.symbolic, "Symbolic (the only kind drives have)");

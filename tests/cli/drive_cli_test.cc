@@ -267,6 +267,46 @@ TEST_F(DriveCli, EditingCommands) {
   EXPECT_EQ(Run({"cat", url + "/shared/inside.txt"}).exit_code, 1);
 }
 
+TEST_F(DriveCli, MvMovesInOneVersionAndRefusesWhatRenameRefuses) {
+  std::string url = Ok({"create"});
+  Ok({"put", url + "/docs/a.txt", "-"}, "doc a");
+  Ok({"put", url + "/docs/sub/b.txt", "-"}, "doc b");
+  Ok({"put", url + "/other.txt", "-"}, "other");
+  Ok({"mkdir", url + "/archive"});
+  const uint64_t before = Version(url);
+  EXPECT_EQ(Ok({"mv", url + "/docs", url + "/archive/docs"}), "");
+  EXPECT_EQ(Ok({"cat", url + "/archive/docs/sub/b.txt"}), "doc b");
+  EXPECT_EQ(Ok({"ls", url}), "archive/\nother.txt");
+  // The version before the move still has the old tree.
+  EXPECT_EQ(Ok({"cat", url + "+" + std::to_string(before) + "/docs/a.txt"}), "doc a");
+  std::string another = Ok({"create"});
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {{"mv", url + "/missing", url + "/x"}, "does not exist"},
+      {{"mv", url + "/archive", url + "/archive/docs/inner"}, "into itself"},
+      {{"mv", url + "/other.txt", url + "/archive"}, "is a directory"},
+      {{"mv", url + "/archive/docs", url + "/other.txt"}, "not a directory"},
+      {{"mv", url + "/other.txt", another + "/x"}, "same drive"},
+      {{"mv", url + "/other.txt", url + "+1/x"}, "version"},
+      {{"mv", url + "/other.txt", url + "/../../x"}, "climbs above the root"},
+  };
+  const uint64_t version = Version(url);
+  for (const Case& c : cases) {
+    ProcessRun run = Run(c.args);
+    EXPECT_EQ(run.exit_code, 1) << c.args[1] << " " << c.args[2] << "\n" << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find(c.says), std::string::npos) << run.stderr_text;
+  }
+  EXPECT_EQ(Version(url), version) << "nothing written";
+  EXPECT_EQ(Run({"mv", url + "/other.txt"}).exit_code, 2) << "two URLs are needed";
+  EXPECT_NE(Ok({"mv", "--help"}).find("rename(2)"), std::string::npos);
+  // A file replaces a file.
+  Ok({"mv", url + "/other.txt", url + "/archive/docs/a.txt"});
+  EXPECT_EQ(Ok({"cat", url + "/archive/docs/a.txt"}), "other");
+}
+
 TEST_F(DriveCli, BadInputGivesOneLineErrorsAndLeavesTheStoreUsable) {
   std::string url = Ok({"create"});
   Ok({"put", url + "/file.txt", "-"}, "content");

@@ -344,6 +344,18 @@ class Drive {
   Status Truncate(std::string_view path, uint64_t size);
   // `to` gets `from`'s Stat (sharing its content blocks). Exists when `to` exists.
   Status Copy(std::string_view from, std::string_view to);
+  // Moves a file, symlink, mount or whole directory (everything stored below it, mounts
+  // included) to `to`, as rename(2), in one trie batch: one append, one signature, so the
+  // drive's next version has the new tree and every version it had before the old one (a
+  // checkout of a seq inside the batch, which no reader is handed as a version, sees a part).
+  // The Stats keep their bytes (content blocks are not copied). The last component of each
+  // path is not followed (a symlink or mount point is moved, not its target); the directories
+  // above are. An existing `to`: a file or symlink replaces a file or symlink; a directory
+  // replaces an empty directory; otherwise IsADirectory, NotADirectory or NotEmpty; Busy for a
+  // mount point. InvalidArgument for the root or for `to` inside `from`, Unsupported across
+  // drives (through a mount), NotFound for a missing `from`; `from` == `to` does nothing.
+  // Nothing is written when a check fails.
+  Status Rename(std::string_view from, std::string_view to);
   Status SetMetadata(std::string_view path, std::string key, Bytes value);
   Status RemoveMetadata(std::string_view path, std::string key);
   // New attributes for existing files, their content blocks kept (the reference's _update):
@@ -446,6 +458,18 @@ class Drive {
   // The same without a reference taken (the feed lives as long as the drive).
   Result<core::Feed*> ContentFeed(const trie::Trie* holder) const;
   Status CheckParents(const std::string& norm) const;
+  // One end of a rename: the node at `path` (last component not followed) in the trie
+  // holding its parent directory (src/drive/rename.cc).
+  struct RenameEnd {
+    trie::Trie* trie = nullptr;
+    std::string path;  // normalized, its directories' symlinks resolved
+    std::string key;   // in `trie`
+    trie::NodePtr node;
+    bool directory = false;  // an explicit or implicit directory (or a mount point)
+    bool mount = false;
+    bool has_children = false;  // nodes below it in `trie`
+  };
+  Result<RenameEnd> RenameEndOf(std::string_view path, const char* role) const;
   Status PutStat(const internal::WriteTarget& target, const Stat& stat);
   Status ListInto(const std::string& dir, const std::string& shown_dir,
                   const ReaddirOptions& options, std::vector<DirEntry>& out) const;
