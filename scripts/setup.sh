@@ -5,10 +5,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-packages=(build-essential cmake ninja-build pkg-config git
+# Installed without the packages they only recommend (fonts, X, mesa, boost, perl modules: half
+# of the download); what the build and tests use is named here: python3 (lint.sh), llvm-14
+# (llvm-symbolizer, for the sanitizers' stack traces), lld (the linker; see CMakeLists.txt).
+packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang clang-tidy clang-format libclang-rt-14-dev
+  clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
   nodejs npm libasio-dev)
 missing=()
 for p in "${packages[@]}"; do
@@ -23,20 +26,30 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
 fi
 
+npm_pid=
 if [ "${HYPER_WITH_TESTS:-0}" = 1 ]; then
   # The Node reference, pinned by tests/interop/package-lock.json (with the noise-protocol override).
+  # npm mostly waits on the network, so it runs while the build below compiles.
   interop="$root/tests/interop"
   stamp="$interop/node_modules/.installed-lock"
   if ! cmp -s "$interop/package-lock.json" "$stamp" 2>/dev/null; then
-    echo "setup: installing the Node reference (npm ci)" >&2
-    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    cp "$interop/package-lock.json" "$stamp"
+    echo "setup: installing the Node reference (npm ci, beside the build)" >&2
+    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+      cp package-lock.json "$stamp") &
+    npm_pid=$!
   fi
 fi
 
 build="${HYPER_BUILD_DIR:-$root/build}"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HYPER_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j"$(nproc)"
+build_status=0
+{ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HYPER_CMAKE_ARGS:-} >/dev/null &&
+  cmake --build "$build" -j"$(nproc)"; } || build_status=$?
+if [ -n "$npm_pid" ] && ! wait "$npm_pid"; then
+  echo "setup: npm ci failed in tests/interop" >&2
+  exit 1
+fi
+exit "$build_status"
