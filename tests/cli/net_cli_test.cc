@@ -475,12 +475,12 @@ TEST_F(NetCli, OurSyncFromOurSeedWithAMount) {
 // export --peer into an empty store, from a drive that the Node reference serves and that
 // mounts another drive: the mounted drive is fetched and exported too.
 TEST_F(NetCli, ExportFromNodeFollowsAMount) {
-  nlohmann::json files = {{{"path", "/top.txt"}, {"data", "on top\n"}}};
+  nlohmann::json files = {{{"path", "/top.txt"}, {"data", {{"text", "on top\n"}}}}};
   nlohmann::json mounts = {
       {{"path", "/m"},
        {"files",
-        {{{"path", "/inner.txt"}, {"data", "inside the mount\n"}},
-         {{"path", "/deep/more.txt"}, {"data", "further down\n"}}}}}};
+        {{{"path", "/inner.txt"}, {"data", {{"text", "inside the mount\n"}}}},
+         {{"path", "/deep/more.txt"}, {"data", {{"text", "further down\n"}}}}}}}};
   nlohmann::json info = StartNodeServer(files, nullptr, mounts);
   std::string url = "hyper://" + info["key"].get<std::string>();
   std::string peer = "127.0.0.1:" + std::to_string(info["port"].get<int>());
