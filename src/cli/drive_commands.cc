@@ -1,14 +1,15 @@
 #include "drive_commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <set>
 
 #include "display_names.h"
 #include "file_stream.h"
@@ -20,11 +21,10 @@
 namespace hyper::cli {
 namespace {
 
-
 std::string ModeString(uint32_t mode) {
   std::string s = (mode & drive::kModeTypeMask) == drive::kModeDirectory ? "d"
                   : (mode & drive::kModeTypeMask) == drive::kModeSymlink ? "l"
-                                                                          : "-";
+                                                                         : "-";
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; i++) s += (mode & (0400 >> i)) ? rwx[i] : '-';
   return s;
@@ -56,10 +56,18 @@ nlohmann::json MetadataValue(const Bytes& v) {
 }
 
 nlohmann::json StatJson(const drive::Stat& st) {
-  nlohmann::json j = {{"mode", st.mode},   {"uid", st.uid},     {"gid", st.gid},
-                      {"size", st.size},   {"blocks", st.blocks}, {"offset", st.offset},
-                      {"byteOffset", st.byte_offset}, {"mtime", st.mtime}, {"ctime", st.ctime},
-                      {"type", st.IsDirectory() ? "directory" : st.IsSymlink() ? "symlink" : "file"}};
+  nlohmann::json j = {{"mode", st.mode},
+                      {"uid", st.uid},
+                      {"gid", st.gid},
+                      {"size", st.size},
+                      {"blocks", st.blocks},
+                      {"offset", st.offset},
+                      {"byteOffset", st.byte_offset},
+                      {"mtime", st.mtime},
+                      {"ctime", st.ctime},
+                      {"type", st.IsDirectory() ? "directory"
+                               : st.IsSymlink() ? "symlink"
+                                                : "file"}};
   if (!st.linkname.empty()) SetJsonText(j, "linkname", st.linkname);
   if (st.mount) {
     j["mount"] = {{"key", ToHex(st.mount->key)}};
@@ -355,7 +363,9 @@ Status Ln(const std::string& storage, const DriveArgs& a) {
 Result<crypto::PublicKey> ParseKeyOrUrl(const std::string& text) {
   ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(text));
   if (url.path != "/" || url.version) {
-    return Status::InvalidArgument("'" + text + "': give the drive's key (or its hyper:// URL) alone; use --version for a version");
+    return Status::InvalidArgument(
+        "'" + text +
+        "': give the drive's key (or its hyper:// URL) alone; use --version for a version");
   }
   return url.key;
 }
@@ -417,7 +427,9 @@ Status Info(const std::string& storage, const DriveArgs& a) {
   } else {
     std::cout << "url:           " << j["url"].get<std::string>() << "\n"
               << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
-              << "content key:   " << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>()) << "\n"
+              << "content key:   "
+              << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>())
+              << "\n"
               << "version:       " << d.version() << "\n"
               << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
               << "files:         " << files << "\n"
@@ -536,7 +548,8 @@ Status Diff(const std::string& storage, const DriveArgs& a) {
   std::unique_ptr<drive::Drive> to;
   if (a.to) {
     if (*a.to == 0 || *a.to > od.head->version()) {
-      return Status::OutOfRange("--to " + std::to_string(*a.to) + " does not exist (the drive is at " +
+      return Status::OutOfRange("--to " + std::to_string(*a.to) +
+                                " does not exist (the drive is at " +
                                 std::to_string(od.head->version()) + ")");
     }
     ASSIGN_OR_RETURN(to, od.head->Checkout(*a.to));
@@ -677,11 +690,14 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
     };
   };
 
-  app.add_subcommand("create", "Create a new empty drive; print its URL")
-      ->callback(set([&storage] { return Create(storage); }));
+  app.add_subcommand("create", "Create a new empty drive; print its URL")->callback(set([&storage] {
+    return Create(storage);
+  }));
 
   auto imp = app.add_subcommand(
-      "import", "Copy a folder into a new drive (or into the writable drive at <url>): only what changed is written, and what was removed from the folder is removed from the drive");
+      "import",
+      "Copy a folder into a new drive (or into the writable drive at <url>): only what changed is "
+      "written, and what was removed from the folder is removed from the drive");
   imp->add_option("dir", a.other, "The folder")->required();
   imp->add_option("url", a.url, "A writable drive (and a folder inside it)");
   imp->add_flag("--dry-run", a.dry_run,
@@ -692,7 +708,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
     return ImportFolder(storage, a.other, a.url, ImportOptions{a.dry_run, a.checksum});
   }));
 
-  auto exp = app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
+  auto exp =
+      app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
   exp->add_option("url", a.url, url_help)->required();
   exp->add_option("dir", a.other, "The destination folder (default: ./<key>)");
   peer_options(exp);
@@ -729,7 +746,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   put->add_option("file", a.other, "The file to read, - for stdin (default)");
   put->callback(set([&storage, &a] { return Put(storage, a); }));
 
-  auto rm = app.add_subcommand("rm", "Remove a file, symlink or mount (-r: a directory and all in it)");
+  auto rm =
+      app.add_subcommand("rm", "Remove a file, symlink or mount (-r: a directory and all in it)");
   rm->add_option("url", a.url, url_help)->required();
   rm->add_flag("-r", a.recursive, "Recursive");
   rm->callback(set([&storage, &a] { return Rm(storage, a); }));
@@ -770,7 +788,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   unmount->add_option("url", a.url, url_help)->required();
   unmount->callback(set([&storage, &a] { return Unmount(storage, a); }));
 
-  auto info = app.add_subcommand("info", "Key, discovery key, version, files, bytes, content key, mounts, tags");
+  auto info = app.add_subcommand(
+      "info", "Key, discovery key, version, files, bytes, content key, mounts, tags");
   info->add_option("url", a.url, url_help)->required();
   info->add_flag("--json", a.json, "Print JSON");
   info->callback(set([&storage, &a] { return Info(storage, a); }));
@@ -780,7 +799,8 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   log->add_flag("--json", a.json, "Print JSON (an array of {version, type, name, stat})");
   log->callback(set([&storage, &a] { return Log(storage, a); }));
 
-  auto diff = app.add_subcommand("diff", "What changed between two versions (below the URL's path)");
+  auto diff =
+      app.add_subcommand("diff", "What changed between two versions (below the URL's path)");
   diff->add_option("url", a.url, url_help)->required();
   AddNumberOption(diff, "--from", a.from, "The older version")->required();
   AddNumberOption(diff, "--to", a.to, "The newer version (default: the latest)", 1);

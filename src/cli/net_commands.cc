@@ -344,7 +344,8 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     // Each drive's content feed and mounts are added as they become known (DriveReplication).
     std::vector<std::unique_ptr<replication::DriveReplication>> drives;
     for (const auto& key : keys) {
-      ASSIGN_OR_RETURN(auto dr, replication::DriveReplication::Start(session->store(), *rep, key, po));
+      ASSIGN_OR_RETURN(auto dr,
+                       replication::DriveReplication::Start(session->store(), *rep, key, po));
       drives.push_back(std::move(dr));
     }
     ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
@@ -357,8 +358,7 @@ Status Seed(const std::string& storage, const NetArgs& a) {
     }
     for (const auto& key : keys) std::printf("%s\n", FormatUrl(key).c_str());
     if (a.all) {
-      std::printf("serving every drive of the store (%zu cores) to peers that ask by key\n",
-                  cores);
+      std::printf("serving every drive of the store (%zu cores) to peers that ask by key\n", cores);
     }
     std::printf("listening on %s\n", listen.ToString().c_str());
     std::fflush(stdout);
@@ -439,7 +439,8 @@ Status Sync(const std::string& storage, const NetArgs& a) {
       }
       if (stop.requested()) return Status::Cancelled("interrupted");
       // Until the next block, connection change or signal.
-      (void)rep->WaitForEvent(seen, std::chrono::duration_cast<Millis>(deadline - Clock::now()) + 1ms);
+      (void)rep->WaitForEvent(seen,
+                              std::chrono::duration_cast<Millis>(deadline - Clock::now()) + 1ms);
       seen = rep->events();
     }
     drive::Drive* d = feeds->drive(url.key);
@@ -478,7 +479,8 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
       "seed",
       "Serve drives (their metadata, content and mounts) to peers over TCP until killed: "
       "seed URL... serves them all from one process, seed --all every drive of the store. A "
-      "peer is told only about the drives it asks for by key. Reading commands (ls, cat, export, ...) "
+      "peer is told only about the drives it asks for by key. Reading commands (ls, cat, export, "
+      "...) "
       "may use the store meanwhile; writers (put, import, --peer, sync, another seed) are "
       "refused, naming the seed's pid");
   seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)");

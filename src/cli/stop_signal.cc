@@ -71,7 +71,7 @@ void StopSignal::Run() {
   }
 }
 
-void StopSignal::OnStop(std::function<void()> fn) {
+void StopSignal::OnStop(const std::function<void()>& fn) {
   {
     std::lock_guard lock(mu_);
     on_stop_ = fn;

@@ -21,7 +21,7 @@ class StopSignal {
   StopSignal& operator=(const StopSignal&) = delete;
 
   // `fn` runs (on the signal thread) when a signal comes; at once if one came already.
-  void OnStop(std::function<void()> fn);
+  void OnStop(const std::function<void()>& fn);
   bool requested() const { return requested_.load(); }
 
  private:

@@ -299,13 +299,16 @@ bool Corestore::Contains(const crypto::Hash& discovery_key) {
   return size.ok() && *size >= 32;
 }
 
-Result<std::shared_ptr<core::Feed>> Corestore::GetByDiscoveryKey(const crypto::Hash& discovery_key) {
+Result<std::shared_ptr<core::Feed>> Corestore::GetByDiscoveryKey(
+    const crypto::Hash& discovery_key) {
   {
     std::lock_guard lock(mu_);
     if (auto it = open_.find(discovery_key); it != open_.end()) return it->second;
   }
   const std::string name = CoreDirectory(discovery_key);
-  auto not_found = [&] { return Status::NotFound("no core with discovery key " + ToHex(discovery_key) + " in the store"); };
+  auto not_found = [&] {
+    return Status::NotFound("no core with discovery key " + ToHex(discovery_key) + " in the store");
+  };
   if (!dir_.empty()) {
     std::error_code ec;
     if (!std::filesystem::exists(dir_ + "/" + name + "/key", ec)) return not_found();
@@ -318,7 +321,8 @@ Result<std::shared_ptr<core::Feed>> Corestore::GetByDiscoveryKey(const crypto::H
   crypto::PublicKey key;
   std::copy(stored->begin(), stored->begin() + 32, key.begin());
   if (crypto::DiscoveryKey(key) != discovery_key) {
-    return Status::Corruption("the core in " + name + " holds a key that does not match its folder");
+    return Status::Corruption("the core in " + name +
+                              " holds a key that does not match its folder");
   }
   CoreOptions options;
   options.key = key;

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "hyper/storage/file.h"
-
 #include "tests/support/event_counter.h"
 
 namespace hyper::drive {
@@ -321,8 +320,8 @@ TEST_F(DriveTest, NamesStartingWithTwoDotsAreOrdinaryNames) {
   }
   EXPECT_EQ(Names("/"), (std::set<std::string>{"..hidden", "...three", "..dir", "d"}));
   EXPECT_EQ(Names("/d"), (std::set<std::string>{"..x", "..y"}));
-  EXPECT_EQ(Names("/", true), (std::set<std::string>{"..hidden", "...three", "..dir/f",
-                                                      "d/..x", "d/..y/z"}));
+  EXPECT_EQ(Names("/", true),
+            (std::set<std::string>{"..hidden", "...three", "..dir/f", "d/..x", "d/..y/z"}));
   EXPECT_EQ(Names("/d", true), (std::set<std::string>{"..x", "..y/z"}));
   EXPECT_EQ(Read("/..dir/f"), "/..dir/f");
 }
@@ -339,7 +338,8 @@ TEST_F(DriveTest, RecursiveListingListsSymlinksWithoutFollowingThem) {
   auto all = drive_->Readdir("/", walk);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   std::map<std::string, std::string> got;
-  for (const auto& e : *all) got[e.name] = e.stat.linkname.empty() ? e.path : "-> " + e.stat.linkname;
+  for (const auto& e : *all)
+    got[e.name] = e.stat.linkname.empty() ? e.path : "-> " + e.stat.linkname;
   EXPECT_EQ(got, (std::map<std::string, std::string>{{"real/f", "/real/f"},
                                                      {"real/dot", "-> ."},
                                                      {"alias", "-> real"},
@@ -358,7 +358,7 @@ TEST_F(DriveTest, WritesThroughADirectorySymlinkLandWhereItPoints) {
   ASSERT_TRUE(drive_->Mkdir("/alias/deeper").ok());
   ASSERT_TRUE(drive_->WriteFile("/chain/y.txt", AsBytes("y")).ok());
   EXPECT_EQ(Names("/", true), (std::set<std::string>{"real/f", "real/x.txt", "real/deeper",
-                                                      "real/deeper/y.txt", "alias", "chain"}));
+                                                     "real/deeper/y.txt", "alias", "chain"}));
   EXPECT_EQ(Names("/alias"), (std::set<std::string>{"f", "x.txt", "deeper"}));
   EXPECT_EQ(Read("/alias/x.txt"), "x");
   EXPECT_EQ(Read("/chain/y.txt"), "y");

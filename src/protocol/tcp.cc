@@ -13,7 +13,6 @@
 #include "hyper/runtime/runtime.h"
 #include "hyper/runtime/socket.h"
 #include "hyper/runtime/timer.h"
-
 #include "hyper/trie/extension.h"
 #include "src/protocol/trie_get_extension.h"
 
@@ -202,8 +201,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   void EraseEntry(size_t index);
   // A remote opened the channel of `dk`, which no entry has: asks the feed provider.
   void Provide(const crypto::Hash& dk);
-  void OnProvided(const crypto::Hash& dk, std::shared_ptr<core::Feed> feed,
-                  PeerOptions options);
+  void OnProvided(const crypto::Hash& dk, std::shared_ptr<core::Feed> feed, PeerOptions options);
   // Installs the append listener (announces local appends to the peers) of an entry.
   void ListenForAppends(FeedEntry& e);
   // Releases the provided feeds that no peer replicates any more.

@@ -43,7 +43,6 @@ protocol::ReplicationOptions ReaderReplicationOptions(Millis timeout) {
   return o;
 }
 
-
 Status PeerReader::Connect() {
   ASSIGN_OR_RETURN(rep_, protocol::Replicator::Create(ReaderReplicationOptions(timeout_)));
   return Reach(rep_->Connect(host_, port_, timeout_));
@@ -71,8 +70,8 @@ Result<drive::Drive*> PeerReader::Prepare(const crypto::PublicKey& key, int dept
     Status s = Update(*meta, ask);
     if (!s.ok()) {
       if (s.code() == Code::kTimeout) {
-        return Status::Timeout("peer " + name_ + " did not send drive " + id +
-                               " within " + SecondsText(timeout_) + " (it may not have it)");
+        return Status::Timeout("peer " + name_ + " did not send drive " + id + " within " +
+                               SecondsText(timeout_) + " (it may not have it)");
       }
       return s.Annotate("drive " + id);
     }
@@ -118,8 +117,7 @@ Status PeerReader::Fetch(core::Feed& feed, uint64_t index) {
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
     if (left <= 0ms) {
       return Status::Timeout("block " + std::to_string(index) + " of core " + ToHex(feed.key()) +
-                             " did not come from " + name_ + " within " +
-                             SecondsText(timeout_));
+                             " did not come from " + name_ + " within " + SecondsText(timeout_));
     }
     core::GetOptions go;
     go.timeout = std::min<Millis>(left, 250ms);
@@ -175,11 +173,13 @@ Status PeerReader::DownloadAll(std::vector<Range> ranges) {
     }
     RETURN_IF_ERROR(CheckConnected());
     // Until the next block stored or connection change.
-    (void)rep_->WaitForEvent(seen, std::chrono::duration_cast<Millis>(deadline - Clock::now()) + 1ms);
+    (void)rep_->WaitForEvent(seen,
+                             std::chrono::duration_cast<Millis>(deadline - Clock::now()) + 1ms);
   }
 }
 
-Status PeerReader::EnsureRange(core::Feed& feed, const drive::Stat& st, uint64_t start, uint64_t end) {
+Status PeerReader::EnsureRange(core::Feed& feed, const drive::Stat& st, uint64_t start,
+                               uint64_t end) {
   end = std::min(end, st.size);
   if (st.blocks == 0 || start >= end) return Status::Ok();
   ASSIGN_OR_RETURN(uint64_t first, Locate(feed, st, start));
@@ -225,8 +225,7 @@ Result<uint64_t> PeerReader::Locate(core::Feed& feed, const drive::Stat& st, uin
       auto found = feed.Seek(ByteOffset(target));
       if (found.ok()) {
         uint64_t b = found->first.value;
-        if (b < a || b > last)
-          return Status::Corruption("the file's bytes lie outside its blocks");
+        if (b < a || b > last) return Status::Corruption("the file's bytes lie outside its blocks");
         RETURN_IF_ERROR(Fetch(feed, b));
         return b;
       }
@@ -267,8 +266,8 @@ uint64_t PeerReader::GuessBlockSize(const drive::Stat& st) {
   return std::max<uint64_t>((st.size + n - 1) / n, 1);
 }
 
-Result<std::pair<drive::Drive*, std::string>> ResolveHolder(PeerReader& reader,
-                                                            drive::Drive& top, std::string path) {
+Result<std::pair<drive::Drive*, std::string>> ResolveHolder(PeerReader& reader, drive::Drive& top,
+                                                            std::string path) {
   drive::Drive* d = &top;
   for (int hops = 0; hops < 40; hops++) {
     ASSIGN_OR_RETURN(drive::Stat lst, d->Lstat(path));
@@ -294,8 +293,8 @@ Result<std::pair<drive::Drive*, std::string>> ResolveHolder(PeerReader& reader,
   return Status::Loop("too many symlinks and mounts");
 }
 
-Status FetchFileRange(PeerReader& reader, drive::Drive& d, const std::string& path,
-                      uint64_t start, std::optional<uint64_t> end_or_all) {
+Status FetchFileRange(PeerReader& reader, drive::Drive& d, const std::string& path, uint64_t start,
+                      std::optional<uint64_t> end_or_all) {
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(path));
   if (st.IsDirectory()) return Status::Ok();  // the reading command says what is wrong
   ASSIGN_OR_RETURN(auto holder, ResolveHolder(reader, d, path));

@@ -10,8 +10,8 @@
 namespace hyper::replication {
 
 struct StoreFeeds::State {
-  std::mutex mu;                      // held by a lookup, and by the destructor
-  corestore::Corestore* store;        // null once the StoreFeeds is gone
+  std::mutex mu;                // held by a lookup, and by the destructor
+  corestore::Corestore* store;  // null once the StoreFeeds is gone
   StoreFeedsOptions options;
   std::atomic<uint64_t> served{0};
   std::atomic<uint64_t> refused{0};
@@ -49,7 +49,7 @@ StoreFeeds::~StoreFeeds() {
 
 std::function<void(const crypto::Hash&, protocol::FeedAnswer)> StoreFeeds::provider() const {
   std::weak_ptr<State> weak = state_;
-  return [weak](const crypto::Hash& dk, protocol::FeedAnswer answer) {
+  return [weak](const crypto::Hash& dk, const protocol::FeedAnswer& answer) {
     // Opening a core reads files: never on the loop that calls this.
     bool posted = runtime::Default().executor().Post([weak, dk, answer] {
       protocol::PeerOptions peer;

@@ -1,10 +1,9 @@
 #include "hyper/trie/trie.h"
 
-#include "hyper/runtime/runtime.h"
-
 #include <algorithm>
 #include <bit>
 
+#include "hyper/runtime/runtime.h"
 #include "trie_state.h"
 
 namespace hyper::trie {

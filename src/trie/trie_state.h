@@ -1,6 +1,7 @@
 // Internal: the state shared by a trie and its checkouts.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -8,7 +9,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "hyper/trie/trie.h"
 #include "hyper/util/small_vector.h"

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "hyper/crypto/crypto.h"
-
 #include "tests/support/event_counter.h"
 
 namespace hyper::trie {

@@ -56,7 +56,8 @@ void SetMtime(const std::string& path, uint64_t ms) {
 // The tree under root as the drive keeps it: times in milliseconds, symlink times not kept.
 Tree ReadTree(const std::string& root) {
   Tree tree;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     std::string rel = "/" + it->path().lexically_relative(root).generic_string();
     struct stat st;
     EXPECT_EQ(lstat(it->path().c_str(), &st), 0);
@@ -132,9 +133,9 @@ class DriveCli : public CliTest {
     fs::create_symlink("hello.txt", src + "/link-to-hello");
     fs::create_symlink("../../hello.txt", src + "/docs/deep/up-link");
     uint64_t t = 1600000000123;
-    for (const auto& p : {"/hello.txt", "/empty-file", "/docs/héllo wörld ✓.md", "/docs/deep/big.bin",
-                          "/docs/deep/deeper/script.sh", "/docs/deep/deeper", "/docs/deep",
-                          "/docs", "/empty dir"}) {
+    for (const auto& p : {"/hello.txt", "/empty-file", "/docs/héllo wörld ✓.md",
+                          "/docs/deep/big.bin", "/docs/deep/deeper/script.sh", "/docs/deep/deeper",
+                          "/docs/deep", "/docs", "/empty dir"}) {
       SetMtime(src + p, t += 1111);
     }
   }
@@ -178,8 +179,8 @@ TEST_F(DriveCli, ReimportWritesOnlyWhatChanged) {
   EXPECT_EQ(Json({"info", url, "--json"})["version"], before["version"]) << "nothing changed";
 
   WriteAll(src + "/hello.txt", "hello again\n");  // changed (12 bytes)
-  fs::remove(src + "/empty-file");                 // removed
-  WriteAll(src + "/docs/new.txt", "new\n");        // added (4 bytes)
+  fs::remove(src + "/empty-file");                // removed
+  WriteAll(src + "/docs/new.txt", "new\n");       // added (4 bytes)
   EXPECT_EQ(Ok({"import", src, url}), url);
   auto after = Json({"info", url, "--json"});
   EXPECT_EQ(after["version"].get<uint64_t>(), before["version"].get<uint64_t>() + 3);
@@ -213,12 +214,18 @@ TEST_F(DriveCli, ReimportWritesOnlyWhatChanged) {
 
 TEST_F(DriveCli, NodeWrittenDriveExportsIdentically) {
   nlohmann::json ops = nlohmann::json::array({
-      {{"op", "writeFile"}, {"path", "/readme.md"}, {"data", {{"text", "# written by node\n"}}},
+      {{"op", "writeFile"},
+       {"path", "/readme.md"},
+       {"data", {{"text", "# written by node\n"}}},
        {"opts", {{"mode", 0644}, {"mtime", 1500000000000}}}},
       {{"op", "mkdir"}, {"path", "/photos"}, {"opts", {{"mtime", 1500000001000}}}},
-      {{"op", "writeFile"}, {"path", "/photos/ünïcode.txt"}, {"data", {{"text", "ü\n"}}},
+      {{"op", "writeFile"},
+       {"path", "/photos/ünïcode.txt"},
+       {"data", {{"text", "ü\n"}}},
        {"opts", {{"mode", 0600}, {"mtime", 1500000002000}}}},
-      {{"op", "writeFile"}, {"path", "/photos/empty"}, {"data", {{"text", ""}}},
+      {{"op", "writeFile"},
+       {"path", "/photos/empty"},
+       {"data", {{"text", ""}}},
        {"opts", {{"mtime", 1500000003000}}}},
       {{"op", "symlink"}, {"target", "../readme.md"}, {"path", "/photos/readme-link"}},
   });
@@ -434,7 +441,8 @@ TEST_F(DriveCli, FullDiskIsAClearErrorAndTheStoreStaysUsable) {
   ProcessRun full = Run({"import", src, url}, "", store);
   EXPECT_EQ(full.exit_code, 1);
   EXPECT_NE(full.stderr_text.find("NoSpace"), std::string::npos) << full.stderr_text;
-  EXPECT_EQ(std::count(full.stderr_text.begin(), full.stderr_text.end(), '\n'), 1) << full.stderr_text;
+  EXPECT_EQ(std::count(full.stderr_text.begin(), full.stderr_text.end(), '\n'), 1)
+      << full.stderr_text;
 
   // Still readable, and writable once there is room again.
   auto cat = Run({"cat", url + "/small.txt"}, "", store);

@@ -545,9 +545,9 @@ TEST_F(NetCli, SeedAllServesEveryDriveOfTheStoreOnDemand) {
   EXPECT_EQ((*node)["files"]["/big.bin"]["fnv"], Fnv(big));
 
   // A drive the store does not hold: the seed says nothing, and the reader gives up in time.
-  ProcessRun missing = Run({"cat", "hyper://" + std::string(64, 'a') + "/x", "--peer", addr,
-                            "--timeout", "0.5"},
-                           tmp_.Sub("other-reader"));
+  ProcessRun missing =
+      Run({"cat", "hyper://" + std::string(64, 'a') + "/x", "--peer", addr, "--timeout", "0.5"},
+          tmp_.Sub("other-reader"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.stderr_text.find("did not send drive"), std::string::npos)
       << missing.stderr_text;

@@ -379,7 +379,8 @@ class Drive {
   Status Rmdir(std::string_view path);
   // The entries of a directory (following symlinks to reach it). Recursive: every node below
   // it, through mounts; a symlink is listed as a link and never followed.
-  Result<std::vector<DirEntry>> Readdir(std::string_view path, const ReaddirOptions& options = {}) const;
+  Result<std::vector<DirEntry>> Readdir(std::string_view path,
+                                        const ReaddirOptions& options = {}) const;
 
   // --- symlinks ---
   Status Symlink(std::string_view target, std::string_view link_path);

@@ -66,12 +66,12 @@ class DriveReplication {
   protocol::Replicator& rep_;
   const crypto::PublicKey key_;
   const protocol::PeerOptions options_;
-  std::mutex scan_mu_;      // one look at a time (a look may wait for the network)
+  std::mutex scan_mu_;     // one look at a time (a look may wait for the network)
   mutable std::mutex mu_;  // the maps below, held briefly (never while waiting)
   std::map<std::string, std::shared_ptr<core::Feed>> metas_;     // by key, hex
   std::map<std::string, std::shared_ptr<core::Feed>> contents_;  // by key, hex
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;  // by metadata key, hex
-  std::vector<std::pair<core::Feed*, uint64_t>> listeners_;     // append listeners installed
+  std::vector<std::pair<core::Feed*, uint64_t>> listeners_;      // append listeners installed
   std::atomic<bool> look_scheduled_{false};
   std::atomic<bool> stopping_{false};
 };

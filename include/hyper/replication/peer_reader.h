@@ -124,15 +124,14 @@ class PeerReader {
   std::unique_ptr<protocol::Replicator> rep_;
 };
 
-
 // The drive (a prepared one) and path inside it that hold `path` of `top`, following symlinks
 // and mounts; the content feed read for it is that drive's.
-Result<std::pair<drive::Drive*, std::string>> ResolveHolder(PeerReader& reader,
-                                                            drive::Drive& top, std::string path);
+Result<std::pair<drive::Drive*, std::string>> ResolveHolder(PeerReader& reader, drive::Drive& top,
+                                                            std::string path);
 // Makes local the content blocks of bytes [start, end) of the file at `path` of `d` (to its
 // end when `end` is nullopt), and only those. A directory needs nothing.
-Status FetchFileRange(PeerReader& reader, drive::Drive& d, const std::string& path,
-                      uint64_t start, std::optional<uint64_t> end);
+Status FetchFileRange(PeerReader& reader, drive::Drive& d, const std::string& path, uint64_t start,
+                      std::optional<uint64_t> end);
 // Makes local what an export of `path` reads: the metadata of every prepared drive, the content
 // of the files below `path`, and everything in the drives it mounts.
 Status FetchTree(PeerReader& reader, drive::Drive& top, const std::string& path);

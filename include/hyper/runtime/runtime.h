@@ -1,8 +1,8 @@
 // The process's runtime, the door to threads, time and the network (as LevelDB's Env is):
 // one event loop thread for every socket and timer, one executor for blocking feed work, the
-// clock whose timers run on that loop, and the TCP and UDP socket factories. Made and started on first
-// use and kept until the process ends (objects destroyed at exit may still use it). Its number
-// of threads is fixed: 1 loop + executor().threads() + callbacks().threads(), however many
+// clock whose timers run on that loop, and the TCP and UDP socket factories. Made and started on
+// first use and kept until the process ends (objects destroyed at exit may still use it). Its
+// number of threads is fixed: 1 loop + executor().threads() + callbacks().threads(), however many
 // feeds, replicators and connections exist.
 //
 // The callbacks executor runs what users and upper layers hang on events (drive and trie watch
