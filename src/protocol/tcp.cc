@@ -640,10 +640,17 @@ bool Replicator::Impl::WaitOn(const std::function<bool()>& check,
     }
     if (check()) return true;
     // Sleeps until the loop handles another event (one that happened since `seen` counts).
-    runtime::MutexLock g(&events_mu);
-    while (events == seen) {
-      if (!events_cv.WaitUntil(&events_mu, deadline)) return events != seen && check();
+    // `check` never runs with events_mu held: it may wait for the loop, which takes events_mu
+    // to count every event (Notify).
+    bool timed_out = false;
+    {
+      runtime::MutexLock g(&events_mu);
+      while (events == seen && !timed_out) {
+        timed_out = !events_cv.WaitUntil(&events_mu, deadline);
+      }
+      if (timed_out && events == seen) return false;
     }
+    if (timed_out) return check();  // an event came just as the time ran out
   }
 }
 

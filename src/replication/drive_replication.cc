@@ -1,5 +1,7 @@
 #include "hyper/replication/drive_replication.h"
 
+#include <shared_mutex>
+
 #include "hyper/runtime/runtime.h"
 #include "hyper/util/bytes.h"
 
@@ -9,9 +11,21 @@ namespace {
 constexpr int kMaxDepth = 16;
 }  // namespace
 
+// What the append listeners and the queued looks share with the DriveReplication: a listener
+// copied by a feed just before it was removed may still run after the destructor, and a look may
+// be queued then; both find `owner` null. A look holds `running` (shared) while it uses the
+// owner; the destructor takes it exclusively after clearing `owner`.
+struct DriveReplication::Shared {
+  std::atomic<DriveReplication*> owner;
+  std::shared_mutex running;
+  std::atomic<bool> look_queued{false};
+};
+
 DriveReplication::DriveReplication(corestore::Corestore& store, protocol::Replicator& rep,
                                    const crypto::PublicKey& key, protocol::PeerOptions options)
-    : store_(store), rep_(rep), key_(key), options_(options) {}
+    : store_(store), rep_(rep), key_(key), options_(options), shared_(std::make_shared<Shared>()) {
+  shared_->owner = this;
+}
 
 Result<std::unique_ptr<DriveReplication>> DriveReplication::Start(corestore::Corestore& store,
                                                                   protocol::Replicator& rep,
@@ -24,14 +38,16 @@ Result<std::unique_ptr<DriveReplication>> DriveReplication::Start(corestore::Cor
 
 DriveReplication::~DriveReplication() {
   stopping_ = true;
+  shared_->owner = nullptr;
   std::vector<std::pair<core::Feed*, uint64_t>> listeners;
   {
     std::lock_guard lock(mu_);
     listeners.swap(listeners_);
   }
   for (auto& [feed, handle] : listeners) feed->RemoveListener(handle);
-  // A look queued or running uses this object: let it end (it returns early while stopping).
-  runtime::Default().callbacks().WaitIdle(this);
+  // A look that runs uses this object: let it end (it returns early while stopping). Looks that
+  // start later find no owner.
+  { std::unique_lock wait(shared_->running); }
   for (core::Feed* f : feeds()) (void)rep_.RemoveFeed(f);
 }
 
@@ -40,14 +56,16 @@ Result<bool> DriveReplication::Refresh() {
   return Scan(key_, 0);
 }
 
-void DriveReplication::OnMetadataAppend() {
+void DriveReplication::OnMetadataAppend(const std::shared_ptr<Shared>& shared) {
   // One look at a time is enough: appends that come while one waits are seen by it.
-  if (stopping_ || look_scheduled_.exchange(true)) return;
-  runtime::Default().callbacks().Post(this, [this] {
-    look_scheduled_ = false;
-    if (stopping_) return;
-    auto added = Refresh();
-    if (added.ok() && *added) rep_.Wake();
+  if (shared->owner.load() == nullptr || shared->look_queued.exchange(true)) return;
+  runtime::Default().callbacks().Post(shared.get(), [shared] {
+    shared->look_queued = false;
+    std::shared_lock running(shared->running);
+    DriveReplication* self = shared->owner.load();
+    if (self == nullptr) return;
+    auto added = self->Refresh();
+    if (added.ok() && *added) self->rep_.Wake();
   });
 }
 
@@ -62,7 +80,7 @@ Result<bool> DriveReplication::Scan(const crypto::PublicKey& key, int depth) {
     protocol::PeerOptions meta_options = options_;
     meta_options.hypertrie_extension = true;  // answer peers' lookups in one round trip
     RETURN_IF_ERROR(rep_.AddFeed(meta.get(), meta_options));
-    uint64_t handle = meta->OnAppend([this](uint64_t) { OnMetadataAppend(); });
+    uint64_t handle = meta->OnAppend([shared = shared_](uint64_t) { OnMetadataAppend(shared); });
     std::lock_guard lock(mu_);
     listeners_.emplace_back(meta.get(), handle);
     metas_[id] = meta;

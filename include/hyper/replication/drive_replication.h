@@ -60,7 +60,8 @@ class DriveReplication {
                    const crypto::PublicKey& key, protocol::PeerOptions options);
   // The only writer of the maps. REQUIRES: scan_mu_ held.
   Result<bool> Scan(const crypto::PublicKey& key, int depth);
-  void OnMetadataAppend();
+  struct Shared;
+  static void OnMetadataAppend(const std::shared_ptr<Shared>& shared);
 
   corestore::Corestore& store_;
   protocol::Replicator& rep_;
@@ -72,8 +73,8 @@ class DriveReplication {
   std::map<std::string, std::shared_ptr<core::Feed>> contents_;  // by key, hex
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;  // by metadata key, hex
   std::vector<std::pair<core::Feed*, uint64_t>> listeners_;      // append listeners installed
-  std::atomic<bool> look_scheduled_{false};
   std::atomic<bool> stopping_{false};
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace hyper::replication
