@@ -33,7 +33,9 @@ for ((i = 0; i < drives; i++)); do
   urls+=("$("$bin" --storage "$store" import "$tmp/src" 2>/dev/null)")
 done
 
-"$bin" --storage "$store" seed --all --listen 127.0.0.1:0 >"$tmp/seed.out" 2>"$tmp/seed.err" &
+# Every reader connects from 127.0.0.1: lift the per-address cap (8 by default) above them.
+"$bin" --storage "$store" seed --all --listen 127.0.0.1:0 --max-per-address $((peers + 8)) \
+  >"$tmp/seed.out" 2>"$tmp/seed.err" &
 seed_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$tmp/seed.out" && break; sleep 0.1; done
 addr="$(sed -n 's/^listening on //p' "$tmp/seed.out")"
