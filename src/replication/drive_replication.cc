@@ -1,5 +1,6 @@
 #include "hyper/replication/drive_replication.h"
 
+#include <atomic>
 #include <shared_mutex>
 
 #include "hyper/runtime/runtime.h"
@@ -37,7 +38,6 @@ Result<std::unique_ptr<DriveReplication>> DriveReplication::Start(corestore::Cor
 }
 
 DriveReplication::~DriveReplication() {
-  stopping_ = true;
   shared_->owner = nullptr;
   std::vector<std::pair<core::Feed*, uint64_t>> listeners;
   {
@@ -70,7 +70,8 @@ void DriveReplication::OnMetadataAppend(const std::shared_ptr<Shared>& shared) {
 }
 
 Result<bool> DriveReplication::Scan(const crypto::PublicKey& key, int depth) {
-  if (depth > kMaxDepth || stopping_) return false;
+  // A look that runs while the destructor waits for it stops early.
+  if (depth > kMaxDepth || shared_->owner.load() == nullptr) return false;
   const std::string id = ToHex(key);
   bool added = false;
   if (!metas_.count(id)) {

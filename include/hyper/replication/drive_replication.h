@@ -14,7 +14,6 @@
 // Thread safety: every method may be called from any thread but the callbacks executor's.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -73,7 +72,6 @@ class DriveReplication {
   std::map<std::string, std::shared_ptr<core::Feed>> contents_;  // by key, hex
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;  // by metadata key, hex
   std::vector<std::pair<core::Feed*, uint64_t>> listeners_;      // append listeners installed
-  std::atomic<bool> stopping_{false};
   std::shared_ptr<Shared> shared_;
 };
 
