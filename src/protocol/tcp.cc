@@ -64,6 +64,8 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
         sockets(o.sockets != nullptr ? *o.sockets : rt.sockets()) {}
 
   ReplicationOptions options;
+  // Our Noise identity, the same on every connection (hyperswarm's duplicate rule compares it).
+  DhKeyPair key_pair = options.key_pair ? *options.key_pair : GenerateDhKeyPair();
   runtime::Runtime& rt;
   runtime::EventLoop& loop;
   // Stores received blocks (Feed::Put) off the loop, in order for each feed (its key).
@@ -124,6 +126,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   std::vector<std::unique_ptr<runtime::Listener>> listeners;
   std::set<std::shared_ptr<TcpConnection>> conns;
   std::map<std::string, size_t> conns_by_address;  // open connections by remote IP address
+  uint64_t next_connection_id = 1;
   Status first_error;
   // Rate limiting of Report, for each kind of report: when its last line went out, and how
   // many were held back since.
@@ -259,8 +262,14 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     return entry.rep->RegisterExtension(std::string(trie::kExtensionName), std::move(h));
   }
 
-  void StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator);
+  // `closed` (dialled connections) is told when the connection closes. Busy when refused (the
+  // limits): `closed` is then never told.
+  Status StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator,
+                         std::function<void(const Status&)> closed = nullptr);
   void FlushAll();
+  // After `c`'s handshake: the duplicate rule (ReplicationOptions::deduplicate).
+  void Deduplicate(TcpConnection& c);
+  void Tell(const TcpConnection& c, ConnectionEvent::Kind kind, const Status& status);
 };
 
 bool Gate::Post(std::function<void(Replicator::Impl*)> fn) {
@@ -277,7 +286,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   TcpConnection(Replicator::Impl* impl, std::unique_ptr<runtime::Socket> s, bool initiator)
       : impl(impl),
         socket(std::move(s)),
-        stream(StreamOptions{initiator, impl->options.key_pair, impl->options.limits}),
+        stream(StreamOptions{initiator, impl->key_pair, impl->options.limits}),
         idle(impl->clock),
         keepalive(impl->clock),
         handshake(impl->clock),
@@ -303,7 +312,10 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   bool ending = false;
   bool had_channels = false;
   bool read_paused = false;
-  runtime::TimePoint last_received;  // when the remote last sent bytes (see ArmIdle)
+  bool handshake_told = false;  // the handshake's end was handled (duplicate rule, on_connection)
+  uint64_t id = 0;
+  std::function<void(const Status&)> on_closed;  // a Dial's `closed`
+  runtime::TimePoint last_received;              // when the remote last sent bytes (see ArmIdle)
 
   size_t pending_write() const { return writing.size() + stream.output_size(); }
 
@@ -394,6 +406,12 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         self->Close(s);
         return;
       }
+      if (!self->handshake_told && self->stream.handshake_done()) {
+        self->handshake_told = true;
+        self->impl->Tell(*self, ConnectionEvent::Kind::kOpened, Status::Ok());
+        if (self->impl->options.deduplicate) self->impl->Deduplicate(*self);
+        if (self->closed) return;
+      }
       // What came in on one connection may have produced output on others (announces, ends).
       self->impl->FlushAll();
       if (self->closed) return;
@@ -452,7 +470,10 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   void Close(const Status& why) {
     if (closed) return;
     closed = true;
-    if (!why.ok() && impl->first_error.ok()) impl->first_error = why.Annotate(remote);
+    // A duplicate (or a connection to ourselves) closed by the swarm's rule is no error.
+    if (!why.ok() && why.code() != Code::kExists && impl->first_error.ok()) {
+      impl->first_error = why.Annotate(remote);
+    }
     stream.Destroy(why.ok() ? Status::Cancelled("connection closed") : why);
     impl->CollectAll();
     impl->ReleaseIdle();
@@ -463,12 +484,53 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
     if (auto it = impl->conns_by_address.find(address); it != impl->conns_by_address.end()) {
       if (--it->second == 0) impl->conns_by_address.erase(it);
     }
+    if (handshake_told) impl->Tell(*this, ConnectionEvent::Kind::kClosed, why);
+    if (auto closed_cb = std::move(on_closed)) closed_cb(why);
     impl->conns.erase(shared_from_this());
     impl->Notify();
   }
 };
 
-void Replicator::Impl::StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator) {
+void Replicator::Impl::Tell(const TcpConnection& c, ConnectionEvent::Kind kind,
+                            const Status& status) {
+  if (!options.on_connection) return;
+  ConnectionEvent e;
+  e.kind = kind;
+  e.id = c.id;
+  e.initiator = c.initiator;
+  e.remote = c.remote;
+  e.remote_key = c.stream.remote_public_key();
+  e.status = status;
+  options.on_connection(e);
+}
+
+void Replicator::Impl::Deduplicate(TcpConnection& c) {
+  HYPER_ASSERT_ON_LOOP(loop);
+  auto remote_key = c.stream.remote_public_key();
+  if (!remote_key) return;
+  if (*remote_key == key_pair.public_key) {
+    c.Close(Status::Exists("connected to ourselves"));
+    return;
+  }
+  std::shared_ptr<TcpConnection> other;
+  for (const auto& o : conns) {
+    if (o.get() != &c && !o->closed && o->handshake_told &&
+        o->stream.remote_public_key() == remote_key) {
+      other = o;
+      break;
+    }
+  }
+  if (!other) return;
+  // The connection dialled by the side with the smaller key survives; two dialled by the same
+  // side (two addresses of one peer): the older one.
+  const bool we_are_smaller = key_pair.public_key < *remote_key;
+  TcpConnection* loser = &c;
+  if (c.initiator != other->initiator && c.initiator == we_are_smaller) loser = other.get();
+  loser->Close(Status::Exists("a duplicate of another connection to " + c.remote));
+}
+
+Status Replicator::Impl::StartConnection(std::unique_ptr<runtime::Socket> socket, bool initiator,
+                                         std::function<void(const Status&)> closed) {
   HYPER_ASSERT_ON_LOOP(loop);
   std::string refused;
   const std::string address = socket->remote_address();
@@ -484,12 +546,15 @@ void Replicator::Impl::StartConnection(std::unique_ptr<runtime::Socket> socket, 
                           socket->remote_endpoint() + ": " + refused);
     if (conns_by_address[address] == 0) conns_by_address.erase(address);
     socket->Close();
-    return;
+    return Status::Busy(refused);
   }
   auto c = std::make_shared<TcpConnection>(this, std::move(socket), initiator);
+  c->id = next_connection_id++;
+  c->on_closed = std::move(closed);
   conns.insert(c);
   conns_by_address[c->address]++;
   c->Start();
+  return Status::Ok();
 }
 
 void Replicator::Impl::FlushAll() {
@@ -812,7 +877,9 @@ Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
     std::weak_ptr<Impl> weak = d.shared_from_this();
     ASSIGN_OR_RETURN(auto listener,
                      d.sockets.Listen(host, port, [weak](std::unique_ptr<runtime::Socket> s) {
-                       if (auto self = weak.lock()) self->StartConnection(std::move(s), false);
+                       if (auto self = weak.lock()) {
+                         (void)self->StartConnection(std::move(s), false);
+                       }
                      }));
     uint16_t bound = listener->port();
     d.listeners.push_back(std::move(listener));
@@ -822,38 +889,59 @@ Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
 
 Status Replicator::Connect(const std::string& host, uint16_t port,
                            std::chrono::milliseconds timeout) {
-  Impl& d = *impl_;
+  auto done = std::make_shared<std::promise<Status>>();
+  auto fut = done->get_future();
+  DialCallbacks cb;
+  cb.connected = [done](const Status& s) { done->set_value(s); };
+  Dial(host, port, timeout, std::move(cb));
+  return fut.get();
+}
+
+void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
+                      DialCallbacks callbacks) {
   // The attempt runs on the loop; its deadline is a timer on the replicator's clock, which
-  // gives up the attempt (the result is then Cancelled, reported as Timeout).
+  // gives up the attempt (reported as Timeout).
   struct Attempt {
     std::optional<runtime::Timer> deadline;
     std::function<void()> give_up;
     bool timed_out = false;
-    std::promise<Result<std::unique_ptr<runtime::Socket>>> done;
+    DialCallbacks callbacks;
   };
   auto a = std::make_shared<Attempt>();
-  auto fut = a->done.get_future();
-  d.loop.Post([a, &d, host, port, timeout] {
-    a->deadline.emplace(d.clock);
+  a->callbacks = std::move(callbacks);
+  std::weak_ptr<Impl> weak = impl_;
+  impl_->loop.Post([a, weak, host, port, timeout] {
+    auto d = weak.lock();
+    if (!d) return;
+    a->deadline.emplace(d->clock);
     a->deadline->Start(timeout, [a] {
       a->timed_out = true;
       auto give_up = std::move(a->give_up);  // it reports, and so clears a->give_up
       if (give_up) give_up();
     });
-    a->give_up = d.sockets.Connect(host, port, [a](Result<std::unique_ptr<runtime::Socket>> r) {
-      a->deadline->Cancel();
-      a->give_up = nullptr;
-      a->done.set_value(std::move(r));
-    });
+    a->give_up = d->sockets.Connect(
+        host, port, [a, weak, host, port](Result<std::unique_ptr<runtime::Socket>> r) {
+          a->deadline->Cancel();
+          a->give_up = nullptr;
+          auto connected = std::move(a->callbacks.connected);
+          auto d = weak.lock();
+          if (a->timed_out) {
+            if (connected)
+              connected(Status::Timeout("connecting to " + host + ":" + std::to_string(port)));
+            return;
+          }
+          if (!r.ok() || !d) {
+            if (connected)
+              connected(r.ok() ? Status::Cancelled("replication stopped") : r.status());
+            return;
+          }
+          Status started = d->StartConnection(std::move(*r), true, std::move(a->callbacks.closed));
+          if (connected) connected(started);
+        });
   });
-  auto r = fut.get();
-  if (d.Run([&] { return a->timed_out; })) {
-    return Status::Timeout("connecting to " + host + ":" + std::to_string(port));
-  }
-  if (!r.ok()) return r.status();
-  d.Run([&] { d.StartConnection(std::move(*r), true); });
-  return Status::Ok();
 }
+
+std::array<uint8_t, kDhBytes> Replicator::public_key() const { return impl_->key_pair.public_key; }
 
 Status Replicator::WaitUntilIdle(std::chrono::milliseconds timeout) {
   Impl& d = *impl_;

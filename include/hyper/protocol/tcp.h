@@ -20,6 +20,7 @@
 // connection open and announces appends.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,17 @@ namespace hyper::protocol {
 // (the replicator keeps it alive while a peer replicates it) and how, or with nullptr (the
 // remote is told nothing). Callable from any thread, once.
 using FeedAnswer = std::function<void(std::shared_ptr<core::Feed> feed, PeerOptions options)>;
+
+struct ConnectionEvent {
+  enum class Kind { kOpened, kClosed };
+  Kind kind = Kind::kOpened;
+  uint64_t id = 0;  // the same for a connection's two events
+  bool initiator = false;
+  std::string remote;                                       // "address:port"
+  std::optional<std::array<uint8_t, kDhBytes>> remote_key;  // once the handshake is done
+  // kClosed: why (Ok for a clean end; Exists for a duplicate or a connection to ourselves).
+  Status status;
+};
 
 struct ReplicationOptions {
   // A connection with no bytes from the remote for this long is dropped; we send keep-alives
@@ -79,6 +91,22 @@ struct ReplicationOptions {
   // channel (the remote's capability is checked then), and dropped once no peer replicates it.
   // Nothing is asked when empty.
   std::function<void(const crypto::Hash& discovery_key, FeedAnswer answer)> feed_provider;
+  // Once a connection's handshake is done: close it when the remote's Noise key is ours (we
+  // dialled ourselves), and of two connections with one remote key keep only the one dialled by
+  // the side whose key is smaller (hyperswarm's rule, so that both sides close the same one).
+  bool deduplicate = false;
+  // Told on the loop when a connection's handshake is done and when a connection closes (a
+  // swarm counts its peers with it). Must not block nor call the Replicator.
+  std::function<void(const ConnectionEvent&)> on_connection;
+};
+
+// What a Dial tells, on the loop. Neither may block nor call the Replicator.
+struct DialCallbacks {
+  // The TCP connect's outcome: Timeout, IOError, Busy (refused by our own limits), or Ok
+  // (the connection then replicates).
+  std::function<void(const Status&)> connected;
+  // After an Ok `connected`: the connection closed, and why (see ConnectionEvent::status).
+  std::function<void(const Status&)> closed;
 };
 
 struct ConnectionInfo {
@@ -119,6 +147,11 @@ class Replicator {
   // Connects (and returns once the TCP connection is up, or Timeout / IOError).
   Status Connect(const std::string& host, uint16_t port,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Dials without waiting: from any thread, the loop too. See DialCallbacks.
+  void Dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
+            DialCallbacks callbacks);
+  // Our Noise public key (the same on every connection of this replicator).
+  std::array<uint8_t, kDhBytes> public_key() const;
 
   // Waits until no connection is left; Timeout otherwise. Returns the first replication error
   // seen on a connection (bad data, timeouts), if any.

@@ -1,0 +1,186 @@
+// The connection manager over real sockets on loopback: a persistent DHT node as the bootstrap,
+// a seed that announces a feed's discovery key, and readers that only know the key.
+#include "hyper/swarm/swarm.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "hyper/core/feed.h"
+#include "hyper/runtime/runtime.h"
+#include "hyper/storage/file.h"
+#include "hyper/swarm/udp_dht.h"
+
+namespace hyper::swarm {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A persistent DHT node on 127.0.0.1, on the runtime's loop.
+class Bootstrap {
+ public:
+  Bootstrap() {
+    runtime::Runtime& rt = runtime::Default();
+    UdpDhtOptions o;
+    o.host = "127.0.0.1";
+    o.node.ephemeral = false;
+    dht_ = rt.loop().Call([&] { return UdpDht::Open(rt.udp(), rt.clock(), o).value(); });
+    address_ = rt.loop().Call([&] { return dht_->local(); });
+  }
+  ~Bootstrap() {
+    runtime::Default().loop().Call([&] { dht_.reset(); });
+  }
+  const UdpEndpoint& address() const { return address_; }
+  size_t records() const {
+    return runtime::Default().loop().Call([&] { return dht_->store().size(); });
+  }
+
+ private:
+  std::unique_ptr<UdpDht> dht_;
+  UdpEndpoint address_;
+};
+
+struct Writer {
+  storage::MemoryDirectory dir;
+  std::unique_ptr<core::Feed> feed;
+  explicit Writer(int blocks) {
+    feed = std::move(core::Feed::Open(dir.factory(), core::FeedOptions{}).value());
+    for (int i = 0; i < blocks; i++) {
+      EXPECT_TRUE(feed->Append(ToBytes("block " + std::to_string(i))).ok());
+    }
+  }
+};
+
+struct Replica {
+  storage::MemoryDirectory dir;
+  std::unique_ptr<core::Feed> feed;
+  explicit Replica(const crypto::PublicKey& key) {
+    core::FeedOptions o;
+    o.key = key;
+    feed = std::move(core::Feed::Open(dir.factory(), o).value());
+  }
+};
+
+NodeId Topic(const core::Feed& feed) {
+  NodeId t{};
+  std::copy(feed.discovery_key().begin(), feed.discovery_key().end(), t.begin());
+  return t;
+}
+
+protocol::ReplicationOptions Dedup() {
+  protocol::ReplicationOptions o;
+  o.deduplicate = true;
+  return o;
+}
+
+SwarmOptions Local(const Bootstrap& b, bool listen) {
+  SwarmOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.listen = listen;
+  o.bootstrap = {b.address()};
+  return o;
+}
+
+TEST(Swarm, AReaderThatKnowsOnlyTheKeyFindsTheSeedAndReplicates) {
+  Bootstrap boot;
+  Writer w(20);
+  auto seed_rep = protocol::Replicator::Create(Dedup()).value();
+  protocol::PeerOptions serve;
+  serve.live = true;
+  serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
+  ASSERT_TRUE(seed_rep->AddFeed(w.feed.get(), serve).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+  seed->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = false});
+
+  Replica r(w.feed->key());
+  auto reader_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r.feed.get()).ok());
+  auto reader = Swarm::Open(*reader_rep, Local(boot, false)).value();
+  // Joined at the same moment as the seed announced: found by a repeated lookup if not the
+  // first one.
+  reader->Join(Topic(*w.feed));
+  ASSERT_TRUE(reader_rep->WaitForLength(r.feed.get(), 20, 15s).ok());
+  for (uint64_t i = 0; i < 20; i++) {
+    EXPECT_EQ(r.feed->Get(BlockIndex(i)).value(), w.feed->Get(BlockIndex(i)).value());
+  }
+  SwarmStats st = reader->stats();
+  EXPECT_GE(st.peers_found, 1u);
+  EXPECT_EQ(st.dialled_connected, 1u);
+  // The seed's announce is stored on the bootstrap under the UDP source port, and that port
+  // accepts TCP: the reader dialled exactly it.
+  auto conns = reader_rep->connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(seed->port()));
+  EXPECT_GE(boot.records(), 1u);
+  reader.reset();
+  seed.reset();
+}
+
+TEST(Swarm, LeavingUnannouncesSoThatLaterLookupsFindNobody) {
+  Bootstrap boot;
+  Writer w(1);
+  auto seed_rep = protocol::Replicator::Create(Dedup()).value();
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+  seed->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = false});
+  // Wait for the announce to be stored, then leave.
+  for (int i = 0; i < 200 && seed->stats().announces_done == 0; i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(boot.records(), 1u);
+  seed.reset();  // unannounces (waits for it)
+  EXPECT_EQ(boot.records(), 0u);
+}
+
+TEST(Swarm, TwoPeersThatAnnounceAndLookUpEachOtherKeepOneConnection) {
+  Bootstrap boot;
+  Writer w(10);
+  Replica r(w.feed->key());
+  auto a_rep = protocol::Replicator::Create(Dedup()).value();
+  auto b_rep = protocol::Replicator::Create(Dedup()).value();
+  protocol::PeerOptions live;
+  live.live = true;
+  ASSERT_TRUE(a_rep->AddFeed(w.feed.get(), live).ok());
+  ASSERT_TRUE(b_rep->AddFeed(r.feed.get(), live).ok());
+  auto a = Swarm::Open(*a_rep, Local(boot, true)).value();
+  auto b = Swarm::Open(*b_rep, Local(boot, true)).value();
+  a->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = true});
+  b->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = true});
+  ASSERT_TRUE(b_rep->WaitForLength(r.feed.get(), 10, 15s).ok());
+  // Each side finds the other and dials it; of the two connections, both sides keep the same
+  // one. Wait until both have dialled (or been refused) and the duplicate is gone.
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  uint64_t seen = a_rep->events();
+  while (std::chrono::steady_clock::now() < deadline) {
+    SwarmStats sa = a->stats();
+    SwarmStats sb = b->stats();
+    bool both_tried = sa.peers_found >= 1 && sb.peers_found >= 1 && sa.dialling == 0 &&
+                      sb.dialling == 0 && sa.lookups_done >= 2 && sb.lookups_done >= 2;
+    if (both_tried && a_rep->connections().size() == 1 && b_rep->connections().size() == 1) break;
+    (void)a_rep->WaitForEvent(seen, 200ms);
+    seen = a_rep->events();
+  }
+  EXPECT_EQ(a_rep->connections().size(), 1u);
+  EXPECT_EQ(b_rep->connections().size(), 1u);
+  // Still replicating live over the one kept.
+  ASSERT_TRUE(w.feed->Append(ToBytes("after")).ok());
+  EXPECT_TRUE(b_rep->WaitForLength(r.feed.get(), 11, 10s).ok());
+  a.reset();
+  b.reset();
+}
+
+TEST(Swarm, AnExplicitPortTakenForTcpIsAnError) {
+  Bootstrap boot;
+  auto rep1 = protocol::Replicator::Create(Dedup()).value();
+  uint16_t taken = rep1->Listen("127.0.0.1", 0).value();
+  auto rep2 = protocol::Replicator::Create(Dedup()).value();
+  SwarmOptions o = Local(boot, true);
+  o.port = taken;
+  auto s = Swarm::Open(*rep2, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(std::to_string(taken)), std::string::npos)
+      << s.status().ToString();
+}
+
+}  // namespace
+}  // namespace hyper::swarm
