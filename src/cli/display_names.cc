@@ -68,13 +68,27 @@ bool IsC1(std::string_view text, size_t i, size_t n) {
 
 void AppendEscaped(std::string& out, unsigned char c) {
   switch (c) {
-    case '\a': out += "\\a"; return;
-    case '\b': out += "\\b"; return;
-    case '\t': out += "\\t"; return;
-    case '\n': out += "\\n"; return;
-    case '\v': out += "\\v"; return;
-    case '\f': out += "\\f"; return;
-    case '\r': out += "\\r"; return;
+    case '\a':
+      out += "\\a";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\v':
+      out += "\\v";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
     default: {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\%03o", c);

@@ -44,7 +44,7 @@ TEST(DisplayNames, JsonKeepsTheExactBytes) {
   SetJsonText(j, "bad", "a\xff");
   EXPECT_EQ(j["bad"], "a\xef\xbf\xbd");
   EXPECT_EQ(j["badHex"], "61ff");
-  EXPECT_FALSE(IsValidUtf8("\xc0\x80"));  // overlong
+  EXPECT_FALSE(IsValidUtf8("\xc0\x80"));      // overlong
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // a surrogate
   EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x98\x80"));
 }

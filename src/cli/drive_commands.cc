@@ -670,17 +670,23 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto peer_options = [&a](CLI::App* cmd) {
     cmd->add_option("--peer", a.peer,
                     "Fetch what is read from this peer (HOST:PORT) first and store it (refused "
-                    "while another process writes to the store, such as a seed of it)")
+                    "while another process writes to the store, such as a seed of it). Without "
+                    "it, a drive not held whole here is looked up on the DHT by its key")
         ->check(PeerAddressValidator());
     AddSecondsOption(cmd, "--timeout", a.timeout,
-                     "With --peer: seconds the peer may stay silent (default 10)");
+                     "Seconds to find a peer, and that a peer may stay silent (default 10)");
+    AddDiscoveryOptions(cmd, a.discovery);
   };
   auto with_peer = [&storage, &a](PeerFetch::For what, const Action& act) -> Action {
     return [&storage, &a, what, act]() -> Status {
-      if (!a.peer.empty()) {
+      // Without --peer: the DHT, for a drive not held whole here (when there is a DHT to ask).
+      const bool discover = a.peer.empty() && DiscoveryConfigured(a.discovery) &&
+                            NeedsPeers(ResolveStorageDir(storage), a.url);
+      if (!a.peer.empty() || discover) {
         PeerFetch f;
         f.what = what;
         f.peer = a.peer;
+        f.discovery = a.discovery;
         f.timeout = a.timeout;
         f.start = a.start;
         f.end = a.end;

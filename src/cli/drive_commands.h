@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core_commands.h"
+#include "discovery.h"
 
 namespace hyper::cli {
 
@@ -21,6 +22,8 @@ struct DriveArgs {
   bool force = false;                      // tag
   std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
   double timeout = 10;  // seconds the peer may stay silent
+  // export, cat, ls, stat without --peer: how peers are found (a drive not all local).
+  DiscoveryArgs discovery;
 };
 
 // REQUIRES: storage, args and action outlive app.

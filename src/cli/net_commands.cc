@@ -17,6 +17,7 @@
 #include "hyper/replication/drive_replication.h"
 #include "hyper/replication/peer_reader.h"
 #include "hyper/replication/store_feeds.h"
+#include "hyper/swarm/swarm.h"
 #include "number_options.h"
 #include "session.h"
 #include "stop_signal.h"
@@ -99,19 +100,36 @@ Status Unreachable(const PeerAddress& peer, const Status& s) {
 }  // namespace
 
 Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& f) {
-  ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(f.peer));
+  std::optional<PeerAddress> peer;
+  if (!f.peer.empty()) {
+    ASSIGN_OR_RETURN(peer, ParsePeerAddress(f.peer));
+  }
   ASSIGN_OR_RETURN(HyperUrl parsed, ParseHyperUrl(url));
   // What arrives is stored (verified blocks appended, as sync does): beside readers, never
   // beside another writer such as a seed of this store.
   auto opened = Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders);
   if (!opened.ok() && opened.status().code() == Code::kBusy) {
+    if (!peer) {
+      return Status::Busy("cannot fetch drive " + ToHex(parsed.key) +
+                          " from peers (this store does not hold it whole) while another process "
+                          "writes to the store: " +
+                          opened.status().message() + " (--offline reads what the store holds)");
+    }
     return Status::Busy(
         "cannot use --peer here, as it stores what it fetches: " + opened.status().message() +
         " (without --peer the command reads what the store holds, beside it)");
   }
   ASSIGN_OR_RETURN(auto session, std::move(opened));
   {
-    PeerReader reader(session->store(), peer.host, peer.port, peer.ToString(), ToMillis(f.timeout));
+    const Millis timeout = ToMillis(f.timeout);
+    std::optional<PeerReader> found;
+    if (peer) {
+      found.emplace(session->store(), peer->host, peer->port, peer->ToString(), timeout);
+    } else {
+      found.emplace(session->store(), SwarmConnector(parsed.key, f.discovery, timeout),
+                    "the peers of " + ToHex(parsed.key), timeout);
+    }
+    PeerReader& reader = *found;
     RETURN_IF_ERROR(reader.Connect());
     if (!parsed.version) reader.SetLookupHint(parsed.path);
     RETURN_IF_ERROR(reader.Prepare(parsed.key).status());
@@ -278,7 +296,21 @@ void RaiseOpenFileLimit() {
 }
 
 Status Seed(const std::string& storage, const NetArgs& a) {
-  ASSIGN_OR_RETURN(PeerAddress listen, ParsePeerAddress(a.listen, true));
+  std::optional<PeerAddress> listen_flag;
+  if (!a.listen.empty()) {
+    ASSIGN_OR_RETURN(listen_flag, ParsePeerAddress(a.listen, true));
+  }
+  if (a.discovery.offline && !listen_flag) {
+    return Status::InvalidArgument("--offline serves only on an address given with --listen");
+  }
+  std::optional<swarm::SwarmOptions> swarm_options;
+  if (!a.discovery.offline) {
+    ASSIGN_OR_RETURN(swarm_options, SwarmOptionsFor(a.discovery, /*listen=*/true));
+    if (listen_flag) {
+      swarm_options->host = listen_flag->host;
+      swarm_options->port = listen_flag->port;
+    }
+  }
   if (a.all && !a.urls.empty()) {
     return Status::InvalidArgument("seed takes URLs or --all, not both");
   }
@@ -310,9 +342,11 @@ Status Seed(const std::string& storage, const NetArgs& a) {
   }
   RaiseOpenFileLimit();
   size_t cores = 0;
+  std::vector<crypto::PublicKey> announced = keys;
   if (a.all) {
     ASSIGN_OR_RETURN(auto listed, session->store().List());
     cores = listed.size();
+    ASSIGN_OR_RETURN(announced, session->ListDrives());
   }
   StopSignal stop;
   {
@@ -339,6 +373,16 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       std::fprintf(stderr, "hyperdrive: %s\n", line.c_str());
       std::fflush(stderr);
     };
+    ro.deduplicate = true;
+    // Peers as they come and go (once their handshake is done).
+    ro.on_connection = [](const protocol::ConnectionEvent& e) {
+      if (e.kind == protocol::ConnectionEvent::Kind::kOpened) {
+        std::printf("peer %s connected\n", e.remote.c_str());
+      } else if (e.status.code() != Code::kExists) {
+        std::printf("peer %s left\n", e.remote.c_str());
+      }
+      std::fflush(stdout);
+    };
     ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ro));
     stop.OnStop([r = rep.get()] { r->Wake(); });
     // Each drive's content feed and mounts are added as they become known (DriveReplication).
@@ -348,8 +392,20 @@ Status Seed(const std::string& storage, const NetArgs& a) {
                        replication::DriveReplication::Start(session->store(), *rep, key, po));
       drives.push_back(std::move(dr));
     }
-    ASSIGN_OR_RETURN(uint16_t port, rep->Listen(listen.host, listen.port));
-    listen.port = port;
+    PeerAddress listen;
+    std::unique_ptr<swarm::Swarm> swarm;
+    if (swarm_options) {
+      // The DHT's UDP socket and the TCP listener on one port number, and every drive announced
+      // under its discovery key.
+      ASSIGN_OR_RETURN(swarm, swarm::Swarm::Open(*rep, *swarm_options));
+      listen = PeerAddress{swarm->host(), swarm->port()};
+      for (const auto& key : announced) {
+        swarm->Join(DriveTopic(key), swarm::JoinOptions{.announce = true, .lookup = false});
+      }
+    } else {
+      listen = *listen_flag;
+      ASSIGN_OR_RETURN(listen.port, rep->Listen(listen.host, listen.port));
+    }
     if (upstream) {
       Status s = rep->Connect(upstream->host, upstream->port, timeout);
       if (!s.ok()) {
@@ -361,6 +417,11 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       std::printf("serving every drive of the store (%zu cores) to peers that ask by key\n", cores);
     }
     std::printf("listening on %s\n", listen.ToString().c_str());
+    if (swarm && !swarm_options->bootstrap.empty()) {
+      std::printf("announcing %zu drive%s on the DHT (%zu bootstrap node%s)\n", announced.size(),
+                  announced.size() == 1 ? "" : "s", swarm_options->bootstrap.size(),
+                  swarm_options->bootstrap.size() == 1 ? "" : "s");
+    }
     std::fflush(stdout);
     std::optional<Redialer> redial;
     if (upstream) redial.emplace(*rep, *upstream, timeout);
@@ -372,14 +433,21 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       (void)rep->WaitForEvent(seen, redial ? redial->WaitBound() : Millis(3600 * 1000));
       seen = rep->events();
     }
+    swarm.reset();  // unannounces
     drives.clear();
   }
   return session->Close();
 }
 
 Status Sync(const std::string& storage, const NetArgs& a) {
-  ASSIGN_OR_RETURN(PeerAddress peer, ParsePeerAddress(a.peer));
+  std::optional<PeerAddress> peer;
+  if (!a.peer.empty()) {
+    ASSIGN_OR_RETURN(peer, ParsePeerAddress(a.peer));
+  } else if (a.discovery.offline) {
+    return Status::InvalidArgument("sync --offline has nobody to sync from: give --peer HOST:PORT");
+  }
   ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(a.url));
+  const std::string who = peer ? peer->ToString() : "the peers of " + ToHex(url.key);
   if (url.path != "/" || url.version) {
     return Status::InvalidArgument("sync takes a drive's URL without a path or version");
   }
@@ -396,9 +464,14 @@ Status Sync(const std::string& storage, const NetArgs& a) {
     // The content feed and the mounts are added as their headers arrive.
     ASSIGN_OR_RETURN(auto feeds,
                      replication::DriveReplication::Start(session->store(), *rep, url.key, po));
-    Status connected = rep->Connect(peer.host, peer.port, timeout);
-    if (!connected.ok()) {
-      return Unreachable(peer, connected);
+    std::shared_ptr<void> found;  // the swarm finding peers: destroyed before the replicator
+    if (peer) {
+      Status connected = rep->Connect(peer->host, peer->port, timeout);
+      if (!connected.ok()) {
+        return Unreachable(*peer, connected);
+      }
+    } else {
+      ASSIGN_OR_RETURN(found, SwarmConnector(url.key, a.discovery, timeout)(*rep));
     }
     // Everything: wait until each feed has what the peer has, adding the content feed and the
     // mounts as their headers arrive.
@@ -428,14 +501,15 @@ Status Sync(const std::string& storage, const NetArgs& a) {
       }
       if (Clock::now() >= deadline) {
         if (feeds->length() == 0) {
-          return Status::Timeout("peer " + peer.ToString() + " did not send drive " +
+          return Status::Timeout(std::string(peer ? "peer " : "") + who + " did not send drive " +
                                  ToHex(url.key) + " within " + Seconds(timeout) +
                                  " (it may not have it)");
         }
-        return Status::Timeout("no data from " + peer.ToString() + " for " + Seconds(timeout));
+        return Status::Timeout("no data from " + who + " for " + Seconds(timeout));
       }
-      if (rep->connections().empty()) {
-        return Disconnected(*rep, peer.ToString());
+      // One peer gone ends the sync; the swarm's peers may come back (it dials them again).
+      if (peer && rep->connections().empty()) {
+        return Disconnected(*rep, who);
       }
       if (stop.requested()) return Status::Cancelled("interrupted");
       // Until the next block, connection change or signal.
@@ -449,9 +523,10 @@ Status Sync(const std::string& storage, const NetArgs& a) {
                 static_cast<unsigned long long>(version));
     std::fflush(stdout);
     if (a.live) {
-      Redialer redial(*rep, peer, timeout);
+      std::optional<Redialer> redial;
+      if (peer) redial.emplace(*rep, *peer, timeout);
       while (!stop.requested()) {
-        redial.Check(!rep->connections().empty());
+        if (redial) redial->Check(!rep->connections().empty());
         uint64_t now = d->metadata_feed()->length();
         // A version is printed once it is all local: its metadata, and the content of the files
         // it changed.
@@ -461,10 +536,11 @@ Status Sync(const std::string& storage, const NetArgs& a) {
           std::printf("version %llu\n", static_cast<unsigned long long>(version));
           std::fflush(stdout);
         }
-        (void)rep->WaitForEvent(seen, redial.WaitBound());
+        (void)rep->WaitForEvent(seen, redial ? redial->WaitBound() : Millis(3600 * 1000));
         seen = rep->events();
       }
     }
+    found.reset();
     feeds.reset();
   }
   return session->Close();
@@ -477,19 +553,22 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
 
   auto seed = app.add_subcommand(
       "seed",
-      "Serve drives (their metadata, content and mounts) to peers over TCP until killed: "
-      "seed URL... serves them all from one process, seed --all every drive of the store. A "
-      "peer is told only about the drives it asks for by key. Reading commands (ls, cat, export, "
-      "...) "
-      "may use the store meanwhile; writers (put, import, --peer, sync, another seed) are "
-      "refused, naming the seed's pid");
+      "Serve drives (their metadata, content and mounts) to peers until killed, announcing each "
+      "on the DHT under its discovery key so that anyone with the key finds it: seed URL... "
+      "serves them all from one process, seed --all every drive of the store. Prints the URLs, "
+      "the address, and peers as they come and go. A peer is told only about the drives it asks "
+      "for by key. Reading commands (ls, cat, export, ...) may use the store meanwhile; writers "
+      "(put, import, --peer, sync, another seed) are refused, naming the seed's pid");
   seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)");
   seed->add_flag("--all", a.all,
                  "Serve every drive (every core) the store holds, opening each only when a peer "
                  "asks for it by key (instead of URLs)");
-  seed->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0: any free port)")
-      ->required()
+  seed->add_option("--listen", a.listen,
+                   "HOST:PORT of the TCP listener and of the DHT's UDP socket, one port number "
+                   "for both (port 0: any free one; default 0.0.0.0 on port 49737, else the next "
+                   "two, else any)")
       ->check(PeerAddressValidator(true));
+  AddDiscoveryOptions(seed, a.discovery);
   seed->add_option("--peer", a.peer,
                    "HOST:PORT of an upstream peer: download the drive from it, following it live "
                    "(reconnecting when it goes away), and pass it on")
@@ -505,12 +584,14 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
 
   auto sync = app.add_subcommand(
       "sync",
-      "Download a whole drive (metadata, content, mounts) from a peer; --live follows it. Reading "
-      "commands may use the store meanwhile; nothing is stored if nothing verified arrives");
+      "Download a whole drive (metadata, content, mounts) from its peers (found on the DHT by "
+      "its key, or --peer); --live follows it. Reading commands may use the store meanwhile; "
+      "nothing is stored if nothing verified arrives");
   sync->add_option("url", a.url, "hyper://<key>")->required();
-  sync->add_option("--peer", a.peer, "HOST:PORT of a peer that has the drive")
-      ->required()
+  sync->add_option("--peer", a.peer,
+                   "HOST:PORT of a peer that has the drive (default: look the key up on the DHT)")
       ->check(PeerAddressValidator());
+  AddDiscoveryOptions(sync, a.discovery);
   sync->add_flag("--live", a.live,
                  "Keep following; print each new version until killed (when the peer goes away, "
                  "reconnect after 1, 2, 4 ... 30 s)");

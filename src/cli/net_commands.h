@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core_commands.h"
+#include "discovery.h"
 #include "hyper/corestore/corestore.h"
 
 namespace hyper::cli {
@@ -31,12 +32,14 @@ CLI::Validator PeerAddressValidator(bool allow_zero = false);
 struct PeerFetch {
   enum class For { kExport, kCat, kLs, kStat };
   For what = For::kStat;
-  std::string peer;                    // HOST:PORT
+  std::string peer;  // HOST:PORT; empty: found through `discovery`
+  DiscoveryArgs discovery;
   double timeout = 10;                 // seconds without progress before giving up
   std::optional<uint64_t> start, end;  // cat's byte range
 };
 
-// Connects to the peer and makes local what the command will read of `url`: the drive's
+// Connects to the peer (or to the peers the swarm finds for the drive's key) and makes local
+// what the command will read of `url`: the drive's
 // metadata up to the peer's latest version, the trie nodes of the lookup, and only the content
 // blocks read (sparse). A drive the store does not hold becomes an empty replica first.
 Status FetchFromPeer(const std::string& storage, const std::string& url, const PeerFetch& fetch);
@@ -68,6 +71,7 @@ struct NetArgs {
   bool all = false;               // seed: every core of the store, on demand
   std::string listen;             // seed: HOST:PORT
   std::string peer;               // sync: HOST:PORT
+  DiscoveryArgs discovery;        // seed, sync: the DHT (announce, look up)
   double timeout = 10;
   bool live = false;
   // seed: the bounds on the connections it accepts (ReplicationOptions).

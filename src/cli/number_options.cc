@@ -11,7 +11,8 @@ Result<uint64_t> ParseWholeNumber(std::string_view text, uint64_t min, uint64_t 
           ? "a whole number of at least " + std::to_string(min)
           : "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
   if (text.empty()) return Status::InvalidArgument("empty: give " + range);
-  if (text[0] == '-') return Status::InvalidArgument("'" + std::string(text) + "' is negative: give " + range);
+  if (text[0] == '-')
+    return Status::InvalidArgument("'" + std::string(text) + "' is negative: give " + range);
   uint64_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') {
@@ -46,7 +47,8 @@ Result<double> ParseSeconds(std::string_view text, double max) {
       return Status::InvalidArgument("'" + std::string(text) + "' is not " + want);
     }
   }
-  if (!digit || dots > 1) return Status::InvalidArgument("'" + std::string(text) + "' is not " + want);
+  if (!digit || dots > 1)
+    return Status::InvalidArgument("'" + std::string(text) + "' is not " + want);
   const std::string copy(text);
   const double value = std::strtod(copy.c_str(), nullptr);
   if (!(value > 0) || !(value <= max)) {
@@ -72,13 +74,17 @@ CLI::Validator WholeNumberValidator(uint64_t min, uint64_t max) {
 
 CLI::Option* AddNumberOption(CLI::App* cmd, const std::string& name, uint64_t& target,
                              const std::string& help, uint64_t min, uint64_t max) {
-  return cmd->add_option(name, target, help)->type_name("N")->transform(WholeNumberValidator(min, max));
+  return cmd->add_option(name, target, help)
+      ->type_name("N")
+      ->transform(WholeNumberValidator(min, max));
 }
 
 CLI::Option* AddNumberOption(CLI::App* cmd, const std::string& name,
-                             std::optional<uint64_t>& target, const std::string& help,
-                             uint64_t min, uint64_t max) {
-  return cmd->add_option(name, target, help)->type_name("N")->transform(WholeNumberValidator(min, max));
+                             std::optional<uint64_t>& target, const std::string& help, uint64_t min,
+                             uint64_t max) {
+  return cmd->add_option(name, target, help)
+      ->type_name("N")
+      ->transform(WholeNumberValidator(min, max));
 }
 
 CLI::Option* AddSecondsOption(CLI::App* cmd, const std::string& name, double& target,

@@ -32,8 +32,7 @@ CLI::Option* AddNumberOption(CLI::App* cmd, const std::string& name, uint64_t& t
                              uint64_t max = std::numeric_limits<uint64_t>::max());
 CLI::Option* AddNumberOption(CLI::App* cmd, const std::string& name,
                              std::optional<uint64_t>& target, const std::string& help,
-                             uint64_t min = 0,
-                             uint64_t max = std::numeric_limits<uint64_t>::max());
+                             uint64_t min = 0, uint64_t max = std::numeric_limits<uint64_t>::max());
 // Registers `--name` reading a number of seconds (ParseSeconds).
 CLI::Option* AddSecondsOption(CLI::App* cmd, const std::string& name, double& target,
                               const std::string& help);

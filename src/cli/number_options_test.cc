@@ -25,8 +25,8 @@ TEST(NumberOptions, Seconds) {
   EXPECT_EQ(*ParseSeconds("10"), 10.0);
   EXPECT_EQ(*ParseSeconds("0.5"), 0.5);
   EXPECT_EQ(*ParseSeconds(".25"), 0.25);
-  for (const char* bad : {"", "0", "0.0", "-1", "abc", "nan", "inf", "1e999", "1e3", "1..2", ".",
-                          "86401", "+3"}) {
+  for (const char* bad :
+       {"", "0", "0.0", "-1", "abc", "nan", "inf", "1e999", "1e3", "1..2", ".", "86401", "+3"}) {
     auto r = ParseSeconds(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_LT(r.status().message().size(), 120u) << r.status().message();

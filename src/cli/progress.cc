@@ -45,8 +45,10 @@ void Progress::Update(uint64_t bytes, uint64_t items) {
   }
   line += ", " + FormatBytes(rate) + "/s";
   if (total_bytes_ && rate > 0 && bytes < total_bytes_) {
-    line += ", ETA " + std::to_string(static_cast<uint64_t>(
-                           static_cast<double>(total_bytes_ - bytes) / rate)) + " s";
+    line +=
+        ", ETA " +
+        std::to_string(static_cast<uint64_t>(static_cast<double>(total_bytes_ - bytes) / rate)) +
+        " s";
   }
   std::fprintf(stderr, "\r\033[K%s", line.c_str());
 }

@@ -40,12 +40,26 @@ protocol::ReplicationOptions ReaderReplicationOptions(Millis timeout) {
   protocol::ReplicationOptions o;
   o.handshake_timeout = std::max<Millis>(timeout, 1000ms);
   o.fetch_timeout = timeout;
+  // Peers found by a swarm may be reached twice (two addresses, or both dialling).
+  o.deduplicate = true;
   return o;
+}
+
+PeerReader::PeerReader(corestore::Corestore& store, const std::string& host, uint16_t port,
+                       std::string name, Millis timeout)
+    : store_(store), name_(std::move(name)), timeout_(timeout) {
+  connect_ = [host, port, timeout,
+              name = name_](protocol::Replicator& rep) -> Result<std::shared_ptr<void>> {
+    Status s = rep.Connect(host, port, timeout);
+    if (!s.ok()) return Unreachable(name, s);
+    return std::shared_ptr<void>();
+  };
 }
 
 Status PeerReader::Connect() {
   ASSIGN_OR_RETURN(rep_, protocol::Replicator::Create(ReaderReplicationOptions(timeout_)));
-  return Reach(rep_->Connect(host_, port_, timeout_));
+  ASSIGN_OR_RETURN(found_, connect_(*rep_));
+  return Status::Ok();
 }
 
 Result<drive::Drive*> PeerReader::Prepare(const crypto::PublicKey& key, int depth) {
@@ -203,11 +217,6 @@ Status PeerReader::Update(core::Feed& feed, const std::function<void(uint64_t)>&
   Status s = rep_->Update(&feed, timeout_, on_remote_length);
   if (!s.ok() && rep_->connections().empty()) return Disconnected(*rep_, name_);
   return s;
-}
-
-Status PeerReader::Reach(Status s) {
-  if (s.ok()) return s;
-  return Unreachable(name_, s);
 }
 
 Status PeerReader::CheckConnected() {

@@ -120,6 +120,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
       queue.Done(peer, false, clock.Now());
     }
     Drain();
+    rep.Wake();
   }
 
   void OnClosed(const UdpEndpoint& peer, const Status& s) {
@@ -159,6 +160,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     Topic& t = *it->second;
     t.announce_query.reset();
     counters.announces_done++;
+    rep.Wake();
     if (t.join.lookup) counters.lookups_done++;
     if (s.ok()) {
       t.announced = true;
@@ -208,6 +210,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     t.lookup_query.reset();
     counters.lookups_done++;
     ScheduleLookup(t);
+    rep.Wake();  // whoever waits for peers looks again
   }
 
   void Join(const NodeId& key, const JoinOptions& join) {

@@ -14,6 +14,17 @@
 extern char** environ;
 
 namespace hyper::testing {
+namespace {
+
+// Every process a test starts (the hyperdrive binary above all) finds peers through no DHT unless
+// the test names a bootstrap list of its own: nothing a test runs may reach the reference's
+// public bootstrap nodes.
+[[maybe_unused]] const bool kNoPublicBootstrap = [] {
+  setenv("HYPERDRIVE_BOOTSTRAP", "", /*overwrite=*/0);
+  return true;
+}();
+
+}  // namespace
 
 std::string InteropDir() {
   if (const char* dir = std::getenv("HYPER_INTEROP_DIR")) return dir;

@@ -45,15 +45,21 @@ protocol::ReplicationOptions ReaderReplicationOptions(Millis timeout);
 // before the feeds and drives, and those before the session's store.
 class PeerReader {
  public:
-  // `name` says who the peer is in errors (usually "HOST:PORT").
-  PeerReader(corestore::Corestore& store, std::string host, uint16_t port, std::string name,
-             Millis timeout)
-      : store_(store),
-        host_(std::move(host)),
-        port_(port),
-        name_(std::move(name)),
-        timeout_(timeout) {}
-  ~PeerReader() { rep_.reset(); }
+  // Brings up at least one connection on the reader's replicator (an error says why not), and
+  // returns what must stay alive while the reader reads (such as a swarm that keeps finding
+  // peers; may be null). It is destroyed before the replicator.
+  using Connector = std::function<Result<std::shared_ptr<void>>(protocol::Replicator& rep)>;
+
+  // One peer at host:port. `name` says who the peer is in errors (usually "HOST:PORT").
+  PeerReader(corestore::Corestore& store, const std::string& host, uint16_t port, std::string name,
+             Millis timeout);
+  // Peers found by `connect`; `name` says who they are in errors ("the peers of <key>").
+  PeerReader(corestore::Corestore& store, Connector connect, std::string name, Millis timeout)
+      : store_(store), connect_(std::move(connect)), name_(std::move(name)), timeout_(timeout) {}
+  ~PeerReader() {
+    found_.reset();
+    rep_.reset();
+  }
   PeerReader(const PeerReader&) = delete;
   PeerReader& operator=(const PeerReader&) = delete;
 
@@ -102,8 +108,6 @@ class PeerReader {
   const std::string& name() const { return name_; }
 
  private:
-  Status Reach(Status s);
-
   Status CheckConnected();
 
   // The block holding byte `pos` of the file, made local.
@@ -114,14 +118,14 @@ class PeerReader {
   static uint64_t GuessBlockSize(const drive::Stat& st);
 
   corestore::Corestore& store_;
-  std::string host_;
-  uint16_t port_;
+  Connector connect_;
   std::string name_;
   Millis timeout_;
   std::map<std::string, std::unique_ptr<drive::Drive>> drives_;
   std::map<std::string, std::shared_ptr<core::Feed>> feeds_;
   std::optional<std::string> lookup_hint_;
   std::unique_ptr<protocol::Replicator> rep_;
+  std::shared_ptr<void> found_;  // what connect_ returned: destroyed first
 };
 
 // The drive (a prepared one) and path inside it that hold `path` of `top`, following symlinks
