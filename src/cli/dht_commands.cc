@@ -6,34 +6,18 @@
 #include <iostream>
 
 #include "hyper/runtime/runtime.h"
+#include "hyper/swarm/bootstrap.h"
 #include "hyper/swarm/udp_dht.h"
 
 namespace hyper::cli {
 namespace {
 
-Result<std::vector<swarm::UdpEndpoint>> ParseBootstrap(const std::string& list) {
-  std::vector<swarm::UdpEndpoint> out;
-  size_t start = 0;
-  while (start < list.size()) {
-    size_t comma = list.find(',', start);
-    if (comma == std::string::npos) comma = list.size();
-    const std::string one = list.substr(start, comma - start);
-    if (!one.empty()) {
-      auto ep = swarm::ParseHostPort(one);
-      if (!ep.ok()) return ep.status().Annotate("--bootstrap");
-      if (ep->port == 0) return Status::InvalidArgument("--bootstrap: port 0 in '" + one + "'");
-      out.push_back(*ep);
-    }
-    start = comma + 1;
-  }
-  return out;
-}
-
 Status RunDhtNode(const DhtArgs& args) {
   auto listen = swarm::ParseHostPort(args.listen);
   if (!listen.ok()) return listen.status().Annotate("--listen");
-  auto bootstrap = ParseBootstrap(args.bootstrap);
-  if (!bootstrap.ok()) return bootstrap.status();
+  // Never the default list: with none, this is the first node of its network.
+  auto bootstrap = swarm::ParseBootstrapList(args.bootstrap);
+  if (!bootstrap.ok()) return bootstrap.status().Annotate("--bootstrap");
 
   // SIGINT and SIGTERM are taken by sigwait below, in this thread; the runtime's threads,
   // started after this, inherit the mask.
@@ -48,7 +32,7 @@ Status RunDhtNode(const DhtArgs& args) {
   options.host = listen->host;
   options.port = listen->port;
   options.node.ephemeral = false;
-  options.node.bootstrap = *bootstrap;
+  options.node.bootstrap = bootstrap->nodes;
   auto dht = rt.loop().Call([&]() -> Result<std::unique_ptr<swarm::UdpDht>> {
     auto d = swarm::UdpDht::Open(rt.udp(), rt.clock(), options);
     if (!d.ok()) return d.status();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "hyper/replication/drive_replication.h"
 #include "hyper/replication/peer_reader.h"
 #include "hyper/replication/store_feeds.h"
+#include "hyper/swarm/bootstrap.h"
 #include "hyper/swarm/swarm.h"
 #include "number_options.h"
 #include "session.h"
@@ -421,6 +423,20 @@ Status Seed(const std::string& storage, const NetArgs& a) {
       std::printf("announcing %zu drive%s on the DHT (%zu bootstrap node%s)\n", announced.size(),
                   announced.size() == 1 ? "" : "s", swarm_options->bootstrap.size(),
                   swarm_options->bootstrap.size() == 1 ? "" : "s");
+      if (keys.size() == 1) {
+        // What another machine runs: the key is enough (and the same DHT, when it is not the
+        // default one).
+        std::string with;
+        if (a.discovery.bootstrap) {
+          with = " --bootstrap " + *a.discovery.bootstrap;
+        } else if (const char* env = std::getenv(swarm::kBootstrapEnvironment)) {
+          with = std::string(" --bootstrap ") + env;
+        }
+        std::printf("fetch it elsewhere with: hyperdrive export %s FOLDER%s\n",
+                    FormatUrl(keys.front()).c_str(), with.c_str());
+      }
+    } else if (swarm) {
+      std::printf("no DHT bootstrap node: reachable at the address above only (--peer)\n");
     }
     std::fflush(stdout);
     std::optional<Redialer> redial;
