@@ -147,7 +147,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
       };
     }
     t.announce_query = Announce(dht->node(), key, PeersOptions{}, std::move(on_peers),
-                                [weak, key](Status s, const QueryStats&) {
+                                [weak, key](const Status& s, const QueryStats&) {
                                   auto self = weak.lock();
                                   if (!self || self->closed) return;
                                   self->OnAnnounced(key, s);
@@ -318,7 +318,7 @@ Swarm::~Swarm() {
     for (const auto& [key, t] : d.topics) keys.push_back(key);
     std::vector<std::shared_ptr<Query>> started;
     for (const NodeId& key : keys) {
-      auto q = d.LeaveTopic(key, [pending](Status, const QueryStats&) {
+      auto q = d.LeaveTopic(key, [pending](const Status&, const QueryStats&) {
         if (--pending->left == 0) pending->all_done.set_value();
       });
       if (q) {

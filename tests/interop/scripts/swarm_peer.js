@@ -10,7 +10,8 @@
 //                {uploadedBlocks, connections}.
 //   role "read": open a sparse replica of `key` in `dir`, join its discovery key (lookup), and
 //                read every path of `paths` once a peer is connected; prints {files: {path:
-//                {size, fnv}}, connections, elapsedMs}.
+//                {size, fnv}}, connections, elapsedMs}. With `download` true, first reads every
+//                file of the drive whole and reports {downloadMs, downloadedBytes} too.
 // Exits 2 after `lifetime` ms whatever happens.
 'use strict'
 const fs = require('fs')
@@ -93,12 +94,33 @@ async function read () {
   const stats = { connections: 0 }
   const swarm = swarmFor(drive, { announce: false, lookup: true }, stats)
   await new Promise((resolve) => swarm.once('connection', () => resolve()))
+  const out = {}
+  if (cfg.download) {
+    // Every file read through whole (streamed and dropped): all the content travels.
+    let bytes = 0
+    const walk = async (dir) => {
+      for (const name of await p((cb) => drive.readdir(dir, cb))) {
+        const path = (dir === '/' ? '' : dir) + '/' + name
+        const st = await p((cb) => drive.stat(path, cb))
+        if (st.isDirectory()) await walk(path)
+        else {
+          await new Promise((resolve, reject) => {
+            drive.createReadStream(path).on('data', (d) => { bytes += d.length }).on('end', resolve).on('error', reject)
+          })
+        }
+      }
+    }
+    await walk('/')
+    out.downloadMs = Date.now() - started
+    out.downloadedBytes = bytes
+  }
   const files = {}
   for (const path of cfg.paths || []) {
     const buf = await p((cb) => drive.readFile(path, cb))
     files[path] = { size: buf.length, fnv: fnv(buf) }
   }
-  process.stdout.write(JSON.stringify({ files, connections: stats.connections, elapsedMs: Date.now() - started }))
+  Object.assign(out, { files, connections: stats.connections, elapsedMs: Date.now() - started })
+  process.stdout.write(JSON.stringify(out))
   process.exit(0)
 }
 
