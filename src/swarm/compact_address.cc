@@ -4,9 +4,7 @@
 #include <string>
 
 namespace hyper::swarm {
-namespace {
 
-// Parses a dotted IPv4 address into 4 bytes.
 std::optional<std::array<uint8_t, 4>> ParseIpv4(std::string_view host) {
   std::array<uint8_t, 4> out{};
   size_t part = 0;
@@ -26,6 +24,8 @@ std::optional<std::array<uint8_t, 4>> ParseIpv4(std::string_view host) {
   if (p != end) return std::nullopt;
   return out;
 }
+
+namespace {
 
 std::string FormatIpv4(const uint8_t* b) {
   return std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) + "." +

@@ -2,7 +2,19 @@
 
 #include <algorithm>
 
+#include "hyper/swarm/compact_address.h"
+
 namespace hyper::swarm {
+
+bool Dialable(const runtime::UdpEndpoint& peer) {
+  if (peer.port == 0) return false;
+  auto ip = ParseIpv4(peer.host);
+  if (!ip) return false;
+  const uint8_t first = (*ip)[0];
+  if (first == 0) return false;    // "this network"
+  if (first >= 224) return false;  // multicast, reserved, broadcast
+  return true;
+}
 
 PeerQueue::PeerQueue(PeerQueueOptions options) : options_(std::move(options)) {
   if (options_.backoff.empty()) options_.backoff.push_back(std::chrono::seconds(1));

@@ -67,6 +67,17 @@ TEST(PeerQueue, AClosedConnectionIsDialledAgainSoonAndBannedPeersNever) {
   EXPECT_EQ(q.Next(t + 1h), std::nullopt);
 }
 
+TEST(PeerQueue, OnlyUnicastAddressesWithAPortAreDialable) {
+  EXPECT_TRUE(Dialable(UdpEndpoint{"10.0.0.1", 1}));
+  EXPECT_TRUE(Dialable(UdpEndpoint{"127.0.0.1", 49737}));
+  for (const UdpEndpoint& bad :
+       {UdpEndpoint{"10.0.0.1", 0}, UdpEndpoint{"0.0.0.0", 80}, UdpEndpoint{"0.1.2.3", 80},
+        UdpEndpoint{"224.0.0.251", 5353}, UdpEndpoint{"255.255.255.255", 80},
+        UdpEndpoint{"240.0.0.1", 80}, UdpEndpoint{"not an address", 80}}) {
+    EXPECT_FALSE(Dialable(bad)) << bad.ToString();
+  }
+}
+
 TEST(PeerQueue, RemembersAtMostMaxKnown) {
   PeerQueueOptions o;
   o.max_known = 3;

@@ -72,7 +72,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     if (closed) return;
     const auto now = clock.Now();
     auto add = [&](const UdpEndpoint& p, bool local) {
-      if (IsSelf(p)) return;
+      if (IsSelf(p) || !Dialable(p)) return;
       if (found.insert(p.ToString()).second) counters.peers_found = found.size();
       (void)queue.Add(p, local, now);
     };

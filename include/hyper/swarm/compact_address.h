@@ -40,6 +40,8 @@ Result<std::vector<NodeRecord>> DecodeNodes(ByteView bytes, size_t max);
 
 // Parses "a.b.c.d:port" (port 1-65535); InvalidArgument otherwise.
 Result<UdpEndpoint> ParseHostPort(std::string_view text);
+// A dotted IPv4 address ("10.0.0.1") as its 4 bytes.
+std::optional<std::array<uint8_t, 4>> ParseIpv4(std::string_view host);
 
 std::optional<NodeId> ToNodeId(ByteView bytes);  // exactly 32 bytes
 

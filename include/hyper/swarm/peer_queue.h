@@ -18,6 +18,10 @@
 
 namespace hyper::swarm {
 
+// Whether an address found by a lookup may be dialled: a port, and an IPv4 unicast host (not
+// 0.0.0.0, broadcast, multicast or reserved: a DHT node may answer anything).
+bool Dialable(const runtime::UdpEndpoint& peer);
+
 struct PeerQueueOptions {
   std::vector<runtime::Duration> backoff = {std::chrono::seconds(1), std::chrono::seconds(5),
                                             std::chrono::seconds(15)};
