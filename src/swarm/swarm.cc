@@ -129,6 +129,11 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
       // Ourselves, or a peer we already have a connection with: never again.
       queue.Ban(peer);
       Log("not dialling " + peer.ToString() + " again: " + s.message());
+    } else if (s.code() == Code::kCorruption || s.code() == Code::kPermissionDenied) {
+      // It broke the protocol (bad frames, data that does not verify, a wrong capability).
+      queue.Ban(peer);
+      counters.peers_banned++;
+      Log("banned peer " + peer.ToString() + ": " + s.ToString());
     } else {
       // A clean end is dialled again soon; a failure backs off.
       queue.Done(peer, s.ok(), clock.Now());

@@ -2,13 +2,20 @@
 // a seed that announces a feed's discovery key, and readers that only know the key.
 #include "hyper/swarm/swarm.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "hyper/core/feed.h"
 #include "hyper/runtime/runtime.h"
 #include "hyper/storage/file.h"
+#include "hyper/swarm/peers.h"
 #include "hyper/swarm/udp_dht.h"
 
 namespace hyper::swarm {
@@ -167,6 +174,74 @@ TEST(Swarm, TwoPeersThatAnnounceAndLookUpEachOtherKeepOneConnection) {
   EXPECT_TRUE(b_rep->WaitForLength(r.feed.get(), 11, 10s).ok());
   a.reset();
   b.reset();
+}
+
+// Polls `done` every 10 ms for up to 15 s (swarm statistics have no event to wait on).
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 1500; i++) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST(Swarm, APeerThatBreaksTheProtocolIsBannedAndNeverDialledAgain) {
+  Bootstrap boot;
+  runtime::Runtime& rt = runtime::Default();
+  // The bad peer: a DHT node that announces the topic, and on the same port number a TCP
+  // listener that answers every connection with a frame header no stream accepts.
+  UdpDhtOptions o;
+  o.host = "127.0.0.1";
+  o.node.bootstrap = {boot.address()};
+  auto bad = rt.loop().Call([&] { return UdpDht::Open(rt.udp(), rt.clock(), o).value(); });
+  const uint16_t port = rt.loop().Call([&] { return bad->local().port; });
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  std::atomic<int> accepted{0};
+  std::vector<int> clients;
+  std::thread server([&] {
+    while (true) {
+      int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      accepted++;
+      const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+      (void)::write(c, junk, sizeof junk);
+      clients.push_back(c);
+    }
+  });
+  Writer w(1);
+  std::atomic<bool> announced{false};
+  rt.loop().Call([&] {
+    (void)Announce(bad->node(), Topic(*w.feed), PeersOptions{}, nullptr,
+                   [&](const Status& s, const QueryStats&) { announced = s.ok(); });
+  });
+  ASSERT_TRUE(Eventually([&] { return announced.load(); }));
+
+  Replica r(w.feed->key());
+  auto rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(rep->AddFeed(r.feed.get()).ok());
+  auto reader = Swarm::Open(*rep, Local(boot, false)).value();
+  reader->Join(Topic(*w.feed));
+  ASSERT_TRUE(Eventually([&] { return reader->stats().peers_banned == 1; }))
+      << "dials failed " << reader->stats().dials_failed;
+  // Lookups go on finding it (at 1 s, then 2 s later): it is never dialled again, where a peer
+  // that merely went away would be after 1 s.
+  ASSERT_TRUE(Eventually([&] { return reader->stats().lookups_done >= 3; }));
+  EXPECT_EQ(accepted.load(), 1);
+  EXPECT_EQ(reader->stats().peers_found, 1u);
+  reader.reset();
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
+  server.join();
+  for (int c : clients) ::close(c);
+  rt.loop().Call([&] { bad.reset(); });
 }
 
 TEST(Swarm, AnExplicitPortTakenForTcpIsAnError) {

@@ -6,7 +6,8 @@
 // replicates over the connection whatever feeds both sides name (so a connection serves every
 // topic at once). The Replicator should have ReplicationOptions::deduplicate set: a connection to
 // ourselves is then closed, and of two connections with one peer only one is kept, by the
-// reference's rule; the swarm bans the addresses that led to them.
+// reference's rule; the swarm bans the addresses that led to them, and those of peers that broke
+// the protocol (bad frames, data that does not verify, a wrong capability).
 //
 // Lookups are repeated 1, 2, 4 ... s after a join, up to every 5 minutes, and announces every 5
 // minutes (records live 8 to 16 minutes on the reference's nodes): two peers that join at the same
@@ -64,6 +65,7 @@ struct SwarmStats {
   size_t dialling = 0;
   size_t dialled_connected = 0;  // connections we dialled that are open now
   size_t dials_failed = 0;
+  size_t peers_banned = 0;  // broke the protocol: never dialled again
   size_t lookups_done = 0;  // lookup or announce queries finished (any topic)
   size_t announces_done = 0;
   size_t dht_nodes = 0;  // nodes in the routing table
