@@ -1,6 +1,9 @@
 #include "hyper/runtime/asio_udp_socket_factory.h"
 
+#include <sys/socket.h>
+
 #include <array>
+#include <asio/ip/multicast.hpp>
 #include <asio/ip/udp.hpp>
 
 #include "hyper/runtime/event_loop.h"
@@ -87,6 +90,50 @@ Result<std::unique_ptr<UdpSocket>> AsioUdpSocketFactory::Bind(const std::string&
     return Status::IOError("binding UDP " + host + ":" + std::to_string(port) + ": " +
                            ec.message());
   }
+  state->received = std::move(received);
+  return std::unique_ptr<UdpSocket>(std::make_unique<AsioUdpSocket>(std::move(state)));
+}
+
+Result<std::unique_ptr<UdpSocket>> AsioUdpSocketFactory::BindMulticast(
+    const std::string& host, uint16_t port, const MulticastOptions& multicast, Received received) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec || !address.is_v4()) return Status::InvalidArgument("not an IPv4 address: " + host);
+  auto group = asio::ip::make_address(multicast.group, ec);
+  if (ec || !group.is_v4() || !group.is_multicast()) {
+    return Status::InvalidArgument("not an IPv4 multicast group: " + multicast.group);
+  }
+  auto interface = asio::ip::make_address(multicast.interface_address, ec);
+  if (ec || !interface.is_v4()) {
+    return Status::InvalidArgument("not an IPv4 interface address: " + multicast.interface_address);
+  }
+  auto state = std::make_shared<AsioUdpSocket::State>(loop_.context());
+  auto& socket = state->socket;
+  const std::string where = host + ":" + std::to_string(port);
+  // Each step names itself in the error: the system refuses them for different reasons.
+  auto failed = [&](const char* step) {
+    return Status::IOError(std::string(step) + " (UDP " + where + ", group " + multicast.group +
+                           "): " + ec.message());
+  };
+  using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  socket.open(udp::v4(), ec);
+  if (ec) return failed("opening");
+  socket.set_option(udp::socket::reuse_address(true), ec);
+  if (ec) return failed("SO_REUSEADDR");
+  socket.set_option(ReusePort(true), ec);
+  if (ec) return failed("SO_REUSEPORT");
+  socket.bind(udp::endpoint(address, port), ec);
+  if (ec) return failed("binding");
+  socket.set_option(asio::ip::multicast::join_group(group.to_v4(), interface.to_v4()), ec);
+  if (ec) return failed("joining the group");
+  if (!interface.is_unspecified()) {
+    socket.set_option(asio::ip::multicast::outbound_interface(interface.to_v4()), ec);
+    if (ec) return failed("choosing the interface");
+  }
+  socket.set_option(asio::ip::multicast::hops(multicast.ttl), ec);
+  if (ec) return failed("the TTL");
+  socket.set_option(asio::ip::multicast::enable_loopback(multicast.loopback), ec);
+  if (ec) return failed("the loopback");
   state->received = std::move(received);
   return std::unique_ptr<UdpSocket>(std::make_unique<AsioUdpSocket>(std::move(state)));
 }
