@@ -38,13 +38,10 @@ class LanInterop : public ::testing::Test {
     loop_.Call([&] { ours_.clear(); });
   }
 
-  // A LanDiscovery of ours on the loop (0.0.0.0:5353, shared), sending from lo's 127.0.0.1 as
-  // Node's multicast-dns does on a host without other interfaces (the system's own choice for
-  // a route on lo would be 0.0.0.0: 127.0.0.1 has host scope).
+  // A LanDiscovery of ours on the loop (0.0.0.0:5353, shared; the group joined on every
+  // interface: here lo alone, so it sends from 127.0.0.1 as Node's multicast-dns does).
   LanDiscovery& Open() {
-    LanDiscoveryOptions options;
-    options.interface_address = "127.0.0.1";
-    auto lan = loop_.Call([&] { return LanDiscovery::Open(sockets_, clock_, options); });
+    auto lan = loop_.Call([&] { return LanDiscovery::Open(sockets_, clock_); });
     EXPECT_TRUE(lan.ok()) << lan.status().ToString();
     if (!lan.ok()) std::abort();
     ours_.push_back(std::move(*lan));

@@ -36,9 +36,11 @@ class UdpSocket {
 // How BindMulticast joins a group and sends to it (IPv4).
 struct MulticastOptions {
   std::string group;  // an IPv4 multicast address, e.g. 224.0.0.251 (mDNS)
-  // The local IPv4 address of the interface to join on and send from; 0.0.0.0: the interface
-  // the system routes the group to.
-  std::string interface_address = "0.0.0.0";
+  // The local IPv4 address of the interface to join on and send from. Empty: as multicast-dns
+  // does, join on every interface that has an IPv4 address and send by the system's route for
+  // the group, or from loopback when the host has no other interface. 0.0.0.0: join on the
+  // interface the system routes the group to.
+  std::string interface_address;
   uint8_t ttl = 255;     // RFC 6762 asks for 255, as multicast-dns sends
   bool loopback = true;  // datagrams we send come back to this host's sockets in the group
 };

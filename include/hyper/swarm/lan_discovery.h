@@ -41,9 +41,10 @@ using runtime::UdpEndpoint;
 struct LanDiscoveryOptions {
   std::string domain = "hyperswarm.local";
   UdpEndpoint group{"224.0.0.251", 5353};
-  // Open only: the local IPv4 address of the interface to join on and send from (0.0.0.0: the
-  // one the system routes the group to), and the address to bind (with the group's port).
-  std::string interface_address = "0.0.0.0";
+  // Open only: the local IPv4 address of the interface to join on and send from (empty: every
+  // interface, as multicast-dns does; see runtime::MulticastOptions), and the address to bind
+  // (with the group's port).
+  std::string interface_address;
   std::string bind_host = "0.0.0.0";
   // Sends after a join, counted from the join.
   std::vector<runtime::Duration> first_sends = {std::chrono::seconds(0), std::chrono::seconds(1),
