@@ -129,25 +129,26 @@ void LanDiscovery::OnRound(const std::string& name) {
   auto it = topics_.find(name);
   if (closed_ || it == topics_.end()) return;
   TopicState& t = *it->second;
-  if (t.on_peer) SendQuery(t);
+  const bool query = static_cast<bool>(t.on_peer);
   // Tells the group unasked, unless an answer went out less than answer_interval ago.
-  if (t.port != 0 &&
-      (!t.last_answer || clock_.Now() >= *t.last_answer + options_.answer_interval)) {
-    owed_.insert(name);
-    FlushAnswers();
-  }
+  const bool tell =
+      t.port != 0 && (!t.last_answer || clock_.Now() >= *t.last_answer + options_.answer_interval);
   ++t.round;
   const auto& first = options_.first_sends;
   if (t.round < first.size()) {
     t.rounds.Start(first[t.round] - first[t.round - 1], [this, name] { OnRound(name); });
-  } else if (t.on_peer) {
+  } else if (query) {
     t.rounds.Start(Jitter(options_.requery), [this, name] { OnRound(name); });
   }
+  // `t` is not used below: a send that delivers inline may end in a callback that leaves.
+  if (tell) owed_.insert(name);
+  if (query) SendQuery(name);
+  if (tell) FlushAnswers();
 }
 
-void LanDiscovery::SendQuery(const TopicState& t) {
+void LanDiscovery::SendQuery(const std::string& name) {
   MdnsMessage q;
-  q.questions.push_back({t.name, kDnsTypeSrv, kDnsClassIn});
+  q.questions.push_back({name, kDnsTypeSrv, kDnsClassIn});
   ++counters_.queries_sent;
   SendDatagram(q);
 }
@@ -188,19 +189,13 @@ void LanDiscovery::FlushAnswers() {
   if (closed_) return;
   const runtime::TimePoint now = clock_.Now();
   std::optional<runtime::TimePoint> next_due;
-  MdnsMessage r;
-  r.flags = kDnsFlagResponse | kDnsFlagAuthoritative;
-  auto send = [&] {
-    if (!referrer_.empty()) {
-      MdnsRecord a;
-      a.name = "referrer." + options_.domain;
-      a.type = kDnsTypeA;
-      a.address = ParseIpv4(referrer_).value();
-      r.answers.push_back(std::move(a));
+  std::vector<MdnsMessage> answers;
+  auto add = [&](MdnsRecord record) {
+    if (answers.empty() || answers.back().answers.size() >= 2 * kTopicsPerAnswer) {
+      answers.emplace_back();
+      answers.back().flags = kDnsFlagResponse | kDnsFlagAuthoritative;
     }
-    ++counters_.answers_sent;
-    SendDatagram(r);
-    r.answers.clear();
+    answers.back().answers.push_back(std::move(record));
   };
   for (auto it = owed_.begin(); it != owed_.end();) {
     auto t = topics_.find(*it);
@@ -220,19 +215,32 @@ void LanDiscovery::FlushAnswers() {
     srv.type = kDnsTypeSrv;
     srv.port = topic.port;
     srv.target = "0.0.0.0";
-    r.answers.push_back(std::move(srv));
+    add(std::move(srv));
     MdnsRecord txt;
     txt.name = topic.name;
     txt.type = kDnsTypeTxt;
     txt.strings.push_back(topic.id);
-    r.answers.push_back(std::move(txt));
+    add(std::move(txt));
     topic.last_answer = now;
     it = owed_.erase(it);
-    if (r.answers.size() >= 2 * kTopicsPerAnswer) send();
   }
-  if (!r.answers.empty()) send();
+  if (!referrer_.empty()) {
+    for (MdnsMessage& m : answers) {
+      MdnsRecord a;
+      a.name = "referrer." + options_.domain;
+      a.type = kDnsTypeA;
+      a.address = ParseIpv4(referrer_).value();
+      m.answers.push_back(std::move(a));
+    }
+  }
   if (owed_.empty()) referrer_.clear();
   if (next_due) answer_timer_.Start(*next_due - now, [this] { FlushAnswers(); });
+  // Sent last, once our state is settled: a send may deliver inline and call us back.
+  for (const MdnsMessage& m : answers) {
+    if (closed_) return;
+    ++counters_.answers_sent;
+    SendDatagram(m);
+  }
 }
 
 void LanDiscovery::OnResponse(const MdnsMessage& m, const UdpEndpoint& from) {
@@ -280,7 +288,7 @@ void LanDiscovery::OnResponse(const MdnsMessage& m, const UdpEndpoint& from) {
 void LanDiscovery::SendDatagram(const MdnsMessage& m) {
   auto bytes = EncodeMdnsMessage(m);
   // Our names were checked when their topic joined; nothing else can fail to encode.
-  if (!bytes.ok() || !send_) return;
+  if (closed_ || !bytes.ok() || !send_) return;
   send_(options_.group, *bytes);
 }
 

@@ -341,6 +341,56 @@ TEST(LanDiscovery, LeaveAndCloseStopEverythingEvenFromACallback) {
   EXPECT_EQ(net.SentBy("10.0.0.3", true).size(), 4u) << "c answered: 3 unasked + 1 asked";
 }
 
+// A `send` that delivers at once, to every node (itself too): a node's query is answered, and
+// its callback run, before its send returns; callbacks that leave or close are safe there
+// (ASan would say otherwise).
+TEST(LanDiscovery, ASendThatDeliversInlineWhileCallbacksLeaveAndCloseIsSafe) {
+  runtime::VirtualClock clock;
+  std::vector<std::unique_ptr<LanDiscovery>> nodes;
+  auto send_from = [&](std::string host) {
+    return [&nodes, host](const UdpEndpoint&, ByteView d) {
+      const Bytes copy(d.begin(), d.end());
+      for (auto& n : nodes) n->OnDatagram({host, 5353}, copy);
+    };
+  };
+  for (int i = 1; i <= 3; ++i) {
+    nodes.push_back(
+        std::make_unique<LanDiscovery>(clock, send_from("10.0.0." + std::to_string(i))));
+  }
+  const Key32 topic = TopicOf(6);
+  ASSERT_TRUE(nodes[2]->Announce(topic, 4002).ok());
+  clock.Advance(5s);  // its unasked answers are over
+  std::vector<UdpEndpoint> found;
+  ASSERT_TRUE(nodes[0]->Announce(topic, 4000).ok());
+  ASSERT_TRUE(nodes[0]
+                  ->Lookup(topic,
+                           [&](const UdpEndpoint& peer) {
+                             found.push_back(peer);
+                             nodes[0]->Leave(topic);
+                           })
+                  .ok());
+  clock.Advance(0s);  // its query's answer comes back inside its send
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0], (UdpEndpoint{"10.0.0.3", 4002}));
+  EXPECT_EQ(nodes[0]->topics(), 0u);
+  clock.Advance(2s);
+  ASSERT_TRUE(nodes[1]
+                  ->Lookup(topic,
+                           [&](const UdpEndpoint& peer) {
+                             found.push_back(peer);
+                             nodes[1]->Close();
+                           })
+                  .ok());
+  clock.Advance(0s);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[1], (UdpEndpoint{"10.0.0.3", 4002}));
+  EXPECT_EQ(nodes[1]->topics(), 0u);
+  EXPECT_EQ(nodes[1]->Lookup(topic, [](const UdpEndpoint&) {}).code(), Code::kCancelled);
+  clock.Advance(100s);
+  EXPECT_EQ(found.size(), 2u);
+  EXPECT_EQ(nodes[2]->topics(), 1u);
+}
+
 TEST(LanDiscovery, DatagramsThatAreNotDnsAreCountedAndIgnored) {
   runtime::VirtualClock clock;
   size_t sent = 0;

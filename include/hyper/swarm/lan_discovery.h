@@ -98,7 +98,8 @@ class LanDiscovery {
   // Stops announcing and looking up `topic` (nothing if not joined).
   void Leave(const Topic& topic);
   // Leaves every topic and closes the socket (when opened by Open); nothing is sent or called
-  // back afterwards. Also done by the destructor.
+  // back afterwards. Also done by the destructor. Leave and Close may be called from our
+  // callbacks (and from inside `send`); the destructor may not.
   void Close();
 
   // The name of `topic` in DNS: hex of its first 20 bytes, then the domain.
@@ -112,7 +113,7 @@ class LanDiscovery {
   Result<TopicState*> Join(const Topic& topic);
   void StartRounds(TopicState& t);
   void OnRound(const std::string& name);
-  void SendQuery(const TopicState& t);
+  void SendQuery(const std::string& name);
   void OnQuery(const MdnsMessage& m, const UdpEndpoint& from);
   void OnResponse(const MdnsMessage& m, const UdpEndpoint& from);
   void FlushAnswers();
