@@ -14,6 +14,9 @@ class AsioUdpSocketFactory : public UdpSocketFactory {
   // Runs on the loop.
   Result<std::unique_ptr<UdpSocket>> Bind(const std::string& host, uint16_t port,
                                           Received received) override;
+  Result<std::unique_ptr<UdpSocket>> BindMulticast(const std::string& host, uint16_t port,
+                                                   const MulticastOptions& multicast,
+                                                   Received received) override;
 
  private:
   EventLoop& loop_;
