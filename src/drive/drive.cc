@@ -606,8 +606,7 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
 Status Drive::ExplainReadError(const std::string& norm, const Stat& st, const trie::Trie* holder,
                                Status error) const {
   // On a replica, a block the feed does not hold (or a content feed not known yet) is content
-  // not downloaded: say that, not which block lies beyond which length. A drive we write to
-  // that lost blocks keeps the feed's own words.
+  // not downloaded: say that, not which block lies beyond which length.
   const Code code = error.code();
   if (code != Code::kNotFound && code != Code::kOutOfRange) return error;
   // Content of a drive we write that is not here was freed (gc) or lost: say that.
@@ -616,9 +615,10 @@ Status Drive::ExplainReadError(const std::string& norm, const Stat& st, const tr
     return error;
   }
   if (content.ok() && (*content)->writable()) {
-    return Status::NotFound(norm +
-                            " is not available locally: its content was freed (gc) or lost "
-                            "here; only a peer that still holds it can serve it");
+    return Status::NotFound(
+        norm +
+        " is not available locally: its content was freed here (gc) or lost; use --peer "
+        "or the network to fetch it from a peer that still holds it");
   }
   return Status::NotFound(norm + " is not downloaded here; use --peer or the network");
 }
