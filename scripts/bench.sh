@@ -51,6 +51,9 @@ HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/remote_stat.js" \
 
 echo "== rename of a directory of 100,000 files (ours only: the reference has no rename)" >&2
 "$bench/rename_bench" --entries 100000 >&2
+echo "== gc of a drive of 10,000 files / 1 GiB overwritten once (ours only: the reference has no gc)" >&2
+"$bench/gc_bench" --files 10000 --mib 1024 >&2
+"$bench/gc_bench" --files 10000 --mib 1024 --every 2 >&2
 
 node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
   "$tmp/big.json" "$tmp/remote.json"

@@ -10,6 +10,7 @@
 #include "core_commands.h"
 #include "dht_commands.h"
 #include "drive_commands.h"
+#include "gc_commands.h"
 #include "net_commands.h"
 #include "store.h"
 
@@ -31,6 +32,8 @@ int Run(int argc, char** argv) {
   hyper::cli::AddCoreCommands(app, storage, core_args, &action);
   hyper::cli::DriveArgs drive_args;
   hyper::cli::AddDriveCommands(app, storage, drive_args, &action);
+  hyper::cli::GcArgs gc_args;
+  hyper::cli::AddGcCommands(app, storage, gc_args, &action);
   hyper::cli::NetArgs net_args;
   hyper::cli::AddNetCommands(app, storage, net_args, &action);
   hyper::cli::DhtArgs dht_args;

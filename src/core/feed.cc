@@ -84,7 +84,7 @@ struct Feed::Impl {
   bool unsynced = false;
   // FeedOptions::defer_create: headers and key not written yet (WriteCreated writes them).
   bool create_pending = false;
-  Status broken;            // a failed write leaves the in-memory state ahead of the disk
+  Status broken;  // a failed write leaves the in-memory state ahead of the disk
   // Set when the feed was opened damaged (FeedOptions::open_damaged): why it is read-only, and
   // the length its bitfield claims.
   Status damage;
@@ -1021,8 +1021,8 @@ Result<BlockRun> Feed::ReadRun(BlockIndex first, BlockIndex end, MutableByteView
       f.positions->SetSize(a + k, run.sizes[k]);
     }
     auto known = f.positions->Find(a + k);
-    run.verified[k] = known && known->verified && known->offset == at &&
-                      known->size == run.sizes[k];
+    run.verified[k] =
+        known && known->verified && known->offset == at && known->size == run.sizes[k];
     at += run.sizes[k];
   }
   run.held = held;
@@ -1069,6 +1069,16 @@ uint64_t Feed::Downloaded(BlockIndex start, BlockIndex end) const {
 }
 
 uint64_t Feed::Downloaded() const { return Downloaded(BlockIndex(0), BlockIndex(UINT64_MAX)); }
+
+Result<uint64_t> Feed::ByteOffsetOf(BlockIndex index) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  if (index.value > f.length) return Status::OutOfRange("block beyond the feed's length");
+  if (index.value == f.length) return f.byte_length;
+  bool held = false;
+  return f.OffsetOf(index.value, &held);
+}
 
 bool Feed::HasNode(TreeIndex index) const {
   std::shared_lock lock(impl_->mu);

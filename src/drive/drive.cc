@@ -606,14 +606,19 @@ Result<Bytes> Drive::ReadRange(std::string_view path, uint64_t start, uint64_t l
 Status Drive::ExplainReadError(const std::string& norm, const Stat& st, const trie::Trie* holder,
                                Status error) const {
   // On a replica, a block the feed does not hold (or a content feed not known yet) is content
-  // not downloaded: say that, not which block lies beyond which length. A drive we write to
-  // that lost blocks keeps the feed's own words.
+  // not downloaded: say that, not which block lies beyond which length.
   const Code code = error.code();
   if (code != Code::kNotFound && code != Code::kOutOfRange) return error;
+  // Content of a drive we write that is not here was freed (gc) or lost: say that.
   auto content = ContentFeed(holder);
-  if (content.ok() && ((*content)->writable() ||
-                       (*content)->Has(BlockIndex(st.offset), BlockIndex(st.offset + st.blocks)))) {
+  if (content.ok() && (*content)->Has(BlockIndex(st.offset), BlockIndex(st.offset + st.blocks))) {
     return error;
+  }
+  if (content.ok() && (*content)->writable()) {
+    return Status::NotFound(
+        norm +
+        " is not available locally: its content was freed here (gc) or lost; use --peer "
+        "or the network to fetch it from a peer that still holds it");
   }
   return Status::NotFound(norm + " is not downloaded here; use --peer or the network");
 }
@@ -1060,24 +1065,27 @@ Status Drive::ListInto(const std::string& dir, const std::string& shown_dir,
       options.on_mount_cycle(path);
     };
   }
-  return view_->ForEach(
-      TrieKeyOf(dir), io,
-      [&](const trie::NodePtr& node, std::string_view key, const trie::Trie*,
-          const trie::MountInfoPtr&) -> Status {
-        if (!node->value()) return Status::Corruption("a node below " + dir + " has no Stat");
-        ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
-        std::string real_path = "/";
-        real_path += key;
-        if (real_path == dir) return Status::Ok();
-        std::string rel = Relative(dir, real_path);
-        // Only a whole ".." segment climbs out of dir ("..name" is a name like any other).
-        if (rel.empty() || rel == ".." || rel.compare(0, 3, "../") == 0) return Status::Ok();
-        out.push_back(DirEntry{"", Join(shown_dir, rel), std::move(st)});
-        return Status::Ok();
-      });
+  return view_->ForEach(TrieKeyOf(dir), io,
+                        [&](const trie::NodePtr& node, std::string_view key, const trie::Trie*,
+                            const trie::MountInfoPtr&) -> Status {
+                          if (!node->value())
+                            return Status::Corruption("a node below " + dir + " has no Stat");
+                          ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
+                          std::string real_path = "/";
+                          real_path += key;
+                          if (real_path == dir) return Status::Ok();
+                          std::string rel = Relative(dir, real_path);
+                          // Only a whole ".." segment climbs out of dir ("..name" is a name like
+                          // any other).
+                          if (rel.empty() || rel == ".." || rel.compare(0, 3, "../") == 0)
+                            return Status::Ok();
+                          out.push_back(DirEntry{"", Join(shown_dir, rel), std::move(st)});
+                          return Status::Ok();
+                        });
 }
 
-Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path, const ReaddirOptions& options) const {
+Result<std::vector<DirEntry>> Drive::Readdir(std::string_view path,
+                                             const ReaddirOptions& options) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(path));
   ASSIGN_OR_RETURN(auto resolved, Resolve(norm));
   if (!resolved.second.IsDirectory()) return Status::NotADirectory(norm + " is not a directory");

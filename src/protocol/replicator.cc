@@ -444,6 +444,16 @@ class FeedReplicator::Peer : public ChannelHandler {
     } else {
       missing_.Remove(u.start, u.start + length);
     }
+    // Our requests for those blocks will not be answered (the remote says so when asked for a
+    // block it no longer has, such as one its gc freed): let other peers be asked now.
+    bool released = false;
+    for (auto it = inflight_.lower_bound(u.start);
+         it != inflight_.end() && *it < u.start + length;) {
+      owner_->reserved_.erase(*it);
+      it = inflight_.erase(it);
+      released = true;
+    }
+    if (released) owner_->UpdateAll();
     return Status::Ok();
   }
 
@@ -459,7 +469,13 @@ class FeedReplicator::Peer : public ChannelHandler {
     core::ProofOptions po;
     po.digest = (r.bytes && *r.bytes > 0) ? 0 : r.nodes.value_or(0);
     po.hash = hash;
-    if (!hash && !feed_->Has(BlockIndex(index))) return Status::Ok();
+    // A block we do not have (never downloaded, or freed by a clear or gc): say so, so that
+    // the remote asks someone else instead of waiting for an answer (the reference stays
+    // silent; it takes the Unhave like any other).
+    if (!hash && !feed_->Has(BlockIndex(index))) {
+      Send(UnhaveMessage{index, std::nullopt});
+      return Status::Ok();
+    }
     auto proof = feed_->MakeProof(BlockIndex(index), po);
     if (!proof.ok()) return Status::Ok();  // nothing we can prove: stay silent
     DataMessage d;
@@ -468,7 +484,10 @@ class FeedReplicator::Peer : public ChannelHandler {
       core::GetOptions go;
       go.wait = false;
       auto value = feed_->Get(BlockIndex(index), go);
-      if (!value.ok()) return Status::Ok();
+      if (!value.ok()) {  // cleared meanwhile, or lost
+        Send(UnhaveMessage{index, std::nullopt});
+        return Status::Ok();
+      }
       owner_->stats_.uploaded_blocks++;
       owner_->stats_.uploaded_bytes += value->size();
       d.value = std::move(*value);

@@ -178,8 +178,8 @@ class Feed {
   // checked); later reads trust it. Audit() always rehashes.
   Result<Bytes> Get(BlockIndex index, GetOptions options = {});
   // Up to `length` bytes from `offset` of a block (fewer at its end; OutOfRange when offset is
-  // past it), with the same errors and fetching as Get. A block verified since open is read with one positional read of just
-  // those bytes; otherwise the whole block is read and checked first.
+  // past it), with the same errors and fetching as Get. A block verified since open is read with
+  // one positional read of just those bytes; otherwise the whole block is read and checked first.
   Result<Bytes> GetRange(BlockIndex index, uint64_t offset, uint64_t length,
                          GetOptions options = {});
   void SetBlockFetcher(BlockFetcher fetcher);
@@ -202,6 +202,9 @@ class Feed {
   uint64_t Downloaded() const;
   // Whether the tree node is known locally.
   bool HasNode(TreeIndex index) const;
+  // Where block `index` starts in the feed's data (length(): byte_length()), local or not.
+  // OutOfRange past length(); NotFound when the tree nodes that locate it are not local.
+  Result<uint64_t> ByteOffsetOf(BlockIndex index) const;
 
   // The block containing byte `offset`, and the offset inside it. offset == byte_length()
   // gives (length(), 0). OutOfRange beyond; NotFound when the needed tree nodes are not local.

@@ -169,6 +169,32 @@ struct DriveOptions {
   bool create_if_missing = true;
 };
 
+// Drive::ClearUntagged's retention policy. The latest version and every tagged version are
+// always kept; these keep more.
+struct GcOptions {
+  // Keep what the last N versions read (1: only the latest; 0 is InvalidArgument).
+  uint64_t keep_versions = 1;
+  // Keep every version created at or after this time (milliseconds since the epoch), and the
+  // one current at that time. A version's time is the newest Stat ctime written up to it
+  // (versions carry no time of their own; see docs/gc.md).
+  std::optional<uint64_t> keep_since;
+  // Compute the report, free nothing.
+  bool dry_run = false;
+};
+
+// What ClearUntagged or ClearContent freed (or, in a dry run, would free).
+struct GcReport {
+  // File contents (distinct content block ranges of Stats in the drive's history) of which
+  // blocks were freed.
+  uint64_t files = 0;
+  uint64_t blocks = 0;  // content blocks freed (that were held here)
+  uint64_t bytes = 0;   // their bytes
+  uint64_t latest = 0;  // the drive's version when it ran
+  // Versions first_retained..latest read as before (ClearUntagged), and so do the tags.
+  uint64_t first_retained = 0;
+  std::vector<std::pair<std::string, uint64_t>> tags;  // the tags kept (name, version)
+};
+
 class Drive;
 
 namespace internal {
@@ -418,6 +444,23 @@ class Drive {
   Status DeleteTag(const std::string& name);
   Result<std::map<std::string, uint64_t>> GetAllTags() const;
 
+  // --- garbage collection (src/drive/gc.cc, docs/gc.md) ---
+  // Frees on disk (Feed::Clear: the bitfield forgets them, their bytes become holes) the
+  // content blocks that neither the latest version, nor a tagged one, nor a version kept by
+  // `options` reads: a version reads the blocks [offset, offset + blocks) of each of its file
+  // Stats (mounts and symlinks read none of this drive's). The metadata feed is untouched, so
+  // every version still lists its files; reading a freed file is then NotFound "not available
+  // locally" unless a peer serves it. Holds the content lock (no content write runs meanwhile;
+  // Busy when this thread holds it). Corruption, and nothing freed, when a kept version holds
+  // a node that is not a Stat; NotFound when its metadata is not local (a sparse replica).
+  // InvalidArgument on a checkout.
+  Result<GcReport> ClearUntagged(const GcOptions& options = {});
+  // On a replica (a content feed we do not write): frees the local content blocks of the file
+  // at `path`, or every one for "/". InvalidArgument on a drive written here (its content may
+  // exist nowhere else: see ClearUntagged), IsADirectory for another directory, Unsupported
+  // for a file of a mounted drive.
+  Result<GcReport> ClearContent(std::string_view path = "/");
+
  private:
   friend class FileWriter;
   friend class FileHandle;
@@ -478,6 +521,8 @@ class Drive {
   Status ListChildren(const std::string& dir, const std::string& shown_dir,
                       const ReaddirOptions& options, std::vector<DirEntry>& out) const;
   Status UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value);
+  // The oldest version ClearUntagged keeps by `options` (tags aside).
+  Result<uint64_t> FirstRetainedVersion(const GcOptions& options) const;
 
   corestore::Corestore* store_ = nullptr;
   std::shared_ptr<core::Feed> metadata_;
