@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "session.h"
 
@@ -13,6 +14,19 @@ void AddDiscoveryOptions(CLI::App* cmd, DiscoveryArgs& d) {
                   "DHT bootstrap nodes, HOST:PORT[,HOST:PORT...] (default: $HYPERDRIVE_BOOTSTRAP, "
                   "else the reference's public list; an empty value: no DHT)");
   cmd->add_flag("--offline", d.offline, "Never touch the network: read what the store holds");
+  cmd->add_flag("--no-lan", d.no_lan,
+                "No LAN discovery (multicast DNS); also HYPERDRIVE_LAN=0. It is off by default "
+                "when every bootstrap node is on this machine");
+}
+
+bool LanWanted(const DiscoveryArgs& d, const swarm::BootstrapList& list) {
+  if (d.offline || d.no_lan) return false;
+  if (const char* env = std::getenv("HYPERDRIVE_LAN"); env != nullptr && *env != '\0') {
+    const std::string v = env;
+    if (v == "0" || v == "off" || v == "no") return false;
+    if (v == "1" || v == "on" || v == "yes") return true;
+  }
+  return !list.loopback_only();
 }
 
 Result<swarm::SwarmOptions> SwarmOptionsFor(const DiscoveryArgs& d, bool listen) {
@@ -25,6 +39,7 @@ Result<swarm::SwarmOptions> SwarmOptionsFor(const DiscoveryArgs& d, bool listen)
   swarm::SwarmOptions o;
   o.listen = listen;
   o.bootstrap = list->nodes;
+  o.lan = LanWanted(d, *list);
   o.log = [](const std::string& line) {
     std::fprintf(stderr, "hyperdrive: %s\n", line.c_str());
     std::fflush(stderr);
@@ -45,9 +60,10 @@ replication::PeerReader::Connector SwarmConnector(const crypto::PublicKey& key,
     ASSIGN_OR_RETURN(swarm::SwarmOptions o, SwarmOptionsFor(d, /*listen=*/false));
     o.host = "0.0.0.0";
     o.port = 0;
-    if (o.bootstrap.empty()) {
+    if (o.bootstrap.empty() && !o.lan) {
       return Status::NotFound("no peers found for " + ToHex(key) +
-                              ": no DHT bootstrap node to ask (--bootstrap, or --peer HOST:PORT)");
+                              ": no DHT bootstrap node to ask and LAN discovery is off "
+                              "(--bootstrap, or --peer HOST:PORT)");
     }
     ASSIGN_OR_RETURN(auto sw, swarm::Swarm::Open(rep, o));
     sw->Join(DriveTopic(key), swarm::JoinOptions{.announce = false, .lookup = true});
@@ -77,7 +93,7 @@ replication::PeerReader::Connector SwarmConnector(const crypto::PublicKey& key,
 bool DiscoveryConfigured(const DiscoveryArgs& d) {
   if (d.offline) return false;
   auto list = swarm::ChooseBootstrap(d.bootstrap);
-  return !list.ok() || !list->nodes.empty();
+  return !list.ok() || !list->nodes.empty() || LanWanted(d, *list);
 }
 
 bool NeedsPeers(const std::string& storage_dir, const std::string& url) {

@@ -18,9 +18,15 @@ namespace hyper::cli {
 struct DiscoveryArgs {
   std::optional<std::string> bootstrap;  // --bootstrap HOST:PORT[,HOST:PORT...]
   bool offline = false;                  // --offline: never touch the network
+  bool no_lan = false;                   // --no-lan: no multicast DNS on the LAN
 };
 
-// Adds --bootstrap and --offline to `cmd`.
+// Whether LAN discovery (multicast DNS) runs: not with --offline or --no-lan; else as
+// HYPERDRIVE_LAN says (0/off or 1/on); else unless every bootstrap node is on this machine (a
+// DHT of one's own on loopback is a test network: announcing it on the LAN would reach beyond).
+bool LanWanted(const DiscoveryArgs& d, const swarm::BootstrapList& list);
+
+// Adds --bootstrap, --offline and --no-lan to `cmd`.
 void AddDiscoveryOptions(CLI::App* cmd, DiscoveryArgs& d);
 
 // The swarm options of a command that listens (a seed) or only dials (a reader). Says on stderr
@@ -36,7 +42,7 @@ replication::PeerReader::Connector SwarmConnector(const crypto::PublicKey& key,
                                                   const DiscoveryArgs& d,
                                                   std::chrono::milliseconds timeout);
 
-// Whether peers can be found at all: a DHT to ask (not --offline, a bootstrap node). A list that
+// Whether peers can be found at all: a DHT to ask or the LAN (not --offline). A list that
 // does not parse counts as configured (the command then says what is wrong with it).
 bool DiscoveryConfigured(const DiscoveryArgs& d);
 

@@ -7,6 +7,7 @@
 
 #include "hyper/runtime/runtime.h"
 #include "hyper/runtime/timer.h"
+#include "hyper/swarm/lan_discovery.h"
 #include "hyper/swarm/peer_queue.h"
 #include "hyper/swarm/peers.h"
 #include "hyper/swarm/udp_dht.h"
@@ -46,6 +47,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
   runtime::Clock& clock;
   // loop-only below.
   std::unique_ptr<UdpDht> dht;
+  std::unique_ptr<LanDiscovery> lan;
   uint16_t port = 0;
   std::map<NodeId, std::unique_ptr<Topic>> topics;
   PeerQueue queue;
@@ -79,6 +81,30 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     for (const auto& p : f.local_peers) add(p, true);
     for (const auto& p : f.peers) add(p, false);
     Drain();
+  }
+
+  void OnLanPeer(const UdpEndpoint& p) {
+    if (closed) return;
+    counters.lan_peers_found++;
+    PeersFound f;
+    f.local_peers.push_back(p);
+    OnFound(f);
+    rep.Wake();
+  }
+
+  void JoinLan(const NodeId& key, const JoinOptions& join) {
+    if (!lan) return;
+    if (join.announce && options.listen) {
+      Status s = lan->Announce(key, port);
+      if (!s.ok()) Log("LAN announce: " + s.ToString());
+    }
+    if (join.lookup) {
+      std::weak_ptr<Impl> weak = weak_from_this();
+      Status s = lan->Lookup(key, [weak](const UdpEndpoint& p) {
+        if (auto self = weak.lock()) self->OnLanPeer(p);
+      });
+      if (!s.ok()) Log("LAN lookup: " + s.ToString());
+    }
   }
 
   void Drain() {
@@ -227,6 +253,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     Topic& ref = *t;
     topics[key] = std::move(t);
     counters.topics = topics.size();
+    JoinLan(key, join);
     if (join.announce) {
       StartAnnounce(ref);
       if (join.lookup) ScheduleLookup(ref);  // the announce looks up too; then again soon
@@ -240,6 +267,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     auto it = topics.find(key);
     if (it == topics.end()) return nullptr;
     Topic& t = *it->second;
+    if (lan) lan->Leave(key);
     t.announce_timer.Cancel();
     t.lookup_timer.Cancel();
     if (t.announce_query) t.announce_query->Cancel();
@@ -295,6 +323,16 @@ Result<std::unique_ptr<Swarm>> Swarm::Open(protocol::Replicator& replicator, Swa
     }
     rt.loop().Call([&] {
       impl->port = *bound;
+      if (options.lan) {
+        LanDiscoveryOptions lo;
+        lo.interface_address = options.lan_interface;
+        auto lan = LanDiscovery::Open(udp, clock, lo);
+        if (lan.ok()) {
+          impl->lan = std::move(*lan);
+        } else {
+          impl->Log("LAN discovery is off: " + lan.status().ToString());
+        }
+      }
       if (!impl->HasDht()) return;
       std::weak_ptr<Impl> weak = impl;
       impl->dht->node().Bootstrap([weak](const Status& s) {
@@ -335,7 +373,10 @@ Swarm::~Swarm() {
     if (pending->left == 0) pending->all_done.set_value();
   });
   (void)fut.wait_for(kUnannounceWait);
-  d.loop.Call([&] { d.dht.reset(); });
+  d.loop.Call([&] {
+    d.lan.reset();
+    d.dht.reset();
+  });
 }
 
 void Swarm::Join(const NodeId& topic, JoinOptions options) {
@@ -350,6 +391,7 @@ SwarmStats Swarm::stats() const {
   return impl_->loop.Call([&] {
     SwarmStats s = impl_->counters;
     s.dht_nodes = impl_->dht ? impl_->dht->node().table().size() : 0;
+    s.lan = impl_->lan != nullptr;
     return s;
   });
 }

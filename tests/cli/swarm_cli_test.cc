@@ -13,6 +13,7 @@
 
 #include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/support/net_namespace.h"
 
 namespace hyper::cli {
 namespace {
@@ -213,6 +214,34 @@ TEST_F(SwarmCli, OurSeedIsFoundAndReadByANodeHyperswarmPeer) {
     EXPECT_EQ((*read)["files"][path]["fnv"].get<uint32_t>(), fnv(data)) << path;
   }
   EXPECT_EQ(seed->Stop(SIGTERM), 0) << seed->err();
+}
+
+TEST_F(SwarmCli, OnTheLanAloneOursFindOursAndANodePeerFindsOurs) {
+  // Multicast only inside a network namespace of this test's own (loopback only).
+  ASSERT_TRUE(hyper::testing::EnterPrivateNetworkNamespace().ok());
+  setenv("HYPERDRIVE_LAN", "1", 1);       // the processes started below use the LAN
+  setenv("HYPERDRIVE_BOOTSTRAP", "", 1);  // and no DHT
+  const std::map<std::string, std::string> files = {{"/lan.txt", Text("lan", 3000)}};
+  const std::string url = MakeDrive(store_, files);
+  Background seed({HYPERDRIVE_BINARY, "--storage", store_, "seed", url, "--listen", "127.0.0.1:0"},
+                  tmp_.Sub("seed.out"), tmp_.Sub("seed.err"));
+  ASSERT_TRUE(seed.WaitFor("listening on 127.0.0.1:")) << seed.err();
+  auto cat = RunCli(tmp_.Sub("reader"), {"cat", url + "/lan.txt"});
+  EXPECT_EQ(cat.exit_code, 0) << cat.stderr_text;
+  EXPECT_EQ(cat.stdout_text, files.at("/lan.txt"));
+  // A Node hyperswarm peer with no DHT finds our seed through its multicast DNS.
+  hyper::testing::TempDir node_tmp;
+  auto read = hyper::testing::RunNode("swarm_peer", {json{{"role", "read"},
+                                                          {"lan", true},
+                                                          {"dir", node_tmp.Sub("replica")},
+                                                          {"key", url.substr(8)},
+                                                          {"bootstrap", json::array()},
+                                                          {"paths", json::array({"/lan.txt"})},
+                                                          {"lifetime", 20000}}
+                                                         .dump()});
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*read)["files"]["/lan.txt"]["size"].get<size_t>(), files.at("/lan.txt").size());
+  EXPECT_EQ(seed.Stop(SIGTERM), 0) << seed.err();
 }
 
 }  // namespace

@@ -17,10 +17,12 @@ namespace hyper::testing {
 namespace {
 
 // Every process a test starts (the hyperdrive binary above all) finds peers through no DHT unless
-// the test names a bootstrap list of its own: nothing a test runs may reach the reference's
-// public bootstrap nodes.
-[[maybe_unused]] const bool kNoPublicBootstrap = [] {
+// the test names a bootstrap list of its own, and never on the LAN unless the test asks (inside
+// a network namespace of its own): nothing a test runs may reach the reference's public
+// bootstrap nodes, nor multicast on the machine's interfaces.
+[[maybe_unused]] const bool kNoPublicNetwork = [] {
   setenv("HYPERDRIVE_BOOTSTRAP", "", /*overwrite=*/0);
+  setenv("HYPERDRIVE_LAN", "0", /*overwrite=*/0);
   return true;
 }();
 

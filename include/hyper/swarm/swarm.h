@@ -9,6 +9,9 @@
 // reference's rule; the swarm bans the addresses that led to them, and those of peers that broke
 // the protocol (bad frames, data that does not verify, a wrong capability).
 //
+// With SwarmOptions::lan, topics are also announced and looked up on the LAN (LanDiscovery); the
+// peers found there are dialled first.
+//
 // Lookups are repeated 1, 2, 4 ... s after a join, up to every 5 minutes, and announces every 5
 // minutes (records live 8 to 16 minutes on the reference's nodes): two peers that join at the same
 // moment meet within seconds, where the reference waits for its 5 to 10 minute refresh.
@@ -44,6 +47,10 @@ struct SwarmOptions {
   bool listen = true;
   // Where the DHT starts; empty: no DHT.
   std::vector<UdpEndpoint> bootstrap;
+  // Also announce and look up on the LAN (multicast DNS, as @hyperswarm/discovery). Opt-in: it
+  // multicasts on the machine's interfaces. A LAN that cannot be joined is logged and skipped.
+  bool lan = false;
+  std::string lan_interface;  // the IPv4 address of the interface to use; empty: every one
   // Most connections we dial at once (the reference's maxPeers).
   size_t max_dialled = 24;
   std::chrono::milliseconds connect_timeout{10000};
@@ -69,6 +76,8 @@ struct SwarmStats {
   size_t lookups_done = 0;  // lookup or announce queries finished (any topic)
   size_t announces_done = 0;
   size_t dht_nodes = 0;  // nodes in the routing table
+  bool lan = false;      // LAN discovery is running
+  size_t lan_peers_found = 0;
 };
 
 class Swarm {

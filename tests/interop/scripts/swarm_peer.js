@@ -1,7 +1,7 @@
 // swarm_peer.js CONFIG_JSON: a Node hyperswarm 2.15 peer (the reference's discovery and
 // connections) replicating a hyperdrive 10, for the C++ swarm's interop tests. Every address is
 // local: `bootstrap` ([HOST:PORT]) names the DHT, and multicast DNS is replaced by a silent
-// stand-in, so that nothing leaves the machine (LAN discovery is tested in namespaces).
+// stand-in, so that nothing leaves the machine, unless `lan` is true (tests inside a namespace).
 //   role "dht":  a persistent DHT node (@hyperswarm/dht, no bootstrap) on 127.0.0.1:`port`
 //                (0: any); writes {port} to `infofile`; runs until `stopfile` appears.
 //   role "seed": write `files` ([{path, data}], data as drive_common.js dataOf) into a new drive
@@ -17,18 +17,21 @@
 const fs = require('fs')
 const { EventEmitter } = require('events')
 
-// A multicast-dns that sends nothing and hears nothing.
-require.cache[require.resolve('multicast-dns')] = {
-  id: require.resolve('multicast-dns'),
-  filename: require.resolve('multicast-dns'),
-  loaded: true,
-  exports: () => Object.assign(new EventEmitter(), { query () {}, response () {}, destroy () {} })
+const cfg = JSON.parse(process.argv[2])
+// A multicast-dns that sends nothing and hears nothing, unless `lan` is true (only inside a
+// network namespace of the test's own).
+if (!cfg.lan) {
+  require.cache[require.resolve('multicast-dns')] = {
+    id: require.resolve('multicast-dns'),
+    filename: require.resolve('multicast-dns'),
+    loaded: true,
+    exports: () => Object.assign(new EventEmitter(), { query () {}, response () {}, destroy () {} })
+  }
 }
 const hyperswarm = require('hyperswarm')
 const dht = require('@hyperswarm/dht')
 const { Hyperdrive, dataOf, fnv, p } = require('./drive_common')
 
-const cfg = JSON.parse(process.argv[2])
 setTimeout(() => {
   process.stdout.write(JSON.stringify({ error: 'lifetime exceeded' }))
   process.exit(2)
