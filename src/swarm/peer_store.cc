@@ -20,19 +20,15 @@ void PeerStore::Rotate() {
 bool PeerStore::Erase(Generation& g, const std::string& key, const Bytes& record) {
   auto it = g.find(key);
   if (it == g.end()) return false;
-  auto& v = it->second;
-  auto pos = std::find(v.begin(), v.end(), record);
-  if (pos == v.end()) return false;
-  *pos = std::move(v.back());
-  v.pop_back();
-  if (v.empty()) g.erase(it);
+  if (it->second.erase(record) == 0) return false;
+  if (it->second.empty()) g.erase(it);
   return true;
 }
 
 bool PeerStore::Add(const std::string& key, const Bytes& record) {
   if (Erase(current_, key, record) || Erase(previous_, key, record)) --size_;
   if (size_ >= max_records_) return false;
-  current_[key].push_back(record);
+  current_[key].insert(record);
   ++size_;
   return true;
 }
@@ -43,18 +39,23 @@ void PeerStore::Remove(const std::string& key, const Bytes& record) {
 }
 
 std::vector<Bytes> PeerStore::Get(const std::string& key, size_t n, const Bytes& except) const {
+  // A uniform choice of n (reservoir sampling): memory O(n) however many records the key has.
+  thread_local std::minstd_rand rng{std::random_device{}()};
   std::vector<const Bytes*> all;
+  size_t seen = 0;
   for (const Generation* g : {&current_, &previous_}) {
     auto it = g->find(key);
     if (it == g->end()) continue;
     for (const auto& r : it->second) {
-      if (r != except) all.push_back(&r);
+      if (r == except) continue;
+      ++seen;
+      if (all.size() < n) {
+        all.push_back(&r);
+      } else if (n != 0) {
+        const size_t j = std::uniform_int_distribution<size_t>(0, seen - 1)(rng);
+        if (j < n) all[j] = &r;
+      }
     }
-  }
-  if (all.size() > n) {
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    std::shuffle(all.begin(), all.end(), rng);
-    all.resize(n);
   }
   std::vector<Bytes> out;
   out.reserve(all.size());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,7 @@ class PeerStore {
   size_t size() const { return size_; }
 
  private:
-  using Generation = std::map<std::string, std::vector<Bytes>>;
+  using Generation = std::map<std::string, std::set<Bytes>>;
   static bool Erase(Generation& g, const std::string& key, const Bytes& record);
   void Rotate();
 
