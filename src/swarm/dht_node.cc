@@ -68,6 +68,7 @@ void DhtNode::OnDatagram(const UdpEndpoint& from, ByteView datagram) {
   }
   const auto sender = SenderId(m);
   if (!sender) m.id.reset();
+  const size_t budget = kReplyFactor * datagram.size();
   switch (m.type) {
     case MessageType::kResponse: {
       std::optional<NodeId> bad_node;
@@ -79,17 +80,17 @@ void DhtNode::OnDatagram(const UdpEndpoint& from, ByteView datagram) {
       break;
     }
     case MessageType::kQuery:
-      OnRequest(m, from);
+      OnRequest(m, from, budget);
       break;
     case MessageType::kUpdate: {
       if (!m.roundtrip_token || !rpc_.CheckToken(*m.roundtrip_token, from.host)) return;
-      OnRequest(m, from);
+      OnRequest(m, from, budget);
       break;
     }
   }
 }
 
-void DhtNode::OnRequest(const Message& m, const UdpEndpoint& from) {
+void DhtNode::OnRequest(const Message& m, const UdpEndpoint& from, size_t budget) {
   if (auto sender = SenderId(m)) AddNode(*sender, from, std::nullopt, m.to);
   const std::string command = m.command.value_or("");
   if (command == "_ping") {
@@ -106,11 +107,11 @@ void DhtNode::OnRequest(const Message& m, const UdpEndpoint& from) {
     auto target = ToNodeId(*m.target);
     if (!target) return;
     ++counters_.requests_answered;
-    rpc_.Respond(m, from, std::nullopt, CloserNodes(*target));
+    rpc_.Respond(m, from, std::nullopt, CloserNodes(*target, budget));
   } else if (command == "_holepunch") {
     OnHolepunch(m, from);
   } else {
-    OnCommand(m, from);
+    OnCommand(m, from, budget);
   }
 }
 
@@ -146,7 +147,7 @@ void DhtNode::OnHolepunch(const Message& m, const UdpEndpoint& from) {
   rpc_.Respond(m, answer_to, std::nullopt, std::nullopt);
 }
 
-void DhtNode::OnCommand(const Message& m, const UdpEndpoint& from) {
+void DhtNode::OnCommand(const Message& m, const UdpEndpoint& from, size_t budget) {
   if (!m.target) return;
   auto target = ToNodeId(*m.target);
   const std::string command = m.command.value_or("");
@@ -155,7 +156,7 @@ void DhtNode::OnCommand(const Message& m, const UdpEndpoint& from) {
     // The reference answers an unknown command with an error and the closest nodes it knows.
     ++counters_.requests_answered;
     rpc_.Respond(m, from, std::nullopt,
-                 target ? std::optional<Bytes>(CloserNodes(*target)) : std::nullopt,
+                 target ? std::optional<Bytes>(CloserNodes(*target, budget)) : std::nullopt,
                  "Unsupported command");
     return;
   }
@@ -165,15 +166,20 @@ void DhtNode::OnCommand(const Message& m, const UdpEndpoint& from) {
   req.from = from;
   req.target = *target;
   req.value = m.value;
+  req.value_budget = budget;
   CommandReply reply = it->second(req);
   if (reply.drop) return;
   ++counters_.requests_answered;
-  rpc_.Respond(m, from, std::move(reply.value), CloserNodes(*target), std::move(reply.error));
+  const size_t value_bytes = reply.value ? reply.value->size() : 0;
+  const size_t left = budget > value_bytes ? budget - value_bytes : 0;
+  rpc_.Respond(m, from, std::move(reply.value), CloserNodes(*target, left), std::move(reply.error));
 }
 
-Bytes DhtNode::CloserNodes(const NodeId& target) const {
+Bytes DhtNode::CloserNodes(const NodeId& target, size_t budget) const {
   std::vector<NodeRecord> nodes;
-  for (auto& e : table_.Closest(target, kBucketSize)) nodes.push_back(e.node);
+  const size_t count = std::min(kBucketSize, budget / kNodeBytes);
+  if (count == 0) return {};
+  for (auto& e : table_.Closest(target, count)) nodes.push_back(e.node);
   return EncodeNodes(nodes);
 }
 

@@ -106,6 +106,8 @@ TEST(DhtSimulation, LookupsFindAnnouncesWithATenthOfTheNodesDead) {
   size_t found = 0;
   size_t lookups = 0;
   size_t requests = 0;
+  size_t hops = 0;
+  uint32_t max_hops = 0;
   const auto start = net.clock().Now();
   for (int round = 0; round < 4; ++round) {
     for (auto& [topic, announcer] : topics) {
@@ -123,6 +125,8 @@ TEST(DhtSimulation, LookupsFindAnnouncesWithATenthOfTheNodesDead) {
           },
           [&](Status, const QueryStats& st) {
             requests += st.requests;
+            hops += st.hops;
+            max_hops = std::max(max_hops, st.max_hops);
             done = true;
           });
       ASSERT_TRUE(net.RunUntil([&] { return done; }));
@@ -133,9 +137,17 @@ TEST(DhtSimulation, LookupsFindAnnouncesWithATenthOfTheNodesDead) {
   const double rate = static_cast<double>(found) / static_cast<double>(lookups);
   std::printf(
       "200 nodes, 20 dead: %zu of %zu lookups found the announce (%.1f %%), "
-      "%.1f requests per lookup, %.2f s of virtual time per lookup\n",
+      "%.1f requests (messages sent) per lookup, %.2f hops to the closest node per lookup "
+      "(at most %u to any), %.2f s of virtual time per lookup\n",
       found, lookups, 100 * rate, static_cast<double>(requests) / lookups,
+      static_cast<double>(hops) / lookups, max_hops,
       std::chrono::duration<double>(net.clock().Now() - start).count() / lookups);
+  ::testing::Test::RecordProperty("lookup_success_percent", std::to_string(100 * rate));
+  ::testing::Test::RecordProperty("requests_per_lookup",
+                                  std::to_string(static_cast<double>(requests) / lookups));
+  ::testing::Test::RecordProperty("hops_per_lookup",
+                                  std::to_string(static_cast<double>(hops) / lookups));
+  EXPECT_GE(hops, lookups);  // every lookup reached some node
   EXPECT_GE(rate, 0.99);
 }
 

@@ -74,6 +74,7 @@ Bytes EncodeMessage(const Message& m) {
   if (m.command) w.String(7, *m.command);
   if (m.error) w.String(8, *m.error);
   if (m.value) w.BytesField(9, *m.value);
+  if (m.padding) w.BytesField(15, *m.padding);
   return w.Take();
 }
 
@@ -139,7 +140,7 @@ Result<Message> DecodeMessage(ByteView datagram) {
         break;
       }
       default:
-        break;  // unknown fields are skipped, as protobuf does
+        break;  // unknown fields (and our padding, 15) are skipped, as protobuf does
     }
   }
   if (!have_type) return Status::Corruption("DHT message: type is missing");

@@ -1,5 +1,7 @@
 #include "hyper/swarm/peers.h"
 
+#include <algorithm>
+
 #include "hyper/swarm/peers_message.h"
 
 namespace hyper::swarm {
@@ -35,9 +37,15 @@ CommandReply AnswerPeers(PeerStore& store, const CommandRequest& req) {
   }
 
   if (req.type == MessageType::kQuery) {
+    // As many records as the reply's budget allows (two fields' tags and lengths aside), up to
+    // the reference's 128.
+    const size_t fit = req.value_budget > 6 ? (req.value_budget - 6) / kPeerBytes : 0;
+    const size_t total = std::min(kMaxAnswered, fit);
     std::vector<Bytes> local;
-    if (local_key) local = store.Get(*local_key, kMaxLocalAnswered, local_suffix);
-    std::vector<Bytes> remote = store.Get(remote_key, kMaxAnswered - local.size(), *remote_record);
+    if (local_key) {
+      local = store.Get(*local_key, std::min(kMaxLocalAnswered, total), local_suffix);
+    }
+    std::vector<Bytes> remote = store.Get(remote_key, total - local.size(), *remote_record);
     PeersOutput out;
     if (!remote.empty()) out.peers = Concat(remote);
     if (!local.empty()) out.local_peers = Concat(local);
@@ -47,8 +55,9 @@ CommandReply AnswerPeers(PeerStore& store, const CommandRequest& req) {
     store.Remove(remote_key, *remote_record);
     if (local_key) store.Remove(*local_key, local_suffix);
   } else {
-    store.Add(remote_key, *remote_record);
-    if (local_key) store.Add(*local_key, local_suffix);
+    // Counted against the sender's address: one address cannot fill the store.
+    store.Add(remote_key, *remote_record, req.from.host);
+    if (local_key) store.Add(*local_key, local_suffix, req.from.host);
   }
   return CommandReply{};
 }

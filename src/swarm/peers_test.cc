@@ -112,7 +112,7 @@ TEST(Peers, RecordsLiveEightToSixteenMinutes) {
 
 TEST(Peers, TheStoreIsBoundedAndAnswersAtMostTheLimit) {
   runtime::VirtualClock clock;
-  PeerStore store(clock, 200);
+  PeerStore store(clock, PeerStoreLimits{200, 200});
   for (int i = 0; i < 300; ++i) {
     Bytes r = {10, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 0, 1};
     const bool kept = store.Add("t", r);
@@ -132,8 +132,9 @@ namespace hyper::swarm {
 namespace {
 
 // 100,000 datagrams from one address (garbage, and announces with a valid token, each for
-// another record): the node's store stays at its cap, its table and requests bounded, and an
-// honest announce and lookup still work. Prints the bytes answered per byte received.
+// another record): the node keeps at most its per-address share of announces, its table and
+// requests bounded, and an honest announce and lookup still work. Prints the bytes answered per
+// byte received.
 TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
   SimNetwork net;
   Grow(net, 20);
@@ -163,7 +164,9 @@ TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
     received += d.size();
     net.Inject(attacker, victim.address, d);
   }
-  EXPECT_EQ(victim.store->size(), 65536u);  // 75,000 distinct announces, capped
+  // 75,000 distinct announces from one address: it holds no more than its share.
+  EXPECT_EQ(victim.store->size(), PeerStoreLimits{}.max_per_source);
+  EXPECT_EQ(victim.store->from_source(attacker.host), PeerStoreLimits{}.max_per_source);
   EXPECT_EQ(victim.node->counters().malformed_in, 25000u);
   EXPECT_LE(victim.node->table().size(), 256u * kBucketSize);
   EXPECT_EQ(victim.node->rpc().inflight(), 0u);
@@ -180,6 +183,86 @@ TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
   ASSERT_TRUE(net.RunUntil([&] { return done; }));
   EXPECT_EQ(LookupAll(net, *net.hosts()[14], Topic(0x77)),
             std::vector<UdpEndpoint>{announcer.address});
+}
+
+}  // namespace
+}  // namespace hyper::swarm
+
+namespace hyper::swarm {
+namespace {
+
+// No amplification: the smallest valid request of each kind, sent from an address that is not
+// a node, to a node whose table is full and which stores 200 announces for the topic asked.
+// Each answer's closer nodes and value take at most kReplyFactor times the request's bytes, so
+// the whole reply is at most 3 x the request + its fixed part (version, type, rid, the
+// requester's address, our id, a token or an error: under 128 bytes). Prints each factor.
+TEST(Peers, NoAnswerIsMoreThanThreeTimesItsRequestPlusItsFixedPart) {
+  SimNetwork net;
+  Grow(net, 40);
+  auto& victim = *net.hosts()[7];
+  ASSERT_GE(victim.node->table().size(), kBucketSize);
+  const NodeId topic = Topic(0x42);
+  for (uint32_t i = 0; i < 200; ++i) {
+    const std::string host = "10.9." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    ASSERT_TRUE(victim.store->Add(ToHex(topic), *EncodePeer({host, 4000}), host));
+  }
+  const UdpEndpoint asker{"10.200.0.1", 5000};
+  const Bytes target(topic.begin(), topic.end());
+  auto request = [&](const char* command, bool with_target) {
+    Message m;
+    m.type = MessageType::kQuery;
+    m.rid = 1;
+    m.command = command;
+    if (with_target) m.target = target;
+    return m;
+  };
+  struct Case {
+    const char* name;
+    Message request;
+  };
+  std::vector<Case> cases = {{"_ping", request("_ping", false)},
+                             {"_find_node", request("_find_node", true)},
+                             {"peers lookup", request("peers", true)},
+                             {"unknown command", request("x", true)}};
+  Message announce = request("peers", true);
+  announce.type = MessageType::kUpdate;
+  announce.roundtrip_token = victim.node->rpc().Token(asker.host);
+  cases.push_back({"peers announce", announce});
+  Message punch = request("_holepunch", true);
+  punch.value = EncodeHolepunch({});
+  cases.push_back({"_holepunch", punch});
+  // Our own requests are padded: they get the reference's full answer.
+  Message padded = request("peers", true);
+  padded.padding = Bytes(kRequestPadTo - EncodeMessage(padded).size() - 3);
+  cases.push_back({"padded lookup", padded});
+
+  for (auto& c : cases) {
+    const Bytes d = EncodeMessage(c.request);
+    net.last_to().erase(asker.ToString());
+    net.Inject(asker, victim.address, d);
+    ASSERT_TRUE(net.last_to().count(asker.ToString())) << c.name << ": no answer";
+    const Bytes& reply = net.last_to()[asker.ToString()];
+    auto decoded = DecodeMessage(reply);
+    ASSERT_TRUE(decoded.ok()) << c.name;
+    const size_t payload = (decoded->closer_nodes ? decoded->closer_nodes->size() : 0) +
+                           (decoded->value ? decoded->value->size() : 0);
+    EXPECT_LE(payload, kReplyFactor * d.size()) << c.name;
+    EXPECT_LE(reply.size(), kReplyFactor * d.size() + 128) << c.name;
+    std::printf("%-16s request %3zu bytes, answer %4zu bytes (%.2fx)\n", c.name, d.size(),
+                reply.size(), static_cast<double>(reply.size()) / static_cast<double>(d.size()));
+    if (c.request.command == std::string("peers") && c.request.type == MessageType::kQuery) {
+      // Still an answer: peers first, closer nodes in what they leave.
+      ASSERT_TRUE(decoded->value);
+      auto out = DecodePeersOutput(*decoded->value);
+      ASSERT_TRUE(out.ok() && out->peers);
+      EXPECT_GE(out->peers->size() / kPeerBytes, 1u);
+      if (c.request.padding) {
+        EXPECT_EQ(out->peers->size() / kPeerBytes, PeersLimits::kMaxPeers);
+        ASSERT_TRUE(decoded->closer_nodes);
+        EXPECT_EQ(decoded->closer_nodes->size() / kNodeBytes, kBucketSize);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -21,12 +21,12 @@ Query::Query(DhtNode& node, std::string command, NodeId target, std::optional<By
 
 void Query::Start() {
   for (const auto& e : node_.table().Closest(target_, kBucketSize)) {
-    AddCandidate(unverified_, Candidate{e.node, std::nullopt, std::nullopt, false});
+    AddCandidate(unverified_, Candidate{e.node, std::nullopt, std::nullopt, false, 1});
   }
   // Too few known nodes: ask every bootstrap node too (without an id, as they are found).
   const auto& bootstrap = node_.bootstrap_nodes();
   if (unverified_.size() < bootstrap.size()) {
-    for (const auto& b : bootstrap) Send(NodeRecord{NodeId{}, b}, false, false, std::nullopt);
+    for (const auto& b : bootstrap) Send(NodeRecord{NodeId{}, b}, false, false, std::nullopt, 1);
   }
   MoveCloser();
 }
@@ -51,7 +51,7 @@ void Query::AddCandidate(std::vector<Candidate>& list, Candidate c) {
 }
 
 void Query::Send(const NodeRecord& node, bool known_id, bool is_update,
-                 const std::optional<Bytes>& token) {
+                 const std::optional<Bytes>& token, uint32_t hop) {
   ++inflight_;
   ++stats_.requests;
   Message m;
@@ -71,12 +71,13 @@ void Query::Send(const NodeRecord& node, bool known_id, bool is_update,
   if (known_id) asked = node.id;
   std::weak_ptr<Query> self = weak_from_this();
   node_.rpc().Request(std::move(m), {node.address, asked},
-                      [self, asked](Result<Message> r, const UdpEndpoint& from) {
-                        if (auto q = self.lock()) q->OnResponse(std::move(r), from, asked);
+                      [self, asked, hop](Result<Message> r, const UdpEndpoint& from) {
+                        if (auto q = self.lock()) q->OnResponse(std::move(r), from, asked, hop);
                       });
 }
 
-void Query::OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id) {
+void Query::OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id,
+                       uint32_t hop) {
   --inflight_;
   if (!r.ok() && asked_id && r.status().code() == Code::kTimeout) {
     node_.RemoveNode(*asked_id);  // every try failed
@@ -89,16 +90,18 @@ void Query::OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional
   }
   const Message& m = *r;
   ++stats_.responses;
+  if (state_ == State::kMovingCloser) stats_.max_hops = std::max(stats_.max_hops, hop);
   const std::optional<NodeId> sender =
       (m.id && m.version && *m.version >= kWireVersion) ? ToNodeId(*m.id) : std::nullopt;
   if (sender && m.roundtrip_token && *sender != node_.id()) {
-    Candidate verified{NodeRecord{*sender, from}, std::nullopt, m.roundtrip_token, false};
+    Candidate verified{NodeRecord{*sender, from}, std::nullopt, m.roundtrip_token, false, hop};
     AddCandidate(closest_, std::move(verified));
   }
   if (state_ == State::kMovingCloser && m.closer_nodes) {
     auto nodes = DecodeNodes(*m.closer_nodes, kBucketSize * 3);
     if (nodes.ok()) {
-      for (auto& n : *nodes) AddCandidate(unverified_, Candidate{n, from, std::nullopt, false});
+      for (auto& n : *nodes)
+        AddCandidate(unverified_, Candidate{n, from, std::nullopt, false, hop + 1});
     }
   } else if (state_ == State::kUpdating) {
     ++stats_.updates;
@@ -133,7 +136,7 @@ void Query::MoveCloser() {
     if (sent >= free) break;
     if (c.queried) continue;
     c.queried = true;
-    Send(c.node, true, false, std::nullopt);
+    Send(c.node, true, false, std::nullopt, c.hop);
     ++sent;
   }
   if (sent != 0 || inflight_ != 0) return;
@@ -153,7 +156,7 @@ void Query::SendUpdates() {
     if (sent >= free) break;
     if (c.queried) continue;
     c.queried = true;
-    Send(c.node, true, true, c.token);
+    Send(c.node, true, true, c.token, c.hop);
     ++sent;
   }
   if (sent != 0 || inflight_ != 0) return;
@@ -165,6 +168,7 @@ void Query::Finalize() {
   const bool was_updating = state_ == State::kUpdating;
   state_ = State::kDone;
   for (const auto& c : closest_) stats_.closest.push_back(c.node);
+  if (!closest_.empty()) stats_.hops = closest_.front().hop;
   Status s;
   if (stats_.responses == 0) {
     s = Status::NotFound("no DHT nodes responded");

@@ -85,6 +85,11 @@ void Rpc::StartRequest(Pending p) {
   if (to.ok()) m.to = std::move(*to);
   InFlight f;
   f.datagram = EncodeMessage(m);
+  if (m.command != "_ping" && m.command != "_holepunch" && f.datagram.size() + 3 < kRequestPadTo) {
+    // Padded so that the answer (at most 3x the request) can hold 20 closer nodes and 128 peers.
+    m.padding = Bytes(kRequestPadTo - f.datagram.size() - 3);
+    f.datagram = EncodeMessage(m);
+  }
   f.peer = p.peer;
   f.done = std::move(p.done);
   f.sends = 1;

@@ -71,13 +71,15 @@ class SimNetwork {
   std::vector<std::unique_ptr<Host>>& hosts() { return hosts_; }
   uint64_t delivered() const { return delivered_; }
   uint64_t sent() const { return sent_; }
-  // Datagrams that each address sent (for amplification checks).
+  // Bytes sent to each address, and the last datagram sent to it (for amplification checks).
   std::map<std::string, uint64_t>& bytes_to() { return bytes_to_; }
+  std::map<std::string, Bytes>& last_to() { return last_to_; }
 
  private:
   void Deliver(Host* from, const UdpEndpoint& to, ByteView d) {
     ++sent_;
     bytes_to_[to.ToString()] += d.size();
+    last_to_[to.ToString()] = Bytes(d.begin(), d.end());
     if (from->dead) return;
     auto copy = std::make_shared<Bytes>(d.begin(), d.end());
     UdpEndpoint src = from->address;
@@ -97,6 +99,7 @@ class SimNetwork {
   uint64_t delivered_ = 0;
   uint64_t sent_ = 0;
   std::map<std::string, uint64_t> bytes_to_;
+  std::map<std::string, Bytes> last_to_;
 };
 
 }  // namespace hyper::swarm::testing

@@ -167,3 +167,104 @@ TEST(DhtInterop, OurPersistentNodeBootstrapsTwoNodeNodesThatFindEachOther) {
 
 }  // namespace
 }  // namespace hyper::swarm
+
+namespace hyper::swarm {
+namespace {
+
+// The done-when line of issue 14: a mixed DHT of 20 Node nodes (one process, 127.0.0.2) and 20
+// of ours (persistent UdpDhts on 127.0.0.1, on our loop); `node_hosts_bootstrap` says whose
+// node is the bootstrap of everyone. A Node node announces topic A and one of ours finds it;
+// one of ours announces topic B and a Node node finds it; then ours announce a third topic that
+// tells the Node side it may leave. Both sides hold nodes of the other side in their tables.
+void MixedDht(bool node_hosts_bootstrap) {
+  constexpr int kEach = 20;
+  runtime::EventLoop loop;
+  loop.Start();
+  runtime::RealClock clock(loop);
+  const NodeId topic_a = TopicOf(node_hosts_bootstrap ? 0x71 : 0x81);
+  const NodeId topic_b = TopicOf(node_hosts_bootstrap ? 0x72 : 0x82);
+  const NodeId done_topic = TopicOf(node_hosts_bootstrap ? 0x73 : 0x83);
+  std::vector<std::unique_ptr<OurNode>> ours;
+  json cfg = {{"mode", "mixed"},
+              {"count", kEach},
+              {"topicA", ToHex(topic_a)},
+              {"topicB", ToHex(topic_b)},
+              {"doneTopic", ToHex(done_topic)},
+              {"lifetime", 40000}};
+  std::vector<UdpEndpoint> bootstrap;
+  if (node_hosts_bootstrap) {
+    const uint16_t port = FreePort(loop);
+    cfg["bootstrapPort"] = port;
+    bootstrap = {{"127.0.0.2", port}};
+  } else {
+    ours.push_back(std::make_unique<OurNode>(loop, clock, true, std::vector<UdpEndpoint>{}));
+    bootstrap = {ours[0]->local()};
+    cfg["bootstrap"] = bootstrap[0].ToString();
+  }
+  while (ours.size() < kEach) {
+    ours.push_back(std::make_unique<OurNode>(loop, clock, true, bootstrap));
+  }
+  auto script = std::async(std::launch::async,
+                           [&] { return hyper::testing::RunNode("dht_peer", {cfg.dump()}); });
+  if (node_hosts_bootstrap) {
+    // Wait for the Node bootstrap to answer a ping (each try ends by an answer or a timeout).
+    std::promise<void> up;
+    std::function<void()> ping = [&] {
+      ours[0]->dht().node().Ping(bootstrap[0], [&](Result<UdpEndpoint> r) {
+        if (r.ok()) return up.set_value();
+        ping();
+      });
+    };
+    loop.Post(ping);
+    ASSERT_EQ(up.get_future().wait_for(20s), std::future_status::ready);
+  }
+  std::promise<void> bootstrapped;
+  loop.Post([&] {
+    auto left = std::make_shared<int>(kEach);
+    for (auto& n : ours) {
+      n->dht().node().Bootstrap([&, left](Status) {
+        if (--*left == 0) bootstrapped.set_value();
+      });
+    }
+  });
+  ASSERT_EQ(bootstrapped.get_future().wait_for(20s), std::future_status::ready);
+
+  auto found_a = LookupUntilFound(loop, clock, ours[5]->dht().node(), topic_a, 20s);
+  for (const auto& [topic, who] : {std::pair{topic_b, 19}, std::pair{done_topic, 3}}) {
+    std::promise<Status> announced;
+    loop.Post([&, topic = topic, who = who] {
+      Announce(ours[who]->dht().node(), topic, {}, nullptr,
+               [&](Status s, const QueryStats&) { announced.set_value(s); });
+    });
+    EXPECT_TRUE(announced.get_future().get().ok());
+  }
+  auto out = script.get();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(found_a.size(), 1u);
+  EXPECT_EQ(found_a[0].ToString(), (*out)["announcer"].get<std::string>());  // ours found A
+  EXPECT_EQ((*out)["found"], json::array({ours[19]->local().ToString()}));   // Node found B
+  EXPECT_EQ((*out)["doneFound"], json::array({ours[3]->local().ToString()}));
+  // A mixed DHT: our tables hold Node nodes (and the Node side reached ours through them).
+  const size_t node_entries = loop.Call([&] {
+    size_t n = 0;
+    for (auto& o : ours) {
+      const auto& table = o->dht().node().table();
+      for (const auto& e : table.Closest(table.local(), table.size())) {
+        if (e.node.address.host == "127.0.0.2") ++n;
+      }
+    }
+    return n;
+  });
+  EXPECT_GE(node_entries, static_cast<size_t>(kEach));
+  std::printf(
+      "mixed DHT (%s bootstrap): Node entries in our 20 tables: %zu; Node's lookup of B got it "
+      "from %d nodes\n",
+      node_hosts_bootstrap ? "Node" : "our", node_entries, (*out)["answers"].get<int>());
+}
+
+TEST(DhtInterop, MixedDhtOfTwentyAndTwentyWithOurNodeAsBootstrap) { MixedDht(false); }
+
+TEST(DhtInterop, MixedDhtOfTwentyAndTwentyWithANodeNodeAsBootstrap) { MixedDht(true); }
+
+}  // namespace
+}  // namespace hyper::swarm

@@ -6,7 +6,10 @@
 // it knows fewer than 20 nodes), answers `_ping`, `_find_node`, `_holepunch` (relaying as a
 // referrer) and the commands registered with SetCommand, and runs iterative queries and
 // updates. Ephemeral nodes send no id (nobody adds them to a routing table); persistent ones
-// do. Every method runs on one thread (the loop's); timers run on the given Clock.
+// do. No amplification: the closer nodes and the value of an answer (peers, ...) take at most
+// kReplyFactor times the request's bytes (the fixed part of a reply, its id, token and the
+// requester's address, comes on top); tiny requests get fewer closer nodes than the 20 the
+// reference sends. Every method runs on one thread (the loop's); timers run on the given Clock.
 #pragma once
 
 #include <functional>
@@ -24,6 +27,9 @@
 
 namespace hyper::swarm {
 
+// An answer's closer nodes and value together take at most this many times the request's size.
+inline constexpr size_t kReplyFactor = 3;
+
 struct DhtNodeOptions {
   std::optional<NodeId> id;  // random when absent
   bool ephemeral = true;
@@ -40,6 +46,9 @@ struct CommandRequest {
   UdpEndpoint from;
   NodeId target{};
   std::optional<Bytes> value;
+  // Bytes the answer's value may take (kReplyFactor times the request's size); what the value
+  // leaves is filled with closer nodes.
+  size_t value_budget = 0;
 };
 
 // What a handler answers: a value (or none), or an error message sent back as `error`.
@@ -95,14 +104,16 @@ class DhtNode {
   void RemoveNode(const NodeId& id);
 
  private:
-  void OnRequest(const Message& m, const UdpEndpoint& from);
+  // `budget`: the bytes the answer's value and closer nodes may take.
+  void OnRequest(const Message& m, const UdpEndpoint& from, size_t budget);
   void OnHolepunch(const Message& m, const UdpEndpoint& from);
-  void OnCommand(const Message& m, const UdpEndpoint& from);
+  void OnCommand(const Message& m, const UdpEndpoint& from, size_t budget);
   void AddNode(const NodeId& id, const UdpEndpoint& from, std::optional<Bytes> token,
                std::optional<Bytes> to);
   void Reping(std::vector<RoutingEntry> old, RoutingEntry newcomer);
   void OnTick();
-  Bytes CloserNodes(const NodeId& target) const;
+  // The closest nodes to `target` we know, as many as fit in `budget` bytes (at most 20).
+  Bytes CloserNodes(const NodeId& target, size_t budget) const;
 
   runtime::Clock& clock_;
   Rpc rpc_;

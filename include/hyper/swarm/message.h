@@ -44,6 +44,9 @@ struct Message {
   std::optional<std::string> command;
   std::optional<std::string> error;
   std::optional<Bytes> value;
+  // Field 15, ours: zero bytes that make a request pay for its answer (a node answers at most
+  // 3x the request's size). Every node skips it, the reference included (an unknown field).
+  std::optional<Bytes> padding;
 
   bool operator==(const Message&) const = default;
 };

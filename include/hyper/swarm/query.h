@@ -41,6 +41,11 @@ struct QueryStats {
   size_t errors = 0;
   size_t requests = 0;
   std::vector<NodeRecord> closest;  // the K closest that answered, closest first
+  // Hops: a node from our table or the bootstrap list is 1 hop away, a node learned from the
+  // answer of a node h hops away is h + 1. `hops` is the closest answering node's, `max_hops`
+  // the farthest that answered.
+  uint32_t hops = 0;
+  uint32_t max_hops = 0;
 };
 
 class Query : public std::enable_shared_from_this<Query> {
@@ -61,12 +66,14 @@ class Query : public std::enable_shared_from_this<Query> {
     std::optional<UdpEndpoint> referrer;
     std::optional<Bytes> token;
     bool queried = false;
+    uint32_t hop = 1;
   };
   enum class State { kMovingCloser, kUpdating, kDone };
 
   void Send(const NodeRecord& node, bool known_id, bool is_update,
-            const std::optional<Bytes>& token);
-  void OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id);
+            const std::optional<Bytes>& token, uint32_t hop);
+  void OnResponse(Result<Message> r, const UdpEndpoint& from, std::optional<NodeId> asked_id,
+                  uint32_t hop);
   void AddCandidate(std::vector<Candidate>& list, Candidate c);
   void Step();
   void MoveCloser();

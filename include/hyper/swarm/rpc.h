@@ -21,6 +21,10 @@
 
 namespace hyper::swarm {
 
+// Our requests, but pings and holepunches, are padded to about this size (see Message::padding):
+// 3x it holds a full answer, 20 closer nodes (760 bytes) and 128 peers (770).
+inline constexpr size_t kRequestPadTo = 520;
+
 struct RpcTiming {
   runtime::Duration resend_after = std::chrono::milliseconds(2250);
   int sends = 3;                                                // the first and two resends

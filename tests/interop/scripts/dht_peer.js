@@ -7,6 +7,12 @@
 //                    and again until someone announced it. Prints { announcer, found }.
 //   mode "two-nodes": two nodes bootstrapped through `bootstrap` (HOST:PORT): the first
 //                    announces `topic`, then the second looks it up. Prints { announcer, found }.
+//   mode "mixed":    `count` persistent nodes, the first on `bootstrapPort` with no bootstrap
+//                    (Node hosts the swarm's bootstrap) or all through `bootstrap` (HOST:PORT,
+//                    ours hosts it). Node 0 announces `topicA`; the last node looks `topicB`
+//                    (announced by ours) up until found; then all stay until a lookup of
+//                    `doneTopic` finds something (ours announce it once they found topicA).
+//                    Prints { announcer, found, answers (records of B answered), doneFound }.
 // Exits 2 after `lifetime` ms whatever happens.
 'use strict'
 const dht = require('@hyperswarm/dht')
@@ -98,6 +104,22 @@ async function main () {
     await run((cb) => a.announce(buf(cfg.topic), cb))
     const found = await lookupUntilFound(b, buf(cfg.topic))
     return finish({ announcer: '127.0.0.2:' + port, found })
+  }
+  if (cfg.mode === 'mixed') {
+    const hostsBoot = !cfg.bootstrap
+    const boot = hostsBoot ? '127.0.0.2:' + cfg.bootstrapPort : cfg.bootstrap
+    const ports = []
+    for (let i = 0; i < cfg.count; i++) {
+      const n = dht({ bootstrap: hostsBoot && i === 0 ? [] : [boot], ephemeral: false })
+      nodes.push(n)
+      ports.push(await listen(n, hostsBoot && i === 0 ? cfg.bootstrapPort : 0))
+    }
+    await Promise.all(nodes.map(ready))
+    await run((cb) => nodes[0].announce(buf(cfg.topicA), cb))
+    const found = await lookupUntilFound(nodes[nodes.length - 1], buf(cfg.topicB))
+    const doneFound = await lookupUntilFound(nodes[1], buf(cfg.doneTopic))
+    // Each node that holds a record answers it: distinct peers, and how many answers carried them.
+    return finish({ announcer: '127.0.0.2:' + ports[0], found: [...new Set(found)], answers: found.length, doneFound: [...new Set(doneFound)] })
   }
   fail('unknown mode ' + cfg.mode)
 }
