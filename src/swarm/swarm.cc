@@ -21,6 +21,8 @@ namespace {
 constexpr runtime::Duration kFirstLookupDelay = 1s;
 constexpr runtime::Duration kRefresh = 5min;
 constexpr std::chrono::milliseconds kUnannounceWait = 1000ms;
+// Distinct addresses remembered for SwarmStats::peers_found.
+constexpr size_t kMaxCounted = 65536;
 
 }  // namespace
 
@@ -75,7 +77,10 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     const auto now = clock.Now();
     auto add = [&](const UdpEndpoint& p, bool local) {
       if (IsSelf(p) || !Dialable(p)) return;
-      if (found.insert(p.ToString()).second) counters.peers_found = found.size();
+      // Counted up to a bound: a DHT node may answer any number of addresses over time.
+      if (found.size() < kMaxCounted && found.insert(p.ToString()).second) {
+        counters.peers_found = found.size();
+      }
       (void)queue.Add(p, local, now);
     };
     for (const auto& p : f.local_peers) add(p, true);

@@ -68,7 +68,7 @@ struct JoinOptions {
 
 struct SwarmStats {
   size_t topics = 0;
-  size_t peers_found = 0;  // distinct addresses found by lookups, ourselves excepted
+  size_t peers_found = 0;  // distinct addresses found by lookups, ourselves excepted (to 65,536)
   size_t dialling = 0;
   size_t dialled_connected = 0;  // connections we dialled that are open now
   size_t dials_failed = 0;
