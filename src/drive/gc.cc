@@ -13,43 +13,11 @@
 #include <vector>
 
 #include "hyper/drive/drive.h"
+#include "hyper/util/interval_set.h"
 
 namespace hyper::drive {
 
 namespace {
-
-// Disjoint half-open block ranges [start, end), merged as they are added.
-class BlockRanges {
- public:
-  void Add(uint64_t start, uint64_t end) {
-    if (start >= end) return;
-    auto it = map_.upper_bound(start);
-    if (it != map_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->second >= start) {
-        start = prev->first;
-        end = std::max(end, prev->second);
-        it = map_.erase(prev);
-      }
-    }
-    while (it != map_.end() && it->first <= end) {
-      end = std::max(end, it->second);
-      it = map_.erase(it);
-    }
-    map_[start] = end;
-  }
-  // Whether any block of [start, end) is a member.
-  bool Overlaps(uint64_t start, uint64_t end) const {
-    if (start >= end) return false;
-    auto it = map_.upper_bound(start);
-    if (it != map_.begin() && std::prev(it)->second > start) return true;
-    return it != map_.end() && it->first < end;
-  }
-  const std::map<uint64_t, uint64_t>& runs() const { return map_; }
-
- private:
-  std::map<uint64_t, uint64_t> map_;
-};
 
 // The content blocks a Stat reads: none for a mount or a symlink (they name another drive or a
 // path), [offset, offset + blocks) of this drive's content feed otherwise.
@@ -75,7 +43,7 @@ Result<std::optional<Stat>> StatOfNode(const trie::Node& node) {
 
 // Adds the local blocks of [start, end) of `content` to `runs` (as runs of consecutive
 // blocks) and counts them and their bytes in `report`.
-Status AddLocalRuns(const core::Feed& content, uint64_t start, uint64_t end, BlockRanges& runs,
+Status AddLocalRuns(const core::Feed& content, uint64_t start, uint64_t end, IntervalSet& runs,
                     GcReport& report) {
   end = std::min(end, content.length());
   if (start >= end || content.Downloaded(BlockIndex(start), BlockIndex(end)) == 0) {
@@ -160,7 +128,7 @@ Result<GcReport> Drive::ClearUntagged(const GcOptions& options) {
       if (version < report.first_retained) walked.insert(version);
     }
 
-    BlockRanges kept;
+    IntervalSet kept;
     for (uint64_t version : walked) {
       std::unique_ptr<trie::Trie> view = trie_->Checkout(version);
       trie::IterateOptions io;
@@ -202,7 +170,7 @@ Result<GcReport> Drive::ClearUntagged(const GcOptions& options) {
     }
 
     // The local blocks outside `kept`, as runs.
-    BlockRanges freed;
+    IntervalSet freed;
     uint64_t gap_start = 0;
     for (const auto& [start, end] : kept.runs()) {
       RETURN_IF_ERROR(AddLocalRuns(*content_, gap_start, start, freed, report));
@@ -248,7 +216,7 @@ Result<GcReport> Drive::ClearContent(std::string_view path) {
     }
     std::tie(start, end) = ContentRangeOf(st);
   }
-  BlockRanges freed;
+  IntervalSet freed;
   RETURN_IF_ERROR(AddLocalRuns(*content_, start, end, freed, report));
   if (norm != "/" && report.blocks > 0) report.files = 1;
   if (norm == "/" && report.blocks > 0) {  // the latest version's files that lose blocks

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <limits>
 
+#include "hyper/util/interval_set.h"
+
 namespace hyper::protocol {
 namespace {
 
@@ -13,67 +15,7 @@ constexpr uint64_t kWantAlign = 8192;          // and answers Wants aligned to b
 constexpr uint64_t kMaxInflightWants = 16;
 // Block indexes past this are refused (2^53, as far as the reference's numbers go).
 constexpr uint64_t kMaxIndex = uint64_t{1} << 53;
-constexpr uint64_t kAll = std::numeric_limits<uint64_t>::max();
-
-// Disjoint half-open intervals [start, end): memory grows with the number of runs, never with
-// the number of blocks a remote claims.
-class IntervalSet {
- public:
-  void Add(uint64_t start, uint64_t end) {
-    if (start >= end) return;
-    auto it = map_.upper_bound(start);
-    if (it != map_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->second >= start) {
-        start = prev->first;
-        end = std::max(end, prev->second);
-        it = map_.erase(prev);
-      }
-    }
-    while (it != map_.end() && it->first <= end) {
-      end = std::max(end, it->second);
-      it = map_.erase(it);
-    }
-    map_[start] = end;
-  }
-  void Remove(uint64_t start, uint64_t end) {
-    if (start >= end) return;
-    auto it = map_.upper_bound(start);
-    if (it != map_.begin()) --it;
-    while (it != map_.end() && it->first < end) {
-      uint64_t s = it->first, e = it->second;
-      if (e <= start) {
-        ++it;
-        continue;
-      }
-      it = map_.erase(it);
-      if (s < start) map_[s] = start;
-      if (e > end) {
-        map_[end] = e;
-        break;
-      }
-    }
-  }
-  bool Contains(uint64_t i) const {
-    auto it = map_.upper_bound(i);
-    if (it == map_.begin()) return false;
-    return std::prev(it)->second > i;
-  }
-  // The first member >= i, or kAll.
-  uint64_t NextFrom(uint64_t i) const {
-    auto it = map_.upper_bound(i);
-    if (it != map_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->second > i) return i;
-    }
-    return it == map_.end() ? kAll : it->first;
-  }
-  void Clear() { map_.clear(); }
-  size_t runs() const { return map_.size(); }
-
- private:
-  std::map<uint64_t, uint64_t> map_;
-};
+constexpr uint64_t kAll = IntervalSet::kNone;  // "no block" and "to the end"
 
 }  // namespace
 
