@@ -7,27 +7,15 @@
 
 #include "hyper/protocol/tcp.h"
 #include "hyper/storage/file.h"
+#include "tests/support/memory_feed.h"
 
 namespace hyper::protocol {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct MemFeed {
-  storage::MemoryDirectory dir;
-  std::unique_ptr<core::Feed> feed;
-};
-
-std::unique_ptr<MemFeed> NewFeed(std::optional<crypto::PublicKey> key, int blocks) {
-  auto f = std::make_unique<MemFeed>();
-  core::FeedOptions o;
-  o.key = key;
-  f->feed = std::move(core::Feed::Open(f->dir.factory(), o).value());
-  for (int i = 0; i < blocks; ++i) {
-    EXPECT_TRUE(f->feed->Append(ToBytes("block " + std::to_string(i))).ok());
-  }
-  return f;
-}
+using hyper::testing::MemFeed;
+using hyper::testing::NewFeed;
 
 TEST(FreedBlock, IsNotAnnouncedAndAPeerAskingForItMovesOnToOneThatHasIt) {
   auto w = NewFeed(std::nullopt, 10);

@@ -13,6 +13,7 @@
 #include "hyper/storage/file.h"
 #include "hyper/swarm/swarm.h"
 #include "hyper/swarm/udp_dht.h"
+#include "tests/support/memory_feed.h"
 
 namespace hyper::swarm {
 namespace {
@@ -75,19 +76,15 @@ class SwarmSchedule : public ::testing::Test {
   std::unique_ptr<UdpDht> boot_;
 };
 
+// A writer of 5 blocks and an empty replica of it.
 struct Feeds {
-  storage::MemoryDirectory wdir, rdir;
-  std::unique_ptr<core::Feed> writer, replica;
-  Feeds() {
-    writer = std::move(core::Feed::Open(wdir.factory(), core::FeedOptions{}).value());
-    for (int i = 0; i < 5; i++) EXPECT_TRUE(writer->Append(ToBytes("block")).ok());
-    core::FeedOptions o;
-    o.key = writer->key();
-    replica = std::move(core::Feed::Open(rdir.factory(), o).value());
-  }
+  std::unique_ptr<hyper::testing::MemFeed> w = hyper::testing::NewFeed(std::nullopt, 5);
+  std::unique_ptr<hyper::testing::MemFeed> r = hyper::testing::NewFeed(w->feed->key());
+  core::Feed* writer() const { return w->feed.get(); }
+  core::Feed* replica() const { return r->feed.get(); }
   NodeId topic() const {
     NodeId t{};
-    std::copy(writer->discovery_key().begin(), writer->discovery_key().end(), t.begin());
+    std::copy(writer()->discovery_key().begin(), writer()->discovery_key().end(), t.begin());
     return t;
   }
 };
@@ -98,7 +95,7 @@ TEST_F(SwarmSchedule, ASeedStaysFindableForAsLongAsItRuns) {
   protocol::PeerOptions serve;
   serve.live = true;
   serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
-  ASSERT_TRUE(seed_rep->AddFeed(f.writer.get(), serve).ok());
+  ASSERT_TRUE(seed_rep->AddFeed(f.writer(), serve).ok());
   auto seed = Swarm::Open(*seed_rep, At("10.0.0.2", true)).value();
   seed->Join(f.topic(), JoinOptions{.announce = true, .lookup = false});
   Settle();
@@ -109,11 +106,11 @@ TEST_F(SwarmSchedule, ASeedStaysFindableForAsLongAsItRuns) {
   EXPECT_GE(seed->stats().announces_done, 4u);
 
   auto reader_rep = protocol::Replicator::Create(Options()).value();
-  ASSERT_TRUE(reader_rep->AddFeed(f.replica.get()).ok());
+  ASSERT_TRUE(reader_rep->AddFeed(f.replica()).ok());
   auto reader = Swarm::Open(*reader_rep, At("10.0.0.3", false)).value();
   reader->Join(f.topic());
   Settle();
-  EXPECT_TRUE(reader_rep->WaitForLength(f.replica.get(), 5, 10s).ok());
+  EXPECT_TRUE(reader_rep->WaitForLength(f.replica(), 5, 10s).ok());
   reader.reset();
   seed.reset();
   // Stopping the seed unannounced it.
@@ -123,7 +120,7 @@ TEST_F(SwarmSchedule, ASeedStaysFindableForAsLongAsItRuns) {
 TEST_F(SwarmSchedule, AReaderThatLookedJustBeforeTheSeedAnnouncedFindsItASecondLater) {
   Feeds f;
   auto reader_rep = protocol::Replicator::Create(Options()).value();
-  ASSERT_TRUE(reader_rep->AddFeed(f.replica.get()).ok());
+  ASSERT_TRUE(reader_rep->AddFeed(f.replica()).ok());
   auto reader = Swarm::Open(*reader_rep, At("10.0.0.3", false)).value();
   reader->Join(f.topic());
   Settle();
@@ -134,7 +131,7 @@ TEST_F(SwarmSchedule, AReaderThatLookedJustBeforeTheSeedAnnouncedFindsItASecondL
   protocol::PeerOptions serve;
   serve.live = true;
   serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
-  ASSERT_TRUE(seed_rep->AddFeed(f.writer.get(), serve).ok());
+  ASSERT_TRUE(seed_rep->AddFeed(f.writer(), serve).ok());
   auto seed = Swarm::Open(*seed_rep, At("10.0.0.2", true)).value();
   seed->Join(f.topic(), JoinOptions{.announce = true, .lookup = false});
   Settle();
@@ -143,7 +140,7 @@ TEST_F(SwarmSchedule, AReaderThatLookedJustBeforeTheSeedAnnouncedFindsItASecondL
   Pass(1s);                                    // the reader's second lookup
   EXPECT_EQ(reader->stats().lookups_done, 2u);
   EXPECT_EQ(reader->stats().peers_found, 1u);
-  EXPECT_TRUE(reader_rep->WaitForLength(f.replica.get(), 5, 10s).ok());
+  EXPECT_TRUE(reader_rep->WaitForLength(f.replica(), 5, 10s).ok());
   // Then the lookups space out: 2 s, 4 s, 8 s ... up to every 5 minutes.
   Pass(2s);
   EXPECT_EQ(reader->stats().lookups_done, 3u);

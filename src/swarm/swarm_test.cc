@@ -17,6 +17,7 @@
 #include "hyper/storage/file.h"
 #include "hyper/swarm/peers.h"
 #include "hyper/swarm/udp_dht.h"
+#include "tests/support/memory_feed.h"
 
 namespace hyper::swarm {
 namespace {
@@ -47,26 +48,7 @@ class Bootstrap {
   UdpEndpoint address_;
 };
 
-struct Writer {
-  storage::MemoryDirectory dir;
-  std::unique_ptr<core::Feed> feed;
-  explicit Writer(int blocks) {
-    feed = std::move(core::Feed::Open(dir.factory(), core::FeedOptions{}).value());
-    for (int i = 0; i < blocks; i++) {
-      EXPECT_TRUE(feed->Append(ToBytes("block " + std::to_string(i))).ok());
-    }
-  }
-};
-
-struct Replica {
-  storage::MemoryDirectory dir;
-  std::unique_ptr<core::Feed> feed;
-  explicit Replica(const crypto::PublicKey& key) {
-    core::FeedOptions o;
-    o.key = key;
-    feed = std::move(core::Feed::Open(dir.factory(), o).value());
-  }
-};
+using hyper::testing::NewFeed;
 
 NodeId Topic(const core::Feed& feed) {
   NodeId t{};
@@ -91,25 +73,25 @@ SwarmOptions Local(const Bootstrap& b, bool listen) {
 
 TEST(Swarm, AReaderThatKnowsOnlyTheKeyFindsTheSeedAndReplicates) {
   Bootstrap boot;
-  Writer w(20);
+  auto w = NewFeed(std::nullopt, 20);
   auto seed_rep = protocol::Replicator::Create(Dedup()).value();
   protocol::PeerOptions serve;
   serve.live = true;
   serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
-  ASSERT_TRUE(seed_rep->AddFeed(w.feed.get(), serve).ok());
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), serve).ok());
   auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
-  seed->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = false});
+  seed->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = false});
 
-  Replica r(w.feed->key());
+  auto r = NewFeed(w->feed->key());
   auto reader_rep = protocol::Replicator::Create(Dedup()).value();
-  ASSERT_TRUE(reader_rep->AddFeed(r.feed.get()).ok());
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get()).ok());
   auto reader = Swarm::Open(*reader_rep, Local(boot, false)).value();
   // Joined at the same moment as the seed announced: found by a repeated lookup if not the
   // first one.
-  reader->Join(Topic(*w.feed));
-  ASSERT_TRUE(reader_rep->WaitForLength(r.feed.get(), 20, 15s).ok());
+  reader->Join(Topic(*w->feed));
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 20, 15s).ok());
   for (uint64_t i = 0; i < 20; i++) {
-    EXPECT_EQ(r.feed->Get(BlockIndex(i)).value(), w.feed->Get(BlockIndex(i)).value());
+    EXPECT_EQ(r->feed->Get(BlockIndex(i)).value(), w->feed->Get(BlockIndex(i)).value());
   }
   SwarmStats st = reader->stats();
   EXPECT_GE(st.peers_found, 1u);
@@ -126,10 +108,10 @@ TEST(Swarm, AReaderThatKnowsOnlyTheKeyFindsTheSeedAndReplicates) {
 
 TEST(Swarm, LeavingUnannouncesSoThatLaterLookupsFindNobody) {
   Bootstrap boot;
-  Writer w(1);
+  auto w = NewFeed(std::nullopt, 1);
   auto seed_rep = protocol::Replicator::Create(Dedup()).value();
   auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
-  seed->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = false});
+  seed->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = false});
   // Wait for the announce to be stored, then leave.
   for (int i = 0; i < 200 && seed->stats().announces_done == 0; i++) {
     std::this_thread::sleep_for(10ms);
@@ -141,19 +123,19 @@ TEST(Swarm, LeavingUnannouncesSoThatLaterLookupsFindNobody) {
 
 TEST(Swarm, TwoPeersThatAnnounceAndLookUpEachOtherKeepOneConnection) {
   Bootstrap boot;
-  Writer w(10);
-  Replica r(w.feed->key());
+  auto w = NewFeed(std::nullopt, 10);
+  auto r = NewFeed(w->feed->key());
   auto a_rep = protocol::Replicator::Create(Dedup()).value();
   auto b_rep = protocol::Replicator::Create(Dedup()).value();
   protocol::PeerOptions live;
   live.live = true;
-  ASSERT_TRUE(a_rep->AddFeed(w.feed.get(), live).ok());
-  ASSERT_TRUE(b_rep->AddFeed(r.feed.get(), live).ok());
+  ASSERT_TRUE(a_rep->AddFeed(w->feed.get(), live).ok());
+  ASSERT_TRUE(b_rep->AddFeed(r->feed.get(), live).ok());
   auto a = Swarm::Open(*a_rep, Local(boot, true)).value();
   auto b = Swarm::Open(*b_rep, Local(boot, true)).value();
-  a->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = true});
-  b->Join(Topic(*w.feed), JoinOptions{.announce = true, .lookup = true});
-  ASSERT_TRUE(b_rep->WaitForLength(r.feed.get(), 10, 15s).ok());
+  a->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = true});
+  b->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = true});
+  ASSERT_TRUE(b_rep->WaitForLength(r->feed.get(), 10, 15s).ok());
   // Each side finds the other and dials it; of the two connections, both sides keep the same
   // one. Wait until both have dialled (or been refused) and the duplicate is gone.
   const auto deadline = std::chrono::steady_clock::now() + 15s;
@@ -170,8 +152,8 @@ TEST(Swarm, TwoPeersThatAnnounceAndLookUpEachOtherKeepOneConnection) {
   EXPECT_EQ(a_rep->connections().size(), 1u);
   EXPECT_EQ(b_rep->connections().size(), 1u);
   // Still replicating live over the one kept.
-  ASSERT_TRUE(w.feed->Append(ToBytes("after")).ok());
-  EXPECT_TRUE(b_rep->WaitForLength(r.feed.get(), 11, 10s).ok());
+  ASSERT_TRUE(w->feed->Append(ToBytes("after")).ok());
+  EXPECT_TRUE(b_rep->WaitForLength(r->feed.get(), 11, 10s).ok());
   a.reset();
   b.reset();
 }
@@ -216,19 +198,19 @@ TEST(Swarm, APeerThatBreaksTheProtocolIsBannedAndNeverDialledAgain) {
       clients.push_back(c);
     }
   });
-  Writer w(1);
+  auto w = NewFeed(std::nullopt, 1);
   std::atomic<bool> announced{false};
   rt.loop().Call([&] {
-    (void)Announce(bad->node(), Topic(*w.feed), PeersOptions{}, nullptr,
+    (void)Announce(bad->node(), Topic(*w->feed), PeersOptions{}, nullptr,
                    [&](const Status& s, const QueryStats&) { announced = s.ok(); });
   });
   ASSERT_TRUE(Eventually([&] { return announced.load(); }));
 
-  Replica r(w.feed->key());
+  auto r = NewFeed(w->feed->key());
   auto rep = protocol::Replicator::Create(Dedup()).value();
-  ASSERT_TRUE(rep->AddFeed(r.feed.get()).ok());
+  ASSERT_TRUE(rep->AddFeed(r->feed.get()).ok());
   auto reader = Swarm::Open(*rep, Local(boot, false)).value();
-  reader->Join(Topic(*w.feed));
+  reader->Join(Topic(*w->feed));
   ASSERT_TRUE(Eventually([&] { return reader->stats().peers_banned == 1; }))
       << "dials failed " << reader->stats().dials_failed;
   // Lookups go on finding it (at 1 s, then 2 s later): it is never dialled again, where a peer
