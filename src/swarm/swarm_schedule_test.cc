@@ -51,6 +51,24 @@ class SwarmSchedule : public ::testing::Test {
     return loop_.Call([&] { return boot_->store().size(); });
   }
 
+  // A seed of `writer` at 10.0.0.2 that announced `topic` (the network settled after).
+  struct Seed {
+    std::unique_ptr<protocol::Replicator> rep;
+    std::unique_ptr<Swarm> swarm;  // destroyed first
+  };
+  Seed StartSeed(core::Feed* writer, const NodeId& topic) {
+    Seed s;
+    s.rep = protocol::Replicator::Create(Options()).value();
+    protocol::PeerOptions serve;
+    serve.live = true;
+    serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
+    EXPECT_TRUE(s.rep->AddFeed(writer, serve).ok());
+    s.swarm = Swarm::Open(*s.rep, At("10.0.0.2", true)).value();
+    s.swarm->Join(topic, JoinOptions{.announce = true, .lookup = false});
+    Settle();
+    return s;
+  }
+
   protocol::ReplicationOptions Options() {
     protocol::ReplicationOptions o;
     o.deduplicate = true;
@@ -91,14 +109,8 @@ struct Feeds {
 
 TEST_F(SwarmSchedule, ASeedStaysFindableForAsLongAsItRuns) {
   Feeds f;
-  auto seed_rep = protocol::Replicator::Create(Options()).value();
-  protocol::PeerOptions serve;
-  serve.live = true;
-  serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
-  ASSERT_TRUE(seed_rep->AddFeed(f.writer(), serve).ok());
-  auto seed = Swarm::Open(*seed_rep, At("10.0.0.2", true)).value();
-  seed->Join(f.topic(), JoinOptions{.announce = true, .lookup = false});
-  Settle();
+  Seed seed_of = StartSeed(f.writer(), f.topic());
+  auto& seed = seed_of.swarm;
   ASSERT_EQ(Records(), 1u);
   // The DHT forgets a record after 8 to 16 minutes; announced again every 5, it stays.
   Pass(20min);
@@ -127,14 +139,8 @@ TEST_F(SwarmSchedule, AReaderThatLookedJustBeforeTheSeedAnnouncedFindsItASecondL
   ASSERT_EQ(reader->stats().lookups_done, 1u);
   EXPECT_EQ(reader->stats().peers_found, 0u);
 
-  auto seed_rep = protocol::Replicator::Create(Options()).value();
-  protocol::PeerOptions serve;
-  serve.live = true;
-  serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
-  ASSERT_TRUE(seed_rep->AddFeed(f.writer(), serve).ok());
-  auto seed = Swarm::Open(*seed_rep, At("10.0.0.2", true)).value();
-  seed->Join(f.topic(), JoinOptions{.announce = true, .lookup = false});
-  Settle();
+  Seed seed_of = StartSeed(f.writer(), f.topic());
+  auto& seed = seed_of.swarm;
   ASSERT_EQ(Records(), 1u);
   EXPECT_EQ(reader->stats().peers_found, 0u);  // nobody looked since
   Pass(1s);                                    // the reader's second lookup
