@@ -15,6 +15,7 @@
 #include <string>
 
 #include "drive_builder.h"
+#include "hyper/corestore/corestore.h"
 #include "hyper/drive/drive.h"
 #include "tests/support/temp_dir.h"
 
@@ -46,9 +47,9 @@ Bytes Body(uint64_t file, uint64_t round, size_t size) {
 }
 
 uint64_t DiskBytes(const std::string& store_dir, const drive::Drive& d) {
-  const std::string dk = ToHex(d.content_feed()->discovery_key());
-  const std::string path =
-      store_dir + "/" + dk.substr(0, 2) + "/" + dk.substr(2, 2) + "/" + dk + "/data";
+  const std::string path = store_dir + "/" +
+                           corestore::Corestore::CoreDirectory(d.content_feed()->discovery_key()) +
+                           "/data";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
   return static_cast<uint64_t>(st.st_blocks) * 512;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "display_names.h"
+#include "hyper/corestore/corestore.h"
 #include "number_options.h"
 #include "session.h"
 
@@ -26,9 +27,9 @@ Status Print(const std::string& text) {
 // (<store>/<dk[0..2]>/<dk[2..4]>/<dk>/data), 0 when it has none.
 uint64_t ContentDiskBytes(const std::string& store_dir, const drive::Drive& d) {
   if (!d.content_feed()) return 0;
-  const std::string dk = ToHex(d.content_feed()->discovery_key());
-  const std::string path =
-      store_dir + "/" + dk.substr(0, 2) + "/" + dk.substr(2, 2) + "/" + dk + "/data";
+  const std::string path = store_dir + "/" +
+                           corestore::Corestore::CoreDirectory(d.content_feed()->discovery_key()) +
+                           "/data";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
   return static_cast<uint64_t>(st.st_blocks) * 512;
