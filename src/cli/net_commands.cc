@@ -107,6 +107,8 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
     ASSIGN_OR_RETURN(peer, ParsePeerAddress(f.peer));
   }
   ASSIGN_OR_RETURN(HyperUrl parsed, ParseHyperUrl(url));
+  // A bad bootstrap list is said before the store is touched.
+  if (!peer) RETURN_IF_ERROR(SwarmOptionsFor(f.discovery, /*listen=*/false).status());
   // What arrives is stored (verified blocks appended, as sync does): beside readers, never
   // beside another writer such as a seed of this store.
   auto opened = Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders);

@@ -137,9 +137,11 @@ TEST_F(SwarmCli, AKeyNobodyServesEndsWithNoPeersFoundWithinTheTimeout) {
   EXPECT_EQ(offline.exit_code, 1);
   EXPECT_EQ(offline.stderr_text.find("no peers found"), std::string::npos) << offline.stderr_text;
   // A bad bootstrap list is bad input, said clearly.
-  auto bad = RunCli(store_, {"cat", url + "/x", "--bootstrap", "127.0.0.1:x"});
+  const std::string untouched = tmp_.Sub("untouched");
+  auto bad = RunCli(untouched, {"cat", url + "/x", "--bootstrap", "127.0.0.1:x"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.stderr_text.find("--bootstrap"), std::string::npos) << bad.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(untouched)) << "said before the store is touched";
 }
 
 TEST_F(SwarmCli, ANodeHyperswarmSeedIsExportedByKeyAlone) {
