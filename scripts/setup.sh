@@ -7,12 +7,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Installed without the packages they only recommend (fonts, X, mesa, boost, perl modules: half
 # of the download); what the build and tests use is named here: python3 (lint.sh), llvm-14
-# (llvm-symbolizer, for the sanitizers' stack traces), lld (the linker; see CMakeLists.txt).
+# (llvm-symbolizer, for the sanitizers' stack traces), lld (the linker; see CMakeLists.txt);
+# grpc++ and protobuf (with protoc and its gRPC plugin) for the daemon's API (src/daemon).
 packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
-  nodejs npm libasio-dev)
+  nodejs npm libasio-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "core_commands.h"
+#include "daemon_commands.h"
 #include "dht_commands.h"
 #include "drive_commands.h"
 #include "gc_commands.h"
@@ -38,6 +39,9 @@ int Run(int argc, char** argv) {
   hyper::cli::AddNetCommands(app, storage, net_args, &action);
   hyper::cli::DhtArgs dht_args;
   hyper::cli::AddDhtCommands(app, dht_args, &action);
+  hyper::cli::DaemonArgs daemon_args;
+  daemon_args.argv.assign(argv, argv + argc);
+  hyper::cli::AddDaemonCommands(app, storage, daemon_args, &action);
 
   try {
     app.parse(argc, argv);

@@ -1008,7 +1008,8 @@ std::vector<ConnectionInfo> Replicator::connections() const {
     std::vector<ConnectionInfo> out;
     for (const auto& c : d.conns) {
       out.push_back(ConnectionInfo{c->initiator, c->remote, c->stream.bytes_sent(),
-                                   c->stream.bytes_received(), c->stream.RemoteChannels()});
+                                   c->stream.bytes_received(), c->stream.RemoteChannels(),
+                                   c->stream.remote_public_key()});
     }
     return out;
   });

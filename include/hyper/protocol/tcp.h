@@ -116,6 +116,8 @@ struct ConnectionInfo {
   uint64_t bytes_received = 0;
   // The discovery keys of the channels the remote has opened (and not closed), answered or not.
   std::vector<crypto::Hash> remote_channels;
+  // The remote's Noise public key, once the handshake is done.
+  std::optional<std::array<uint8_t, kDhBytes>> remote_key;
 };
 
 class Replicator {

@@ -1,0 +1,297 @@
+#include "daemon_commands.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/daemon.h"
+#include "discovery.h"
+#include "hyper/client/client.h"
+#include "stop_signal.h"
+
+namespace hyper::cli {
+
+namespace {
+
+constexpr char kReadyFdVariable[] = "HYPERDRIVE_READY_FD";
+constexpr auto kStartTimeout = std::chrono::seconds(30);
+constexpr auto kStopTimeout = std::chrono::seconds(15);
+
+// --storage names the daemon's root (~/.hyperdrive by default), as the reference daemon's.
+std::string RootDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("HYPERDRIVE_STORAGE"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return "";
+  return std::string(home) + "/.hyperdrive";
+}
+
+Result<std::string> RootOrError(const std::string& flag) {
+  std::string root = RootDir(flag);
+  if (root.empty()) {
+    return Status::InvalidArgument(
+        "no daemon root: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
+  }
+  return root;
+}
+
+// The pid in ROOT/daemon.pid when that process is alive.
+std::optional<pid_t> RunningPid(const daemon::Root& root) {
+  std::ifstream in(root.pid_path());
+  long pid = 0;
+  if (!(in >> pid) || pid <= 1) return std::nullopt;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+std::string LogTail(const daemon::Root& root, size_t lines) {
+  std::ifstream in(root.log_path());
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); i++) {
+    out += "  " + all[i] + "\n";
+  }
+  return out;
+}
+
+Result<daemon::DaemonOptions> OptionsOf(const std::string& root, const DaemonArgs& a) {
+  daemon::DaemonOptions o;
+  o.root = daemon::Root{root};
+  o.port = a.port;
+  o.memory_only = a.memory_only;
+  o.announce = !a.no_announce;
+  ASSIGN_OR_RETURN(o.log_level, daemon::ParseLogLevel(a.log_level));
+  if (!a.discovery.offline) {
+    ASSIGN_OR_RETURN(swarm::SwarmOptions so, SwarmOptionsFor(a.discovery, /*listen=*/true));
+    so.host = "0.0.0.0";
+    if (a.swarm_port) so.port = *a.swarm_port;
+    o.network = so;
+  }
+  return o;
+}
+
+// Tells the `start` that spawned us how the start went (one line), when it is waiting.
+void TellStarter(const std::string& line) {
+  const char* fd_text = std::getenv(kReadyFdVariable);
+  if (fd_text == nullptr) return;
+  const int fd = std::atoi(fd_text);
+  ::unsetenv(kReadyFdVariable);
+  if (fd <= 2) return;
+  const std::string text = line + "\n";
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+
+Status RunForeground(const std::string& root, const DaemonArgs& a) {
+  ASSIGN_OR_RETURN(daemon::DaemonOptions o, OptionsOf(root, a));
+  if (a.foreground_echo) {
+    o.echo = [](const std::string& line) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+    };
+  }
+  StopSignal stop;
+  auto d = daemon::Daemon::Start(o);
+  if (!d.ok()) {
+    TellStarter("error " + d.status().ToString());
+    return d.status();
+  }
+  daemon::Daemon* running = d->get();
+  stop.OnStop([running] { running->Shutdown(); });
+  TellStarter("ok " + running->endpoint());
+  std::printf("hyperdrive daemon listening on %s (root %s)\n", running->endpoint().c_str(),
+              root.c_str());
+  std::fflush(stdout);
+  running->Wait();
+  d->reset();
+  return Status::Ok();
+}
+
+// Starts `hyperdrive start --foreground ...` in a session of its own, its output appended to
+// the log, and waits for its first word: ready, or why not.
+Status RunBackground(const std::string& root, const std::vector<std::string>& argv) {
+  const daemon::Root r{root};
+  if (auto pid = RunningPid(r)) {
+    return Status::Exists("a daemon already runs on " + root + " (pid " + std::to_string(*pid) +
+                          "); `hyperdrive stop` first");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return Status::IOError("creating " + root + ": " + ec.message());
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
+  const pid_t child = ::fork();
+  if (child < 0) return Status::FromErrno(errno, "fork");
+  if (child == 0) {
+    ::close(ready[0]);
+    ::setsid();
+    const int log = ::open(r.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (log >= 0) {
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+    }
+    if (null >= 0) ::dup2(null, 0);
+    // The write end survives exec (only it).
+    const int fd = ::dup(ready[1]);
+    ::setenv(kReadyFdVariable, std::to_string(fd).c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+    args.push_back(nullptr);
+    ::execv("/proc/self/exe", args.data());
+    std::fprintf(stderr, "hyperdrive: exec failed: %s\n", std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(ready[1]);
+  std::string answer;
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (answer.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{ready[0], POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    char buf[512];
+    const ssize_t got = ::read(ready[0], buf, sizeof(buf));
+    if (got <= 0) break;  // the daemon exited without a word
+    answer.append(buf, static_cast<size_t>(got));
+  }
+  ::close(ready[0]);
+  if (answer.rfind("ok ", 0) == 0) {
+    std::printf("hyperdrive daemon started (pid %d), listening on %s\n", static_cast<int>(child),
+                answer.substr(3, answer.find('\n') - 3).c_str());
+    std::printf("root %s; log %s\n", root.c_str(), r.log_path().c_str());
+    return Status::Ok();
+  }
+  int status = 0;
+  if (answer.rfind("error ", 0) == 0) {
+    (void)::waitpid(child, &status, 0);  // it exits right after saying why
+    return Status::IOError("the daemon could not start: " +
+                           answer.substr(6, answer.find('\n') - 6));
+  }
+  if (::waitpid(child, &status, WNOHANG) == 0) {
+    // No answer in time and still running: do not leave it half started.
+    ::kill(child, SIGTERM);
+    (void)::waitpid(child, &status, 0);
+    return Status::Timeout("the daemon did not become ready within " +
+                           std::to_string(kStartTimeout.count()) + " s; its log (" + r.log_path() +
+                           ") ends with:\n" + LogTail(r, 10));
+  }
+  return Status::IOError("the daemon exited while starting; its log (" + r.log_path() +
+                         ") ends with:\n" + LogTail(r, 10));
+}
+
+Status Start(const std::string& storage, const DaemonArgs& a) {
+  ASSIGN_OR_RETURN(std::string root, RootOrError(storage));
+  // Options are checked here, before anything is spawned.
+  RETURN_IF_ERROR(OptionsOf(root, a).status());
+  if (a.foreground) return RunForeground(root, a);
+  std::vector<std::string> argv = a.argv;
+  argv.emplace_back("--foreground-child");
+  return RunBackground(root, argv);
+}
+
+Status Stop(const std::string& storage) {
+  ASSIGN_OR_RETURN(std::string root, RootOrError(storage));
+  const daemon::Root r{root};
+  auto pid = RunningPid(r);
+  if (!pid) return Status::NotFound("no daemon runs on " + root);
+  // A pidfd says when it exits, without polling (Linux 5.3 and later).
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0));
+  if (::kill(*pid, SIGTERM) != 0) {
+    if (pidfd >= 0) ::close(pidfd);
+    return Status::FromErrno(errno, "signalling the daemon (pid " + std::to_string(*pid) + ")");
+  }
+  bool gone = false;
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    gone = ::poll(&p, 1, static_cast<int>(kStopTimeout.count() * 1000)) == 1;
+    ::close(pidfd);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+    while (!(gone = ::kill(*pid, 0) != 0) && std::chrono::steady_clock::now() < deadline) {
+      ::usleep(50 * 1000);
+    }
+  }
+  if (!gone) {
+    return Status::Timeout("the daemon (pid " + std::to_string(*pid) + ") did not stop within " +
+                           std::to_string(kStopTimeout.count()) + " s");
+  }
+  std::printf("hyperdrive daemon stopped (pid %d)\n", static_cast<int>(*pid));
+  return Status::Ok();
+}
+
+Status PrintStatus(const std::string& storage) {
+  ASSIGN_OR_RETURN(std::string root, RootOrError(storage));
+  auto address = client::FindDaemon(root);
+  if (!address.ok() || !RunningPid(daemon::Root{root})) {
+    if (!std::getenv("HYPERDRIVE_ENDPOINT")) {
+      return Status::NotFound("no daemon runs on " + root + " (`hyperdrive start`)");
+    }
+  }
+  if (!address.ok()) return address.status();
+  ASSIGN_OR_RETURN(auto c, client::DaemonClient::Connect(*address));
+  ASSIGN_OR_RETURN(client::DaemonStatus st, c->GetStatus());
+  std::printf("running: %s\n", st.daemon_version.c_str());
+  std::printf("endpoint: %s\n", address->endpoint.c_str());
+  if (auto pid = RunningPid(daemon::Root{root})) std::printf("pid: %d\n", static_cast<int>(*pid));
+  std::printf("root: %s\n", root.c_str());
+  std::printf("uptime: %llu s\n", static_cast<unsigned long long>(st.uptime_ms / 1000));
+  std::printf("noise key: %s\n", ToHex(st.noise_key).c_str());
+  std::printf("api version: %llu\n", static_cast<unsigned long long>(st.api_version));
+  std::printf("fuse: %s\n", st.fuse_available ? "available" : "not available");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a, Action* action) {
+  CLI::App* start = app.add_subcommand(
+      "start",
+      "Start the daemon on the root (--storage, default ~/.hyperdrive): it keeps drives online "
+      "and serves the gRPC API on 127.0.0.1 (config.json in the root holds its endpoint and "
+      "token, mode 0600). Returns once the daemon answers, or says why it could not start");
+  start->add_flag("--foreground", a.foreground,
+                  "Run in this process (log lines on stderr too) until SIGINT/SIGTERM");
+  start->add_flag("--foreground-child", a.foreground_child)->group("");
+  start->add_option("--port", a.port, "The gRPC port on 127.0.0.1 (default 3101; 0: any)");
+  start->add_option("--swarm-port", a.swarm_port,
+                    "The port of the swarm's UDP and TCP sockets (default 49737, else the next "
+                    "two, else any; 0: any)");
+  start->add_flag("--memory-only", a.memory_only,
+                  "Keep the cores in memory: nothing of the drives is written to disk");
+  start->add_flag("--no-announce", a.no_announce,
+                  "Never announce drives on the DHT (lookups still run)");
+  start->add_option("--log-level", a.log_level, "error, warn, info (default) or debug");
+  AddDiscoveryOptions(start, a.discovery);
+  start->callback([&storage, &a, action] {
+    a.foreground = a.foreground || a.foreground_child;
+    a.foreground_echo = !a.foreground_child;
+    *action = [&storage, &a] { return Start(storage, a); };
+  });
+
+  CLI::App* stop = app.add_subcommand("stop", "Stop the daemon of the root (--storage)");
+  stop->callback([&storage, action] { *action = [&storage] { return Stop(storage); }; });
+
+  CLI::App* status = app.add_subcommand(
+      "status", "Whether the daemon of the root (--storage) runs, and its endpoint and identity");
+  status->callback([&storage, action] { *action = [&storage] { return PrintStatus(storage); }; });
+}
+
+}  // namespace hyper::cli

@@ -1,0 +1,30 @@
+// `hyperdrive start`, `stop` and `status`: the daemon's life (src/daemon).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core_commands.h"
+#include "discovery.h"
+
+namespace hyper::cli {
+
+struct DaemonArgs {
+  std::vector<std::string> argv;  // the command line, for the daemon `start` spawns
+  bool foreground = false;
+  bool foreground_child = false;  // spawned by `start`: tells it when ready, logs to the file
+  bool foreground_echo = true;
+  uint16_t port = 3101;
+  std::optional<uint16_t> swarm_port;
+  bool memory_only = false;
+  bool no_announce = false;
+  std::string log_level = "info";
+  DiscoveryArgs discovery;
+};
+
+void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& args, Action* action);
+
+}  // namespace hyper::cli

@@ -1,0 +1,235 @@
+#include "daemon.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+
+#include "drive_service.h"
+#include "hyper/service/host.h"
+#include "peers_service.h"
+#include "sessions.h"
+#include "status_service.h"
+#include "unsupported_services.h"
+
+namespace hyper::daemon {
+
+namespace {
+
+// The log is rotated to daemon.log.1 when it passes this size.
+constexpr uintmax_t kMaxLogBytes = 8u << 20;
+// The largest gRPC message accepted (the client cuts writes into 3.9 MB chunks).
+constexpr int kMaxMessageBytes = 8 << 20;
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
+  }
+  return "info";
+}
+
+Status MakeDirectories(const std::string& dir, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
+  if (::chmod(dir.c_str(), mode) != 0) return Status::FromErrno(errno, "chmod " + dir);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<LogLevel> ParseLogLevel(const std::string& text) {
+  if (text == "error") return LogLevel::kError;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "debug" || text == "trace") return LogLevel::kDebug;
+  return Status::InvalidArgument("log level '" + text + "': use error, warn, info or debug");
+}
+
+struct Daemon::Impl {
+  DaemonOptions options;
+  std::string token;
+  int port = 0;
+
+  std::mutex log_mu;
+  std::FILE* log = nullptr;
+
+  std::unique_ptr<service::Host> host;
+  SessionTable sessions;
+  std::unique_ptr<StatusService> status_service;
+  std::unique_ptr<DriveService> drive_service;
+  std::unique_ptr<PeersService> peers_service;
+  std::unique_ptr<FuseService> fuse_service;
+  std::unique_ptr<PeersocketsService> peersockets_service;
+  std::unique_ptr<DebugService> debug_service;
+  std::unique_ptr<HypercoreService> hypercore_service;
+  std::unique_ptr<grpc::Server> server;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop = false;
+  bool stopped = false;
+
+  void Log(LogLevel level, const std::string& line) {
+    if (static_cast<int>(level) > static_cast<int>(options.log_level)) return;
+    char when[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const std::string text = std::string(when) + " " + LevelName(level) + " " + line;
+    std::lock_guard<std::mutex> lock(log_mu);
+    if (options.echo) options.echo(text);
+    if (log == nullptr) return;
+    std::fprintf(log, "%s\n", text.c_str());
+    std::fflush(log);
+    if (std::ftell(log) > static_cast<long>(kMaxLogBytes)) RotateLocked();
+  }
+
+  Status OpenLog() {
+    std::lock_guard<std::mutex> lock(log_mu);
+    log = std::fopen(options.root.log_path().c_str(), "a");
+    if (log == nullptr) return Status::FromErrno(errno, "opening " + options.root.log_path());
+    if (std::ftell(log) > static_cast<long>(kMaxLogBytes)) RotateLocked();
+    return Status::Ok();
+  }
+
+  void RotateLocked() {
+    const std::string path = options.root.log_path();
+    std::fclose(log);
+    (void)std::rename(path.c_str(), (path + ".1").c_str());
+    log = std::fopen(path.c_str(), "a");
+  }
+};
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  Impl& d = *impl;
+  const Root& root = d.options.root;
+  if (root.dir.empty()) return Status::InvalidArgument("the daemon needs a root directory");
+  // The root holds the token and the keys: the owner's alone.
+  RETURN_IF_ERROR(MakeDirectories(root.dir, 0700));
+  RETURN_IF_ERROR(MakeDirectories(root.dir + "/storage", 0700));
+  RETURN_IF_ERROR(d.OpenLog());
+
+  service::HostOptions ho;
+  ho.store_dir = root.store_dir();
+  ho.memory_only = d.options.memory_only;
+  ho.holder = "hyperdrive daemon (pid " + std::to_string(::getpid()) + ")";
+  ho.network = d.options.network;
+  if (ho.network) {
+    Impl* self = impl.get();
+    ho.network->log = [self](const std::string& line) { self->Log(LogLevel::kInfo, line); };
+  }
+  ho.announce = d.options.announce;
+  {
+    Impl* self = impl.get();
+    ho.log = [self](const std::string& line) { self->Log(LogLevel::kInfo, line); };
+  }
+  if (!d.options.memory_only) RETURN_IF_ERROR(MakeDirectories(root.store_dir(), 0700));
+  auto host = service::Host::Open(ho);
+  if (!host.ok()) return host.status();
+  d.host = std::move(host).value();
+
+  d.token = NewToken();
+  d.status_service = std::make_unique<StatusService>(*d.host, d.token);
+  d.drive_service = std::make_unique<DriveService>(*d.host, d.sessions, d.token, nullptr);
+  d.peers_service = std::make_unique<PeersService>(*d.host, d.token);
+  d.fuse_service = std::make_unique<FuseService>(d.token);
+  d.peersockets_service = std::make_unique<PeersocketsService>(d.token);
+  d.debug_service = std::make_unique<DebugService>(d.token);
+  d.hypercore_service = std::make_unique<HypercoreService>(d.token);
+
+  grpc::ServerBuilder builder;
+  // Loopback only: the token travels in clear text, and the API is for this machine's users.
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(d.options.port),
+                           grpc::InsecureServerCredentials(), &d.port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // SO_REUSEPORT would let a second daemon bind the same port and steal half the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(d.status_service.get());
+  builder.RegisterService(d.drive_service.get());
+  builder.RegisterService(d.peers_service.get());
+  builder.RegisterService(d.fuse_service.get());
+  builder.RegisterService(d.peersockets_service.get());
+  builder.RegisterService(d.debug_service.get());
+  builder.RegisterService(d.hypercore_service.get());
+  d.server = builder.BuildAndStart();
+  if (!d.server || d.port == 0) {
+    return Status::Busy("cannot listen on 127.0.0.1:" + std::to_string(d.options.port) +
+                        " (the port is taken: another daemon, or give --port)");
+  }
+  const std::string endpoint = "localhost:" + std::to_string(d.port);
+  RETURN_IF_ERROR(WriteClientConfig(root, ClientConfig{endpoint, d.token}));
+  {
+    std::FILE* pid = std::fopen(root.pid_path().c_str(), "w");
+    if (pid == nullptr) return Status::FromErrno(errno, "writing " + root.pid_path());
+    std::fprintf(pid, "%d\n", static_cast<int>(::getpid()));
+    std::fclose(pid);
+  }
+  d.Log(LogLevel::kInfo, "listening on 127.0.0.1:" + std::to_string(d.port) + " (gRPC); swarm " +
+                             (d.host->swarm_port() ? "port " + std::to_string(d.host->swarm_port())
+                                                   : std::string("off")) +
+                             "; storage " + (d.options.memory_only ? "in memory" : root.dir));
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Daemon::~Daemon() {
+  Shutdown();
+  Impl& d = *impl_;
+  if (d.server) {
+    d.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    d.server->Wait();
+  }
+  d.Log(LogLevel::kInfo, "stopped");
+  d.server.reset();
+  d.drive_service.reset();
+  d.peers_service.reset();
+  d.status_service.reset();
+  d.fuse_service.reset();
+  d.peersockets_service.reset();
+  d.debug_service.reset();
+  d.hypercore_service.reset();
+  d.sessions.Clear();  // the sessions hold the host's drives
+  d.host.reset();
+  (void)::unlink(d.options.root.pid_path().c_str());
+  std::lock_guard<std::mutex> lock(d.log_mu);
+  if (d.log) std::fclose(d.log);
+  d.log = nullptr;
+}
+
+void Daemon::Wait() {
+  std::unique_lock<std::mutex> lock(impl_->stop_mu);
+  impl_->stop_cv.wait(lock, [&] { return impl_->stop; });
+}
+
+void Daemon::Shutdown() {
+  std::lock_guard<std::mutex> lock(impl_->stop_mu);
+  impl_->stop = true;
+  impl_->stop_cv.notify_all();
+}
+
+uint16_t Daemon::port() const { return static_cast<uint16_t>(impl_->port); }
+
+std::string Daemon::endpoint() const { return "localhost:" + std::to_string(impl_->port); }
+
+void Daemon::Log(LogLevel level, const std::string& line) { impl_->Log(level, line); }
+
+}  // namespace hyper::daemon

@@ -1,0 +1,68 @@
+// The daemon process's core: the drive host, the gRPC server on loopback, the sessions, and
+// the files under its root (config.json with the token, the pid file, the log).
+//
+//   auto d = daemon::Daemon::Start({.root = {"/home/me/.hyperdrive"}}).value();
+//   d->Wait();   // until Shutdown() (a signal handler calls it)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hyper/swarm/swarm.h"
+#include "hyper/util/status.h"
+#include "root.h"
+
+namespace hyper::daemon {
+
+inline constexpr uint16_t kDefaultPort = 3101;
+
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+// "error", "warn", "info", "debug"; InvalidArgument otherwise.
+Result<LogLevel> ParseLogLevel(const std::string& text);
+
+struct DaemonOptions {
+  Root root;
+  // The gRPC port, on 127.0.0.1 only (0: any free port; the one taken is in config.json).
+  uint16_t port = kDefaultPort;
+  // The swarm; nullopt: no network.
+  std::optional<swarm::SwarmOptions> network;
+  bool announce = true;
+  // Cores in memory (lost at exit); the root still holds config.json, the pid and the log.
+  bool memory_only = false;
+  LogLevel log_level = LogLevel::kInfo;
+  // Where log lines go besides ROOT/daemon.log (the foreground daemon's stderr). May be empty.
+  std::function<void(const std::string&)> echo;
+};
+
+class Daemon {
+ public:
+  // Creates the root (0700), locks and opens the store (Busy when another process holds it),
+  // starts the network and the gRPC server (Busy when the port is taken), then writes
+  // config.json (0600) and the pid file. When it returns, the daemon answers.
+  static Result<std::unique_ptr<Daemon>> Start(DaemonOptions options);
+  // Stops the server (calls in flight end within 2 s), the network and the store; removes the
+  // pid file.
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Blocks until Shutdown.
+  void Wait();
+  // May be called from any thread, more than once.
+  void Shutdown();
+
+  uint16_t port() const;
+  std::string endpoint() const;
+  void Log(LogLevel level, const std::string& line);
+
+  struct Impl;
+
+ private:
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hyper::daemon

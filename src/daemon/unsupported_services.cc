@@ -1,0 +1,67 @@
+#include "unsupported_services.h"
+
+#include "auth.h"
+
+namespace hyper::daemon {
+
+namespace {
+
+grpc::Status Unsupported(const grpc::ServerContext& ctx, const std::string& token,
+                         const char* why) {
+  if (grpc::Status denied = Authorize(ctx, token); !denied.ok()) return denied;
+  return {grpc::StatusCode::UNIMPLEMENTED, why};
+}
+
+constexpr char kNoFuse[] =
+    "this daemon has no FUSE layer yet: drives are reached through the "
+    "Drive service (and `hyperdrive` commands)";
+constexpr char kNoPeersockets[] = "peersockets are not supported by this daemon yet";
+constexpr char kNoRepl[] = "this daemon has no debugging REPL (the reference's was JavaScript)";
+constexpr char kNoHypercore[] =
+    "the Hypercore service is not served (hyperdrive-schemas 1.11 "
+    "gives its append and getBlocks no session id)";
+
+}  // namespace
+
+grpc::Status FuseService::mount(grpc::ServerContext* ctx, const rpc::MountRequest*,
+                                rpc::MountResponse*) {
+  return Unsupported(*ctx, token_, kNoFuse);
+}
+grpc::Status FuseService::unmount(grpc::ServerContext* ctx, const rpc::UnmountRequest*,
+                                  rpc::UnmountResponse*) {
+  return Unsupported(*ctx, token_, kNoFuse);
+}
+grpc::Status FuseService::info(grpc::ServerContext* ctx, const rpc::InfoRequest*,
+                               rpc::InfoResponse*) {
+  return Unsupported(*ctx, token_, kNoFuse);
+}
+grpc::Status PeersocketsService::join(
+    grpc::ServerContext* ctx, grpc::ServerReaderWriter<rpc::PeerMessage, rpc::PeerMessage>*) {
+  return Unsupported(*ctx, token_, kNoPeersockets);
+}
+grpc::Status DebugService::repl(grpc::ServerContext* ctx,
+                                grpc::ServerReaderWriter<rpc::ReplMessage, rpc::ReplMessage>*) {
+  return Unsupported(*ctx, token_, kNoRepl);
+}
+grpc::Status HypercoreService::get(grpc::ServerContext* ctx, const rpc::GetCoreRequest*,
+                                   rpc::GetCoreResponse*) {
+  return Unsupported(*ctx, token_, kNoHypercore);
+}
+grpc::Status HypercoreService::close(grpc::ServerContext* ctx, const rpc::CloseSessionRequest*,
+                                     rpc::CloseSessionResponse*) {
+  return Unsupported(*ctx, token_, kNoHypercore);
+}
+grpc::Status HypercoreService::length(grpc::ServerContext* ctx, const rpc::LengthRequest*,
+                                      rpc::LengthResponse*) {
+  return Unsupported(*ctx, token_, kNoHypercore);
+}
+grpc::Status HypercoreService::append(grpc::ServerContext* ctx, const rpc::AppendRequest*,
+                                      rpc::AppendResponse*) {
+  return Unsupported(*ctx, token_, kNoHypercore);
+}
+grpc::Status HypercoreService::getBlocks(grpc::ServerContext* ctx, const rpc::GetRequest*,
+                                         rpc::GetResponse*) {
+  return Unsupported(*ctx, token_, kNoHypercore);
+}
+
+}  // namespace hyper::daemon

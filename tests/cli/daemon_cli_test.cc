@@ -1,0 +1,198 @@
+// `hyperdrive start / status / stop`, and the daemon driven by the reference's own Node client
+// (hyperdrive-daemon-client 1.16.0), which finds it through the root's config.json as it does
+// for its users.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/cli/background.h"
+#include "tests/cli/cli_runner.h"
+
+namespace hyper::cli {
+namespace {
+
+using json = nlohmann::json;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class DaemonCli : public CliTest {
+ protected:
+  void TearDown() override {
+    // Never leave a daemon behind, whatever the test did.
+    for (const auto& root : started_) (void)RunCli(root, {"stop"});
+  }
+  // Starts a daemon on `root` (no network unless `extra` says) and checks it answers.
+  void Start(const std::string& root, std::vector<std::string> extra = {"--offline"}) {
+    std::vector<std::string> args = {"start", "--port", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    started_.push_back(root);
+    const std::string out = ExpectSuccess(RunCli(root, args), args);
+    EXPECT_NE(out.find("hyperdrive daemon started"), std::string::npos) << out;
+  }
+  json Node(const json& config) {
+    auto out = hyper::testing::RunNode("daemon_client", {config.dump()});
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : json::object();
+  }
+  std::vector<std::string> started_;
+};
+
+TEST_F(DaemonCli, StartAnswersStatusRefusesASecondAndStops) {
+  const std::string root = tmp_.Sub("root");
+  Start(root);
+  // The token is the owner's alone.
+  struct stat st {};
+  ASSERT_EQ(::stat((root + "/config.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(root.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const json config = json::parse(ReadText(root + "/config.json"));
+  EXPECT_EQ(config["token"].get<std::string>().size(), 64u);  // 32 random bytes
+  EXPECT_EQ(config["endpoint"].get<std::string>().rfind("localhost:", 0), 0u);
+
+  const std::string status = ExpectSuccess(RunCli(root, {"status"}), {"status"});
+  EXPECT_NE(status.find("running: hyperdrive-cpp"), std::string::npos) << status;
+  EXPECT_NE(status.find(config["endpoint"].get<std::string>()), std::string::npos) << status;
+
+  auto again = RunCli(root, {"start", "--port", "0", "--offline"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.stderr_text.find("already runs"), std::string::npos) << again.stderr_text;
+
+  const std::string stopped = ExpectSuccess(RunCli(root, {"stop"}), {"stop"});
+  EXPECT_NE(stopped.find("stopped"), std::string::npos) << stopped;
+  EXPECT_FALSE(std::filesystem::exists(root + "/daemon.pid"));
+  auto after = RunCli(root, {"status"});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_NE(after.stderr_text.find("no daemon runs"), std::string::npos) << after.stderr_text;
+}
+
+TEST_F(DaemonCli, APortInUseIsSaidAndNothingIsLeftRunning) {
+  const std::string first = tmp_.Sub("first");
+  Start(first);
+  const std::string endpoint = json::parse(ReadText(first + "/config.json"))["endpoint"];
+  const std::string port = endpoint.substr(endpoint.find(':') + 1);
+  const std::string second = tmp_.Sub("second");
+  started_.push_back(second);
+  auto busy = RunCli(second, {"start", "--port", port, "--offline"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.stderr_text.find("port is taken"), std::string::npos) << busy.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(second + "/daemon.pid"));
+  // The first one is unharmed.
+  EXPECT_EQ(RunCli(first, {"status"}).exit_code, 0);
+}
+
+TEST_F(DaemonCli, TheNodeClientDrivesEveryDriveOperation) {
+  const std::string root = tmp_.Sub("root");
+  Start(root);
+  const json out = Node({{"scenario", "tour"}, {"storage", root}});
+  // The announcement's example.
+  EXPECT_EQ(out["apiVersion"], 0);
+  EXPECT_EQ(out["noiseKey"].get<std::string>().size(), 64u);
+  EXPECT_EQ(out["writable"], true);
+  EXPECT_EQ(out["foo"], "bar");
+  // Streams, a 40 MB file, ranges.
+  EXPECT_EQ(out["bigSize"], 40000000);
+  EXPECT_EQ(out["bigSame"], true);
+  EXPECT_EQ(out["bigReadFileSame"], true);
+  EXPECT_EQ(out["rangeEndSame"], true);
+  EXPECT_EQ(out["rangeLengthSame"], true);
+  // Directories, symlinks, stats and metadata.
+  EXPECT_EQ(out["names"], json::array({"big.bin", "dir", "foo.txt", "link"}));
+  const json listing = out["listing"];
+  ASSERT_EQ(listing.size(), 5u) << listing;
+  EXPECT_EQ(listing[2], json({{"name", "dir/a.txt"}, {"dir", false}, {"file", true}, {"size", 3}}));
+  EXPECT_EQ(listing[1]["dir"], true);
+  EXPECT_EQ(out["statSize"], 3);
+  EXPECT_EQ(out["statMetadata"], json({{"hello", "world"}}));
+  EXPECT_EQ(out["updatedMetadata"], json({{"extra", "1"}}));
+  EXPECT_EQ(out["linkname"], "/dir/a.txt");
+  EXPECT_EQ(out["linkIsSymlink"], true);
+  EXPECT_EQ(out["linkTarget"], "aaa");
+  EXPECT_EQ(out["fileStats"]["/dir/a.txt"]["size"], 3);
+  EXPECT_EQ(out["fileStats"]["/dir/a.txt"]["downloadedBlocks"], 1);
+  EXPECT_EQ(out["missing"], 5);  // NOT_FOUND
+  EXPECT_EQ(out["escape"], 3);   // INVALID_ARGUMENT: `..` above the root
+  // Versions, checkouts, diff.
+  EXPECT_EQ(out["versionsGrow"], true);
+  EXPECT_EQ(out["oldFoo"], "bar");
+  EXPECT_EQ(out["oldWritable"], false);
+  EXPECT_EQ(out["oldLater"], 5);
+  EXPECT_EQ(out["diff"], json::array({"put foo.txt", "put later.txt"}));
+  // Watch: one call for one change, none for the watch's start.
+  EXPECT_EQ(out["watchCalls"], 1);
+  // Mounts.
+  EXPECT_EQ(out["throughMount"], "mounted");
+  EXPECT_EQ(out["mounts"], json::array({json{{"path", "/"}, {"key", out["key"]}},
+                                        json{{"path", "/mnt"}, {"key", out["otherKey"]}}}));
+  EXPECT_EQ(out["afterUnmount"], 5);
+  EXPECT_EQ(out["afterRemove"], json::array({"big.bin", "foo.txt", "later.txt", "link"}));
+  // The network configuration, stats, peers.
+  EXPECT_EQ(out["networkConfig"], json({{"lookup", true}, {"announce", true}, {"remember", true}}));
+  EXPECT_GT(out["statsMetadataBlocks"].get<int>(), 10);
+  EXPECT_EQ(out["peers"], 0);
+  EXPECT_EQ(out["peerCounts"], json::array({0}));
+}
+
+TEST_F(DaemonCli, AWrongTokenIsRefusedAsTheReferenceDoes) {
+  const std::string root = tmp_.Sub("root");
+  Start(root);
+  const json out = Node({{"scenario", "badtoken"}, {"storage", root}});
+  EXPECT_EQ(out["error"], 16);  // UNAUTHENTICATED
+  EXPECT_EQ(out["details"], "Invalid auth token.");
+}
+
+TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
+  auto dht = std::make_unique<Background>(
+      std::vector<std::string>{HYPERDRIVE_BINARY, "dht-node", "--listen", "127.0.0.1:0"},
+      tmp_.Sub("dht.out"), tmp_.Sub("dht.err"));
+  ASSERT_TRUE(dht->WaitFor("dht-node listening on 127.0.0.1:")) << dht->err();
+  std::string boot = dht->out();
+  boot = boot.substr(boot.find("listening on ") + 13);
+  boot = boot.substr(0, boot.find('\n'));
+  const std::string a = tmp_.Sub("a");
+  const std::string b = tmp_.Sub("b");
+  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
+  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  const json written = Node({{"scenario", "write"},
+                             {"storage", a},
+                             {"files", {{"/hello.txt", "hello from a"}, {"/d/x.txt", "x"}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  const json read = Node({{"scenario", "read"},
+                          {"storage", b},
+                          {"key", key},
+                          {"paths", json::array({"/hello.txt", "/d/x.txt"})}});
+  EXPECT_EQ(read["files"]["/hello.txt"], "hello from a") << read;
+  EXPECT_EQ(read["files"]["/d/x.txt"], "x") << read;
+}
+
+TEST_F(DaemonCli, TheApiIsReachableOnLoopbackOnly) {
+  // In a network namespace of the test's own, where the machine has a second address: the
+  // daemon answers on 127.0.0.1 and refuses connections to the other address.
+  const std::string root = tmp_.Sub("root");
+  const std::string script =
+      std::string("set -e; ip link set lo up; ip addr add 10.211.0.1/32 dev lo; ") +
+      HYPERDRIVE_BINARY + " --storage " + root +
+      " start --port 0 --offline >/dev/null; "
+      "port=$(sed 's/.*localhost:\\([0-9]*\\).*/\\1/' " +
+      root +
+      "/config.json); "
+      "if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "
+      "loopback-open; fi; "
+      "if (exec 3<>/dev/tcp/10.211.0.1/$port) 2>/dev/null; then echo "
+      "other-open; else echo other-refused; fi; " +
+      HYPERDRIVE_BINARY + " --storage " + root + " stop >/dev/null";
+  auto run = hyper::testing::RunProcess({"unshare", "-n", "bash", "-c", script});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->exit_code, 0) << run->stderr_text;
+  EXPECT_EQ(run->stdout_text, "loopback-open\nother-refused\n") << run->stderr_text;
+}
+
+}  // namespace
+}  // namespace hyper::cli
