@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is needed, builds, puts a folder into a new drive in the local
-# store (~/.hyperdrive/storage, or $HYPERDRIVE_STORAGE), then shares it: `hyperdrive seed` prints
+# store (the storage root ~/.hyperdrive, or $HYPERDRIVE_STORAGE; the cores are in its
+# storage/cores, as the Hyperdrive daemon keeps them), then shares it: `hyperdrive seed` prints
 # the drive's hyper:// URL and the one command another machine runs to fetch it, announces the
 # drive on the DHT and serves it until Ctrl-C. Options after the folder go to `seed` (for example
 # `--bootstrap HOST:PORT` for a DHT of your own, `--listen HOST:PORT`).

@@ -128,6 +128,12 @@ function sameFile (a, b) {
   return true
 }
 
+// The corestore of one of our storage roots: ROOT/storage/cores, as the daemon lays it out
+// (include/hyper/corestore/storage_root.h).
+function coresOf (root) {
+  return path.join(root, 'storage', 'cores')
+}
+
 function median (xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
@@ -184,7 +190,7 @@ async function driver (argv) {
       if (!sameFile(outFile, big)) throw new Error('our cat gave other bytes')
       results.catBig.ours.push(total / t1.seconds / 1e6)
       fs.rmSync(outFile)
-      const t2 = timed(process.execPath, [self, '--ref', 'cat', bigStore, bigKey, outFile])
+      const t2 = timed(process.execPath, [self, '--ref', 'cat', coresOf(bigStore), bigKey, outFile])
       if (!sameFile(outFile, big)) throw new Error("the reference's cat gave other bytes")
       results.catBig.node.push(total / t2.seconds / 1e6)
       fs.rmSync(outFile)
@@ -198,7 +204,7 @@ async function driver (argv) {
       if (!sameFile(path.join(outDir, 'f0.bin'), path.join(folder, 'f0.bin'))) throw new Error('our export differs')
       results.exportDir.ours.push(total / t1.seconds / 1e6)
       fs.rmSync(outDir, { recursive: true, force: true })
-      const t2 = timed(process.execPath, [self, '--ref', 'export', dirStore, dirKey, outDir])
+      const t2 = timed(process.execPath, [self, '--ref', 'export', coresOf(dirStore), dirKey, outDir])
       if (!sameFile(path.join(outDir, 'f0.bin'), path.join(folder, 'f0.bin'))) throw new Error("the reference's export differs")
       results.exportDir.node.push(total / t2.seconds / 1e6)
       fs.rmSync(outDir, { recursive: true, force: true })

@@ -78,7 +78,7 @@ Result<std::optional<std::string>> DriveRoleOf(corestore::Corestore& store,
 }
 
 Status Create(const std::string& storage) {
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(auto feed, store->Get({}));
   std::cout << ToHex(feed->key()) << "\n";
   return store->Close();
@@ -98,7 +98,7 @@ Status Append(const std::string& storage, const std::string& key_text, const std
     in_file.seekg(0);
     in = &in_file;
   }
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
   if (!feed->writable()) return Status::NotWritable("core " + ToHex(key) + " is read-only here");
   if (!force) {
@@ -141,7 +141,7 @@ Status Append(const std::string& storage, const std::string& key_text, const std
 Status Cat(const std::string& storage, const std::string& key_text, uint64_t start,
            std::optional<uint64_t> end) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key));
   uint64_t stop = end.value_or(feed->length());
   if (start > stop || stop > feed->length()) {
@@ -175,7 +175,7 @@ nlohmann::json Describe(const core::Feed& feed) {
 
 Status Info(const std::string& storage, const std::string& key_text, bool json) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
   nlohmann::json out = Describe(*feed);
   if (json) {
@@ -209,7 +209,7 @@ void PrintPeerRepair(const std::string& name, const core::Feed& feed, const Peer
 Status Verify(const std::string& storage, const std::string& key_text, bool repair,
               const std::string& peer, double timeout) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseCoreKey(key_text));
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(auto feed, OpenCore(*store, key, /*damaged=*/true));
   if (!peer.empty()) {
     ASSIGN_OR_RETURN(PeerRepairReport report, RepairFromPeer(feed, *store, peer, timeout));
@@ -237,7 +237,7 @@ Status Verify(const std::string& storage, const std::string& key_text, bool repa
 }
 
 Status List(const std::string& storage, bool json) {
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto keys, store->List());
   if (!json) {
     for (const auto& key : keys) std::cout << ToHex(key) << "\n";
@@ -324,7 +324,7 @@ Status Repair(const std::string& storage, const CoreArgs& a) {
   if (url.path != "/" || url.version) {
     return Status::InvalidArgument("'" + a.key + "': a drive or core is named by its key alone");
   }
-  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto store, OpenStore(ResolveStorageRoot(storage)));
   if (!a.peer.empty()) {
     Status s = RepairDriveFromPeer(*store, url.key, a);
     Status closed = store->Close();

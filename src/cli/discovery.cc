@@ -96,8 +96,8 @@ bool DiscoveryConfigured(const DiscoveryArgs& d) {
   return !list.ok() || !list->nodes.empty() || LanWanted(d, *list);
 }
 
-bool NeedsPeers(const std::string& storage_dir, const std::string& url) {
-  auto session = Session::Open(storage_dir, Access::kRead);
+bool NeedsPeers(const std::string& storage_root, const std::string& url) {
+  auto session = Session::Open(storage_root, Access::kRead);
   if (!session.ok()) return false;  // the local command says why
   auto od = (*session)->OpenUrl(url);
   if (!od.ok()) return od.status().code() == Code::kNotFound;

@@ -49,6 +49,6 @@ bool DiscoveryConfigured(const DiscoveryArgs& d);
 // Whether a read of `url` must find peers first: the store does not hold the drive, or holds a
 // replica of which some block (metadata, content, or a mounted drive's) is missing. A drive
 // written here, or a replica held whole, is read locally.
-bool NeedsPeers(const std::string& storage_dir, const std::string& url);
+bool NeedsPeers(const std::string& storage_root, const std::string& url);
 
 }  // namespace hyper::cli

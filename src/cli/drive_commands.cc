@@ -94,7 +94,7 @@ Status Print(const std::string& text) {
 }
 
 Status Create(const std::string& storage) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(auto d, session->CreateDrive());
   std::cout << FormatUrl(d->key()) << "\n";
   return session->Close();
@@ -121,7 +121,7 @@ Status AddImplicitDirectories(const drive::Drive& d, std::vector<drive::DirEntry
 }
 
 Status Ls(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
@@ -175,7 +175,7 @@ Status Ls(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Cat(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   ASSIGN_OR_RETURN(drive::Stat st, d.GetStat(od.path));
@@ -194,7 +194,7 @@ Status Cat(const std::string& storage, const DriveArgs& a) {
 }
 
 Status StatCommand(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   ASSIGN_OR_RETURN(drive::Stat st, od.drive().Lstat(od.path));
   nlohmann::json j = StatJson(st);
@@ -243,7 +243,7 @@ Status Put(const std::string& storage, const DriveArgs& a) {
       if (fd != STDIN_FILENO) ::close(fd);
     }
   } close_fd{fd};
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (od.path == "/") return Status::IsADirectory("give the path of the file inside the drive");
   ASSIGN_OR_RETURN(auto writer, od.head->CreateWriter(od.path, wo));
@@ -276,7 +276,7 @@ Status RemoveTree(drive::Drive& d, const std::string& path) {
 }
 
 Status Rm(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   drive::Drive& d = *od.head;
   if (od.path == "/") return Status::InvalidArgument("refusing to remove the root of a drive");
@@ -293,7 +293,7 @@ Status Rm(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Mkdir(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   drive::Drive& d = *od.head;
   if (!a.parents) {
@@ -328,7 +328,7 @@ Status Mkdir(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Rmdir(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   RETURN_IF_ERROR(od.head->Rmdir(od.path));
   return session->Close();
@@ -340,7 +340,7 @@ Status Mv(const std::string& storage, const DriveArgs& a) {
   if (to.version) {
     return Status::InvalidArgument("'" + a.other + "': the destination cannot name a version");
   }
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (to.key != od.head->key()) {
     return Status::InvalidArgument(
@@ -353,7 +353,7 @@ Status Mv(const std::string& storage, const DriveArgs& a) {
 
 Status Ln(const std::string& storage, const DriveArgs& a) {
   if (!a.symbolic) return Status::Unsupported("drives have no hard links: use ln -s");
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   // ln -s <target> <url>: `url` was parsed into a.other by position; see AddDriveCommands.
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.other));
   RETURN_IF_ERROR(od.head->Symlink(a.url, od.path));
@@ -372,7 +372,7 @@ Result<crypto::PublicKey> ParseKeyOrUrl(const std::string& text) {
 
 Status MountCommand(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseKeyOrUrl(a.other));
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (key == od.head->key()) return Status::Loop("a drive cannot be mounted inside itself");
   drive::MountOptions mo;
@@ -382,14 +382,14 @@ Status MountCommand(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Unmount(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   RETURN_IF_ERROR(od.head->Unmount(od.path));
   return session->Close();
 }
 
 Status Info(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   drive::ReaddirOptions ro;
@@ -509,7 +509,7 @@ Result<std::vector<drive::DiffEntry>> RealChanges(const drive::Drive& older,
 // A hypertrie deletion is written as a copy of a neighbouring node, so the log compares each
 // version with the one before it instead of reading the nodes themselves.
 Status Log(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive& d = od.drive();
   const bool terminal = StdoutIsTerminal();
@@ -542,7 +542,7 @@ Status Log(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Diff(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   drive::Drive* newer = &od.drive();
   std::unique_ptr<drive::Drive> to;
@@ -600,7 +600,7 @@ Status CheckTagName(const std::string& name) {
 
 Status Tag(const std::string& storage, const DriveArgs& a) {
   RETURN_IF_ERROR(CheckTagName(a.other));
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (a.version && (*a.version == 0 || *a.version > od.head->version())) {
     return Status::OutOfRange("version " + std::to_string(*a.version) +
@@ -623,7 +623,7 @@ Status Tag(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Tags(const std::string& storage, const DriveArgs& a) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   ASSIGN_OR_RETURN(auto tags, od.head->GetAllTags());
   std::string out;
@@ -647,7 +647,7 @@ Status Tags(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Drives(const std::string& storage, bool json) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(auto keys, session->ListDrives());
   std::string out;
   if (json) {
@@ -681,7 +681,7 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
     return [&storage, &a, what, act]() -> Status {
       // Without --peer: the DHT, for a drive not held whole here (when there is a DHT to ask).
       const bool discover = a.peer.empty() && DiscoveryConfigured(a.discovery) &&
-                            NeedsPeers(ResolveStorageDir(storage), a.url);
+                            NeedsPeers(ResolveStorageRoot(storage), a.url);
       if (!a.peer.empty() || discover) {
         PeerFetch f;
         f.what = what;

@@ -10,6 +10,7 @@
 
 #include "display_names.h"
 #include "hyper/corestore/corestore.h"
+#include "hyper/corestore/storage_root.h"
 #include "number_options.h"
 #include "session.h"
 
@@ -135,9 +136,10 @@ Result<Outcome> CollectOne(const std::string& store_dir, drive::Drive& d,
 Status Gc(const std::string& storage, const GcArgs& a) {
   if (a.all == !a.url.empty()) return Status::InvalidArgument("give a drive's URL or --all");
   ASSIGN_OR_RETURN(drive::GcOptions options, OptionsOf(a));
-  const std::string dir = ResolveStorageDir(storage);
+  const std::string root = ResolveStorageRoot(storage);
+  const std::string dir = corestore::CoresDirectory(root);
   // gc writes the store (bitfields, holes): a writer, alone.
-  ASSIGN_OR_RETURN(auto session, Session::Open(dir, Access::kWrite));
+  ASSIGN_OR_RETURN(auto session, Session::Open(root, Access::kWrite));
   std::vector<Outcome> outcomes;
   if (a.all) {
     ASSIGN_OR_RETURN(auto keys, session->ListDrives());
@@ -165,8 +167,9 @@ Status Gc(const std::string& storage, const GcArgs& a) {
 }
 
 Status Clear(const std::string& storage, const GcArgs& a) {
-  const std::string dir = ResolveStorageDir(storage);
-  ASSIGN_OR_RETURN(auto session, Session::Open(dir, Access::kWrite));
+  const std::string root = ResolveStorageRoot(storage);
+  const std::string dir = corestore::CoresDirectory(root);
+  ASSIGN_OR_RETURN(auto session, Session::Open(root, Access::kWrite));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
   Outcome o;
   o.url = a.url;

@@ -21,11 +21,18 @@ int Run(int argc, char** argv) {
   CLI::App app{"hyperdrive: share folders peer to peer, compatible with Hyperdrive v10"};
   app.set_version_flag("--version", "hyperdrive-cpp 0.1.0");
   app.require_subcommand(1);
+  // Global options (--storage, --help, --version) are taken before or after the subcommand:
+  // what a subcommand does not know goes up to its parent. Set before the subcommands are
+  // added, which inherit it.
+  app.fallthrough();
   std::string storage;
   app.add_option("--storage", storage,
-                 "The store directory (default $HYPERDRIVE_STORAGE when set and not empty, else "
-                 "~/.hyperdrive/storage); an empty DIR is bad usage. Reading commands share it "
-                 "with each other and with one seed or sync; other writers use it alone")
+                 "The storage root, as the Hyperdrive daemon's (default $HYPERDRIVE_STORAGE when "
+                 "set and not empty, else ~/.hyperdrive): the cores are in DIR/storage/cores, "
+                 "where a store laid out before directly in DIR or DIR/storage is moved on first "
+                 "use; an empty DIR is bad usage. Reading commands share the store with each "
+                 "other and with one seed or sync; other writers use it alone. Accepted before "
+                 "or after the subcommand")
       ->check(CLI::Validator(hyper::cli::CheckStorageFlag, "DIR"));
 
   hyper::cli::Action action;

@@ -111,7 +111,7 @@ Status FetchFromPeer(const std::string& storage, const std::string& url, const P
   if (!peer) RETURN_IF_ERROR(SwarmOptionsFor(f.discovery, /*listen=*/false).status());
   // What arrives is stored (verified blocks appended, as sync does): beside readers, never
   // beside another writer such as a seed of this store.
-  auto opened = Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders);
+  auto opened = Session::Open(ResolveStorageRoot(storage), Access::kWriteBesideReaders);
   if (!opened.ok() && opened.status().code() == Code::kBusy) {
     if (!peer) {
       return Status::Busy("cannot fetch drive " + ToHex(parsed.key) +
@@ -334,7 +334,7 @@ Status Seed(const std::string& storage, const NetArgs& a) {
   const Millis timeout = ToMillis(a.timeout);
   // Readers may use the store meanwhile; other writers (and another seed) may not.
   ASSIGN_OR_RETURN(auto session,
-                   Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders));
+                   Session::Open(ResolveStorageRoot(storage), Access::kWriteBesideReaders));
   if (!upstream) {
     for (const auto& key : keys) {
       ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(FormatUrl(key)));
@@ -472,7 +472,7 @@ Status Sync(const std::string& storage, const NetArgs& a) {
   const Millis timeout = ToMillis(a.timeout);
   // It only appends what the peer sends: readers may use the store meanwhile.
   ASSIGN_OR_RETURN(auto session,
-                   Session::Open(ResolveStorageDir(storage), Access::kWriteBesideReaders));
+                   Session::Open(ResolveStorageRoot(storage), Access::kWriteBesideReaders));
   StopSignal stop;
   {
     ASSIGN_OR_RETURN(auto rep, protocol::Replicator::Create(ReaderReplicationOptions(timeout)));

@@ -6,8 +6,8 @@
 
 namespace hyper::cli {
 
-Result<std::unique_ptr<Session>> Session::Open(const std::string& dir, Access access) {
-  ASSIGN_OR_RETURN(auto store, OpenStore(dir, access));
+Result<std::unique_ptr<Session>> Session::Open(const std::string& root, Access access) {
+  ASSIGN_OR_RETURN(auto store, OpenStore(root, access));
   return std::unique_ptr<Session>(new Session(std::move(store)));
 }
 

@@ -21,8 +21,9 @@ struct OpenedDrive {
 
 class Session {
  public:
-  // Opens and locks the store in `dir` (a writer creates it on first use); see OpenStore.
-  static Result<std::unique_ptr<Session>> Open(const std::string& dir,
+  // Opens and locks the store of the storage root `root` (a writer creates it on first use);
+  // see OpenStore.
+  static Result<std::unique_ptr<Session>> Open(const std::string& root,
                                                Access access = Access::kWrite);
   ~Session();
   Session(const Session&) = delete;

@@ -1,27 +1,29 @@
 #include "store.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
+#include "hyper/corestore/storage_root.h"
 #include "hyper/drive/drive.h"
 
 namespace hyper::cli {
 
-std::string ResolveStorageDir(const std::string& flag) {
+std::string ResolveStorageRoot(const std::string& flag) {
   if (!flag.empty()) return flag;
   // Set but empty is unset, as for HOME, TMPDIR and most variables that name a folder: an
   // `export HYPERDRIVE_STORAGE=` clears it.
   if (const char* env = std::getenv("HYPERDRIVE_STORAGE"); env && *env) return env;
   const char* home = std::getenv("HOME");
   if (!home || !*home) return "";
-  return std::string(home) + "/.hyperdrive/storage";
+  return std::string(home) + "/.hyperdrive";
 }
 
 std::string CheckStorageFlag(const std::string& value) {
   if (value.empty())
-    return "the store directory must not be empty (leave --storage out for the default)";
+    return "the storage root must not be empty (leave --storage out for the default)";
   return "";
 }
 
@@ -52,11 +54,21 @@ std::string CommandLine() {
 
 }  // namespace
 
-Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir, Access access) {
-  if (dir.empty()) {
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& root, Access access) {
+  if (root.empty()) {
     // Never a store in the working directory by surprise.
     return Status::InvalidArgument(
-        "no store directory: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
+        "no storage root: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
+  }
+  const std::string dir = corestore::CoresDirectory(root);
+  auto moved = corestore::MoveLegacyStore(root);
+  if (!moved.ok()) return moved.status().Annotate("moving the store into " + dir);
+  if (!moved->entries.empty()) {
+    const size_t cores = moved->entries.size() - 1;  // the last entry is the master key
+    std::fprintf(stderr,
+                 "hyperdrive: moved the store laid out before in %s into %s (%zu core%s and its "
+                 "master key)\n",
+                 moved->from.c_str(), dir.c_str(), cores, cores == 1 ? "" : "s");
   }
   corestore::CorestoreOptions options;
   options.access = access;

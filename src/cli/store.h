@@ -9,10 +9,12 @@
 
 namespace hyper::cli {
 
-// --storage DIR, else $HYPERDRIVE_STORAGE (a variable set to the empty string counts as unset),
-// else $HOME/.hyperdrive/storage; empty when HOME is unset or empty too (OpenStore refuses that).
-// An empty `flag` means the option was not given: main refuses `--storage ""` (CheckStorageFlag).
-std::string ResolveStorageDir(const std::string& flag);
+// The storage root, as the reference daemon means it (hyper/corestore/storage_root.h: the cores
+// in <root>/storage/cores): --storage DIR, else $HYPERDRIVE_STORAGE (a variable set to the
+// empty string counts as unset), else $HOME/.hyperdrive; empty when HOME is unset or empty too
+// (OpenStore refuses that). An empty `flag` means the option was not given: main refuses
+// `--storage ""` (CheckStorageFlag).
+std::string ResolveStorageRoot(const std::string& flag);
 
 // The check of the --storage option's value: an error message, or empty when it is acceptable.
 std::string CheckStorageFlag(const std::string& value);
@@ -21,9 +23,11 @@ std::string CheckStorageFlag(const std::string& value);
 // a seed; kWrite (the default): alone; kWriteBesideReaders: a seed, which lets readers in.
 using corestore::Access;
 
-// Opens (a writer creates it on first use) and locks the store. Busy names the process that
-// holds the store when it conflicts (its pid and command line).
-Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& dir,
+// Opens (a writer creates it on first use) and locks the store of the storage root `root`.
+// Busy names the process that holds the store when it conflicts (its pid and command line).
+// A store laid out before directly in `root` or `root`/storage is first moved into place
+// (corestore::MoveLegacyStore), which is said on stderr.
+Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& root,
                                                         Access access = Access::kWrite);
 
 // A parsed `hyper://<64 hex>[+<version>][/path]`, `<64 hex>[+<version>][/path]`.

@@ -51,18 +51,18 @@ TEST(NormalizePath, NeverEscapesTheRoot) {
   EXPECT_FALSE(NormalizePath(std::string("/a\0b", 4)).ok());
 }
 
-TEST(StorageDir, Precedence) {
-  EXPECT_EQ(ResolveStorageDir("/flag"), "/flag");
+TEST(StorageRoot, Precedence) {
+  EXPECT_EQ(ResolveStorageRoot("/flag"), "/flag");
   setenv("HYPERDRIVE_STORAGE", "/env", 1);
-  EXPECT_EQ(ResolveStorageDir(""), "/env");
+  EXPECT_EQ(ResolveStorageRoot(""), "/env");
   unsetenv("HYPERDRIVE_STORAGE");
   setenv("HOME", "/home/u", 1);
-  EXPECT_EQ(ResolveStorageDir(""), "/home/u/.hyperdrive/storage");
+  EXPECT_EQ(ResolveStorageRoot(""), "/home/u/.hyperdrive");
   setenv("HYPERDRIVE_STORAGE", "", 1);
-  EXPECT_EQ(ResolveStorageDir(""), "/home/u/.hyperdrive/storage") << "set but empty is unset";
+  EXPECT_EQ(ResolveStorageRoot(""), "/home/u/.hyperdrive") << "set but empty is unset";
   unsetenv("HOME");
-  EXPECT_EQ(ResolveStorageDir(""), "") << "no default without HOME";
-  EXPECT_EQ(ResolveStorageDir("/flag"), "/flag");
+  EXPECT_EQ(ResolveStorageRoot(""), "") << "no default without HOME";
+  EXPECT_EQ(ResolveStorageRoot("/flag"), "/flag");
 }
 
 }  // namespace

@@ -594,7 +594,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
     Warn(importer.counts().Summary(true));
     return refusals;
   }
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage)));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   std::unique_ptr<drive::Drive> created;
   OpenedDrive od;
   drive::Drive* d = nullptr;
@@ -620,7 +620,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
 }
 
 Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir_arg) {
-  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageDir(storage), Access::kRead));
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(url));
   drive::Drive& d = od.drive();
   std::string dir = dir_arg.empty() ? ToHex(d.key()) : dir_arg;

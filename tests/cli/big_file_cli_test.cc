@@ -128,8 +128,8 @@ TEST_F(BigFileCli, CatAndExportStreamBigFilesExactly) {
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/dir/a")) == ReadAll(tmp_.Sub("src/dir/a")));
   EXPECT_TRUE(ReadAll(tmp_.Sub("out/dir/b")) == ReadAll(tmp_.Sub("src/dir/b")));
   // What put and import wrote, the Node reference reads the same.
-  auto node =
-      hyper::testing::RunNode("cli_tree", {store_, url.substr(std::string("hyper://").size(), 64)});
+  auto node = hyper::testing::RunNode(
+      "cli_tree", {Cores(store_), url.substr(std::string("hyper://").size(), 64)});
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   const auto& entries = (*node)["entries"];
   ASSERT_TRUE(entries.contains("/big.bin"));

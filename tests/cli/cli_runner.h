@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hyper/corestore/storage_root.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,6 +26,9 @@ inline std::string ExpectSuccess(const hyper::testing::ProcessRun& run,
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
+
+// The corestore directory of the storage root `root` (what --storage names).
+inline std::string Cores(const std::string& root) { return corestore::CoresDirectory(root); }
 
 // `hyperdrive --storage <store> args...` with `stdin_text` on its stdin. A run that could not
 // be started is a test failure (and exit code -1).

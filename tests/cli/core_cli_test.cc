@@ -32,8 +32,9 @@ TEST_F(CoreCli, CreateAppendCatInfoVerifyList) {
   Bytes content(200 * 1024 + 7);
   crypto::RandomBytes(content);
   std::string file = tmp_.Sub("input.bin");
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(content.data()),
-                                              static_cast<std::streamsize>(content.size()));
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(content.data()),
+             static_cast<std::streamsize>(content.size()));
   ProcessRun appended = Run({"core", "append", key, file});
   ASSERT_EQ(appended.exit_code, 0) << appended.stderr_text;
   EXPECT_EQ(appended.stdout_text, "4 blocks, " + std::to_string(content.size()) + " bytes\n");
@@ -71,7 +72,7 @@ TEST_F(CoreCli, NodeReadsWhatTheCliWrote) {
   ProcessRun created = Run({"core", "create"});
   std::string key = Trim(created.stdout_text);
   ASSERT_EQ(Run({"core", "append", key, "-"}, "hello from the cli").exit_code, 0);
-  auto node = hyper::testing::RunNode("corestore_read", {store_, "[]", key});
+  auto node = hyper::testing::RunNode("corestore_read", {Cores(store_), "[]", key});
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   EXPECT_EQ((*node)["others"][0]["blocks"], nlohmann::json({"hello from the cli"}));
   EXPECT_EQ((*node)["others"][0]["writable"], true);
@@ -116,11 +117,12 @@ TEST_F(CoreCli, ErrorsAreOneLineAndExitCodesAreRight) {
 
 TEST_F(CoreCli, ASecondUserOfTheStoreGetsAClearError) {
   ASSERT_EQ(Run({"core", "create"}).exit_code, 0);
-  auto holder = corestore::Corestore::OpenDirectory(store_);
+  auto holder = corestore::Corestore::OpenDirectory(Cores(store_));
   ASSERT_TRUE(holder.ok());
   ProcessRun run = Run({"core", "list"});
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.stderr_text.find("in use by another process"), std::string::npos) << run.stderr_text;
+  EXPECT_NE(run.stderr_text.find("in use by another process"), std::string::npos)
+      << run.stderr_text;
 }
 
 }  // namespace

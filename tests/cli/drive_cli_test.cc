@@ -155,7 +155,7 @@ TEST_F(DriveCli, ImportThenExportGivesBackTheSameTreeAndNodeReadsIt) {
   Tree want = ReadTree(src);
   EXPECT_EQ(ReadTree(tmp_.Sub("out")), want);
 
-  auto node = hyper::testing::RunNode("cli_tree", {store_, KeyOf(url)});
+  auto node = hyper::testing::RunNode("cli_tree", {Cores(store_), KeyOf(url)});
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   EXPECT_EQ(NodeTree((*node)["entries"]), want) << "the Node reference reads what import wrote";
   EXPECT_EQ((*node)["writable"], true) << "and can write to it from the same store";
@@ -229,10 +229,10 @@ TEST_F(DriveCli, NodeWrittenDriveExportsIdentically) {
        {"opts", {{"mtime", 1500000003000}}}},
       {{"op", "symlink"}, {"target", "../readme.md"}, {"path", "/photos/readme-link"}},
   });
-  auto applied = hyper::testing::RunNode("drive_apply", {store_}, ops.dump());
+  auto applied = hyper::testing::RunNode("drive_apply", {Cores(store_)}, ops.dump());
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   std::string key = (*applied)["key"];
-  auto node = hyper::testing::RunNode("cli_tree", {store_, key});
+  auto node = hyper::testing::RunNode("cli_tree", {Cores(store_), key});
   ASSERT_TRUE(node.ok()) << node.status().ToString();
 
   EXPECT_EQ(Ok({"drives"}), "hyper://" + key);
@@ -362,7 +362,7 @@ TEST_F(DriveCli, ExportNeverWritesOutsideTheFolder) {
   Ok({"ln", "-s", outside, url + "/escape"});
   Ok({"put", url + "/inside.txt", "-"}, "should stay inside");
   {
-    auto store = std::move(corestore::Corestore::OpenDirectory(store_)).value();
+    auto store = std::move(corestore::Corestore::OpenDirectory(Cores(store_))).value();
     drive::DriveOptions options;
     crypto::PublicKey key;
     auto raw = *FromHex(KeyOf(url));
@@ -388,7 +388,7 @@ TEST_F(DriveCli, ExportRefusesNamesThatWouldEscapeTheFolder) {
   Ok({"put", url + "/ok.txt", "-"}, "fine");
   {
     // A hostile writer can put any key in its trie; the reference's API never would.
-    auto store = std::move(corestore::Corestore::OpenDirectory(store_)).value();
+    auto store = std::move(corestore::Corestore::OpenDirectory(Cores(store_))).value();
     drive::DriveOptions options;
     crypto::PublicKey key;
     auto raw = *FromHex(KeyOf(url));

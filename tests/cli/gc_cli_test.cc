@@ -46,7 +46,7 @@ class GcCliTest : public CliTest {
     crypto::PublicKey pk{};
     std::copy(key->begin(), key->end(), pk.begin());
     const std::string dk = ToHex(crypto::DiscoveryKey(pk));
-    const std::string path = (store.empty() ? store_ : store) + "/" + dk.substr(0, 2) + "/" +
+    const std::string path = Cores(store.empty() ? store_ : store) + "/" + dk.substr(0, 2) + "/" +
                              dk.substr(2, 2) + "/" + dk + "/data";
     struct stat st {};
     EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;

@@ -782,7 +782,7 @@ TEST_F(NetCli, AFailedFetchLeavesNoEmptyReplica) {
              {"sync", url, "--peer", peer, "--timeout", "1"}}) {
       ProcessRun r = Run(cmd, store);
       EXPECT_EQ(r.exit_code, 1) << cmd[0] << " via " << peer << ": " << r.stderr_text;
-      auto folders = Folders(store);
+      auto folders = Folders(Cores(store));
       EXPECT_TRUE(folders.empty()) << cmd[0] << " via " << peer << " left " << folders.front();
     }
   }

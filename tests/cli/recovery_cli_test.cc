@@ -80,7 +80,7 @@ class RecoveryCli : public ::testing::Test {
       ASSERT_NE(info.stdout_text.find("version:       22\n"), std::string::npos)
           << info.stdout_text;
       std::string content_key = Field(info.stdout_text, "content key:");
-      auto store_handle = corestore::Corestore::OpenDirectory(store);
+      auto store_handle = corestore::Corestore::OpenDirectory(Cores(store));
       ASSERT_TRUE(store_handle.ok());
       for (auto [name, key] : {std::pair<std::string, std::string>{"metadata", url.substr(8)},
                                {"content", content_key}}) {
@@ -133,7 +133,7 @@ class RecoveryCli : public ::testing::Test {
     return dir;
   }
   std::string CoreFile(const std::string& store, int core, const std::string& file) {
-    return store + "/" + pristine_->cores[core].dir + "/" + file;
+    return Cores(store) + "/" + pristine_->cores[core].dir + "/" + file;
   }
   // A failure is one clear line on stderr (export: one line per entry it skipped, then the
   // summary line).
@@ -162,7 +162,7 @@ class RecoveryCli : public ::testing::Test {
   // Whatever happened, each core still begins with the history it had signed, or cannot be
   // opened as a healthy core (a damaged one is read-only). Returns the metadata core's length.
   static uint64_t ExpectNoFork(const std::string& store, const std::string& what) {
-    auto handle = corestore::Corestore::OpenDirectory(store);
+    auto handle = corestore::Corestore::OpenDirectory(Cores(store));
     EXPECT_TRUE(handle.ok()) << what << ": " << handle.status().ToString();
     if (!handle.ok()) return 0;
     uint64_t metadata_length = 0;

@@ -196,7 +196,7 @@ TEST_F(TransferCli, ExportSkipsWhatTheFolderCannotHoldAndExportsTheRest) {
   Ok({"put", url + "/z/after.txt", "-"}, "after");
   {
     // A NUL in a name: only a hostile writer's raw trie can hold one.
-    auto store = std::move(corestore::Corestore::OpenDirectory(store_)).value();
+    auto store = std::move(corestore::Corestore::OpenDirectory(Cores(store_))).value();
     drive::DriveOptions options;
     auto raw = *FromHex(url.substr(8, 64));
     crypto::PublicKey key;
@@ -314,8 +314,8 @@ TEST_F(TransferCli, AKilledImportIsResumedIntoItsUrl) {
 // would send it) and none of its content.
 void MakeMetadataOnlyReplica(const std::string& store, const std::string& url,
                              const std::string& replica_store) {
-  auto from_store = std::move(corestore::Corestore::OpenDirectory(store)).value();
-  auto to_store = std::move(corestore::Corestore::OpenDirectory(replica_store)).value();
+  auto from_store = std::move(corestore::Corestore::OpenDirectory(Cores(store))).value();
+  auto to_store = std::move(corestore::Corestore::OpenDirectory(Cores(replica_store))).value();
   drive::DriveOptions options;
   auto raw = *FromHex(url.substr(8, 64));
   crypto::PublicKey key;
