@@ -97,6 +97,16 @@ Result<LegacyMove> MoveLegacyStore(const std::string& root) {
     if (IsRegularFile(dir + "/" + kMasterKey)) found.push_back(dir);
   }
   if (found.empty()) return LegacyMove{};
+  // A root that is itself the cores folder of another root (".../storage/cores", as a user who
+  // gave the store's folder before might): its store is in place already, for that root.
+  fs::path given = fs::path(root).lexically_normal();
+  if (!given.has_filename()) given = given.parent_path();
+  if (found[0] == root && given.filename() == "cores" &&
+      given.parent_path().filename() == "storage") {
+    const std::string outer = given.parent_path().parent_path().string();
+    return Status::InvalidArgument(root + " is the store of the storage root " + outer +
+                                   ": give --storage " + outer);
+  }
   if (found.size() > 1) {
     return Status::Exists("two stores laid out before, in " + found[0] + " and " + found[1] +
                           ": move one of them away (each holds its own master key)");

@@ -172,6 +172,22 @@ TEST(MoveLegacyStore, TwoStoresAreRefused) {
   EXPECT_TRUE(fs::exists(root2 + "/storage/master_key"));
 }
 
+// The cores folder of a root given as a root is not moved into itself: an error naming the root.
+TEST(MoveLegacyStore, TheCoresFolderOfARootIsNotARoot) {
+  TempDir tmp;
+  const std::string outer = tmp.Sub("daemon-root");
+  WriteStore(CoresDirectory(outer), 1);
+  for (const std::string& given : {CoresDirectory(outer), CoresDirectory(outer) + "/"}) {
+    auto moved = MoveLegacyStore(given);
+    ASSERT_FALSE(moved.ok()) << given;
+    EXPECT_EQ(moved.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(moved.status().message().find("give --storage " + outer), std::string::npos)
+        << moved.status().ToString();
+  }
+  EXPECT_EQ(Folders(CoresDirectory(outer)).size(), 1u);
+  EXPECT_FALSE(fs::exists(CoresDirectory(outer) + "/storage"));
+}
+
 // A process using the old store (a seed of the version before) keeps it: Busy, nothing moved.
 TEST(MoveLegacyStore, AStoreInUseIsNotMoved) {
   TempDir tmp;

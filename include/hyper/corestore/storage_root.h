@@ -37,7 +37,8 @@ struct LegacyMove {
 // finishes the move (the master key still marks the old place until the end). Returns what it
 // moved (no entries when there was nothing to move). Errors, with nothing lost: the two places
 // each hold a store with a different master key, or a core is in both; the old folder is locked
-// by a process using it (Busy); a rename fails.
+// by a process using it (Busy); a rename fails; `root` is itself the cores folder of a root
+// (".../storage/cores": InvalidArgument naming that root, and nothing moves).
 Result<LegacyMove> MoveLegacyStore(const std::string& root);
 
 }  // namespace hyper::corestore
