@@ -19,6 +19,7 @@
 #include "discovery.h"
 #include "hyper/client/client.h"
 #include "stop_signal.h"
+#include "store.h"
 
 namespace hyper::cli {
 
@@ -28,19 +29,9 @@ constexpr char kReadyFdVariable[] = "HYPERDRIVE_READY_FD";
 constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kStopTimeout = std::chrono::seconds(15);
 
-// --storage names the daemon's root (~/.hyperdrive by default), as the reference daemon's.
-std::string RootDir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("HYPERDRIVE_STORAGE"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') return "";
-  return std::string(home) + "/.hyperdrive";
-}
-
 Result<std::string> RootOrError(const std::string& flag) {
-  std::string root = RootDir(flag);
+  // --storage names the root (~/.hyperdrive by default), as for every command.
+  std::string root = ResolveStorageRoot(flag);
   if (root.empty()) {
     return Status::InvalidArgument(
         "no daemon root: HOME is not set; give --storage DIR or set HYPERDRIVE_STORAGE");
@@ -150,6 +141,7 @@ Status RunBackground(const std::string& root, const std::vector<std::string>& ar
     const int fd = ::dup(ready[1]);
     ::setenv(kReadyFdVariable, std::to_string(fd).c_str(), 1);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
     args.push_back(nullptr);
     ::execv("/proc/self/exe", args.data());

@@ -12,6 +12,8 @@
 #include <mutex>
 
 #include "drive_service.h"
+#include "hyper/corestore/storage_root.h"
+#include "hyper/daemon/state_db.h"
 #include "hyper/service/host.h"
 #include "peers_service.h"
 #include "sessions.h"
@@ -67,6 +69,7 @@ struct Daemon::Impl {
   std::mutex log_mu;
   std::FILE* log = nullptr;
 
+  std::unique_ptr<StateDb> state;  // null with memory_only
   std::unique_ptr<service::Host> host;
   SessionTable sessions;
   std::unique_ptr<StatusService> status_service;
@@ -97,6 +100,60 @@ struct Daemon::Impl {
     std::fprintf(log, "%s\n", text.c_str());
     std::fflush(log);
     if (std::ftell(log) > static_cast<long>(kMaxLogBytes)) RotateLocked();
+  }
+
+  // The remembered network configurations and the mirrors of the state database, applied
+  // again (a drive that cannot be opened is logged and skipped).
+  void Restore() {
+    auto configs = state->NetworkConfigurations();
+    if (!configs.ok()) {
+      Log(LogLevel::kError, "reading the network configurations: " + configs.status().ToString());
+    } else {
+      for (const auto& r : *configs) {
+        const service::NetworkConfig c{.lookup = r.network.lookup,
+                                       .announce = r.network.announce,
+                                       .remember = r.network.remember};
+        Status s = host->ConfigureNetwork(r.key, c);
+        Log(s.ok() ? LogLevel::kInfo : LogLevel::kError,
+            "drive " + ToHex(r.key) + ": lookup " + (c.lookup ? "on" : "off") + ", announce " +
+                (c.announce ? "on" : "off") + (s.ok() ? "" : ": " + s.ToString()));
+      }
+    }
+    auto mirrors = state->Mirrors();
+    if (!mirrors.ok()) {
+      Log(LogLevel::kError, "reading the mirrors: " + mirrors.status().ToString());
+      return;
+    }
+    for (const auto& key : *mirrors) {
+      auto d = host->Get(key);
+      Status s = d.ok() ? host->SetMirrored(*d, true) : d.status();
+      Log(s.ok() ? LogLevel::kInfo : LogLevel::kError,
+          "drive " + ToHex(key) + ": mirrored" + (s.ok() ? "" : ": " + s.ToString()));
+    }
+  }
+
+  // What the Drive service records in the state database (nothing with memory_only).
+  DriveStateHooks Hooks() {
+    DriveStateHooks hooks;
+    if (!state) return hooks;
+    StateDb* db = state.get();
+    hooks.opened = [db](const crypto::PublicKey& key) { return db->PutDrive(key); };
+    hooks.configured = [db](const crypto::PublicKey& key, const service::NetworkConfig& c) {
+      // As the reference: remembered when `remember` and the drive is on the network; a
+      // remembered configuration that takes it off the network is forgotten.
+      if (!c.remember) return Status::Ok();
+      const crypto::Hash dk = crypto::DiscoveryKey(key);
+      if (!c.lookup && !c.announce) return db->DeleteNetworkConfiguration(dk);
+      SeedingRecord r;
+      r.discovery_key = dk;
+      r.key = key;
+      r.network = NetworkConfiguration{c.lookup, c.announce, c.remember};
+      return db->PutNetworkConfiguration(r);
+    };
+    hooks.mirrored = [db](const crypto::PublicKey& key, bool mirrored) {
+      return mirrored ? db->PutMirror(key) : db->DeleteMirror(key);
+    };
+    return hooks;
   }
 
   Status OpenLog() {
@@ -142,14 +199,28 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
     Impl* self = impl.get();
     ho.log = [self](const std::string& line) { self->Log(LogLevel::kInfo, line); };
   }
-  if (!d.options.memory_only) RETURN_IF_ERROR(MakeDirectories(root.store_dir(), 0700));
+  if (!d.options.memory_only) {
+    // A store the command line laid out before the root had this layout moves into place.
+    ASSIGN_OR_RETURN(corestore::LegacyMove moved, corestore::MoveLegacyStore(root.dir));
+    if (!moved.entries.empty()) {
+      d.Log(LogLevel::kInfo, "moved the store laid out before (" +
+                                 std::to_string(moved.entries.size()) + " entries) from " +
+                                 moved.from + " to " + root.store_dir());
+    }
+    RETURN_IF_ERROR(MakeDirectories(root.store_dir(), 0700));
+    // The state database is a lock too: a second daemon on the root stops here.
+    auto state = StateDb::Open(root.db_dir());
+    if (!state.ok()) return state.status().Annotate("opening the daemon's state " + root.db_dir());
+    d.state = std::move(state).value();
+  }
   auto host = service::Host::Open(ho);
   if (!host.ok()) return host.status();
   d.host = std::move(host).value();
+  if (d.state) d.Restore();
 
   d.token = NewToken();
   d.status_service = std::make_unique<StatusService>(*d.host, d.token);
-  d.drive_service = std::make_unique<DriveService>(*d.host, d.sessions, d.token, nullptr);
+  d.drive_service = std::make_unique<DriveService>(*d.host, d.sessions, d.token, d.Hooks());
   d.peers_service = std::make_unique<PeersService>(*d.host, d.token);
   d.fuse_service = std::make_unique<FuseService>(d.token);
   d.peersockets_service = std::make_unique<PeersocketsService>(d.token);
@@ -209,6 +280,7 @@ Daemon::~Daemon() {
   d.hypercore_service.reset();
   d.sessions.Clear();  // the sessions hold the host's drives
   d.host.reset();
+  d.state.reset();
   (void)::unlink(d.options.root.pid_path().c_str());
   std::lock_guard<std::mutex> lock(d.log_mu);
   if (d.log) std::fclose(d.log);

@@ -123,11 +123,8 @@ rpc::FileStats FileStatsOf(const drive::Drive& d, const drive::Stat& st) {
   if (grpc::Status denied = Authorize(*(ctx), token_); !denied.ok()) return denied
 
 DriveService::DriveService(service::Host& host, SessionTable& sessions, std::string token,
-                           NetworkConfigured on_configured)
-    : host_(host),
-      sessions_(sessions),
-      token_(std::move(token)),
-      on_configured_(std::move(on_configured)) {}
+                           DriveStateHooks hooks)
+    : host_(host), sessions_(sessions), token_(std::move(token)), hooks_(std::move(hooks)) {}
 
 // --- sessions and drives ---
 
@@ -163,6 +160,11 @@ grpc::Status DriveService::get(grpc::ServerContext* ctx, const rpc::GetDriveRequ
     return Status::Ok();
   });
   if (!opened.ok()) return ToGrpc(opened);
+  if (hooks_.opened) {
+    if (Status recorded = hooks_.opened(session->hosted->key()); !recorded.ok()) {
+      return ToGrpc(recorded);
+    }
+  }
   auto id = sessions_.Add(session);
   if (!id.ok()) return ToGrpc(id.status());
   rsp->set_id(*id);
@@ -219,7 +221,7 @@ grpc::Status DriveService::configureNetwork(grpc::ServerContext* ctx,
                                  .remember = req->network().remember()};
   const crypto::PublicKey key = (*s)->hosted->key();
   if (Status st = host_.ConfigureNetwork(key, c); !st.ok()) return ToGrpc(st);
-  if (on_configured_) on_configured_(key, c);
+  if (hooks_.configured) return ToGrpc(hooks_.configured(key, c));
   return grpc::Status::OK;
 }
 
@@ -283,7 +285,9 @@ grpc::Status DriveService::mirror(grpc::ServerContext* ctx, const rpc::MirrorReq
   HYPER_AUTHORIZE(ctx);
   auto s = SessionOf(req->id());
   if (!s.ok()) return ToGrpc(s.status());
-  return ToGrpc(host_.SetMirrored((*s)->hosted, true));
+  if (Status st = host_.SetMirrored((*s)->hosted, true); !st.ok()) return ToGrpc(st);
+  if (hooks_.mirrored) return ToGrpc(hooks_.mirrored((*s)->hosted->key(), true));
+  return grpc::Status::OK;
 }
 
 grpc::Status DriveService::unmirror(grpc::ServerContext* ctx, const rpc::UnmirrorRequest* req,
@@ -291,7 +295,9 @@ grpc::Status DriveService::unmirror(grpc::ServerContext* ctx, const rpc::Unmirro
   HYPER_AUTHORIZE(ctx);
   auto s = SessionOf(req->id());
   if (!s.ok()) return ToGrpc(s.status());
-  return ToGrpc(host_.SetMirrored((*s)->hosted, false));
+  if (Status st = host_.SetMirrored((*s)->hosted, false); !st.ok()) return ToGrpc(st);
+  if (hooks_.mirrored) return ToGrpc(hooks_.mirrored((*s)->hosted->key(), false));
+  return grpc::Status::OK;
 }
 
 grpc::Status DriveService::download(grpc::ServerContext* ctx, const rpc::DownloadRequest* /*req*/,

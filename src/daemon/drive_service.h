@@ -10,15 +10,22 @@
 
 namespace hyper::daemon {
 
-// Told when a client changes a drive's network configuration (the daemon persists those
-// marked `remember`).
-using NetworkConfigured =
-    std::function<void(const crypto::PublicKey& key, const service::NetworkConfig& config)>;
+// What the daemon records of what clients do (its state database); each may be empty. An
+// error fails the rpc.
+struct DriveStateHooks {
+  // A drive opened for a client (the drive index).
+  std::function<Status(const crypto::PublicKey& key)> opened;
+  // A network configuration set (persisted when `remember`).
+  std::function<Status(const crypto::PublicKey& key, const service::NetworkConfig& config)>
+      configured;
+  // Mirroring started or stopped.
+  std::function<Status(const crypto::PublicKey& key, bool mirrored)> mirrored;
+};
 
 class DriveService final : public ::Drive::Service {
  public:
   DriveService(service::Host& host, SessionTable& sessions, std::string token,
-               NetworkConfigured on_configured);
+               DriveStateHooks hooks);
 
   grpc::Status get(grpc::ServerContext* ctx, const rpc::GetDriveRequest* req,
                    rpc::GetDriveResponse* rsp) override;
@@ -100,7 +107,7 @@ class DriveService final : public ::Drive::Service {
   service::Host& host_;
   SessionTable& sessions_;
   const std::string token_;
-  NetworkConfigured on_configured_;
+  DriveStateHooks hooks_;
 };
 
 }  // namespace hyper::daemon

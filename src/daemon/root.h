@@ -9,15 +9,16 @@
 
 #include <string>
 
+#include "hyper/corestore/storage_root.h"
 #include "hyper/util/status.h"
 
 namespace hyper::daemon {
 
 struct Root {
   std::string dir;
-  std::string config_path() const { return dir + "/config.json"; }
-  std::string store_dir() const { return dir + "/storage/cores"; }
-  std::string db_dir() const { return dir + "/storage/db"; }
+  std::string config_path() const { return corestore::ConfigFile(dir); }
+  std::string store_dir() const { return corestore::CoresDirectory(dir); }
+  std::string db_dir() const { return corestore::StateDbDirectory(dir); }
   std::string pid_path() const { return dir + "/daemon.pid"; }
   std::string log_path() const { return dir + "/daemon.log"; }
 };

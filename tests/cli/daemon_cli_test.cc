@@ -8,6 +8,7 @@
 
 #include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/support/net_namespace.h"
 
 namespace hyper::cli {
 namespace {
@@ -170,6 +171,43 @@ TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
                           {"paths", json::array({"/hello.txt", "/d/x.txt"})}});
   EXPECT_EQ(read["files"]["/hello.txt"], "hello from a") << read;
   EXPECT_EQ(read["files"]["/d/x.txt"], "x") << read;
+}
+
+TEST_F(DaemonCli, RememberedNetworkConfigurationsSurviveARestart) {
+  const std::string root = tmp_.Sub("root");
+  Start(root);
+  const json written =
+      Node({{"scenario", "write"}, {"storage", root}, {"files", {{"/a.txt", "a"}}}});
+  const std::string key = written["key"];
+  ExpectSuccess(RunCli(root, {"stop"}), {"stop"});
+  Start(root);
+  const json out = Node({{"scenario", "configs"}, {"storage", root}});
+  EXPECT_EQ(out["configs"][key], json({{"lookup", true}, {"announce", true}, {"remember", true}}))
+      << out;
+  const json read = Node(
+      {{"scenario", "read"}, {"storage", root}, {"key", key}, {"paths", json::array({"/a.txt"})}});
+  EXPECT_EQ(read["files"]["/a.txt"], "a");
+}
+
+TEST_F(DaemonCli, ItTakesOverARootTheNodeDaemonWrote) {
+  // The Node daemon binds every interface: it runs in a network namespace of the test's own
+  // (only loopback), as everything this test starts after this line.
+  ASSERT_TRUE(hyper::testing::EnterPrivateNetworkNamespace().ok());
+  const std::string root = tmp_.Sub("noderoot");
+  auto node = hyper::testing::RunNode("daemon_state", {"write", root, "3141"});
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  const std::string a = (*node)["drives"]["A"]["key"];
+  const std::string b = (*node)["drives"]["B"]["key"];
+  Start(root);
+  // Its remembered configurations are ours now, and its drives read the same.
+  const json out = Node({{"scenario", "configs"}, {"storage", root}});
+  EXPECT_EQ(out["configs"][a], json({{"lookup", true}, {"announce", true}, {"remember", true}}))
+      << out;
+  EXPECT_EQ(out["configs"][b], json({{"lookup", true}, {"announce", false}, {"remember", true}}))
+      << out;
+  const json read = Node(
+      {{"scenario", "read"}, {"storage", root}, {"key", a}, {"paths", json::array({"/foo.txt"})}});
+  EXPECT_EQ(read["files"]["/foo.txt"], "bar") << read;
 }
 
 TEST_F(DaemonCli, TheApiIsReachableOnLoopbackOnly) {

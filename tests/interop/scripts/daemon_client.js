@@ -8,6 +8,8 @@
 //   scenario "write":  writes `files` ({path: text}) into a new drive, configures it to be
 //                      announced, prints {key}
 //   scenario "read":   gets drive `key` (found through the daemon's swarm) and reads `paths`
+//   scenario "configs": the daemon's network configurations {keyhex: {lookup, announce,
+//                      remember}}
 'use strict'
 const crypto = require('crypto')
 const { HyperdriveClient } = require('hyperdrive-daemon-client')
@@ -204,6 +206,10 @@ async function main () {
       for (const [path, text] of Object.entries(cfg.files)) await drive.writeFile(path, text)
       await drive.configureNetwork({ announce: true, lookup: true, remember: true })
       return { key: drive.key.toString('hex') }
+    }
+    if (cfg.scenario === 'configs') {
+      const configs = await client.drive.allNetworkConfigurations()
+      return { configs: Object.fromEntries(configs) }
     }
     if (cfg.scenario === 'read') {
       const drive = await client.drive.get({ key: Buffer.from(cfg.key, 'hex') })
