@@ -160,6 +160,39 @@ TEST_F(DaemonTest, UnknownSessionsAndBadKeysAreClearErrors) {
   }
 }
 
+TEST_F(DaemonTest, TheCppClientWritesReadsAndListsADrive) {
+  auto c = client::DaemonClient::Connect({config_.endpoint, config_.token});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto d = (*c)->GetDrive();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE((*d)->writable());
+  const std::string big(3 << 20, 'x');  // three messages of 1 MiB
+  ASSERT_TRUE((*d)->WriteFile("/big", big).ok());
+  ASSERT_TRUE((*d)->Mkdir("/dir").ok());
+  ASSERT_TRUE((*d)->WriteFile("/dir/a", "hello").ok());
+  ASSERT_TRUE((*d)->Symlink("/dir/a", "/link").ok());
+  EXPECT_EQ(*(*d)->ReadFile("/big"), big);
+  EXPECT_EQ(*(*d)->ReadRange("/dir/a", 1, 3), "ell");
+  EXPECT_EQ(*(*d)->ReadFile("/link"), "hello");
+  auto st = (*d)->Stat("/dir");
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->IsDirectory());
+  auto names = (*d)->Readdir("/", true);
+  ASSERT_TRUE(names.ok());
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"big", "dir", "dir/a", "link"}));
+  const uint64_t v = *(*d)->Version();
+  ASSERT_TRUE((*d)->Unlink("/dir/a").ok());
+  EXPECT_EQ((*d)->ReadFile("/dir/a").status().code(), Code::kNotFound);
+  EXPECT_EQ((*d)->Mkdir("/big").code(), Code::kExists);
+  // A checkout of the version before the unlink still has the file, and is read-only.
+  auto old = (*c)->GetDrive((*d)->key(), v);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_FALSE((*old)->writable());
+  EXPECT_EQ(*(*old)->ReadFile("/dir/a"), "hello");
+  EXPECT_EQ((*old)->WriteFile("/x", "x").code(), Code::kNotWritable);
+}
+
 TEST_F(DaemonTest, ASecondDaemonOnTheSameRootIsRefused) {
   DaemonOptions o;
   o.root = Root{tmp_.Sub("root")};

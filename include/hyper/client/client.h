@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "hyper/util/status.h"
 
@@ -35,6 +37,51 @@ struct DaemonStatus {
   bool fuse_available = false;
 };
 
+// A file or directory's attributes as the daemon reports them (hyperdrive's Stat).
+struct RemoteStat {
+  uint32_t mode = 0;
+  uint64_t size = 0;
+  uint64_t mtime = 0;  // milliseconds since the epoch
+  std::string linkname;
+  bool IsDirectory() const { return (mode & 0170000) == 0040000; }
+  bool IsFile() const { return (mode & 0170000) == 0100000; }
+};
+
+// A drive session on the daemon, the shape of the drive API (hyper/drive/drive.h): paths are
+// absolute in the drive; errors are the daemon's (NotFound, Exists, NotWritable, ...).
+class RemoteDrive {
+ public:
+  ~RemoteDrive();  // closes the session
+  RemoteDrive(const RemoteDrive&) = delete;
+  RemoteDrive& operator=(const RemoteDrive&) = delete;
+
+  const std::array<uint8_t, 32>& key() const { return key_; }
+  bool writable() const { return writable_; }
+
+  Result<uint64_t> Version();
+  // Streams `data` in (messages of at most 1 MiB).
+  Status WriteFile(const std::string& path, const std::string& data);
+  Result<std::string> ReadFile(const std::string& path);
+  // `length` bytes from `start` (fewer at the end of the file).
+  Result<std::string> ReadRange(const std::string& path, uint64_t start, uint64_t length);
+  Result<RemoteStat> Stat(const std::string& path);
+  // Names below `path` (relative to it; recursive lists every entry below).
+  Result<std::vector<std::string>> Readdir(const std::string& path, bool recursive = false);
+  Status Mkdir(const std::string& path);
+  Status Unlink(const std::string& path);
+  Status Rmdir(const std::string& path);
+  Status Symlink(const std::string& target, const std::string& link_path);
+
+ private:
+  friend class DaemonClient;
+  struct Impl;
+  RemoteDrive(std::shared_ptr<Impl> impl, uint64_t id, std::array<uint8_t, 32> key, bool writable);
+  std::shared_ptr<Impl> impl_;
+  uint64_t id_;
+  std::array<uint8_t, 32> key_;
+  bool writable_;
+};
+
 class DaemonClient {
  public:
   // Waits at most `timeout` for the daemon to answer (Unavailable when it does not).
@@ -46,6 +93,11 @@ class DaemonClient {
 
   // Hyperdrive.status. PermissionDenied for a wrong token.
   Result<DaemonStatus> GetStatus();
+  // A session on the drive `key`, or on a new writable drive when it is nullopt; at `version`
+  // (a read-only checkout) when given.
+  Result<std::unique_ptr<RemoteDrive>> GetDrive(
+      const std::optional<std::array<uint8_t, 32>>& key = std::nullopt,
+      std::optional<uint64_t> version = std::nullopt);
 
   struct Impl;
 
