@@ -64,6 +64,7 @@ if [ -z "${HYPER_DAEMON_BENCH_NETNS:-}" ]; then
   if command -v unshare >/dev/null && command -v ip >/dev/null &&
     unshare -rn ip link set lo up 2>/dev/null; then
     export HYPER_DAEMON_BENCH_NETNS=1
+    # unshare without --fork becomes the script (same process), so signals reach it.
     exec unshare -rn bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "${args[@]}"
   fi
   echo "daemon_bench.sh: no network namespace here (unshare -rn); running in the machine's" \
@@ -86,6 +87,18 @@ theirs="$tmp/node"
 mkdir -p "$ours" "$theirs"
 dht_pid=""
 node_pid=""
+child_pid=""
+
+# Runs a command and waits for it as a background child: bash runs a trap only once its
+# foreground command ends, but interrupts `wait` at once, so Ctrl-C or a TERM stops the run now.
+run() {
+  "$@" &
+  child_pid=$!
+  local rc=0
+  wait "$child_pid" || rc=$?
+  child_pid=""
+  return "$rc"
+}
 
 # Ends process $1 (a child of this shell): SIGTERM, then SIGKILL after 15 s.
 end_child() {
@@ -100,6 +113,7 @@ end_child() {
 }
 cleanup() {
   set +e
+  [ -n "$child_pid" ] && end_child "$child_pid"
   if [ -f "$ours/daemon.pid" ] && ! timeout 30 "$hyperdrive" --storage "$ours" stop >/dev/null 2>&1; then
     local pid
     pid="$(cat "$ours/daemon.pid" 2>/dev/null)"
@@ -147,11 +161,11 @@ wait_for_line "$tmp/dht.out" 20 "dht-node listening on 127.0.0.1:" "$dht_pid" ||
 bootstrap="$(sed -n 's/.*dht-node listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$tmp/dht.out" | head -1)"
 
 echo "== our daemon on $ours" >&2
-if ! timeout 90 "$hyperdrive" --storage "$ours" start --port 0 --offline --log-level warn >"$tmp/start.out" 2>&1; then
+if ! run timeout 90 "$hyperdrive" --storage "$ours" start --port 0 --offline --log-level warn >"$tmp/start.out" 2>&1; then
   die "our daemon did not start: $(cat "$tmp/start.out")"
 fi
 ours_pid="$(cat "$ours/daemon.pid")"
-timeout 90 node "$workload" wait "$ours" 60 >/dev/null || die "our daemon does not answer"
+run timeout 90 node "$workload" wait "$ours" 60 >/dev/null || die "our daemon does not answer"
 
 echo "== the reference daemon (hyperdrive-daemon 1.14.5) on $theirs" >&2
 port="$(free_port)"
@@ -159,7 +173,7 @@ port="$(free_port)"
 node --max-old-space-size=4096 "$reference" --port "$port" --storage "$theirs" \
   --bootstrap "$bootstrap" --log-level warn >"$tmp/node-daemon.log" 2>&1 &
 node_pid=$!
-if ! timeout 90 node "$workload" wait "$theirs" 60 >/dev/null || ! kill -0 "$node_pid" 2>/dev/null; then
+if ! run timeout 90 node "$workload" wait "$theirs" 60 >/dev/null || ! kill -0 "$node_pid" 2>/dev/null; then
   die "the reference daemon did not start; its log ends with:
 $(tail -20 "$tmp/node-daemon.log")"
 fi
@@ -169,7 +183,7 @@ measure() {
   local storage="$1" pid="$2" json="$3" name="$4" before after
   echo "== the workload against $name: $files small files, a $mib MiB stream each way" >&2
   before="$(cpu_seconds "$pid")"
-  timeout 3600 node "$workload" run "$storage" "$files" "$mib" >"$json" ||
+  run timeout 3600 node "$workload" run "$storage" "$files" "$mib" >"$json" ||
     die "the workload against $name failed"
   kill -0 "$pid" 2>/dev/null || die "$name exited during the workload"
   after="$(cpu_seconds "$pid")"
