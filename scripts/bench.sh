@@ -4,13 +4,15 @@
 # 10 (drive_workloads --large-drive, ours only), 11-13 (bench/node/cli_big_files.js: cat, import
 # and export of big files through the `hyperdrive` command, each a new process), 14
 # (bench/node/remote_stat.js: a remote stat of a random path of a 20,000-file drive, 100,000
-# with --full, over a fresh connection through a 50 ms link, both readers against both seeds).
-# Prints one table (both figures, our ratio, the
+# with --full, over a fresh connection through a 50 ms link, both readers against both seeds),
+# 15-19 (bench/daemon_bench.sh: small writeFile / readFile / stat and a 256 MiB stream each way,
+# 10,000 files and 1 GiB with --full, through the reference's Node client against our daemon and
+# against hyperdrive-daemon 1.14.5). Prints one table (both figures, our ratio, the
 # goal and whether this run met it) and writes every figure with the configuration and the
 # machine to one JSON file.
 #   bash scripts/bench.sh [--full] [--out FILE]
 #     --full   the issue's sizes (100,000 stats, 1 GiB files, a 1,000,000-file drive; 2-3 min on
-#              2 cores once built); without it, smaller sizes
+#              2 cores once built, plus the daemon's workloads); without it, smaller sizes
 #     --out    where the JSON goes (default: bench-results.json in the current folder)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,6 +51,9 @@ HYPER_INTEROP_DIR="$root/tests/interop" node "$root/bench/node/remote_stat.js" \
   "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" --files "$remote_files" --rtt 50 \
   --out "$tmp/remote.json" >&2
 
+echo "== workloads 15-19: the daemon, ours and hyperdrive-daemon 1.14.5, through the Node client" >&2
+bash "$root/bench/daemon_bench.sh" "${full[@]}" --out "$tmp/daemon.json" >&2
+
 echo "== rename of a directory of 100,000 files (ours only: the reference has no rename)" >&2
 "$bench/rename_bench" --entries 100000 >&2
 echo "== gc of a drive of 10,000 files / 1 GiB overwritten once (ours only: the reference has no gc)" >&2
@@ -56,4 +61,4 @@ echo "== gc of a drive of 10,000 files / 1 GiB overwritten once (ours only: the 
 "$bench/gc_bench" --files 10000 --mib 1024 --every 2 >&2
 
 node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
-  "$tmp/big.json" "$tmp/remote.json"
+  "$tmp/big.json" "$tmp/remote.json" "$tmp/daemon.json"

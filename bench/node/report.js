@@ -1,16 +1,18 @@
 // Joins the reports of one scripts/bench.sh run into one JSON file and prints one table: every
 // workload's figure, the reference's figure and our ratio where it has a twin, and the goal of
 // docs/performance.md with whether this run reached it.
-//   node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON [BIG_FILES_JSON [REMOTE_STAT_JSON]]
+//   node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON [BIG_FILES_JSON [REMOTE_STAT_JSON
+//     [DAEMON_JSON]]]
 // DRIVE_JSON and REPLICATION_JSON are what drive_workloads / replication_workloads --out wrote
 // ({machine, config, workloads: {name: {ours, node, unit, ratio}}}); LARGE_JSON is what
 // drive_workloads --large-drive printed ({files, buildSeconds, openMs, statP50Us, statP99Us,
 // peakRssMiB, machine}). BIG_FILES_JSON is what cli_big_files.js --out wrote (the same shape
-// as DRIVE_JSON), and REMOTE_STAT_JSON what remote_stat.js --out wrote (the same shape).
+// as DRIVE_JSON), REMOTE_STAT_JSON what remote_stat.js --out wrote and DAEMON_JSON what
+// bench/daemon_bench.sh --out wrote (the same shape).
 'use strict'
 const fs = require('fs')
 
-const [out, drivePath, replicationPath, largePath, bigPath, remotePath] = process.argv.slice(2)
+const [out, drivePath, replicationPath, largePath, bigPath, remotePath, daemonPath] = process.argv.slice(2)
 if (!largePath) {
   console.error('usage: node report.js OUT DRIVE_JSON REPLICATION_JSON LARGE_JSON')
   process.exit(2)
@@ -21,6 +23,7 @@ const replication = read(replicationPath)
 const large = read(largePath)
 const big = bigPath ? read(bigPath) : { workloads: {} }
 const remote = remotePath ? read(remotePath) : { workloads: {} }
+const daemon = daemonPath ? read(daemonPath) : { workloads: {} }
 
 // The goals of the issue (docs/performance.md): on our figure ("ours") or on the ratio.
 const MB = 1e6
@@ -63,7 +66,7 @@ function verdict (name, row) {
 }
 
 const rows = {}
-for (const r of [drive, replication, big, remote]) Object.assign(rows, r.workloads)
+for (const r of [drive, replication, big, remote, daemon]) Object.assign(rows, r.workloads)
 const largeUnits = { buildSeconds: 's', openMs: 'ms', statP50Us: 'us', statP99Us: 'us', peakRssMiB: 'MiB' }
 for (const [name, unit] of Object.entries(largeUnits)) rows[name] = { ours: large[name], unit }
 
@@ -85,7 +88,8 @@ const report = {
     replication: replication.config,
     largeDriveFiles: large.files,
     bigFiles: big.config,
-    remoteStat: remote.config
+    remoteStat: remote.config,
+    daemon: daemon.config
   },
   workloads: {}
 }
