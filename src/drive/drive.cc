@@ -526,6 +526,7 @@ Result<Stat> FileWriter::Close() {
   }
   auto put_result = target_.trie->Put(target_.key, st.Encode());
   Status put = put_result.ok() ? Status::Ok() : put_result.status();
+  deduplicated_ = put.ok() && deduplicated;
   if (put.ok() && !deduplicated && target_.dedup) {
     target_.dedup->Add(internal::ContentRange{st.offset, st.blocks, st.size});
   }

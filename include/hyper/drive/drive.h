@@ -246,6 +246,9 @@ class FileWriter {
   Status Write(ByteView chunk);
   // Writes the Stat and releases the lock. The writer is unusable afterwards.
   Result<Stat> Close();
+  // After Close: whether the Stat points at blocks of a file the drive held (deduplication)
+  // instead of blocks this writer appended.
+  bool deduplicated() const { return deduplicated_; }
 
  private:
   friend class Drive;
@@ -273,6 +276,7 @@ class FileWriter {
   uint64_t written_ = 0;
   uint64_t blocks_ = 0;
   bool closed_ = false;
+  bool deduplicated_ = false;
 };
 
 // open(2)-style flags for Drive::OpenFile.
