@@ -232,8 +232,7 @@ struct ImportCounts {
     std::string s = dry_run ? "dry run, nothing written: would import " : "imported ";
     s += std::to_string(added) + " added, " + std::to_string(changed) + " changed";
     if (attributes_only) s += " (" + std::to_string(attributes_only) + " only in mode or mtime)";
-    s += ", " + std::to_string(removed) + " removed, " + std::to_string(unchanged) +
-         " unchanged; ";
+    s += ", " + std::to_string(removed) + " removed, " + std::to_string(unchanged) + " unchanged; ";
     if (dry_run) return s + std::to_string(bytes_appended) + " bytes to append";
     s += std::to_string(bytes_appended - bytes_deduplicated) + " bytes appended";
     if (bytes_deduplicated > 0) {

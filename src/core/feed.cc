@@ -1097,8 +1097,8 @@ Result<std::vector<TreeNode>> Feed::LeafNodes(BlockIndex start, BlockIndex end) 
   }
   // The leaves and the parents between them lie back to back: nodes 2 * start .. 2 * end - 2.
   Bytes buf((2 * count - 1) * kNodeSize);
-  RETURN_IF_ERROR(Ann(f.tree_file->Read(kHeaderSize + kNodeSize * 2 * start.value, buf),
-                      "reading tree"));
+  RETURN_IF_ERROR(
+      Ann(f.tree_file->Read(kHeaderSize + kNodeSize * 2 * start.value, buf), "reading tree"));
   out.reserve(count);
   for (uint64_t k = 0; k < count; ++k) {
     auto node = ParseNode(&buf[2 * k * kNodeSize], 2 * (start.value + k));

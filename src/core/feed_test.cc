@@ -1064,7 +1064,8 @@ TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {
       ASSERT_TRUE(bytes->Read(0, secret).ok());
     }
     storage::FileFactory forgetful = [inner = dir.factory()](const std::string& name) {
-      if (name == "secret_key") return Result<std::unique_ptr<storage::File>>(storage::NewMemoryFile());
+      if (name == "secret_key")
+        return Result<std::unique_ptr<storage::File>>(storage::NewMemoryFile());
       return inner(name);
     };
     IoCounts counts;

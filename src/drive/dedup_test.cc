@@ -175,8 +175,8 @@ TEST_F(DedupTest, WriteFilesSharesWithinTheBatchAndWithTheDrive) {
   const Bytes x = Content(3000, 7), y = Content(3000, 8), z = Content(700000, 9);
   const Stat old_x = Write("/old-x", x);
   const uint64_t before = Blocks();
-  std::vector<Drive::FileToWrite> files = {
-      {"/1", y, {}}, {"/2", x, {}}, {"/3", y, {}}, {"/4", z, {}}, {"/5", z, {}}, {"/6", {}, {}}};
+  std::vector<Drive::FileToWrite> files = {{"/1", y, {}}, {"/2", x, {}}, {"/3", y, {}},
+                                           {"/4", z, {}}, {"/5", z, {}}, {"/6", {}, {}}};
   auto written = drive_->WriteFiles(files);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   const auto& st = *written;

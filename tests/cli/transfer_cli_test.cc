@@ -94,8 +94,7 @@ TEST_F(TransferCli, ImportAndPutPointDuplicateFilesAtTheBlocksTheDriveHolds) {
   ProcessRun run = Run({"import", src});
   ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
   std::string url = run.stdout_text.substr(0, run.stdout_text.find('\n'));
-  EXPECT_TRUE(Contains(run.stderr_text, std::to_string(big.size() + small) +
-                                            " bytes appended, " +
+  EXPECT_TRUE(Contains(run.stderr_text, std::to_string(big.size() + small) + " bytes appended, " +
                                             std::to_string(big.size() + small) +
                                             " bytes deduplicated"))
       << run.stderr_text;
