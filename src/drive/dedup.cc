@@ -81,6 +81,10 @@ Result<bool> DedupMatcher::Offer(std::span<const ByteView> blocks, bool last) {
   for (ByteView b : blocks) bytes += b.size();
   if (!started_) {
     started_ = true;
+    if (!index_->built() && !always_build_ && bytes < kBuildIndexMinBytes &&
+        trie_->version() > kBuildIndexMaxVersions) {
+      return false;
+    }
     RETURN_IF_ERROR(index_->EnsureBuilt(*trie_));
     // No known file is large enough: nothing to hash.
     if (!index_->HasSize(bytes, last)) return false;

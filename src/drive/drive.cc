@@ -630,7 +630,7 @@ Result<std::vector<Stat>> Drive::WriteFiles(std::span<const FileToWrite> files) 
       }
       if (!placed && index != nullptr) {
         // A failed look (an unreadable trie) only costs the deduplication.
-        internal::DedupMatcher matcher(index, trie_.get(), content_.get());
+        internal::DedupMatcher matcher(index, trie_.get(), content_.get(), /*always_build=*/true);
         auto matched = matcher.Offer(std::span<const ByteView>(own), true);
         if (matched.ok() && *matched) {
           auto found = matcher.Finish(st.size);
