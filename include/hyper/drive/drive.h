@@ -236,7 +236,9 @@ struct WriteTarget {
 // is appended as its own batch straight from the caller's bytes (no copy); Close writes the
 // Stat. Holds the drive's content
 // lock from creation to Close/destruction. Destroying it without Close leaves the appended
-// blocks unreferenced, as the reference does on an aborted stream.
+// blocks unreferenced, as the reference does on an aborted stream. With WriteOptions::dedup,
+// blocks that continue a file the drive holds are held back while they do: a file that ends
+// with exactly that file's blocks points at them (docs/dedup.md).
 class FileWriter {
  public:
   ~FileWriter();
@@ -364,7 +366,9 @@ class Drive {
   // signatures instead of two thousand. Each file gets the blocks and Stat WriteFile would give
   // it; Node reads the result like any other drive. All files must be in this drive's own trie
   // (not below a mount), and no path may be a directory of another in the batch
-  // (InvalidArgument); nothing is written when a check fails.
+  // (InvalidArgument); nothing is written when a check fails. With WriteOptions::dedup, a file
+  // with the bytes of a file the drive holds, or of one before it in the batch, points at its
+  // blocks instead (docs/dedup.md).
   struct FileToWrite {
     std::string path;
     ByteView data;
