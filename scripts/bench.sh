@@ -60,5 +60,8 @@ echo "== gc of a drive of 10,000 files / 1 GiB overwritten once (ours only: the 
 "$bench/gc_bench" --files 10000 --mib 1024 >&2
 "$bench/gc_bench" --files 10000 --mib 1024 --every 2 >&2
 
+echo "== import of a folder of 90 % copies, with and without deduplication (ours only)" >&2
+bash "$root/bench/dedup_import.sh" --bin "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" >&2
+
 node "$root/bench/node/report.js" "$out" "$tmp/drive.json" "$tmp/replication.json" "$tmp/large.json" \
   "$tmp/big.json" "$tmp/remote.json" "$tmp/daemon.json"

@@ -226,6 +226,7 @@ Status StatCommand(const std::string& storage, const DriveArgs& a) {
 
 Status Put(const std::string& storage, const DriveArgs& a) {
   drive::WriteOptions wo;
+  wo.dedup = !a.no_dedup;
   std::string source = a.other.empty() ? "-" : a.other;
   int fd = STDIN_FILENO;
   if (source != "-") {
@@ -710,8 +711,11 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
                 "List what would be added, changed and removed; write nothing");
   imp->add_flag("--checksum", a.checksum,
                 "Compare the content of every file of the same size, even when its mtime matches");
+  imp->add_flag("--no-dedup", a.no_dedup,
+                "Append every file's content, even when the drive already holds the same bytes "
+                "(by default such a file points at the blocks it has: docs/dedup.md)");
   imp->callback(set([&storage, &a] {
-    return ImportFolder(storage, a.other, a.url, ImportOptions{a.dry_run, a.checksum});
+    return ImportFolder(storage, a.other, a.url, ImportOptions{a.dry_run, a.checksum, a.no_dedup});
   }));
 
   auto exp =
@@ -750,6 +754,9 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   auto put = app.add_subcommand("put", "Write a file (or stdin) to a path of a writable drive");
   put->add_option("url", a.url, url_help)->required();
   put->add_option("file", a.other, "The file to read, - for stdin (default)");
+  put->add_flag("--no-dedup", a.no_dedup,
+                "Append the content even when the drive already holds a file of the same bytes "
+                "(by default the new file points at its blocks: docs/dedup.md)");
   put->callback(set([&storage, &a] { return Put(storage, a); }));
 
   auto rm =

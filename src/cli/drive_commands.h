@@ -19,6 +19,7 @@ struct DriveArgs {
   std::optional<uint64_t> start, end, version, from, to;
   bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
   bool dry_run = false, checksum = false;  // import
+  bool no_dedup = false;                   // import, put
   bool force = false;                      // tag
   std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
   double timeout = 10;  // seconds the peer may stay silent

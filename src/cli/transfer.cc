@@ -93,8 +93,9 @@ std::string Join(const std::string& base, const std::string& rel) {
   return base == "/" ? "/" + rel : base + "/" + rel;
 }
 
-drive::WriteOptions OptionsOf(const struct stat& st) {
+drive::WriteOptions OptionsOf(const struct stat& st, bool dedup) {
   drive::WriteOptions wo;
+  wo.dedup = dedup;
   wo.mode = st.st_mode & 07777;
   wo.uid = st.st_uid;
   wo.gid = st.st_gid;
@@ -116,12 +117,13 @@ Result<size_t> ReadFull(int fd, MutableByteView buf, const std::string& path) {
   return done;
 }
 
+// Sets `deduplicated` when the file's Stat points at blocks the drive held.
 Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::string& path,
-                      const struct stat& st, Progress& progress, uint64_t& done_bytes,
-                      uint64_t done_files) {
+                      const struct stat& st, bool dedup, Progress& progress, uint64_t& done_bytes,
+                      uint64_t done_files, bool& deduplicated) {
   int fd = open(local.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Status::FromErrno(errno, "opening " + local);
-  auto writer = d.CreateWriter(path, OptionsOf(st));
+  auto writer = d.CreateWriter(path, OptionsOf(st, dedup));
   if (!writer.ok()) {
     close(fd);
     return writer.status();
@@ -133,7 +135,9 @@ Status WriteLocalFile(drive::Drive& d, const std::string& local, const std::stri
   close(fd);
   RETURN_IF_ERROR(status);
   auto closed = (*writer)->Close();
-  return closed.ok() ? Status::Ok() : closed.status();
+  if (!closed.ok()) return closed.status();
+  deduplicated = (*writer)->deduplicated();
+  return Status::Ok();
 }
 
 // Small files go into the drive in batches (two signatures per batch instead of two per file),
@@ -147,17 +151,27 @@ struct PendingWrites {
   std::vector<drive::Drive::FileToWrite> files;
   std::vector<drive::Drive::AttributesUpdate> attributes;
   uint64_t bytes = 0;
+  uint64_t deduplicated_bytes = 0;  // of the files written, those pointed at blocks held
 
   bool Full() const {
     return files.size() + attributes.size() >= kBatchFiles || bytes >= kBatchBytes;
   }
   Status Flush(drive::Drive& d) {
     if (!files.empty()) {
+      // A file whose blocks start before the batch's, or at the blocks of a file before it in
+      // the batch, was deduplicated.
+      const uint64_t start = d.content_feed()->length();
       auto written = d.WriteFiles(files);
       files.clear();
       data.clear();
       bytes = 0;
       if (!written.ok()) return written.status();
+      std::set<uint64_t> appended;
+      for (const drive::Stat& st : *written) {
+        if (st.offset < start || !appended.insert(st.offset).second) {
+          deduplicated_bytes += st.size;
+        }
+      }
     }
     if (!attributes.empty()) {
       Status s = d.UpdateAttributes(attributes);
@@ -212,14 +226,19 @@ Result<bool> SameContent(const drive::Drive& d, const std::string& path, const s
 struct ImportCounts {
   uint64_t added = 0, changed = 0, attributes_only = 0, removed = 0, unchanged = 0;
   uint64_t bytes_appended = 0;
+  uint64_t bytes_deduplicated = 0;  // of bytes_appended: pointed at blocks the drive held
 
   std::string Summary(bool dry_run) const {
     std::string s = dry_run ? "dry run, nothing written: would import " : "imported ";
     s += std::to_string(added) + " added, " + std::to_string(changed) + " changed";
     if (attributes_only) s += " (" + std::to_string(attributes_only) + " only in mode or mtime)";
-    s += ", " + std::to_string(removed) + " removed, " + std::to_string(unchanged) +
-         " unchanged; " + std::to_string(bytes_appended) + " bytes " +
-         (dry_run ? "to append" : "appended");
+    s += ", " + std::to_string(removed) + " removed, " + std::to_string(unchanged) + " unchanged; ";
+    if (dry_run) return s + std::to_string(bytes_appended) + " bytes to append";
+    s += std::to_string(bytes_appended - bytes_deduplicated) + " bytes appended";
+    if (bytes_deduplicated > 0) {
+      s += ", " + std::to_string(bytes_deduplicated) +
+           " bytes deduplicated (files whose content the drive held)";
+    }
     return s;
   }
 };
@@ -254,6 +273,7 @@ class Importer {
       progress_.Update(done_bytes_, ++done_files_);
     }
     if (!options_.dry_run) RETURN_IF_ERROR(pending_.Flush(*d_).Annotate("importing " + dir_));
+    counts_.bytes_deduplicated += pending_.deduplicated_bytes;
     RETURN_IF_ERROR(RemoveWhatIsGone());
     progress_.Finish();
     return Status::Ok();
@@ -368,15 +388,19 @@ class Importer {
     if (size <= kBatchFileBytes) {
       ASSIGN_OR_RETURN(Bytes bytes, ReadSmallFile(full, size));
       pending_.data.push_back(std::move(bytes));
-      pending_.files.push_back({path, pending_.data.back(), OptionsOf(e.st)});
+      pending_.files.push_back({path, pending_.data.back(), OptionsOf(e.st, !options_.no_dedup)});
       pending_.bytes += size;
       if (pending_.Full()) RETURN_IF_ERROR(pending_.Flush(*d_).Annotate("importing " + dir_));
       return Status::Ok();
     }
     RETURN_IF_ERROR(pending_.Flush(*d_));
     uint64_t written = done_bytes_ - size;
-    return WriteLocalFile(*d_, full, path, e.st, progress_, written, done_files_)
-        .Annotate("importing " + full);
+    bool deduplicated = false;
+    RETURN_IF_ERROR(WriteLocalFile(*d_, full, path, e.st, !options_.no_dedup, progress_, written,
+                                   done_files_, deduplicated)
+                        .Annotate("importing " + full));
+    if (deduplicated) counts_.bytes_deduplicated += size;
+    return Status::Ok();
   }
 
   // What the folder no longer has leaves the drive (mounts are left alone; a new drive has

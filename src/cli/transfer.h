@@ -14,6 +14,8 @@ struct ImportOptions {
   // Compare the content of every file of the same size, even when its size and mtime match
   // the drive's (as rsync --checksum): an edit that kept the size and the mtime is not missed.
   bool checksum = false;
+  // Append every file's blocks, even those the drive already holds (no deduplication).
+  bool no_dedup = false;
 };
 
 // Copies the folder `dir` into a new drive (url empty: its URL goes to stderr at the start, so

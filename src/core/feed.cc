@@ -1080,6 +1080,37 @@ Result<uint64_t> Feed::ByteOffsetOf(BlockIndex index) const {
   return f.OffsetOf(index.value, &held);
 }
 
+Result<std::vector<TreeNode>> Feed::LeafNodes(BlockIndex start, BlockIndex end) const {
+  const Impl& f = *impl_;
+  std::shared_lock lock(f.mu);
+  RETURN_IF_ERROR(f.CheckOpen());
+  if (end.value > f.length || start > end) {
+    return Status::OutOfRange("blocks beyond the feed's length");
+  }
+  std::vector<TreeNode> out;
+  if (start == end) return out;
+  const uint64_t count = end.value - start.value;
+  for (uint64_t b = start.value; b < end.value; ++b) {
+    if (!f.tree.Get(2 * b)) {
+      return Status::NotFound("the tree node of block " + std::to_string(b) + " is not stored");
+    }
+  }
+  // The leaves and the parents between them lie back to back: nodes 2 * start .. 2 * end - 2.
+  Bytes buf((2 * count - 1) * kNodeSize);
+  RETURN_IF_ERROR(
+      Ann(f.tree_file->Read(kHeaderSize + kNodeSize * 2 * start.value, buf), "reading tree"));
+  out.reserve(count);
+  for (uint64_t k = 0; k < count; ++k) {
+    auto node = ParseNode(&buf[2 * k * kNodeSize], 2 * (start.value + k));
+    if (!node) {
+      return Status::NotFound("the tree node of block " + std::to_string(start.value + k) +
+                              " is not stored");
+    }
+    out.push_back(*node);
+  }
+  return out;
+}
+
 bool Feed::HasNode(TreeIndex index) const {
   std::shared_lock lock(impl_->mu);
   return impl_->tree.Get(index.value);

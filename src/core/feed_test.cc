@@ -85,6 +85,39 @@ TEST(CoreFeed, Seek) {
   EXPECT_EQ(f.Seek(ByteOffset(total + 1)).status().code(), Code::kOutOfRange);
 }
 
+TEST(CoreFeed, LeafNodesAreEachBlocksHashAndSizeAndNeedTheTreeNodes) {
+  storage::MemoryDirectory wdir, rdir;
+  auto w = Feed::Open(wdir.factory());
+  ASSERT_TRUE(w.ok());
+  Feed& writer = **w;
+  std::vector<Bytes> blocks;
+  for (uint64_t i = 0; i < 9; ++i) blocks.push_back(Block(i, 3 * i));  // block 0 is empty
+  std::vector<ByteView> views(blocks.begin(), blocks.end());
+  ASSERT_TRUE(writer.Append(std::span<const ByteView>(views)).ok());
+  auto leaves = writer.LeafNodes(BlockIndex(2), BlockIndex(9));
+  ASSERT_TRUE(leaves.ok()) << leaves.status().ToString();
+  ASSERT_EQ(leaves->size(), 7u);
+  for (uint64_t k = 0; k < 7; ++k) {
+    EXPECT_EQ((*leaves)[k].index.value, 2 * (2 + k));
+    EXPECT_EQ((*leaves)[k].hash, crypto::LeafHash(blocks[2 + k]));
+    EXPECT_EQ((*leaves)[k].size, blocks[2 + k].size());
+  }
+  EXPECT_TRUE(writer.LeafNodes(BlockIndex(4), BlockIndex(4))->empty());
+  EXPECT_EQ(writer.LeafNodes(BlockIndex(8), BlockIndex(10)).status().code(), Code::kOutOfRange);
+  // A replica holds the leaf of a block it received, not of the others.
+  FeedOptions ro;
+  ro.key = writer.key();
+  auto r = Feed::Open(rdir.factory(), ro);
+  ASSERT_TRUE(r.ok());
+  Feed& replica = **r;
+  auto proof = writer.MakeProof(BlockIndex(5));
+  ASSERT_TRUE(proof.ok());
+  ASSERT_TRUE(replica.Put(BlockIndex(5), blocks[5], *proof).ok());
+  EXPECT_EQ(replica.LeafNodes(BlockIndex(5), BlockIndex(6))->front().hash,
+            crypto::LeafHash(blocks[5]));
+  EXPECT_EQ(replica.LeafNodes(BlockIndex(5), BlockIndex(7)).status().code(), Code::kNotFound);
+}
+
 TEST(CoreFeed, ProofAndPutReplicate) {
   storage::MemoryDirectory wdir, rdir;
   auto w = Feed::Open(wdir.factory());
@@ -1031,7 +1064,8 @@ TEST(CoreFeed, AFeedOnlyReadIsClosedWithoutAWriteOrASync) {
       ASSERT_TRUE(bytes->Read(0, secret).ok());
     }
     storage::FileFactory forgetful = [inner = dir.factory()](const std::string& name) {
-      if (name == "secret_key") return Result<std::unique_ptr<storage::File>>(storage::NewMemoryFile());
+      if (name == "secret_key")
+        return Result<std::unique_ptr<storage::File>>(storage::NewMemoryFile());
       return inner(name);
     };
     IoCounts counts;

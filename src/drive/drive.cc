@@ -3,10 +3,12 @@
 #include "hyper/drive/drive.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "hyper/trie/mount.h"
 #include "hyper/util/varint.h"
+#include "src/drive/dedup.h"
 
 namespace hyper::drive {
 
@@ -180,7 +182,15 @@ Result<internal::WriteTarget> Drive::Target(std::string_view path) const {
     t.trie = sub;
     t.key = std::move(inner);
   }
+  t.dedup = DedupIndexOf(*t.content);
   return t;
+}
+
+std::shared_ptr<internal::DedupIndex> Drive::DedupIndexOf(const core::Feed& content) const {
+  std::lock_guard<std::mutex> lock(mounts_mu_);
+  auto& index = dedup_indexes_[ToHex(content.key())];
+  if (!index) index = std::make_shared<internal::DedupIndex>();
+  return index;
 }
 
 void Drive::InitMountView() {
@@ -414,6 +424,10 @@ FileWriter::FileWriter(internal::WriteTarget target, WriteOptions options)
     : target_(std::move(target)), options_(std::move(options)) {
   offset_ = target_.content->length();
   byte_offset_ = target_.content->byte_length();
+  if (options_.dedup && target_.dedup) {
+    matcher_ = std::make_unique<internal::DedupMatcher>(target_.dedup.get(), target_.trie,
+                                                        target_.content.get());
+  }
 }
 
 FileWriter::~FileWriter() { Unlock(); }
@@ -431,11 +445,11 @@ Status FileWriter::Write(ByteView chunk) {
   if (buffered_sizes_.empty() && chunk.size() >= kWriterBufferBytes) {
     // A large write with nothing buffered: its blocks are appended straight from the caller's
     // bytes (the same blocks as through the buffer, without the copy).
-    return AppendBlocks(chunk, CutIntoBlocks(chunk.size()));
+    return AppendBlocks(chunk, CutIntoBlocks(chunk.size()), false);
   }
   for (size_t size : CutIntoBlocks(chunk.size())) buffered_sizes_.push_back(size);
   buffer_.insert(buffer_.end(), chunk.begin(), chunk.end());
-  if (buffer_.size() >= kWriterBufferBytes) return FlushBuffer();
+  if (buffer_.size() >= kWriterBufferBytes) return FlushBuffer(false);
   return Status::Ok();
 }
 
@@ -450,13 +464,24 @@ std::vector<size_t> FileWriter::CutIntoBlocks(size_t bytes) {
   return sizes;
 }
 
-Status FileWriter::AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes) {
+Status FileWriter::AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes, bool last) {
   std::vector<ByteView> blocks;
   blocks.reserve(sizes.size());
   size_t pos = 0;
   for (size_t size : sizes) {
     blocks.push_back(bytes.subspan(pos, size));
     pos += size;
+  }
+  if (matcher_) {
+    // A failed look (an unreadable trie) only costs the deduplication.
+    auto matched = matcher_->Offer(std::span<const ByteView>(blocks), last);
+    if (matched.ok() && *matched) {
+      written_ += bytes.size();
+      blocks_ += blocks.size();
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(matcher_->AppendPrefix().Annotate("appending content of " + target_.path));
+    matcher_.reset();
   }
   auto appended = target_.content->Append(std::span<const ByteView>(blocks));
   if (!appended.ok()) return appended.status().Annotate("appending content of " + target_.path);
@@ -465,9 +490,9 @@ Status FileWriter::AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes
   return Status::Ok();
 }
 
-Status FileWriter::FlushBuffer() {
+Status FileWriter::FlushBuffer(bool last) {
   if (buffered_sizes_.empty()) return Status::Ok();
-  RETURN_IF_ERROR(AppendBlocks(buffer_, buffered_sizes_));
+  RETURN_IF_ERROR(AppendBlocks(buffer_, buffered_sizes_, last));
   buffer_.clear();
   buffered_sizes_.clear();
   return Status::Ok();
@@ -476,18 +501,35 @@ Status FileWriter::FlushBuffer() {
 Result<Stat> FileWriter::Close() {
   if (closed_) return Status::InvalidArgument("closed twice");
   closed_ = true;
-  Status flushed = FlushBuffer();
-  if (!flushed.ok()) {
-    Unlock();
-    return flushed;
-  }
+  Status flushed = FlushBuffer(true);
   Stat st = NewStat(kModeFile, kDefaultFileMode, options_);
   st.size = written_;
   st.blocks = blocks_;
   st.offset = offset_;
   st.byte_offset = byte_offset_;
+  bool deduplicated = false;
+  if (flushed.ok() && matcher_ && matcher_->matched_blocks() > 0) {
+    // Every block matched a known file's: point at it when it holds exactly these blocks.
+    auto found = matcher_->Finish(written_);
+    if (found.ok() && *found) {
+      st.offset = (*found)->first.offset;
+      st.byte_offset = (*found)->second;
+      deduplicated = true;
+    } else {
+      flushed = matcher_->AppendPrefix().Annotate("appending content of " + target_.path);
+    }
+  }
+  matcher_.reset();
+  if (!flushed.ok()) {
+    Unlock();
+    return flushed;
+  }
   auto put_result = target_.trie->Put(target_.key, st.Encode());
   Status put = put_result.ok() ? Status::Ok() : put_result.status();
+  deduplicated_ = put.ok() && deduplicated;
+  if (put.ok() && !deduplicated && target_.dedup) {
+    target_.dedup->Add(internal::ContentRange{st.offset, st.blocks, st.size});
+  }
   Unlock();
   if (!put.ok()) return put;
   return st;
@@ -559,24 +601,62 @@ Result<std::vector<Stat>> Drive::WriteFiles(std::span<const FileToWrite> files) 
     ~Release() { lock->Release(); }
   } release{content_lock_.get()};
 
-  std::vector<ByteView> blocks;
+  std::vector<ByteView> blocks;  // of the files appended
   std::vector<Stat> stats;
   stats.reserve(files.size());
+  std::vector<bool> appended_file(files.size(), false);
+  // Deduplication: the files of this batch by size, and the drive's index.
+  std::map<uint64_t, std::vector<size_t>> batch_by_size;
+  internal::DedupIndex* index = targets.front().dedup.get();
   uint64_t offset = content_->length(), byte_offset = content_->byte_length();
-  for (const FileToWrite& f : files) {
-    size_t before = blocks.size();
-    AppendContentBlocks(f.data, blocks);
+  std::vector<ByteView> own;
+  for (size_t i = 0; i < files.size(); i++) {
+    const FileToWrite& f = files[i];
+    own.clear();
+    AppendContentBlocks(f.data, own);
     Stat st = NewStat(kModeFile, kDefaultFileMode, f.options);
     st.size = f.data.size();
-    st.blocks = blocks.size() - before;
-    st.offset = offset;
-    st.byte_offset = byte_offset;
-    offset += st.blocks;
-    byte_offset += st.size;
+    st.blocks = own.size();
+    bool placed = false;
+    if (f.options.dedup) {
+      // The same bytes as a file before it in this batch (then the same blocks).
+      for (size_t j : batch_by_size[st.size]) {
+        if (std::equal(f.data.begin(), f.data.end(), files[j].data.begin())) {
+          st.offset = stats[j].offset;
+          st.byte_offset = stats[j].byte_offset;
+          placed = true;
+          break;
+        }
+      }
+      if (!placed && index != nullptr) {
+        // A failed look (an unreadable trie) only costs the deduplication.
+        internal::DedupMatcher matcher(index, trie_.get(), content_.get(), /*always_build=*/true);
+        auto matched = matcher.Offer(std::span<const ByteView>(own), true);
+        if (matched.ok() && *matched) {
+          auto found = matcher.Finish(st.size);
+          if (found.ok() && *found) {
+            st.offset = (*found)->first.offset;
+            st.byte_offset = (*found)->second;
+            placed = true;
+          }
+        }
+      }
+    }
+    if (!placed) {
+      st.offset = offset;
+      st.byte_offset = byte_offset;
+      offset += st.blocks;
+      byte_offset += st.size;
+      blocks.insert(blocks.end(), own.begin(), own.end());
+      appended_file[i] = true;
+    }
+    batch_by_size[st.size].push_back(i);
     stats.push_back(std::move(st));
   }
-  auto appended = content_->Append(std::span<const ByteView>(blocks));
-  if (!appended.ok()) return appended.status().Annotate("appending the content of a batch");
+  if (!blocks.empty()) {
+    auto appended = content_->Append(std::span<const ByteView>(blocks));
+    if (!appended.ok()) return appended.status().Annotate("appending the content of a batch");
+  }
   std::vector<trie::BatchOp> ops;
   ops.reserve(files.size());
   for (size_t i = 0; i < files.size(); i++) {
@@ -584,6 +664,13 @@ Result<std::vector<Stat>> Drive::WriteFiles(std::span<const FileToWrite> files) 
   }
   auto written = trie_->Batch(ops);
   if (!written.ok()) return written.status().Annotate("writing the Stats of a batch");
+  if (index != nullptr) {
+    for (size_t i = 0; i < files.size(); i++) {
+      if (appended_file[i]) {
+        index->Add(internal::ContentRange{stats[i].offset, stats[i].blocks, stats[i].size});
+      }
+    }
+  }
   return stats;
 }
 

@@ -233,6 +233,28 @@ TEST_F(GcTest, SharedBlocksStayWhileAnyKeptStatReadsThem) {
   EXPECT_EQ(Read(*drive_, "/copy"), a);
 }
 
+TEST_F(GcTest, BlocksOfADeduplicatedFileStayWhileAnyKeptFileReadsThem) {
+  // /b is written with /a's bytes: deduplication points it at /a's blocks.
+  const Bytes a = Content(kContentBlockBytes + 3000, 32);
+  const Stat a_stat = Write("/a", a);
+  const Stat b_stat = Write("/b", a);
+  ASSERT_EQ(b_stat.offset, a_stat.offset);
+  ASSERT_EQ(b_stat.blocks, a_stat.blocks);
+  // The file written first is overwritten, then deleted: /b still reads the blocks.
+  Write("/a", Content(10, 33));
+  ASSERT_TRUE(drive_->Unlink("/a").ok());
+  GcReport r = Gc();
+  EXPECT_EQ(r.blocks, 1u);  // /a's 10 bytes, read by no kept version
+  EXPECT_TRUE(Held(b_stat));
+  EXPECT_EQ(Read(*drive_, "/b"), a);
+  // Once no kept version reads them, they are freed.
+  ASSERT_TRUE(drive_->Unlink("/b").ok());
+  r = Gc();
+  EXPECT_EQ(r.blocks, b_stat.blocks);
+  EXPECT_EQ(r.files, 1u);  // one content (block range), named by two Stats
+  EXPECT_TRUE(NoneHeld(b_stat));
+}
+
 TEST_F(GcTest, BlocksNoStatReadsAreFreedButNeverThoseOfAnOpenWriter) {
   // An aborted writer leaves blocks no Stat names (a write this big is appended at once).
   {

@@ -77,6 +77,53 @@ TEST_F(TransferCli, ImportSaysTheUrlFirstAndEndsWithASummary) {
             "hyperdrive: imported 0 added, 1 changed, 1 removed, 5 unchanged; 8 bytes appended\n");
 }
 
+TEST_F(TransferCli, ImportAndPutPointDuplicateFilesAtTheBlocksTheDriveHolds) {
+  // A big file (streamed in) and a small one (batched), each with a copy elsewhere.
+  std::string src = tmp_.Sub("dups");
+  fs::create_directories(src + "/one");
+  fs::create_directories(src + "/two");
+  std::string big(6 * 1024 * 1024 + 123, '\0');
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>((i * 31) ^ (i >> 13));
+  WriteAll(src + "/one/big.bin", big);
+  WriteAll(src + "/two/big-copy.bin", big);
+  WriteAll(src + "/one/small.txt", "the same small file\n");
+  WriteAll(src + "/two/small-copy.txt", "the same small file\n");
+  const uint64_t small = 20;
+  const uint64_t total = 2 * big.size() + 2 * small;
+
+  ProcessRun run = Run({"import", src});
+  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
+  std::string url = run.stdout_text.substr(0, run.stdout_text.find('\n'));
+  EXPECT_TRUE(Contains(run.stderr_text, std::to_string(big.size() + small) + " bytes appended, " +
+                                            std::to_string(big.size() + small) +
+                                            " bytes deduplicated"))
+      << run.stderr_text;
+  EXPECT_EQ(ContentBytes(url), big.size() + small);
+
+  ProcessRun plain = Run({"import", "--no-dedup", src});
+  ASSERT_EQ(plain.exit_code, 0) << plain.stderr_text;
+  std::string plain_url = plain.stdout_text.substr(0, plain.stdout_text.find('\n'));
+  EXPECT_TRUE(Contains(plain.stderr_text, "; " + std::to_string(total) + " bytes appended\n"))
+      << plain.stderr_text;
+  EXPECT_EQ(ContentBytes(plain_url), total);
+
+  // Both export the same bytes.
+  for (const auto& [u, out] : {std::pair{url, tmp_.Sub("out")}, {plain_url, tmp_.Sub("plain")}}) {
+    Ok({"export", u, out});
+    EXPECT_EQ(ReadAll(out + "/one/big.bin"), big);
+    EXPECT_EQ(ReadAll(out + "/two/big-copy.bin"), big);
+    EXPECT_EQ(ReadAll(out + "/two/small-copy.txt"), "the same small file\n");
+  }
+
+  // put: the same, and --no-dedup appends.
+  Ok({"put", url + "/three/big.bin", src + "/one/big.bin"});
+  EXPECT_EQ(ContentBytes(url), big.size() + small);
+  Ok({"put", "--no-dedup", url + "/four/big.bin", src + "/one/big.bin"});
+  EXPECT_EQ(ContentBytes(url), 2 * big.size() + small);
+  EXPECT_EQ(Ok({"cat", url + "/three/big.bin"}), big);
+  EXPECT_EQ(Ok({"cat", url + "/four/big.bin"}), big);
+}
+
 TEST_F(TransferCli, ReimportAfterCopyChmodOrTouchAppendsNoContent) {
   std::string src = tmp_.Sub("src");
   MakeFolder(src);

@@ -1,5 +1,6 @@
 // Random file operations against our Drive and against a plain in-memory filesystem model,
-// with checkouts, tags, garbage collection and a reopen: every path's kind, contents, metadata,
+// with checkouts, tags, garbage collection, a reopen and writes that repeat earlier bytes
+// (deduplicated: files sharing content blocks): every path's kind, contents, metadata,
 // resolution through symlinks, error codes and one-level listings must agree, at the head and
 // at every recorded version (a version gc no longer keeps may only say its files' content is
 // not available locally).
@@ -233,6 +234,11 @@ TEST_P(DriveModelTest, RandomOperations) {
   std::set<uint64_t> tagged;  // snapshot versions with a tag
   // Its own generator: the operations each seed makes stay those it made before tags and gc.
   std::mt19937_64 tag_rng(seed + 1000);
+  // Deduplication: a third of the writes repeat bytes written before (to any path, in this
+  // drive or the mounted one), so that files share content blocks; its own generator too.
+  std::mt19937_64 dup_rng(seed + 2000);
+  std::vector<Bytes> written_contents;
+  int deduplicated = 0;
 
   for (int step = 0; step < 500; step++) {
     const std::string picked = pick();
@@ -248,13 +254,22 @@ TEST_P(DriveModelTest, RandomOperations) {
     } else if (op < 35) {  // writeFile
       size_t n = rng() % 8 == 0 ? 600000 + rng() % 1000 : rng() % 300;
       Bytes data = rand_bytes(n);
+      if (!written_contents.empty() && dup_rng() % 3 == 0) {
+        data = written_contents[dup_rng() % written_contents.size()];
+      } else {
+        written_contents.push_back(data);
+      }
       if (k == Kind::kDir) {
         expected = Code::kIsADirectory;
       } else {
         expected = AncestorError(model, p);
       }
       if (expected == Code::kOk) model[p] = Entry{Entry::kFile, data, "", {}};
-      got = drive->WriteFile(picked, data).status().code();
+      const uint64_t content_before = drive->content_feed()->length();
+      auto written = drive->WriteFile(picked, data);
+      got = written.status().code();
+      // A Stat before the blocks there were: it points at another file's.
+      if (written.ok() && !InMount(p) && written->offset < content_before) deduplicated++;
     } else if (op < 45) {  // mkdir
       if (model.count(p) != 0) {
         expected = Code::kExists;
@@ -371,6 +386,7 @@ TEST_P(DriveModelTest, RandomOperations) {
       if (::testing::Test::HasFailure()) return;
     }
   }
+  EXPECT_GT(deduplicated, 0) << "no write shared another file's blocks";
   Verify(*drive, model, paths, "head at the end");
   // Reopened: what gc cleared stays cleared, and the rest reads as before.
   const crypto::PublicKey key = drive->key();

@@ -200,6 +200,10 @@ class Feed {
   // Number of local blocks in [start, end) (end clamped to length()).
   uint64_t Downloaded(BlockIndex start, BlockIndex end) const;
   uint64_t Downloaded() const;
+  // The leaf nodes (each block's hash and size, as the tree stores them) of blocks [start,
+  // end), read from the tree with one positional read; nothing is hashed. OutOfRange past
+  // length(), NotFound when a leaf node is not stored (a sparse replica).
+  Result<std::vector<TreeNode>> LeafNodes(BlockIndex start, BlockIndex end) const;
   // Whether the tree node is known locally.
   bool HasNode(TreeIndex index) const;
   // Where block `index` starts in the feed's data (length(): byte_length()), local or not.

@@ -116,6 +116,11 @@ struct WriteOptions {
   std::optional<uint64_t> mtime;
   std::optional<uint64_t> ctime;
   MetadataMap metadata;
+  // Deduplication (docs/dedup.md): a file whose bytes, cut into the same content blocks, equal
+  // those of a file the drive already holds locally gets a Stat pointing at that file's blocks
+  // instead of new ones. WriteFile, WriteFiles and a FileWriter whose file fits in its 4 MiB
+  // buffer, or whose blocks match a known file's from the first one on, are deduplicated.
+  bool dedup = true;
 };
 
 struct ReaddirOptions {
@@ -198,6 +203,9 @@ struct GcReport {
 class Drive;
 
 namespace internal {
+class DedupIndex;    // src/drive/dedup.h
+class DedupMatcher;  // src/drive/dedup.h
+
 // A drive's content lock: one content writer at a time, so that a file's blocks are
 // contiguous. A thread that holds it and asks again gets Busy instead of deadlocking.
 class ContentLock {
@@ -218,6 +226,8 @@ struct WriteTarget {
   std::string key;  // the key in `trie`
   std::shared_ptr<core::Feed> content;
   std::shared_ptr<ContentLock> lock;
+  // The files of `content`, for deduplication (used under `lock`).
+  std::shared_ptr<DedupIndex> dedup;
 };
 }  // namespace internal
 
@@ -226,7 +236,9 @@ struct WriteTarget {
 // is appended as its own batch straight from the caller's bytes (no copy); Close writes the
 // Stat. Holds the drive's content
 // lock from creation to Close/destruction. Destroying it without Close leaves the appended
-// blocks unreferenced, as the reference does on an aborted stream.
+// blocks unreferenced, as the reference does on an aborted stream. With WriteOptions::dedup,
+// blocks that continue a file the drive holds are held back while they do: a file that ends
+// with exactly that file's blocks points at them (docs/dedup.md).
 class FileWriter {
  public:
   ~FileWriter();
@@ -236,30 +248,37 @@ class FileWriter {
   Status Write(ByteView chunk);
   // Writes the Stat and releases the lock. The writer is unusable afterwards.
   Result<Stat> Close();
+  // After Close: whether the Stat points at blocks of a file the drive held (deduplication)
+  // instead of blocks this writer appended.
+  bool deduplicated() const { return deduplicated_; }
 
  private:
   friend class Drive;
   // REQUIRES: target.lock acquired by the caller; the writer releases it.
   FileWriter(internal::WriteTarget target, WriteOptions options);
   void Unlock();
-  // Appends the buffered blocks as one batch (one signature).
-  Status FlushBuffer();
+  // Appends the buffered blocks as one batch (one signature). `last`: the file ends with them.
+  Status FlushBuffer(bool last);
   // The sizes of the blocks one write of `bytes` is cut into.
   static std::vector<size_t> CutIntoBlocks(size_t bytes);
-  // Appends `bytes`, cut at `sizes`, as one batch.
-  Status AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes);
+  // Appends `bytes`, cut at `sizes`, as one batch, unless they continue a file the drive holds
+  // (deduplication: they are then counted, not appended).
+  Status AppendBlocks(ByteView bytes, const std::vector<size_t>& sizes, bool last);
   internal::WriteTarget target_;
   WriteOptions options_;
   // Blocks not yet appended: their bytes back to back, and each block's size. Block boundaries
   // are those of the writes (as the reference's); only the appends are grouped.
   Bytes buffer_;
   std::vector<size_t> buffered_sizes_;
+  // While nothing was appended and the blocks so far continue a known file (deduplication).
+  std::unique_ptr<internal::DedupMatcher> matcher_;
   bool locked_ = true;
   uint64_t offset_ = 0;
   uint64_t byte_offset_ = 0;
   uint64_t written_ = 0;
   uint64_t blocks_ = 0;
   bool closed_ = false;
+  bool deduplicated_ = false;
 };
 
 // open(2)-style flags for Drive::OpenFile.
@@ -347,7 +366,9 @@ class Drive {
   // signatures instead of two thousand. Each file gets the blocks and Stat WriteFile would give
   // it; Node reads the result like any other drive. All files must be in this drive's own trie
   // (not below a mount), and no path may be a directory of another in the batch
-  // (InvalidArgument); nothing is written when a check fails.
+  // (InvalidArgument); nothing is written when a check fails. With WriteOptions::dedup, a file
+  // with the bytes of a file the drive holds, or of one before it in the batch, points at its
+  // blocks instead (docs/dedup.md).
   struct FileToWrite {
     std::string path;
     ByteView data;
@@ -521,6 +542,8 @@ class Drive {
   Status ListChildren(const std::string& dir, const std::string& shown_dir,
                       const ReaddirOptions& options, std::vector<DirEntry>& out) const;
   Status UpdateMetadata(std::string_view path, std::string key, std::optional<Bytes> value);
+  // The deduplication index of a content feed (one per feed, made on first use).
+  std::shared_ptr<internal::DedupIndex> DedupIndexOf(const core::Feed& content) const;
   // The oldest version ClearUntagged keeps by `options` (tags aside).
   Result<uint64_t> FirstRetainedVersion(const GcOptions& options) const;
 
@@ -539,6 +562,8 @@ class Drive {
   mutable std::map<std::string, std::shared_ptr<core::Feed>> contents_;
   // Content locks of mounted drives written through, by hex content key.
   mutable std::map<std::string, std::shared_ptr<internal::ContentLock>> mounted_locks_;
+  // Deduplication indexes by hex content key (used under that feed's content lock).
+  mutable std::map<std::string, std::shared_ptr<internal::DedupIndex>> dedup_indexes_;
 };
 
 }  // namespace hyper::drive
