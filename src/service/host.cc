@@ -38,8 +38,12 @@ HostedDrive::HostedDrive(Host& host, crypto::PublicKey key, std::unique_ptr<driv
     : host_(host), key_(key), drive_(std::move(drive)) {}
 
 HostedDrive::~HostedDrive() {
-  // The replication first: it reads the drive's feeds.
-  replication_.reset();
+  // The replication first: it reads the drive's feeds. Not while a Get of the same drive adds
+  // them again (the feeds are the store's, shared with the next HostedDrive of this key).
+  {
+    std::lock_guard<std::mutex> opening(host_.open_mu_);
+    replication_.reset();
+  }
   drive_.reset();
 }
 
@@ -150,11 +154,15 @@ Result<std::unique_ptr<Host>> Host::Open(HostOptions options) {
 
 Host::~Host() {
   swarm_.reset();
+  std::map<crypto::PublicKey, std::shared_ptr<HostedDrive>> pinned;
+  std::map<crypto::PublicKey, std::shared_ptr<HostedDrive>> mirrored;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pinned_.clear();
-    mirrored_.clear();
+    pinned.swap(pinned_);
+    mirrored.swap(mirrored_);
   }
+  pinned.clear();  // outside mu_: a drive's end takes open_mu_
+  mirrored.clear();
   replicator_.reset();
   served_.reset();
   if (store_) (void)store_->Close();
@@ -174,6 +182,9 @@ Result<std::shared_ptr<HostedDrive>> Host::Get(const std::optional<crypto::Publi
     drives_[k] = hosted;
     return hosted;
   }
+  // One opening at a time: two replications of one drive would share its feeds, and the one
+  // that lost the race would take them out of the replicator when it went.
+  std::lock_guard<std::mutex> opening(open_mu_);
   std::unique_lock<std::mutex> lock(mu_);
   if (auto it = drives_.find(*key); it != drives_.end()) {
     if (auto held = it->second.lock()) return held;
@@ -198,9 +209,6 @@ Result<std::shared_ptr<HostedDrive>> Host::Get(const std::optional<crypto::Publi
     RETURN_IF_ERROR(hosted->StartReplication(/*sparse=*/true));
   }
   lock.lock();
-  if (auto it = drives_.find(*key); it != drives_.end()) {
-    if (auto held = it->second.lock()) return held;  // another Get won the race
-  }
   drives_[*key] = hosted;
   // A drive we only read is looked up (not announced) unless configured otherwise, as the
   // reference daemon does.
@@ -231,7 +239,7 @@ Status Host::SetMirrored(const std::shared_ptr<HostedDrive>& d, bool mirrored) {
   if (mirrored) {
     mirrored_[d->key()] = d;
   } else {
-    mirrored_.erase(d->key());
+    mirrored_.erase(d->key());  // `d` holds it: it does not end here
   }
   return Status::Ok();
 }
@@ -252,6 +260,7 @@ Status Host::ConfigureNetwork(const crypto::PublicKey& key, const NetworkConfig&
   if (config.lookup || config.announce) {
     ASSIGN_OR_RETURN(hosted, Get(key));
   }
+  std::shared_ptr<HostedDrive> unpinned;  // dropped after the lock (its end takes open_mu_)
   std::lock_guard<std::mutex> lock(mu_);
   auto it = configs_.find(key);
   if (it != configs_.end() && it->second == config) return Status::Ok();
@@ -259,8 +268,9 @@ Status Host::ConfigureNetwork(const crypto::PublicKey& key, const NetworkConfig&
   ApplyNetwork(key, config);
   if (hosted) {
     pinned_[key] = hosted;
-  } else {
-    pinned_.erase(key);
+  } else if (auto p = pinned_.find(key); p != pinned_.end()) {
+    unpinned = std::move(p->second);
+    pinned_.erase(p);
   }
   return Status::Ok();
 }

@@ -179,6 +179,7 @@ class Host {
   std::unique_ptr<replication::StoreFeeds> served_;
   std::unique_ptr<protocol::Replicator> replicator_;
   std::unique_ptr<swarm::Swarm> swarm_;
+  std::mutex open_mu_;     // Get of a drive not open yet, one at a time (before mu_)
   mutable std::mutex mu_;  // the maps below
   std::map<crypto::PublicKey, std::weak_ptr<HostedDrive>> drives_;
   std::map<crypto::PublicKey, NetworkConfig> configs_;
