@@ -450,21 +450,6 @@ Status Info(const std::string& storage, const DriveArgs& a) {
 
 std::string ShowPath(const std::string& key) { return "/" + key; }
 
-// The word for a change: put, del, mount, unmount (as the drive's DiffEntry types).
-const char* ChangeType(const drive::DiffEntry& e) {
-  switch (e.type) {
-    case drive::DiffEntry::Type::kPut:
-      return "put";
-    case drive::DiffEntry::Type::kDel:
-      return "del";
-    case drive::DiffEntry::Type::kMount:
-      return "mount";
-    case drive::DiffEntry::Type::kUnmount:
-      return "unmount";
-  }
-  return "del";
-}
-
 // '+' for what the newer version has (a put, a mount), '-' for what it lost.
 const char* ChangeSign(const drive::DiffEntry& e) {
   return e.type == drive::DiffEntry::Type::kPut || e.type == drive::DiffEntry::Type::kMount ? "+ "
@@ -482,7 +467,7 @@ std::string Describe(const drive::DiffEntry& e) {
 }
 
 nlohmann::json ChangeJson(const drive::DiffEntry& e) {
-  nlohmann::json x = {{"type", ChangeType(e)}};
+  nlohmann::json x = {{"type", e.type_name()}};
   SetJsonText(x, "name", ShowPath(e.name));
   if (e.value) x["stat"] = StatJson(*e.value);
   return x;

@@ -46,20 +46,6 @@ std::string PathOr(const std::string& path, const char* fallback) {
   return path.empty() ? std::string(fallback) : path;
 }
 
-const char* DiffTypeName(drive::DiffEntry::Type type) {
-  switch (type) {
-    case drive::DiffEntry::Type::kPut:
-      return "put";
-    case drive::DiffEntry::Type::kDel:
-      return "del";
-    case drive::DiffEntry::Type::kMount:
-      return "mount";
-    case drive::DiffEntry::Type::kUnmount:
-      return "unmount";
-  }
-  return "put";
-}
-
 void ToWire(const service::CoreCounters& c, rpc::CoreStats* out) {
   out->set_key(BytesOf(c.key));
   out->set_peers(c.peers);
@@ -330,36 +316,55 @@ grpc::Status DriveService::stat(grpc::ServerContext* ctx, const rpc::StatRequest
   }));
 }
 
-grpc::Status DriveService::readFile(grpc::ServerContext* ctx, const rpc::ReadFileRequest* req,
-                                    grpc::ServerWriter<rpc::ReadFileResponse>* writer) {
-  HYPER_AUTHORIZE(ctx);
-  auto s = SessionOf(req->id());
-  if (!s.ok()) return ToGrpc(s.status());
-  if (Status p = CheckPath(req->path()); !p.ok()) return ToGrpc(p);
+namespace {
+
+// The size of the file at `path` (not a directory), in the session's version.
+Result<uint64_t> FileSize(DriveSession& s, const std::string& path) {
+  RETURN_IF_ERROR(CheckPath(path));
   uint64_t size = 0;
-  Status st = (*s)->Run([&](drive::Drive& d) -> Status {
-    ASSIGN_OR_RETURN(drive::Stat stat, d.GetStat(req->path()));
-    if (stat.IsDirectory()) return Status::IsADirectory(req->path() + " is a directory");
+  RETURN_IF_ERROR(s.Run([&](drive::Drive& d) -> Status {
+    ASSIGN_OR_RETURN(drive::Stat stat, d.GetStat(path));
+    if (stat.IsDirectory()) return Status::IsADirectory(path + " is a directory");
     size = stat.size;
     return Status::Ok();
-  });
-  if (!st.ok()) return ToGrpc(st);
-  for (uint64_t pos = 0; pos < size;) {
+  }));
+  return size;
+}
+
+// Sends bytes [start, stop) of the file as messages of kReadChunk, each read under the drive's
+// lock on its own (other calls on the drive go on between them): readFile and
+// createReadStream, whose messages differ only in type.
+template <typename Response>
+grpc::Status SendRange(grpc::ServerContext* ctx, DriveSession& s, const std::string& path,
+                       uint64_t start, uint64_t stop, grpc::ServerWriter<Response>* writer) {
+  for (uint64_t pos = start; pos < stop;) {
     if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the client went away"};
-    const uint64_t n = std::min(kReadChunk, size - pos);
+    const uint64_t n = std::min(kReadChunk, stop - pos);
     Bytes chunk;
-    Status r = (*s)->Run([&](drive::Drive& d) -> Status {
-      ASSIGN_OR_RETURN(chunk, d.ReadRange(req->path(), pos, n));
+    Status r = s.Run([&](drive::Drive& d) -> Status {
+      ASSIGN_OR_RETURN(chunk, d.ReadRange(path, pos, n));
       return Status::Ok();
     });
     if (!r.ok()) return ToGrpc(r);
     if (chunk.empty()) break;  // the file shrank meanwhile
-    rpc::ReadFileResponse m;
+    Response m;
     m.set_chunk(std::string(chunk.begin(), chunk.end()));
     if (!writer->Write(m)) return {grpc::StatusCode::CANCELLED, "the client went away"};
     pos += chunk.size();
   }
   return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status DriveService::readFile(grpc::ServerContext* ctx, const rpc::ReadFileRequest* req,
+                                    grpc::ServerWriter<rpc::ReadFileResponse>* writer) {
+  HYPER_AUTHORIZE(ctx);
+  auto s = SessionOf(req->id());
+  if (!s.ok()) return ToGrpc(s.status());
+  auto size = FileSize(**s, req->path());
+  if (!size.ok()) return ToGrpc(size.status());
+  return SendRange(ctx, **s, req->path(), 0, *size, writer);
 }
 
 grpc::Status DriveService::createReadStream(grpc::ServerContext* ctx,
@@ -368,39 +373,17 @@ grpc::Status DriveService::createReadStream(grpc::ServerContext* ctx,
   HYPER_AUTHORIZE(ctx);
   auto s = SessionOf(req->id());
   if (!s.ok()) return ToGrpc(s.status());
-  if (Status p = CheckPath(req->path()); !p.ok()) return ToGrpc(p);
-  uint64_t size = 0;
-  Status st = (*s)->Run([&](drive::Drive& d) -> Status {
-    ASSIGN_OR_RETURN(drive::Stat stat, d.GetStat(req->path()));
-    if (stat.IsDirectory()) return Status::IsADirectory(req->path() + " is a directory");
-    size = stat.size;
-    return Status::Ok();
-  });
-  if (!st.ok()) return ToGrpc(st);
+  auto size = FileSize(**s, req->path());
+  if (!size.ok()) return ToGrpc(size.status());
   // hyperdrive's range: from `start`; to `end` inclusive, else `length` bytes, else the end.
-  const uint64_t start = std::min(req->start(), size);
-  uint64_t stop = size;
+  const uint64_t start = std::min(req->start(), *size);
+  uint64_t stop = *size;
   if (req->end() != 0) {
-    stop = std::min(size, req->end() + 1);
+    stop = std::min(*size, req->end() + 1);
   } else if (req->length() != 0) {
-    stop = std::min(size, start + std::min(req->length(), size - start));
+    stop = start + std::min(req->length(), *size - start);
   }
-  for (uint64_t pos = start; pos < stop;) {
-    if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "the client went away"};
-    const uint64_t n = std::min(kReadChunk, stop - pos);
-    Bytes chunk;
-    Status r = (*s)->Run([&](drive::Drive& d) -> Status {
-      ASSIGN_OR_RETURN(chunk, d.ReadRange(req->path(), pos, n));
-      return Status::Ok();
-    });
-    if (!r.ok()) return ToGrpc(r);
-    if (chunk.empty()) break;
-    rpc::ReadStreamResponse m;
-    m.set_chunk(std::string(chunk.begin(), chunk.end()));
-    if (!writer->Write(m)) return {grpc::StatusCode::CANCELLED, "the client went away"};
-    pos += chunk.size();
-  }
-  return grpc::Status::OK;
+  return SendRange(ctx, **s, req->path(), start, stop, writer);
 }
 
 namespace {
@@ -579,7 +562,7 @@ grpc::Status DriveService::createDiffStream(grpc::ServerContext* ctx,
   if (!st.ok()) return ToGrpc(st);
   for (const auto& e : diff) {
     rpc::DiffStreamResponse m;
-    m.set_type(DiffTypeName(e.type));
+    m.set_type(e.type_name());
     m.set_name(e.name);
     if (e.value) {
       ToWire(*e.value, m.mutable_value()->mutable_stat());

@@ -1307,6 +1307,20 @@ Result<std::unique_ptr<Drive>> Drive::Checkout(uint64_t version) const {
   return d;
 }
 
+const char* DiffEntry::type_name() const {
+  switch (type) {
+    case Type::kPut:
+      return "put";
+    case Type::kDel:
+      return "del";
+    case Type::kMount:
+      return "mount";
+    case Type::kUnmount:
+      return "unmount";
+  }
+  return "del";
+}
+
 Result<std::vector<DiffEntry>> Drive::Diff(uint64_t other_version, std::string_view prefix) const {
   ASSIGN_OR_RETURN(std::string norm, NormalizePath(prefix));
   ASSIGN_OR_RETURN(auto it, trie_->Diff(other_version, TrieKeyOf(norm)));

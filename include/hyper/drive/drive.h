@@ -150,6 +150,8 @@ struct DiffEntry {
   std::optional<Stat> value;    // the newer side's Stat (puts)
   std::optional<uint64_t> seq;  // the newer node's seq
   std::optional<uint64_t> previous_seq;
+  // "put", "del", "mount" or "unmount", the words of the reference's diff stream.
+  const char* type_name() const;
 };
 
 struct MountOptions {
