@@ -193,6 +193,89 @@ TEST_F(DaemonTest, TheCppClientWritesReadsAndListsADrive) {
   EXPECT_EQ((*old)->WriteFile("/x", "x").code(), Code::kNotWritable);
 }
 
+TEST_F(DaemonTest, FileDescriptorsWriteAndReadAndOtherWritersWaitForThem) {
+  auto drive = ::Drive::NewStub(channel_);
+  auto prepare = [&](grpc::ClientContext& ctx) {
+    ctx.AddMetadata("token", config_.token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  };
+  uint64_t id = 0;
+  {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::GetDriveResponse rsp;
+    ASSERT_TRUE(drive->get(&ctx, rpc::GetDriveRequest(), &rsp).ok());
+    id = rsp.id();
+  }
+  auto open = [&](const std::string& path, uint32_t flags) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::OpenRequest req;
+    req.set_id(id);
+    req.set_path(path);
+    req.set_flags(flags);
+    rpc::OpenResponse rsp;
+    grpc::Status s = drive->open(&ctx, req, &rsp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return rsp.fd();
+  };
+  const uint32_t wfd = open("/fd.txt", 01 | 0100);  // O_WRONLY | O_CREAT
+  grpc::ClientContext wctx;
+  prepare(wctx);
+  auto writes = drive->write(&wctx);
+  rpc::WriteRequest w;
+  w.set_id(id);
+  w.set_fd(wfd);
+  w.set_offset(0);
+  w.set_contents("hello ");
+  ASSERT_TRUE(writes->Write(w));
+  rpc::WriteResponse ack;
+  ASSERT_TRUE(writes->Read(&ack));
+  // Another client writes a file meanwhile: it waits for the stream (no deadlock) and lands.
+  std::atomic<bool> other_done{false};
+  grpc::Status other_status;
+  std::thread other([&] {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::WriteFileResponse rsp;
+    auto writer = drive->writeFile(&ctx, &rsp);
+    rpc::WriteFileRequest first;
+    first.set_id(id);
+    first.set_path("/other.txt");
+    first.set_chunk("other");
+    writer->Write(first);
+    writer->WritesDone();
+    other_status = writer->Finish();
+    other_done = true;
+  });
+  w.set_offset(6);
+  w.set_contents("world");
+  ASSERT_TRUE(writes->Write(w));
+  ASSERT_TRUE(writes->Read(&ack));
+  writes->WritesDone();
+  grpc::Status ended = writes->Finish();
+  ASSERT_TRUE(ended.ok()) << ended.error_message();
+  other.join();
+  EXPECT_TRUE(other_done);
+  EXPECT_TRUE(other_status.ok()) << other_status.error_message();
+  // Read back through a descriptor.
+  const uint32_t rfd = open("/fd.txt", 0);
+  grpc::ClientContext rctx;
+  prepare(rctx);
+  auto reads = drive->read(&rctx);
+  rpc::ReadRequest r;
+  r.set_id(id);
+  r.set_fd(rfd);
+  r.set_offset(0);
+  r.set_length(100);
+  ASSERT_TRUE(reads->Write(r));
+  rpc::ReadResponse got;
+  ASSERT_TRUE(reads->Read(&got));
+  EXPECT_EQ(got.content(), "hello world");
+  reads->WritesDone();
+  EXPECT_TRUE(reads->Finish().ok());
+}
+
 TEST_F(DaemonTest, ASecondDaemonOnTheSameRootIsRefused) {
   DaemonOptions o;
   o.root = Root{tmp_.Sub("root")};

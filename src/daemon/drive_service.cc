@@ -169,8 +169,9 @@ grpc::Status DriveService::close(grpc::ServerContext* ctx, const rpc::CloseSessi
   HYPER_AUTHORIZE(ctx);
   auto s = SessionOf(req->id());
   if (!s.ok()) return ToGrpc(s.status());
-  // Files left open are closed (what was written through them is kept).
-  Status closed = (*s)->Run([&](drive::Drive&) -> Status {
+  // Files left open are closed (what was written through them is kept; a file created by
+  // open gets its Stat).
+  Status closed = (*s)->RunWrite([&](drive::Drive&) -> Status {
     Status first;
     for (auto& [fd, file] : (*s)->files) {
       Status c = file->Close();
@@ -765,6 +766,10 @@ grpc::Status DriveService::write(
   // The API has no rpc that closes a descriptor: the files written in this stream are closed
   // (their Stats written) when the client ends it.
   std::shared_ptr<DriveSession> session;
+  // Held from the first message to the end, as a write stream holds it: a handle that wrote
+  // holds the drive's content lock until it is closed, and the drive's other writers must wait
+  // for that without holding the drive's lock.
+  std::unique_lock<std::mutex> writes;
   std::set<uint32_t> written;
   rpc::WriteRequest req;
   Status st;
@@ -778,6 +783,7 @@ grpc::Status DriveService::write(
       st = Status::InvalidArgument("one write stream writes to one session");
       break;
     }
+    if (!session) writes = (*s)->hosted->LockWrites();
     session = *s;
     st = session->Run([&](drive::Drive&) -> Status {
       auto it = session->files.find(req.fd());
@@ -797,7 +803,7 @@ grpc::Status DriveService::write(
     }
   }
   if (session && !written.empty()) {
-    Status closed = session->RunWrite([&](drive::Drive&) -> Status {
+    Status closed = session->Run([&](drive::Drive&) -> Status {
       Status first;
       for (uint32_t fd : written) {
         auto it = session->files.find(fd);

@@ -297,7 +297,7 @@ std::vector<crypto::PublicKey> Host::Active() const {
 }
 
 Result<std::vector<MountCounters>> Host::Stats(HostedDrive& d, bool recursive) {
-  return d.Run([&](drive::Drive& drive) -> Result<std::vector<MountCounters>> {
+  return d.RunIfOpen([&](drive::Drive& drive) -> Result<std::vector<MountCounters>> {
     std::vector<MountCounters> out;
     MountCounters top;
     top.path = "/";

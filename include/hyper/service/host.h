@@ -107,6 +107,15 @@ class HostedDrive {
     return f(*drive_);
   }
 
+  // As Run, but only when the drive is open already (NotFound instead of fetching its header):
+  // for counters, which must not wait for the network.
+  template <typename F>
+  auto RunIfOpen(F&& f) -> decltype(f(std::declval<drive::Drive&>())) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!drive_) return Status::NotFound("drive " + ToHex(key_) + " is not here yet");
+    return f(*drive_);
+  }
+
   // Writes to one drive run one at a time: a writing operation holds this (before the drive's
   // lock) for its length, a write stream for the whole stream, while reads go on.
   std::unique_lock<std::mutex> LockWrites() { return std::unique_lock<std::mutex>(write_mu_); }
