@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hyper/drive/drive.h"
-#include "hyper/storage/file.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
@@ -19,23 +19,8 @@ Bytes Content(size_t n, uint8_t seed) {
   return b;
 }
 
-class DedupTest : public ::testing::Test {
+class DedupTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override { Reopen(); }
-  void Reopen() {
-    drive_.reset();
-    store_.reset();
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    DriveOptions o;
-    if (key_) o.key = *key_;
-    drive_ = std::move(Drive::Open(*store_, o)).value();
-    key_ = drive_->key();
-  }
-  Stat Write(std::string_view path, const Bytes& data, WriteOptions o = {}) {
-    auto st = drive_->WriteFile(path, data, o);
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    return st.ok() ? *st : Stat();
-  }
   // Writes `data` through a FileWriter, `chunk` bytes per Write.
   Stat Stream(std::string_view path, const Bytes& data, size_t chunk, WriteOptions o = {}) {
     auto w = drive_->CreateWriter(path, o);
@@ -49,18 +34,9 @@ class DedupTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     return st.ok() ? *st : Stat();
   }
-  Bytes Read(std::string_view path) {
-    auto r = drive_->ReadFile(path);
-    EXPECT_TRUE(r.ok()) << path << ": " << r.status().ToString();
-    return r.ok() ? *r : Bytes();
-  }
+  Bytes Read(std::string_view path) { return ReadBytes(*drive_, path); }
   uint64_t Blocks() const { return drive_->content_feed()->length(); }
   uint64_t Bytes_() const { return drive_->content_feed()->byte_length(); }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
-  std::optional<crypto::PublicKey> key_;
 };
 
 TEST_F(DedupTest, AFileWithTheBytesOfAnotherPointsAtItsBlocks) {

@@ -9,6 +9,7 @@
 
 #include "hyper/storage/file.h"
 #include "tests/support/event_counter.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
@@ -19,19 +20,18 @@ Bytes GenBytesForTest(size_t n) {
   return b;
 }
 
-class DriveTest : public ::testing::Test {
+class DriveTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override {
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    drive_ = std::move(Drive::Open(*store_)).value();
-  }
   std::string Read(std::string_view path) {
     auto r = drive_->ReadFile(path);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? std::string(AsString(*r)) : std::string();
   }
   std::set<std::string> Names(std::string_view path, bool recursive = false) {
-    auto r = drive_->Readdir(path, {recursive, false});
+    ReaddirOptions o;
+    o.recursive = recursive;
+    o.stats = false;
+    auto r = drive_->Readdir(path, o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     std::set<std::string> out;
     if (r.ok()) {
@@ -39,10 +39,6 @@ class DriveTest : public ::testing::Test {
     }
     return out;
   }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
 };
 
 TEST_F(DriveTest, CreatesHeaderAndContentFeed) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "hyper/storage/file.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
@@ -16,12 +17,8 @@ Bytes RandomBytes(size_t n, uint64_t seed) {
   return b;
 }
 
-class FileReaderTest : public ::testing::Test {
+class FileReaderTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override {
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    drive_ = std::move(Drive::Open(*store_)).value();
-  }
   // Everything a reader of [start, start + length) of `path` returns, or its first error.
   Result<Bytes> ReadAll(std::string_view path, uint64_t start = 0, uint64_t length = UINT64_MAX) {
     ASSIGN_OR_RETURN(auto reader, FileReader::Open(*drive_, path, start, length));
@@ -36,10 +33,6 @@ class FileReaderTest : public ::testing::Test {
     EXPECT_EQ(reader->remaining(), 0u);
     return out;
   }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
 };
 
 TEST_F(FileReaderTest, StreamsAnyRangeOfABigFileAsReadRangeReturnsIt) {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "hyper/drive/drive.h"
-#include "hyper/storage/file.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
@@ -17,28 +17,9 @@ Bytes Content(size_t n, uint8_t seed) {
   return b;
 }
 
-class GcTest : public ::testing::Test {
+class GcTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override { Reopen(); }
-  void Reopen() {
-    drive_.reset();
-    store_.reset();
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    DriveOptions o;
-    if (key_) o.key = *key_;
-    drive_ = std::move(Drive::Open(*store_, o)).value();
-    key_ = drive_->key();
-  }
-  Stat Write(std::string_view path, const Bytes& data, WriteOptions o = {}) {
-    auto st = drive_->WriteFile(path, data, o);
-    EXPECT_TRUE(st.ok()) << st.status().ToString();
-    return st.ok() ? *st : Stat();
-  }
-  Bytes Read(const Drive& d, std::string_view path) {
-    auto r = d.ReadFile(path);
-    EXPECT_TRUE(r.ok()) << path << ": " << r.status().ToString();
-    return r.ok() ? *r : Bytes();
-  }
+  static Bytes Read(const Drive& d, std::string_view path) { return ReadBytes(d, path); }
   GcReport Gc(const GcOptions& o = {}) {
     auto r = drive_->ClearUntagged(o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -51,11 +32,6 @@ class GcTest : public ::testing::Test {
     return drive_->content_feed()->Downloaded(BlockIndex(st.offset),
                                               BlockIndex(st.offset + st.blocks)) == 0;
   }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
-  std::optional<crypto::PublicKey> key_;
 };
 
 TEST_F(GcTest, OverwrittenFileFreesItsOldBlocksAndTheLatestReadsAsBefore) {

@@ -10,17 +10,13 @@
 
 #include "hyper/drive/drive.h"
 #include "hyper/storage/file.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
 
-class RenameTest : public ::testing::Test {
+class RenameTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override {
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    drive_ = std::move(Drive::Open(*store_)).value();
-  }
-
   std::string Read(const Drive& d, std::string_view path) {
     auto r = d.ReadFile(path);
     EXPECT_TRUE(r.ok()) << path << ": " << r.status().ToString();
@@ -45,10 +41,6 @@ class RenameTest : public ::testing::Test {
     EXPECT_EQ(s.code(), code) << from << " -> " << to << ": " << s.ToString();
     EXPECT_EQ(drive_->version(), before) << from << " -> " << to << " wrote something";
   }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
 };
 
 TEST_F(RenameTest, FileKeepsItsStatAndContentInOneBatch) {
