@@ -24,6 +24,12 @@ class Blake2bHasher {
   // REQUIRES: out.size() == out_len. The hasher is spent afterwards.
   void Final(MutableByteView out);
 
+  // A hasher that goes on from a chaining state `h` reached after compressing `bytes` bytes of
+  // message in whole 128-byte blocks (none of them the last): the multi-lane leaf hasher
+  // (blake2b_x4.h) hands each lane's tail to one of these.
+  // REQUIRES: bytes > 0 and a multiple of 128; 1 <= out_len <= 64.
+  static Blake2bHasher Resume(const uint64_t (&h)[8], uint64_t bytes, size_t out_len);
+
  private:
   void Compress(const uint8_t* block, bool last);
 

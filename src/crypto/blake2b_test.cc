@@ -6,6 +6,9 @@
 #include <random>
 #include <vector>
 
+#include "blake2b_x4.h"
+#include "hyper/crypto/crypto.h"
+
 namespace hyper::crypto {
 namespace {
 
@@ -63,6 +66,62 @@ TEST(Blake2b, SameDigestsAsLibsodiumForEveryShapeOfInput) {
         }
       }
     }
+  }
+}
+
+// The leaf hash as the reference defines it, through libsodium: BLAKE2b-256 of the type byte 0,
+// the size as 8 bytes big endian, and the block.
+Hash SodiumLeaf(ByteView block) {
+  Bytes message = {0};
+  for (int i = 7; i >= 0; --i) message.push_back(static_cast<uint8_t>(block.size() >> (8 * i)));
+  message.insert(message.end(), block.begin(), block.end());
+  Hash out;
+  EXPECT_EQ(crypto_generichash(out.data(), out.size(), message.data(), message.size(), nullptr, 0),
+            0);
+  return out;
+}
+
+TEST(LeafHashX4, FourLanesGiveEachBlocksLeafHashWhateverTheirSizes) {
+  ASSERT_GE(sodium_init(), 0);
+  // This machine has AVX2 (the test is meant to run the four-lane code, not the fallback).
+  ASSERT_TRUE(HaveLeafHashX4());
+  std::mt19937_64 rng(4);
+  Bytes data(300 * 1024);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  // Around the first block (119 bytes of the block fit beside the 9-byte prefix), around later
+  // block boundaries, 64 KiB blocks, and random sizes; lanes equal and unequal, at odd offsets.
+  std::vector<size_t> sizes = {0,   1,   118, 119, 120,   127,   128,   246,   247,  248,
+                               249, 374, 375, 376, 65535, 65536, 65537, 65536, 4096, 200000};
+  for (int i = 0; i < 60; ++i) sizes.push_back(rng() % 70000);
+  for (size_t round = 0; round < 200; ++round) {
+    std::array<ByteView, 4> blocks;
+    for (auto& b : blocks) {
+      const size_t size = round < 20 ? sizes[round] : sizes[rng() % sizes.size()];
+      const size_t at = rng() % (data.size() - size + 1);
+      b = ByteView(data).subspan(at, size);
+    }
+    std::array<Hash, 4> got;
+    LeafHashX4(blocks, got);
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_EQ(got[k], SodiumLeaf(blocks[k]))
+          << "round " << round << " lane " << k << " size " << blocks[k].size();
+      ASSERT_EQ(got[k], LeafHash(blocks[k]));
+    }
+  }
+}
+
+TEST(LeafHashX4, LeafHashesOfAnyCountEqualsOneAtATime) {
+  std::mt19937_64 rng(5);
+  Bytes data(64 * 1024 * 9);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (size_t count : {0, 1, 3, 4, 5, 8, 9}) {
+    std::vector<ByteView> blocks;
+    for (size_t i = 0; i < count; ++i) {
+      blocks.push_back(ByteView(data).subspan(i * 64 * 1024, 64 * 1024 - (i % 3) * 1000));
+    }
+    std::vector<Hash> got(count);
+    LeafHashes(blocks, got);
+    for (size_t i = 0; i < count; ++i) EXPECT_EQ(got[i], LeafHash(blocks[i])) << count << " " << i;
   }
 }
 

@@ -2,10 +2,11 @@
 
 #include <sodium.h>
 
-#include "blake2b.h"
-
 #include <cstring>
 #include <string>
+
+#include "blake2b.h"
+#include "blake2b_x4.h"
 
 namespace hyper::crypto {
 
@@ -94,6 +95,16 @@ Hash LeafHash(ByteView data) {
   auto len = Be64(data.size());
   Blake2b(out, {ByteView(&type, 1), len, data});
   return out;
+}
+
+void LeafHashes(std::span<const ByteView> blocks, std::span<Hash> out) {
+  size_t i = 0;
+  if (HaveLeafHashX4()) {
+    for (; i + 4 <= blocks.size(); i += 4) {
+      LeafHashX4(blocks.subspan(i).first<4>(), out.subspan(i).first<4>());
+    }
+  }
+  for (; i < blocks.size(); ++i) out[i] = LeafHash(blocks[i]);
 }
 
 Hash ParentHash(const TreeNodeRef& a, const TreeNodeRef& b) {

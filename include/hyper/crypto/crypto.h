@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -50,6 +51,9 @@ struct TreeNodeRef {
 
 // BLAKE2b-256( 0x00 || uint64be(len) || data )
 Hash LeafHash(ByteView data);
+// out[i] = LeafHash(blocks[i]) for every block, four at a time where the CPU allows it (AVX2:
+// about twice the rate of one at a time). REQUIRES: out.size() == blocks.size().
+void LeafHashes(std::span<const ByteView> blocks, std::span<Hash> out);
 // BLAKE2b-256( 0x01 || uint64be(a.size + b.size) || left.hash || right.hash ), left = lower index.
 Hash ParentHash(const TreeNodeRef& a, const TreeNodeRef& b);
 // BLAKE2b-256( 0x02 || for each root: hash || uint64be(index) || uint64be(size) )
