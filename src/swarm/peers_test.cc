@@ -142,7 +142,7 @@ TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
   const UdpEndpoint attacker{"10.200.0.1", 5000};
   const Bytes token = victim.node->rpc().Token(attacker.host);
   uint64_t received = 0;
-  for (uint32_t i = 0; i < 100000; ++i) {
+  for (uint32_t i = 0; i < 10000; ++i) {
     Bytes d;
     if (i % 4 == 0) {
       d = Bytes{0x08, 0x05, static_cast<uint8_t>(i), 0xff, 0xff};  // garbage
@@ -164,10 +164,11 @@ TEST(Peers, AFloodFromOneAddressStaysBoundedAndLookupsStillWork) {
     received += d.size();
     net.Inject(attacker, victim.address, d);
   }
-  // 75,000 distinct announces from one address: it holds no more than its share.
+  // 7,500 distinct announces from one address (over seven times its share): it holds no more
+  // than its share.
   EXPECT_EQ(victim.store->size(), PeerStoreLimits{}.max_per_source);
   EXPECT_EQ(victim.store->from_source(attacker.host), PeerStoreLimits{}.max_per_source);
-  EXPECT_EQ(victim.node->counters().malformed_in, 25000u);
+  EXPECT_EQ(victim.node->counters().malformed_in, 2500u);
   EXPECT_LE(victim.node->table().size(), 256u * kBucketSize);
   EXPECT_EQ(victim.node->rpc().inflight(), 0u);
   std::printf(

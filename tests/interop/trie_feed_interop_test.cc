@@ -147,7 +147,8 @@ TEST_F(TrieFeedInterop, SameOpsSameFiles) {
 
 TEST_F(TrieFeedInterop, NodeWrittenTrieReadsTheSame) {
   ::hyper::testing::TempDir dir;
-  json ops = BigOps(50000, 50000);
+  // 50,000 entries, half flat and half deep (100,000 made Node write for 90 s of the CI's time).
+  json ops = BigOps(25000, 25000);
   // Run the writes first to learn the length, then ask the queries on the same store.
   json in;
   in["dir"] = dir.Sub("node");
@@ -160,7 +161,7 @@ TEST_F(TrieFeedInterop, NodeWrittenTrieReadsTheSame) {
   uint64_t len = (*written)["length"];
   auto t1 = std::chrono::steady_clock::now();
 
-  std::vector<uint64_t> versions = {30, 50001, len - 100, 0};
+  std::vector<uint64_t> versions = {30, 25001, len - 100, 0};
   json q = Queries(versions, true);
   json read = q;
   read["dir"] = dir.Sub("node");
@@ -184,7 +185,7 @@ TEST_F(TrieFeedInterop, NodeWrittenTrieReadsTheSame) {
   Compare(ours, *theirs, q);
   size_t biggest = 0;
   for (const json& l : (*theirs)["lists"]) biggest = std::max(biggest, l.size());
-  EXPECT_GT(biggest, 100000u);  // the full listing at the head
+  EXPECT_GT(biggest, 50000u);  // the full listing at the head
   auto ms = [](auto a, auto b) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
   };
