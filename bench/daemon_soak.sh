@@ -3,14 +3,19 @@
 # reference's own Node client with a steady mix of the calls users make
 # (bench/node/daemon_soak.js: sessions on 16 drives, writes, reads checked against what was
 # written, stat, readdir, mkdir/unlink, 1 MiB streams, watch, diff, checkouts, metadata,
-# configureNetwork, listPeers). The daemon's resident memory (VmRSS) is sampled every 10 s.
+# configureNetwork, listPeers). The daemon's resident memory is sampled every 10 s: all of it
+# (VmRSS), its anonymous part (RssAnon: the heap and stacks, what a leak grows) and its file part
+# (RssFile: the program, its libraries and the pages of the store's files it maps, which grow
+# with the store and which the kernel takes back under pressure).
 #   bash bench/daemon_soak.sh [--minutes M] [--rate OPS] [--out FILE]
 #     --minutes  how long the client runs (default 60: the issue's one-hour soak)
 #     --rate     operations per second the client holds (default 40)
-#     --out      the samples, one line "seconds rss_kib ops" each (default daemon-soak.tsv)
-# At the end it prints the RSS after the first 5 minutes (the warm-up: caches fill), at the end,
-# the peak, and the least-squares slope of the RSS over the samples after the warm-up, in MiB per
-# hour; it fails if the daemon died or the client saw a wrong byte or an unexpected error.
+#     --out      the samples, one line "seconds rss_kib anon_kib file_kib ops" each
+#                (default daemon-soak.tsv)
+# At the end it prints, for the RSS and for its anonymous part: the value after the first 5
+# minutes (the warm-up: caches fill), at the end, the peak, and the least-squares slope over the
+# samples after the warm-up, in MiB per hour; it fails if the daemon died or the client saw a
+# wrong byte or an unexpected error.
 # The run is in a network namespace of its own (unshare -rn) when the kernel allows it; the
 # daemon runs with --offline either way, so it contacts no other machine.
 #   (HYPER_BUILD_DIR: the build folder, default build/; it must hold src/cli/hyperdrive)
@@ -83,9 +88,9 @@ client_pid=$!
 start=$SECONDS
 while kill -0 "$client_pid" 2>/dev/null; do
   kill -0 "$pid" 2>/dev/null || die "the daemon died after $((SECONDS - start)) s"
-  rss="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
+  mem="$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s\t", $2 }' "/proc/$pid/status")"
   ops="$(tail -1 "$tmp/client.out" 2>/dev/null | sed -n 's/.*"ops":\([0-9]*\).*/\1/p')"
-  printf '%s\t%s\t%s\n' "$((SECONDS - start))" "$rss" "${ops:-0}" >>"$out"
+  printf '%s\t%s%s\n' "$((SECONDS - start))" "$mem" "${ops:-0}" >>"$out"
   sleep 10
 done
 rc=0
@@ -96,17 +101,17 @@ kill -0 "$pid" 2>/dev/null || die "the daemon died during the soak"
 tail -1 "$tmp/client.out" | grep -q '"done":true' || die "the client ended early: $(tail -3 "$tmp/client.out")"
 total_ops="$(tail -1 "$tmp/client.out" | sed -n 's/.*"ops":\([0-9]*\).*/\1/p')"
 awk -v ops="$total_ops" -v minutes="$minutes" '
-  { t[NR] = $1; r[NR] = $2 / 1024; if ($2 / 1024 > peak) peak = $2 / 1024 }
+  { t[NR] = $1; for (c = 2; c <= 3; c++) { m[c, NR] = $c / 1024; if ($c / 1024 > peak[c]) peak[c] = $c / 1024 } }
   END {
     warm = 0
-    for (i = 1; i <= NR; i++) if (t[i] >= 300 || minutes < 10) { if (!warm) warm = i }
+    for (i = 1; i <= NR; i++) if (!warm && (t[i] >= 300 || minutes < 10)) warm = i
     if (!warm) warm = 1
-    n = 0; sx = 0; sy = 0; sxx = 0; sxy = 0
-    for (i = warm; i <= NR; i++) { x = t[i] / 3600; n++; sx += x; sy += r[i]; sxx += x * x; sxy += x * r[i] }
-    slope = (n > 1 && n * sxx - sx * sx > 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0
     printf "operations: %d in %d min\n", ops, minutes
-    printf "rss after warm-up (t=%d s): %.1f MiB\n", t[warm], r[warm]
-    printf "rss at the end (t=%d s): %.1f MiB\n", t[NR], r[NR]
-    printf "rss peak: %.1f MiB\n", peak
-    printf "rss slope after warm-up: %+.1f MiB/hour\n", slope
+    for (c = 2; c <= 3; c++) {
+      n = 0; sx = 0; sy = 0; sxx = 0; sxy = 0
+      for (i = warm; i <= NR; i++) { x = t[i] / 3600; n++; sx += x; sy += m[c, i]; sxx += x * x; sxy += x * m[c, i] }
+      slope = (n > 1 && n * sxx - sx * sx > 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0
+      name = c == 2 ? "rss (all)" : "rss (anonymous)"
+      printf "%s: %.1f MiB after warm-up (t=%d s), %.1f MiB at the end (t=%d s), peak %.1f MiB, slope after warm-up %+.1f MiB/hour\n", name, m[c, warm], t[warm], m[c, NR], t[NR], peak[c], slope
+    }
   }' "$out"
