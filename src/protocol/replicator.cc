@@ -654,11 +654,41 @@ void FeedReplicator::CancelWant(uint64_t handle) {
   }
 }
 
-void FeedReplicator::Download(BlockIndex start, BlockIndex end) {
-  if (end <= start) return;
-  uint64_t& e = ranges_[start.value];
-  e = std::max(e, end.value);
+uint64_t FeedReplicator::Download(BlockIndex start, BlockIndex end) {
+  if (end <= start) return 0;
+  const uint64_t handle = next_selection_++;
+  selections_[handle] = {start.value, end.value};
+  MergeSelections();
   UpdateAll();
+  return handle;
+}
+
+void FeedReplicator::Undownload(uint64_t handle) {
+  if (selections_.erase(handle) == 0) return;
+  MergeSelections();
+  UpdateAll();
+}
+
+void FeedReplicator::MergeSelections() {
+  std::vector<std::pair<uint64_t, uint64_t>> all;
+  all.reserve(selections_.size());
+  for (const auto& [handle, range] : selections_) all.push_back(range);
+  std::sort(all.begin(), all.end());
+  ranges_.clear();
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool open = false;
+  for (const auto& [a, b] : all) {
+    if (open && a <= end) {
+      end = std::max(end, b);
+      continue;
+    }
+    if (open) ranges_[start] = end;
+    start = a;
+    end = b;
+    open = true;
+  }
+  if (open) ranges_[start] = end;
 }
 
 void FeedReplicator::OnBlockStored(uint64_t index, Peer* from) {

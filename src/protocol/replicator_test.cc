@@ -128,6 +128,38 @@ TEST_F(ReplicatorTest, SparseFetchesOnlyWhatIsWanted) {
   EXPECT_EQ(b.channel_count(), 1u);  // live: still open
 }
 
+TEST_F(ReplicatorTest, AnUndownloadedSelectionIsNotFetchedAndOverlapsStay) {
+  auto w = NewWriter(100);
+  auto r = NewReplica(w->feed->key());
+  FeedReplicator seed(w->feed.get(), {}), leech(r->feed.get(), SparseLive());
+  ASSERT_NO_FATAL_FAILURE(Connect(seed, leech));
+  // Three selections before the peers have said anything (so before any block is asked for:
+  // requests already sent would still land); the wide one is taken back, and the one inside
+  // it and the one beside it stay.
+  const uint64_t wide = leech.Download(BlockIndex(10), BlockIndex(40));
+  const uint64_t inner = leech.Download(BlockIndex(20), BlockIndex(25));
+  const uint64_t beside = leech.Download(BlockIndex(60), BlockIndex(62));
+  EXPECT_NE(wide, inner);
+  EXPECT_EQ(leech.Download(BlockIndex(5), BlockIndex(5)), 0u);  // empty: nothing selected
+  leech.Undownload(wide);
+  leech.Undownload(wide);   // twice: ignored
+  leech.Undownload(12345);  // unknown: ignored
+  Pump(a, b, &seed, &leech);
+  EXPECT_EQ(r->feed->Downloaded(), 7u);
+  EXPECT_TRUE(r->feed->Has(BlockIndex(20), BlockIndex(25)));
+  EXPECT_TRUE(r->feed->Has(BlockIndex(60), BlockIndex(62)));
+  EXPECT_FALSE(r->feed->Has(BlockIndex(10)));
+  EXPECT_FALSE(r->feed->Has(BlockIndex(39)));
+  leech.Undownload(inner);
+  leech.Undownload(beside);
+  // With no selection left, a Want still fetches its block.
+  Status got = Status::Internal("not called");
+  leech.Want(BlockIndex(90), [&](Status s) { got = s; });
+  Pump(a, b, &seed, &leech);
+  EXPECT_TRUE(got.ok()) << got.ToString();
+  EXPECT_EQ(r->feed->Downloaded(), 8u);
+}
+
 TEST_F(ReplicatorTest, LiveAppendsAreAnnouncedAndFetched) {
   auto w = NewWriter(3);
   auto r = NewReplica(w->feed->key());

@@ -146,6 +146,8 @@ Status ProtocolStream::OnFrame(uint64_t channel, uint8_t type, ByteView body) {
   if (auto* open = std::get_if<OpenMessage>(&m)) return OnRemoteOpen(channel, std::move(*open));
   if (auto* close = std::get_if<CloseMessage>(&m)) return OnRemoteClose(channel, *close);
   if (std::holds_alternative<UnknownMessage>(m)) return Status::Ok();
+  // Channel 0 is no feed's (ids start at 1): the stream's own extensions.
+  if (channel == 0) return OnStreamMessage(m);
   Channel* ch = ByRemote(channel);
   if (ch == nullptr || ch->handler == nullptr || !Verified(*ch)) return Status::Ok();
   return ch->handler->OnChannelMessage(m);
@@ -339,6 +341,46 @@ void ProtocolStream::SendFrame(uint64_t channel, const Message& m,
   }
   tx_->Xor(MutableByteView(out_).subspan(start));
   bytes_sent_ += out_.size() - start;
+}
+
+void ProtocolStream::SetStreamExtensions(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (names == stream_ext_) return;
+  stream_ext_ = std::move(names);
+  stream_ext_told_ = false;
+}
+
+bool ProtocolStream::SendStreamExtension(std::string_view name, ByteView payload) {
+  if (destroyed_) return false;
+  auto it = std::lower_bound(stream_ext_.begin(), stream_ext_.end(), name);
+  if (it == stream_ext_.end() || *it != name) return false;
+  if (!stream_ext_told_) {
+    SendNow(0, OptionsMessage{stream_ext_, std::nullopt}, std::nullopt);
+    stream_ext_told_ = true;
+  }
+  ExtensionMessage e;
+  e.id = static_cast<uint64_t>(it - stream_ext_.begin());
+  e.payload = ToBytes(payload);
+  SendNow(0, e, std::nullopt);
+  return true;
+}
+
+Status ProtocolStream::OnStreamMessage(const Message& m) {
+  if (const auto* o = std::get_if<OptionsMessage>(&m)) {
+    remote_stream_ext_ = o->extensions;
+    return Status::Ok();
+  }
+  const auto* e = std::get_if<ExtensionMessage>(&m);
+  if (e == nullptr || e->id >= remote_stream_ext_.size()) return Status::Ok();
+  if (e->payload.size() > kMaxStreamExtensionPayload) return Status::Ok();
+  const std::string& name = remote_stream_ext_[e->id];
+  if (!std::binary_search(stream_ext_.begin(), stream_ext_.end(), name)) return Status::Ok();
+  if (on_stream_extension) {
+    const std::string copy = name;  // the handler may change the lists
+    on_stream_extension(copy, e->payload);
+  }
+  return Status::Ok();
 }
 
 void ProtocolStream::Ping() {

@@ -73,6 +73,49 @@ TEST_F(StreamTest, HandshakeThenChannelMessagesBothWays) {
   EXPECT_EQ(b.channel_count(), 0u);
 }
 
+TEST_F(StreamTest, StreamExtensionsAreMatchedByNameBesideFeedChannels) {
+  Recorder ra, rb;
+  auto dk = crypto::DiscoveryKey(feed.public_key);
+  b.on_discovery_key = [&](const crypto::Hash&) { EXPECT_TRUE(b.Open(feed.public_key, &rb).ok()); };
+  std::vector<std::pair<std::string, std::string>> at_a, at_b;
+  a.on_stream_extension = [&](const std::string& name, ByteView p) {
+    at_a.emplace_back(name, std::string(p.begin(), p.end()));
+  };
+  b.on_stream_extension = [&](const std::string& name, ByteView p) {
+    at_b.emplace_back(name, std::string(p.begin(), p.end()));
+  };
+  // Sorted lists that differ, so that one name has another id on each side.
+  a.SetStreamExtensions({"x-only-a", "peersockets/v0/chat", "peersockets/v0/chat"});
+  b.SetStreamExtensions({"peersockets/v0/chat", "a-only-b"});
+  EXPECT_EQ(a.stream_extensions(), (std::vector<std::string>{"peersockets/v0/chat", "x-only-a"}));
+  a.Start();
+  ASSERT_TRUE(a.Open(feed.public_key, &ra).ok());
+  // Sent before the handshake is done: queued with the channel's open.
+  EXPECT_TRUE(a.SendStreamExtension("peersockets/v0/chat", ToBytes("hello b")));
+  EXPECT_TRUE(a.SendStreamExtension("x-only-a", ToBytes("nobody listens")));
+  EXPECT_FALSE(a.SendStreamExtension("a-only-b", ToBytes("not ours")));
+  ASSERT_TRUE(Pump(a, b, 3));
+  EXPECT_EQ(at_b,
+            (std::vector<std::pair<std::string, std::string>>{{"peersockets/v0/chat", "hello b"}}));
+  EXPECT_TRUE(b.SendStreamExtension("peersockets/v0/chat", ToBytes("hello a")));
+  // b's list changes: "chat" moves to another id, and b tells a before its next message.
+  b.SetStreamExtensions({"0-first", "peersockets/v0/chat", "a-only-b"});
+  EXPECT_TRUE(b.SendStreamExtension("peersockets/v0/chat", ToBytes("again")));
+  // The feed's channel is untouched by all this.
+  ASSERT_TRUE(a.Send(dk, WantMessage{0, 1024}).ok());
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_EQ(at_a, (std::vector<std::pair<std::string, std::string>>{
+                      {"peersockets/v0/chat", "hello a"}, {"peersockets/v0/chat", "again"}}));
+  ASSERT_EQ(rb.got.size(), 1u);
+  EXPECT_EQ(rb.got[0], Message(WantMessage{0, 1024}));
+  EXPECT_EQ(ra.got.size(), 0u);
+  // A side that drops the name no longer hears it.
+  a.SetStreamExtensions({"x-only-a"});
+  EXPECT_TRUE(b.SendStreamExtension("peersockets/v0/chat", ToBytes("gone")));
+  ASSERT_TRUE(Pump(a, b));
+  EXPECT_EQ(at_a.size(), 2u);
+}
+
 TEST_F(StreamTest, InPlaceReceiveAndReusedOutputBuffersCarryTheSameMessages) {
   // What a transport does: hand back its written buffer to TakeOutput, decrypt in its read
   // buffer with RecvInPlace, in reads that cut frames anywhere.

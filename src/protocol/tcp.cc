@@ -125,6 +125,14 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   std::set<crypto::Hash> providing;
   std::vector<std::unique_ptr<runtime::Listener>> listeners;
   std::set<std::shared_ptr<TcpConnection>> conns;
+  // Stream extensions spoken on every connection (RegisterStreamExtension), by name.
+  std::map<std::string, StreamExtensionFn> stream_extensions;
+  std::vector<std::string> StreamExtensionNames() const {
+    std::vector<std::string> names;
+    names.reserve(stream_extensions.size());
+    for (const auto& [name, fn] : stream_extensions) names.push_back(name);
+    return names;
+  }
   std::map<std::string, size_t> conns_by_address;  // open connections by remote IP address
   uint64_t next_connection_id = 1;
   Status first_error;
@@ -329,6 +337,14 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
       } else {
         impl->Provide(dk);
       }
+    };
+    stream.SetStreamExtensions(impl->StreamExtensionNames());
+    stream.on_stream_extension = [this](const std::string& name, ByteView payload) {
+      auto it = impl->stream_extensions.find(name);
+      auto key = stream.remote_public_key();
+      if (it == impl->stream_extensions.end() || !key) return;
+      const StreamExtensionFn fn = it->second;  // the handler may unregister itself
+      fn(*key, payload);
     };
     stream.Start();
     for (auto& e : impl->feeds) {
@@ -850,6 +866,84 @@ Status Replicator::Download(core::Feed* feed, BlockIndex start, BlockIndex end) 
     if (!e) return Status::NotFound("feed is not replicated");
     e->rep->Download(start, end);
     d.FlushAll();
+    return Status::Ok();
+  });
+}
+
+Status Replicator::RegisterStreamExtension(const std::string& name, StreamExtensionFn on_message) {
+  if (name.empty() || name.size() > impl_->options.limits.max_extension_name) {
+    return Status::InvalidArgument("a stream extension needs a name of 1 to " +
+                                   std::to_string(impl_->options.limits.max_extension_name) +
+                                   " bytes");
+  }
+  Impl& d = *impl_;
+  return d.Run([&]() -> Status {
+    if (d.stream_extensions.count(name)) {
+      return Status::Exists("stream extension " + name + " is registered already");
+    }
+    if (d.stream_extensions.size() >= d.options.limits.max_extensions) {
+      return Status::Busy(std::to_string(d.stream_extensions.size()) +
+                          " stream extensions are registered (the limit)");
+    }
+    d.stream_extensions[name] = std::move(on_message);
+    const auto names = d.StreamExtensionNames();
+    for (const auto& c : d.conns) c->stream.SetStreamExtensions(names);
+    return Status::Ok();
+  });
+}
+
+void Replicator::UnregisterStreamExtension(const std::string& name) {
+  Impl& d = *impl_;
+  d.Run([&]() -> Status {
+    if (d.stream_extensions.erase(name) == 0) return Status::Ok();
+    const auto names = d.StreamExtensionNames();
+    for (const auto& c : d.conns) c->stream.SetStreamExtensions(names);
+    return Status::Ok();
+  });
+}
+
+Status Replicator::SendStreamExtension(const std::array<uint8_t, kDhBytes>& remote_key,
+                                       const std::string& name, ByteView payload) {
+  if (payload.size() > ProtocolStream::kMaxStreamExtensionPayload) {
+    return Status::InvalidArgument("a stream extension message is at most " +
+                                   std::to_string(ProtocolStream::kMaxStreamExtensionPayload) +
+                                   " bytes");
+  }
+  Impl& d = *impl_;
+  return d.Run([&]() -> Status {
+    if (!d.stream_extensions.count(name)) {
+      return Status::InvalidArgument("stream extension " + name + " is not registered");
+    }
+    for (const auto& c : d.conns) {
+      if (c->closed || !c->handshake_told || c->stream.remote_public_key() != remote_key) {
+        continue;
+      }
+      if (!c->stream.SendStreamExtension(name, payload)) break;
+      c->Flush();
+      return Status::Ok();
+    }
+    return Status::NotFound("no connection to peer " + ToHex(ByteView(remote_key)));
+  });
+}
+
+Result<uint64_t> Replicator::StartDownload(core::Feed* feed, BlockIndex start, BlockIndex end) {
+  Impl& d = *impl_;
+  return d.Run([&]() -> Result<uint64_t> {
+    auto* e = d.Find(feed);
+    if (!e) return Status::NotFound("feed is not replicated");
+    const uint64_t handle = e->rep->Download(start, end);
+    d.FlushAll();
+    return handle;
+  });
+}
+
+void Replicator::CancelDownload(core::Feed* feed, uint64_t handle) {
+  Impl& d = *impl_;
+  d.Run([&]() -> Status {
+    if (auto* e = d.Find(feed)) {
+      e->rep->Undownload(handle);
+      d.FlushAll();
+    }
     return Status::Ok();
   });
 }

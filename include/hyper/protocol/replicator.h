@@ -125,7 +125,12 @@ class FeedReplicator {
   uint64_t Want(BlockIndex index, WantCallback done);
   void CancelWant(uint64_t handle);
   // Adds [start, end) to the blocks to download (sparse mode); end = UINT64_MAX for "all".
-  void Download(BlockIndex start, BlockIndex end);
+  // Returns a handle for Undownload (0 for an empty range, which selects nothing).
+  uint64_t Download(BlockIndex start, BlockIndex end);
+  // Takes back the selection that Download returned `handle` for: its blocks are no longer
+  // asked for unless another selection or a Want covers them (requests in flight still land).
+  // Unknown handles are ignored.
+  void Undownload(uint64_t handle);
 
   // Extension messages. Names are told to each peer, sorted, in an Options message when its
   // channel opens, and a message's id is the index of its name in the sender's sorted list
@@ -199,7 +204,12 @@ class FeedReplicator {
   std::map<uint64_t, std::vector<Waiter>> waiting_;  // block -> who waits for it
   std::map<uint64_t, uint64_t> handles_;             // handle -> block
   uint64_t next_handle_ = 1;
-  std::map<uint64_t, uint64_t> ranges_;  // sparse selections: start -> end
+  // Sparse selections by Download's handle, and their union (start -> end, disjoint), which
+  // the peers walk.
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> selections_;
+  uint64_t next_selection_ = 1;
+  std::map<uint64_t, uint64_t> ranges_;
+  void MergeSelections();
   uint64_t announced_length_ = 0;
   bool synced_ = false;
   ReplicationStats stats_;

@@ -13,6 +13,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "hyper/crypto/crypto.h"
@@ -79,6 +81,20 @@ class ProtocolStream {
   void Ping();
   // Ends the stream: closes every channel. Recv and Send fail afterwards.
   void Destroy(Status why);
+
+  // Stream extensions (hypercore-protocol's stream.registerExtension): messages on channel 0,
+  // outside every feed, named by extension. `names` are ours (kept sorted, duplicates
+  // dropped); the remote learns them from an Options message on channel 0, sent before the
+  // first extension message after each change (as the reference does), and tells us its own
+  // the same way. Message ids index the sender's sorted list.
+  void SetStreamExtensions(std::vector<std::string> names);
+  const std::vector<std::string>& stream_extensions() const { return stream_ext_; }
+  // Sends `payload` on our stream extension `name`; false when it is not one of ours.
+  bool SendStreamExtension(std::string_view name, ByteView payload);
+  // Told a message on a stream extension both sides named (larger payloads than
+  // kMaxStreamExtensionPayload are dropped). It may call back into the stream.
+  std::function<void(const std::string& name, ByteView payload)> on_stream_extension;
+  static constexpr size_t kMaxStreamExtensionPayload = 256 * 1024;
 
   // Called when the remote opens a channel we have not opened; call Open() from it to answer.
   std::function<void(const crypto::Hash& discovery_key)> on_discovery_key;
@@ -147,6 +163,10 @@ class ProtocolStream {
   std::map<crypto::Hash, Channel> channels_;
   std::vector<std::optional<crypto::Hash>> local_ids_;  // index = local channel id (0 unused)
   std::map<uint64_t, crypto::Hash> remote_ids_;
+  std::vector<std::string> stream_ext_;         // ours, sorted
+  bool stream_ext_told_ = false;                // the remote has our current list
+  std::vector<std::string> remote_stream_ext_;  // the remote's, as it sent them
+  Status OnStreamMessage(const Message& m);
   bool destroyed_ = false;
   bool started_ = false;
   Status error_;

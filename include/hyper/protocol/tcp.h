@@ -44,6 +44,11 @@ namespace hyper::protocol {
 // remote is told nothing). Callable from any thread, once.
 using FeedAnswer = std::function<void(std::shared_ptr<core::Feed> feed, PeerOptions options)>;
 
+// Receives a stream extension's messages: the sender's Noise key and the payload (valid during
+// the call only).
+using StreamExtensionFn =
+    std::function<void(const std::array<uint8_t, kDhBytes>& remote_key, ByteView payload)>;
+
 struct ConnectionEvent {
   enum class Kind { kOpened, kClosed };
   Kind kind = Kind::kOpened;
@@ -137,12 +142,31 @@ class Replicator {
   Status RemoveFeed(core::Feed* feed);
   // Adds [start, end) to what a sparse feed downloads.
   Status Download(core::Feed* feed, BlockIndex start, BlockIndex end);
+  // The same, taken back later with CancelDownload(feed, handle) (hyperdrive's download and
+  // undownload). NotFound when the feed is not replicated.
+  Result<uint64_t> StartDownload(core::Feed* feed, BlockIndex start, BlockIndex end);
+  // Removes a selection StartDownload made; nothing when the feed is no longer replicated
+  // (its selections went with it) or the handle is unknown.
+  void CancelDownload(core::Feed* feed, uint64_t handle);
 
   // hypertrie's get extension (a feed added with PeerOptions::hypertrie_extension): asks every
   // peer that speaks it for the blocks a lookup of `key` in the trie at head seq `head` touches;
   // the blocks they name are then downloaded all at once. The lookup itself goes on as usual
   // (a peer that does not answer costs nothing). Returns how many peers were asked.
   Result<size_t> AskTrieGet(core::Feed* feed, uint64_t head, std::string_view key);
+
+  // Stream extensions (hypercore-protocol's stream.registerExtension, which peersockets uses):
+  // messages outside every feed, named, on every connection present and future. `on_message`
+  // runs on the loop with the sender's Noise key; it must not block nor call the Replicator.
+  // Exists when the name is registered already; Busy beyond Limits::max_extensions.
+  Status RegisterStreamExtension(const std::string& name, StreamExtensionFn on_message);
+  void UnregisterStreamExtension(const std::string& name);
+  // Sends `payload` on extension `name` to the peer with Noise key `remote_key` (whether it
+  // listens on that name is its business, as in the reference). NotFound when no connection
+  // to it is open; InvalidArgument when the name is not registered here or the payload is
+  // larger than ProtocolStream::kMaxStreamExtensionPayload.
+  Status SendStreamExtension(const std::array<uint8_t, kDhBytes>& remote_key,
+                             const std::string& name, ByteView payload);
 
   // Accepts connections; returns the port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
