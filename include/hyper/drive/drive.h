@@ -166,6 +166,13 @@ struct MountEntry {
   std::optional<crypto::PublicKey> content_key;  // when the mounted drive's header is local
 };
 
+// Blocks [start, end) of a content feed (the drive's own or a mounted drive's).
+struct ContentRange {
+  std::shared_ptr<core::Feed> feed;
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+
 struct DriveOptions {
   // Open the drive with this metadata key (writable when the store holds its name).
   std::optional<crypto::PublicKey> key;
@@ -483,6 +490,13 @@ class Drive {
   // exist nowhere else: see ClearUntagged), IsADirectory for another directory, Unsupported
   // for a file of a mounted drive.
   Result<GcReport> ClearContent(std::string_view path = "/");
+
+  // --- downloads (src/drive/content_ranges.cc) ---
+  // The content blocks that reading `path` needs, as hyperdrive's download(path) selects them:
+  // a file's blocks (symlinks followed), or for a directory those of every file below it in the
+  // drive that holds the directory (mounts below it are not entered, symlinks not followed).
+  // Adjacent and overlapping ranges of one feed are merged. NotFound when nothing is there.
+  Result<std::vector<ContentRange>> ContentRanges(std::string_view path) const;
 
  private:
   friend class FileWriter;
