@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <mutex>
 
+#include "downloads.h"
 #include "drive_service.h"
 #include "hyper/corestore/storage_root.h"
 #include "hyper/daemon/state_db.h"
 #include "hyper/service/host.h"
 #include "peers_service.h"
+#include "peersockets_service.h"
 #include "sessions.h"
 #include "status_service.h"
 #include "unsupported_services.h"
@@ -72,6 +74,7 @@ struct Daemon::Impl {
   std::unique_ptr<StateDb> state;  // null with memory_only
   std::unique_ptr<service::Host> host;
   SessionTable sessions;
+  DownloadTable downloads;
   std::unique_ptr<StatusService> status_service;
   std::unique_ptr<DriveService> drive_service;
   std::unique_ptr<PeersService> peers_service;
@@ -220,10 +223,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
 
   d.token = NewToken();
   d.status_service = std::make_unique<StatusService>(*d.host, d.token);
-  d.drive_service = std::make_unique<DriveService>(*d.host, d.sessions, d.token, d.Hooks());
+  d.drive_service =
+      std::make_unique<DriveService>(*d.host, d.sessions, d.downloads, d.token, d.Hooks());
   d.peers_service = std::make_unique<PeersService>(*d.host, d.token);
   d.fuse_service = std::make_unique<FuseService>(d.token);
-  d.peersockets_service = std::make_unique<PeersocketsService>(d.token);
+  d.peersockets_service = std::make_unique<PeersocketsService>(*d.host, *d.peers_service, d.token);
   d.debug_service = std::make_unique<DebugService>(d.token);
   d.hypercore_service = std::make_unique<HypercoreService>(d.token);
 
@@ -278,7 +282,8 @@ Daemon::~Daemon() {
   d.peersockets_service.reset();
   d.debug_service.reset();
   d.hypercore_service.reset();
-  d.sessions.Clear();  // the sessions hold the host's drives
+  d.downloads.Clear();  // the downloads and the sessions hold the host's drives
+  d.sessions.Clear();
   d.host.reset();
   d.state.reset();
   (void)::unlink(d.options.root.pid_path().c_str());

@@ -276,6 +276,69 @@ TEST_F(DaemonTest, FileDescriptorsWriteAndReadAndOtherWritersWaitForThem) {
   EXPECT_TRUE(reads->Finish().ok());
 }
 
+TEST_F(DaemonTest, DownloadsHaveIdsAndUndownloadCancelsAnyOfThem) {
+  auto drive = ::Drive::NewStub(channel_);
+  auto prepare = [&](grpc::ClientContext& ctx) {
+    ctx.AddMetadata("token", config_.token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  };
+  auto c = client::DaemonClient::Connect({config_.endpoint, config_.token});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto d = (*c)->GetDrive();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE((*d)->WriteFile("/dir/a", std::string(200000, 'a')).ok());
+  uint64_t session = 0;
+  {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::GetDriveRequest req;
+    const auto& key = (*d)->key();
+    req.mutable_opts()->set_key(std::string(key.begin(), key.end()));
+    rpc::GetDriveResponse rsp;
+    ASSERT_TRUE(drive->get(&ctx, req, &rsp).ok());
+    session = rsp.id();
+  }
+  auto download = [&](uint64_t id, const std::string& path, uint64_t* download_id) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::DownloadRequest req;
+    req.set_id(id);
+    req.set_path(path);
+    rpc::DownloadResponse rsp;
+    grpc::Status s = drive->download(&ctx, req, &rsp);
+    if (download_id != nullptr) *download_id = rsp.downloadid();
+    return s;
+  };
+  auto undownload = [&](uint64_t id, uint64_t download_id) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    rpc::UndownloadRequest req;
+    req.set_id(id);
+    req.set_downloadid(download_id);
+    rpc::UndownloadResponse rsp;
+    return drive->undownload(&ctx, req, &rsp);
+  };
+  // A drive written here has every block: its downloads are done at once, and still get ids,
+  // from 1, one more each time; no path is the whole drive.
+  uint64_t first = 0;
+  uint64_t second = 0;
+  ASSERT_TRUE(download(session, "", &first).ok());
+  ASSERT_TRUE(download(session, "/", &second).ok());
+  EXPECT_EQ(first, 1u);
+  EXPECT_EQ(second, 2u);
+  // Cancelling: a finished one, twice, an unknown one: no error (as the reference); id 0 is a
+  // malformed request.
+  EXPECT_TRUE(undownload(session, first).ok());
+  EXPECT_TRUE(undownload(session, first).ok());
+  EXPECT_TRUE(undownload(session, 999).ok());
+  EXPECT_EQ(undownload(session, 0).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(undownload(4242, second).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A path that is not there, a path above the root, an unknown session.
+  EXPECT_EQ(download(session, "/nothing", nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(download(session, "/../x", nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(download(4242, "/", nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(DaemonTest, ASecondDaemonOnTheSameRootIsRefused) {
   DaemonOptions o;
   o.root = Root{tmp_.Sub("root")};

@@ -108,9 +108,13 @@ rpc::FileStats FileStatsOf(const drive::Drive& d, const drive::Stat& st) {
 #define HYPER_AUTHORIZE(ctx) \
   if (grpc::Status denied = Authorize(*(ctx), token_); !denied.ok()) return denied
 
-DriveService::DriveService(service::Host& host, SessionTable& sessions, std::string token,
-                           DriveStateHooks hooks)
-    : host_(host), sessions_(sessions), token_(std::move(token)), hooks_(std::move(hooks)) {}
+DriveService::DriveService(service::Host& host, SessionTable& sessions, DownloadTable& downloads,
+                           std::string token, DriveStateHooks hooks)
+    : host_(host),
+      sessions_(sessions),
+      downloads_(downloads),
+      token_(std::move(token)),
+      hooks_(std::move(hooks)) {}
 
 // --- sessions and drives ---
 
@@ -287,19 +291,29 @@ grpc::Status DriveService::unmirror(grpc::ServerContext* ctx, const rpc::Unmirro
   return grpc::Status::OK;
 }
 
-grpc::Status DriveService::download(grpc::ServerContext* ctx, const rpc::DownloadRequest* /*req*/,
-                                    rpc::DownloadResponse* /*rsp*/) {
+grpc::Status DriveService::download(grpc::ServerContext* ctx, const rpc::DownloadRequest* req,
+                                    rpc::DownloadResponse* rsp) {
   HYPER_AUTHORIZE(ctx);
-  return {grpc::StatusCode::UNIMPLEMENTED,
-          "download of a path is not supported by this daemon yet: use mirror (the whole drive)"};
+  auto s = SessionOf(req->id());
+  if (!s.ok()) return ToGrpc(s.status());
+  if (Status p = CheckPath(req->path()); !p.ok()) return ToGrpc(p);
+  // No path: the whole drive (the client sends none for that).
+  auto id = downloads_.Start(**s, PathOr(req->path(), "/"));
+  if (!id.ok()) return ToGrpc(id.status());
+  rsp->set_downloadid(*id);
+  return grpc::Status::OK;
 }
 
-grpc::Status DriveService::undownload(grpc::ServerContext* ctx,
-                                      const rpc::UndownloadRequest* /*req*/,
+grpc::Status DriveService::undownload(grpc::ServerContext* ctx, const rpc::UndownloadRequest* req,
                                       rpc::UndownloadResponse* /*rsp*/) {
   HYPER_AUTHORIZE(ctx);
-  return {grpc::StatusCode::UNIMPLEMENTED,
-          "download of a path is not supported by this daemon yet: use mirror (the whole drive)"};
+  auto s = SessionOf(req->id());
+  if (!s.ok()) return ToGrpc(s.status());
+  if (req->downloadid() == 0) {
+    return ToGrpc(Status::InvalidArgument("an undownload request must name a download id"));
+  }
+  downloads_.Cancel(req->downloadid());
+  return grpc::Status::OK;
 }
 
 // --- files ---

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/rpc/services.grpc.pb.h"
+#include "downloads.h"
 #include "hyper/service/host.h"
 #include "sessions.h"
 
@@ -24,8 +25,8 @@ struct DriveStateHooks {
 
 class DriveService final : public ::Drive::Service {
  public:
-  DriveService(service::Host& host, SessionTable& sessions, std::string token,
-               DriveStateHooks hooks);
+  DriveService(service::Host& host, SessionTable& sessions, DownloadTable& downloads,
+               std::string token, DriveStateHooks hooks);
 
   grpc::Status get(grpc::ServerContext* ctx, const rpc::GetDriveRequest* req,
                    rpc::GetDriveResponse* rsp) override;
@@ -106,6 +107,7 @@ class DriveService final : public ::Drive::Service {
 
   service::Host& host_;
   SessionTable& sessions_;
+  DownloadTable& downloads_;
   const std::string token_;
   DriveStateHooks hooks_;
 };

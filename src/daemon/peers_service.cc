@@ -49,6 +49,13 @@ uint32_t PeersService::AliasOf(const std::string& key) {
   return alias;
 }
 
+std::optional<std::string> PeersService::KeyOfAlias(uint32_t alias) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(alias);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
 grpc::Status PeersService::getKey(grpc::ServerContext* ctx, const rpc::GetKeyRequest* req,
                                   rpc::GetKeyResponse* rsp) {
   if (grpc::Status denied = Authorize(*ctx, token_); !denied.ok()) return denied;

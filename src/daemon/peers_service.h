@@ -3,6 +3,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "daemon/rpc/services.grpc.pb.h"
@@ -25,6 +26,8 @@ class PeersService final : public ::Peers::Service {
 
   // The alias of a Noise key (given on first use, from 1; at most 65,536 are kept).
   uint32_t AliasOf(const std::string& key);
+  // The Noise key an alias was given to (32 bytes), if it is still known.
+  std::optional<std::string> KeyOfAlias(uint32_t alias);
 
  private:
   service::Host& host_;

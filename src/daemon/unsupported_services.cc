@@ -15,7 +15,6 @@ grpc::Status Unsupported(const grpc::ServerContext& ctx, const std::string& toke
 constexpr char kNoFuse[] =
     "this daemon has no FUSE layer yet: drives are reached through the "
     "Drive service (and `hyperdrive` commands)";
-constexpr char kNoPeersockets[] = "peersockets are not supported by this daemon yet";
 constexpr char kNoRepl[] = "this daemon has no debugging REPL (the reference's was JavaScript)";
 constexpr char kNoHypercore[] =
     "the Hypercore service is not served (hyperdrive-schemas 1.11 "
@@ -34,10 +33,6 @@ grpc::Status FuseService::unmount(grpc::ServerContext* ctx, const rpc::UnmountRe
 grpc::Status FuseService::info(grpc::ServerContext* ctx, const rpc::InfoRequest*,
                                rpc::InfoResponse*) {
   return Unsupported(*ctx, token_, kNoFuse);
-}
-grpc::Status PeersocketsService::join(
-    grpc::ServerContext* ctx, grpc::ServerReaderWriter<rpc::PeerMessage, rpc::PeerMessage>*) {
-  return Unsupported(*ctx, token_, kNoPeersockets);
 }
 grpc::Status DebugService::repl(grpc::ServerContext* ctx,
                                 grpc::ServerReaderWriter<rpc::ReplMessage, rpc::ReplMessage>*) {

@@ -1,5 +1,5 @@
 // The services of the API that this daemon does not serve yet (the FUSE mounts of issue 17,
-// peersockets, the Hypercore service) and the reference's debugging REPL (JavaScript, never
+// the Hypercore service) and the reference's debugging REPL (JavaScript, never
 // ours). Each rpc checks the token like every other, then answers UNIMPLEMENTED with why:
 // a caller with a wrong token learns nothing, and one with the right token a clear reason.
 #pragma once
@@ -19,16 +19,6 @@ class FuseService final : public ::Fuse::Service {
                        rpc::UnmountResponse* rsp) override;
   grpc::Status info(grpc::ServerContext* ctx, const rpc::InfoRequest* req,
                     rpc::InfoResponse* rsp) override;
-
- private:
-  const std::string token_;
-};
-
-class PeersocketsService final : public ::Peersockets::Service {
- public:
-  explicit PeersocketsService(std::string token) : token_(std::move(token)) {}
-  grpc::Status join(grpc::ServerContext* ctx,
-                    grpc::ServerReaderWriter<rpc::PeerMessage, rpc::PeerMessage>* stream) override;
 
  private:
   const std::string token_;

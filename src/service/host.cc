@@ -99,7 +99,70 @@ Status HostedDrive::SetMirrored(bool mirrored) {
   mirrored_ = mirrored;
   RETURN_IF_ERROR(StartReplication(!mirrored_));
   if (drive_) (void)replication_->Refresh();
+  // The new replication has no selection: the downloads ask for their blocks again.
+  for (auto& [handle, d] : downloads_) RETURN_IF_ERROR(Select(d));
   return Status::Ok();
+}
+
+Status HostedDrive::Select(Download& d) {
+  d.selections.clear();
+  for (const auto& r : d.ranges) {
+    auto handle =
+        host_.replicator().StartDownload(r.feed.get(), BlockIndex(r.start), BlockIndex(r.end));
+    if (!handle.ok() && handle.status().code() == Code::kNotFound && replication_) {
+      // A mounted drive's feed the replication has not met yet: look again, then retry.
+      (void)replication_->Refresh();
+      handle =
+          host_.replicator().StartDownload(r.feed.get(), BlockIndex(r.start), BlockIndex(r.end));
+    }
+    if (!handle.ok()) {
+      Unselect(d);
+      return handle.status().Annotate("downloading blocks of " + ToHex(r.feed->key()));
+    }
+    d.selections.push_back(*handle);
+  }
+  return Status::Ok();
+}
+
+void HostedDrive::Unselect(Download& d) {
+  for (size_t i = 0; i < d.selections.size() && i < d.ranges.size(); i++) {
+    host_.replicator().CancelDownload(d.ranges[i].feed.get(), d.selections[i]);
+  }
+  d.selections.clear();
+}
+
+Result<uint64_t> HostedDrive::AddDownload(std::vector<drive::ContentRange> ranges) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(EnsureOpen());
+  Download d;
+  d.ranges = std::move(ranges);
+  RETURN_IF_ERROR(Select(d));
+  const uint64_t handle = next_download_++;
+  downloads_.emplace(handle, std::move(d));
+  return handle;
+}
+
+void HostedDrive::RemoveDownload(uint64_t handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = downloads_.find(handle);
+  if (it == downloads_.end()) return;
+  Unselect(it->second);
+  downloads_.erase(it);
+}
+
+std::pair<uint64_t, uint64_t> HostedDrive::DownloadProgress(uint64_t handle) const {
+  auto* self = const_cast<HostedDrive*>(this);
+  std::lock_guard<std::mutex> lock(self->mu_);
+  auto it = downloads_.find(handle);
+  if (it == downloads_.end()) return {0, 0};
+  uint64_t held = 0;
+  uint64_t total = 0;
+  for (const auto& r : it->second.ranges) {
+    const uint64_t end = std::min(r.end, std::max(r.start, r.feed->length()));
+    held += end > r.start ? r.feed->Downloaded(BlockIndex(r.start), BlockIndex(end)) : 0;
+    total += r.end - r.start;
+  }
+  return {held, total};
 }
 
 bool HostedDrive::mirrored() const {

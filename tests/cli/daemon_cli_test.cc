@@ -41,7 +41,21 @@ class DaemonCli : public CliTest {
     EXPECT_TRUE(out.ok()) << out.status().ToString();
     return out.ok() ? *out : json::object();
   }
+  // A DHT of one node on loopback, the daemons' bootstrap: its "host:port" ("" on failure).
+  std::string StartDht() {
+    dht_ = std::make_unique<Background>(
+        std::vector<std::string>{HYPERDRIVE_BINARY, "dht-node", "--listen", "127.0.0.1:0"},
+        tmp_.Sub("dht.out"), tmp_.Sub("dht.err"));
+    if (!dht_->WaitFor("dht-node listening on 127.0.0.1:")) {
+      ADD_FAILURE() << dht_->err();
+      return "";
+    }
+    std::string boot = dht_->out();
+    boot = boot.substr(boot.find("listening on ") + 13);
+    return boot.substr(0, boot.find('\n'));
+  }
   std::vector<std::string> started_;
+  std::unique_ptr<Background> dht_;
 };
 
 TEST_F(DaemonCli, StartAnswersStatusRefusesASecondAndStops) {
@@ -149,13 +163,8 @@ TEST_F(DaemonCli, AWrongTokenIsRefusedAsTheReferenceDoes) {
 }
 
 TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
-  auto dht = std::make_unique<Background>(
-      std::vector<std::string>{HYPERDRIVE_BINARY, "dht-node", "--listen", "127.0.0.1:0"},
-      tmp_.Sub("dht.out"), tmp_.Sub("dht.err"));
-  ASSERT_TRUE(dht->WaitFor("dht-node listening on 127.0.0.1:")) << dht->err();
-  std::string boot = dht->out();
-  boot = boot.substr(boot.find("listening on ") + 13);
-  boot = boot.substr(0, boot.find('\n'));
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
   const std::string a = tmp_.Sub("a");
   const std::string b = tmp_.Sub("b");
   Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
@@ -171,6 +180,92 @@ TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
                           {"paths", json::array({"/hello.txt", "/d/x.txt"})}});
   EXPECT_EQ(read["files"]["/hello.txt"], "hello from a") << read;
   EXPECT_EQ(read["files"]["/d/x.txt"], "x") << read;
+}
+
+TEST_F(DaemonCli, ADaemonDownloadsAFolderOfADriveItReadsAndNothingElse) {
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
+  const std::string a = tmp_.Sub("a");
+  const std::string b = tmp_.Sub("b");
+  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
+  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  const json written = Node({{"scenario", "write"},
+                             {"storage", a},
+                             {"files", {{"/d/small.txt", "small"}}},
+                             {"sized", {{"/d/sub/big", 700000}, {"/other", 300000}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  const json out = Node({{"scenario", "download"},
+                         {"storage", b},
+                         {"key", key},
+                         {"path", "/d"},
+                         {"other", "/other"}});
+  ASSERT_TRUE(out.contains("after")) << out;
+  // Nothing of the content was here before; once the folder is done, its files are all here and
+  // the file outside it (written right after them) is not.
+  for (const char* path : {"/d/small.txt", "/d/sub/big", "/other"}) {
+    EXPECT_EQ(out["before"][path]["downloadedBlocks"], 0) << path << " " << out;
+  }
+  const json& done = out["done"];
+  EXPECT_GT(done["/d/sub/big"]["blocks"].get<int>(), 1) << out;
+  EXPECT_EQ(done["/d/sub/big"]["downloadedBlocks"], done["/d/sub/big"]["blocks"]) << out;
+  EXPECT_EQ(done["/d/small.txt"]["downloadedBlocks"], 1) << out;
+  EXPECT_GT(done["/other"]["blocks"].get<int>(), 0) << out;
+  EXPECT_EQ(done["/other"]["downloadedBlocks"], 0) << out;
+  // The folder's blocks stay after its download is cancelled.
+  EXPECT_EQ(out["after"]["/d/sub/big"]["downloadedBlocks"], done["/d/sub/big"]["blocks"]) << out;
+}
+
+TEST_F(DaemonCli, TwoDaemonsExchangePeersocketsMessagesOnATopic) {
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
+  const std::string a = tmp_.Sub("a");
+  const std::string b = tmp_.Sub("b");
+  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
+  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  // The daemons meet through a drive that b reads from a (peersockets ride on the connection).
+  const json written =
+      Node({{"scenario", "write"}, {"storage", a}, {"files", {{"/hello.txt", "hi"}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  const json read = Node(
+      {{"scenario", "read"}, {"storage", b}, {"key", key}, {"paths", json::array({"/hello.txt"})}});
+  ASSERT_EQ(read["files"]["/hello.txt"], "hi") << read;
+  const json out =
+      Node({{"scenario", "peersockets"}, {"storage", a}, {"other", b}, {"topic", "chat"}});
+  ASSERT_TRUE(out.contains("got")) << out;
+  // b heard a (under a's alias at b) and a heard b's answer (under b's alias at a), once.
+  ASSERT_GE(out["got"]["b"].size(), 1u) << out;
+  EXPECT_EQ(out["got"]["b"][0]["msg"].get<std::string>().rfind("hello from a ", 0), 0u) << out;
+  EXPECT_EQ(out["got"]["b"][0]["alias"], out["aliasOfA"]) << out;
+  ASSERT_EQ(out["got"]["a"].size(), 1u) << out;
+  EXPECT_EQ(out["got"]["a"][0]["msg"], "hello from b") << out;
+  EXPECT_EQ(out["got"]["a"][0]["alias"], out["aliasOfB"]) << out;
+}
+
+TEST_F(DaemonCli, TheReferencePeersocketsModuleTalksToOurDaemon) {
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
+  const std::string root = tmp_.Sub("root");
+  Start(root, {"--bootstrap", boot, "--swarm-port", "0"});
+  // The swarm's port, from the line the daemon logs once it listens.
+  const std::string log = ReadText(root + "/daemon.log");
+  const size_t at = log.find("; swarm port ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const int port = std::atoi(log.c_str() + at + 13);
+  ASSERT_GT(port, 0) << log;
+  // Node's peersockets 0.3.4 on a hypercore-protocol 8 stream to our swarm port, and our
+  // daemon's client on the same topic, answering.
+  auto out = hyper::testing::RunNode(
+      "peersockets_node", {json({{"storage", root}, {"port", port}, {"topic", "ping"}}).dump()});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const json& o = *out;
+  ASSERT_GE(o["daemon"].size(), 1u) << o;
+  EXPECT_EQ(o["daemon"][0]["msg"].get<std::string>().rfind("hello from node ", 0), 0u) << o;
+  EXPECT_EQ(o["daemon"][0]["alias"], o["aliasOfNode"]) << o;
+  ASSERT_GE(o["node"].size(), 1u) << o;
+  EXPECT_EQ(o["node"][0]["from"], o["daemonKey"]) << o;
+  EXPECT_EQ(o["node"][0]["msg"], "pong: " + o["daemon"][0]["msg"].get<std::string>()) << o;
 }
 
 TEST_F(DaemonCli, RememberedNetworkConfigurationsSurviveARestart) {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hyper/corestore/corestore.h"
@@ -124,11 +125,27 @@ class HostedDrive {
   Status SetMirrored(bool mirrored);
   bool mirrored() const;
 
+  // Downloads the blocks of `ranges` (Drive::ContentRanges of a path) in the background, from
+  // whichever peers have them, until RemoveDownload; the selection outlives restarts of the
+  // drive's replication (mirror / unmirror). Returns the download's handle.
+  Result<uint64_t> AddDownload(std::vector<drive::ContentRange> ranges);
+  // Stops asking for the download's blocks (what arrived stays). Unknown handles are ignored.
+  void RemoveDownload(uint64_t handle);
+  // Blocks of the download held here, and in all (its progress).
+  std::pair<uint64_t, uint64_t> DownloadProgress(uint64_t handle) const;
+
  private:
   friend class Host;
   HostedDrive(Host& host, crypto::PublicKey key, std::unique_ptr<drive::Drive> drive);
   Status EnsureOpen();                   // REQUIRES: mu_ held
   Status StartReplication(bool sparse);  // REQUIRES: mu_ held
+  // A download's ranges and the replicator's selection handle of each.
+  struct Download {
+    std::vector<drive::ContentRange> ranges;
+    std::vector<uint64_t> selections;
+  };
+  Status Select(Download& d);  // REQUIRES: mu_ held
+  void Unselect(Download& d);  // REQUIRES: mu_ held
 
   Host& host_;
   const crypto::PublicKey key_;
@@ -137,6 +154,8 @@ class HostedDrive {
   std::unique_ptr<drive::Drive> drive_;
   std::unique_ptr<replication::DriveReplication> replication_;
   bool mirrored_ = false;
+  std::map<uint64_t, Download> downloads_;
+  uint64_t next_download_ = 1;
 };
 
 class Host {

@@ -5,9 +5,17 @@
 //                      (files, streams with ranges and a big file, directories, symlinks,
 //                      metadata, versions, checkouts, diff, watch, mounts, network, peers)
 //   scenario "badtoken": the same daemon with a wrong token: the first call's error
-//   scenario "write":  writes `files` ({path: text}) into a new drive, configures it to be
-//                      announced, prints {key}
+//   scenario "write":  writes `files` ({path: text}) and `sized` ({path: bytes}, pseudo-random
+//                      content) into a new drive, configures it to be announced, prints {key}
+//   scenario "download": gets drive `key`, downloads `path` (drive.download) and follows its
+//                      progress as the reference exposes it (fileStats' downloadedBlocks) until
+//                      done; cancels it (and a download of `other`, at once); prints the file
+//                      stats of the whole drive before, once done, and after
 //   scenario "read":   gets drive `key` (found through the daemon's swarm) and reads `paths`
+//   scenario "peersockets": two daemons (`storage` and `other`, already connected): both join
+//                      topic `topic`; the first sends to the second (found by its Noise key)
+//                      until a message arrives, the second answers the alias it came from;
+//                      prints what each received and the aliases
 //   scenario "configs": the daemon's network configurations {keyhex: {lookup, announce,
 //                      remember}}
 'use strict'
@@ -181,6 +189,82 @@ function collect2 (stream) {
   })
 }
 
+async function download (client) {
+  const drive = await client.drive.get({ key: Buffer.from(cfg.key, 'hex') })
+  const held = async path => {
+    const out = {}
+    for (const [p, s] of await drive.fileStats(path)) {
+      out[p] = { blocks: s.blocks, downloadedBlocks: s.downloadedBlocks }
+    }
+    return out
+  }
+  const before = await held('/')
+  const dl = await drive.download(cfg.path)
+  // No event tells a client that a download is done: it sees the blocks arrive in fileStats,
+  // as with the reference daemon. Asked again each time the last answer came back.
+  const deadline = Date.now() + 30000
+  let polls = 0
+  for (;;) {
+    const now = await held(cfg.path)
+    polls++
+    if (Object.values(now).every(s => s.downloadedBlocks === s.blocks)) break
+    if (Date.now() > deadline) throw new Error('not downloaded within 30 s: ' + JSON.stringify(now))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  const done = await held('/')
+  await dl.destroy() // a finished download: cancelling it is no error
+  const other = await drive.download(cfg.other)
+  await other.destroy()
+  const after = await held('/')
+  return { before, done, after, polls }
+}
+
+async function peersockets (client) {
+  const other = new HyperdriveClient({ storage: cfg.other })
+  await other.ready()
+  try {
+    const keyA = (await client.status()).noiseKey
+    const keyB = (await other.status()).noiseKey
+    const aliasOfB = await client.peers.getAlias(keyB) // B as the first daemon names it
+    const got = { a: [], b: [] }
+    let answered
+    const answeredA = new Promise(resolve => { answered = resolve })
+    let topicB = null
+    const topicA = client.peersockets.join(cfg.topic, {
+      onmessage: (alias, msg) => {
+        got.a.push({ alias, msg: msg.toString() })
+        answered()
+      }
+    })
+    topicB = other.peersockets.join(cfg.topic, {
+      onmessage: (alias, msg) => {
+        got.b.push({ alias, msg: msg.toString() })
+        if (got.b.length === 1) topicB.send(alias, Buffer.from('hello from b'))
+      }
+    })
+    // A message is delivered only once the receiver has joined, and a client is not told when
+    // that is: the first daemon says hello again each time the last one may have been early,
+    // until the answer comes (or the deadline).
+    let n = 0
+    const hello = () => topicA.send(aliasOfB, Buffer.from('hello from a ' + n++))
+    hello()
+    const timer = setInterval(hello, 200)
+    const deadline = new Promise((resolve, reject) => setTimeout(() => reject(new Error(
+      'no answer within 20 s: ' + JSON.stringify(got))), 20000))
+    try {
+      await Promise.race([answeredA, deadline])
+    } finally {
+      clearInterval(timer)
+    }
+    const aliasOfA = await other.peers.getAlias(keyA) // A as the second daemon names it
+    topicA.close()
+    topicB.close()
+    return { got, aliasOfA, aliasOfB, sent: n }
+  } finally {
+    other.close()
+  }
+}
+
 async function main () {
   const opts = { storage: cfg.storage }
   if (cfg.scenario === 'badtoken') {
@@ -203,10 +287,15 @@ async function main () {
     if (cfg.scenario === 'tour') return await tour(client)
     if (cfg.scenario === 'write') {
       const drive = await client.drive.get()
-      for (const [path, text] of Object.entries(cfg.files)) await drive.writeFile(path, text)
+      for (const [path, text] of Object.entries(cfg.files || {})) await drive.writeFile(path, text)
+      for (const [path, size] of Object.entries(cfg.sized || {})) {
+        await drive.writeFile(path, bytesOf(size, size))
+      }
       await drive.configureNetwork({ announce: true, lookup: true, remember: true })
       return { key: drive.key.toString('hex') }
     }
+    if (cfg.scenario === 'download') return await download(client)
+    if (cfg.scenario === 'peersockets') return await peersockets(client)
     if (cfg.scenario === 'configs') {
       const configs = await client.drive.allNetworkConfigurations()
       return { configs: Object.fromEntries(configs) }
