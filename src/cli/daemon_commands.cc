@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "discovery.h"
 #include "hyper/client/client.h"
+#include "progress.h"
 #include "stop_signal.h"
 #include "store.h"
 
@@ -251,6 +252,60 @@ Status PrintStatus(const std::string& storage) {
   return Status::Ok();
 }
 
+// One core's counters: "3/3 blocks of 1.2 KiB, 1 peer, up 0 B, down 0 B".
+std::string CountersText(const client::CoreCounters& c) {
+  return std::to_string(c.downloaded_blocks) + "/" + std::to_string(c.total_blocks) +
+         " blocks of " + Progress::FormatBytes(static_cast<double>(c.total_bytes)) + ", " +
+         std::to_string(c.peers) + (c.peers == 1 ? " peer" : " peers") + ", up " +
+         Progress::FormatBytes(static_cast<double>(c.uploaded_bytes)) + ", down " +
+         Progress::FormatBytes(static_cast<double>(c.downloaded_bytes));
+}
+
+void PrintDriveStats(const std::vector<client::MountCounters>& mounts) {
+  if (mounts.empty()) return;
+  std::printf("hyper://%s\n", ToHex(mounts.front().metadata.key).c_str());
+  for (const auto& m : mounts) {
+    std::printf("  %s\n    metadata: %s\n", m.path.c_str(), CountersText(m.metadata).c_str());
+    if (m.content) {
+      std::printf("    content:  %s\n", CountersText(*m.content).c_str());
+    } else {
+      std::printf("    content:  not known yet (the drive's header is not here)\n");
+    }
+  }
+}
+
+// The counters of one drive (and its mounts), or of every drive the daemon has open, from the
+// running daemon of the root.
+Status PrintStats(const std::string& storage, const std::string& url) {
+  std::optional<HyperUrl> target;
+  if (!url.empty()) {
+    ASSIGN_OR_RETURN(HyperUrl u, ParseHyperUrl(url));
+    target = u;
+  }
+  ASSIGN_OR_RETURN(std::string root, RootOrError(storage));
+  auto address = client::FindDaemon(root);
+  if (!address.ok() || !RunningPid(daemon::Root{root})) {
+    if (!std::getenv("HYPERDRIVE_ENDPOINT")) {
+      return Status::NotFound("no daemon runs on " + root +
+                              " (stats are the running daemon's: `hyperdrive start`)");
+    }
+  }
+  if (!address.ok()) return address.status();
+  ASSIGN_OR_RETURN(auto c, client::DaemonClient::Connect(*address));
+  if (target) {
+    std::array<uint8_t, 32> key{};
+    std::copy(target->key.begin(), target->key.end(), key.begin());
+    ASSIGN_OR_RETURN(auto drive, c->GetDrive(key));
+    ASSIGN_OR_RETURN(auto mounts, drive->Stats(/*recursive=*/true));
+    PrintDriveStats(mounts);
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(auto all, c->AllStats());
+  if (all.empty()) std::printf("no drive is open in the daemon\n");
+  for (const auto& d : all) PrintDriveStats(d);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a, Action* action) {
@@ -284,6 +339,16 @@ void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a,
   CLI::App* status = app.add_subcommand(
       "status", "Whether the daemon of the root (--storage) runs, and its endpoint and identity");
   status->callback([&storage, action] { *action = [&storage] { return PrintStatus(storage); }; });
+
+  CLI::App* stats = app.add_subcommand(
+      "stats",
+      "Counters from the running daemon of the root (--storage): for each drive it has open (or "
+      "the one URL names, with its mounts), blocks held of each core's length, its size, peers, "
+      "and bytes up and down since the daemon started");
+  stats->add_option("url", a.stats_url, "hyper://KEY of one drive (default: every open drive)");
+  stats->callback([&storage, &a, action] {
+    *action = [&storage, &a] { return PrintStats(storage, a.stats_url); };
+  });
 }
 
 }  // namespace hyper::cli

@@ -23,6 +23,7 @@ struct DaemonArgs {
   bool no_announce = false;
   std::string log_level = "info";
   DiscoveryArgs discovery;
+  std::string stats_url;  // `stats [URL]`
 };
 
 void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& args, Action* action);

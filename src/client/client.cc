@@ -50,6 +50,34 @@ Result<DaemonAddress> FindDaemon(const std::string& root) {
   return DaemonAddress{c.endpoint, c.token};
 }
 
+namespace {
+
+CoreCounters CountersOf(const hyper::rpc::CoreStats& c) {
+  CoreCounters out;
+  if (c.key().size() == out.key.size()) std::copy(c.key().begin(), c.key().end(), out.key.begin());
+  out.peers = c.peers();
+  out.uploaded_bytes = c.uploadedbytes();
+  out.downloaded_bytes = c.downloadedbytes();
+  out.total_blocks = c.totalblocks();
+  out.downloaded_blocks = c.downloadedblocks();
+  out.total_bytes = c.totalbytes();
+  return out;
+}
+
+std::vector<MountCounters> CountersOf(const hyper::rpc::DriveStats& d) {
+  std::vector<MountCounters> out;
+  for (const auto& m : d.stats()) {
+    MountCounters mc;
+    mc.path = m.path();
+    mc.metadata = CountersOf(m.metadata());
+    if (m.has_content()) mc.content = CountersOf(m.content());
+    out.push_back(std::move(mc));
+  }
+  return out;
+}
+
+}  // namespace
+
 // What a RemoteDrive shares with its client: the channel's Drive stub and the token.
 struct RemoteDrive::Impl {
   DaemonAddress address;
@@ -105,6 +133,17 @@ Result<DaemonStatus> DaemonClient::GetStatus() {
   }
   st.fuse_available = rsp.fuseavailable();
   return st;
+}
+
+Result<std::vector<std::vector<MountCounters>>> DaemonClient::AllStats() {
+  grpc::ClientContext ctx;
+  impl_->Prepare(ctx);
+  hyper::rpc::StatsResponse rsp;
+  RETURN_IF_ERROR(
+      FromGrpc(impl_->drives->stub->allStats(&ctx, hyper::rpc::StatsRequest(), &rsp), "allStats"));
+  std::vector<std::vector<MountCounters>> out;
+  for (const auto& d : rsp.stats()) out.push_back(CountersOf(d));
+  return out;
 }
 
 Result<std::unique_ptr<RemoteDrive>> DaemonClient::GetDrive(
@@ -198,6 +237,17 @@ Result<std::string> RemoteDrive::ReadRange(const std::string& path, uint64_t sta
   while (reader->Read(&m)) out += m.chunk();
   RETURN_IF_ERROR(FromGrpc(reader->Finish(), "createReadStream " + path));
   return out;
+}
+
+Result<std::vector<MountCounters>> RemoteDrive::Stats(bool recursive) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(ctx);
+  hyper::rpc::DriveStatsRequest req;
+  req.set_id(id_);
+  req.set_recursive(recursive);
+  hyper::rpc::DriveStatsResponse rsp;
+  RETURN_IF_ERROR(FromGrpc(impl_->stub->stats(&ctx, req, &rsp), "stats"));
+  return CountersOf(rsp.stats());
 }
 
 Result<RemoteStat> RemoteDrive::Stat(const std::string& path) {

@@ -5,18 +5,14 @@
 #include <vector>
 
 #include "hyper/drive/drive.h"
-#include "hyper/storage/file.h"
+#include "tests/support/memory_drive.h"
 
 namespace hyper::drive {
 namespace {
 
-class ContentRangesTest : public ::testing::Test {
+class ContentRangesTest : public hyper::testing::MemoryDriveTest {
  protected:
-  void SetUp() override {
-    store_ = std::move(corestore::Corestore::Open(dir_.factory())).value();
-    drive_ = std::move(Drive::Open(*store_, {})).value();
-  }
-  Stat Write(Drive& d, std::string_view path, size_t bytes) {
+  Stat WriteBlocks(Drive& d, std::string_view path, size_t bytes) {
     Bytes data(bytes, static_cast<uint8_t>(path.size()));
     // Through a writer: a file of more than one block (WriteFile writes one).
     WriteOptions o;
@@ -34,16 +30,12 @@ class ContentRangesTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << path << ": " << r.status().ToString();
     return r.ok() ? *r : std::vector<ContentRange>();
   }
-
-  storage::MemoryDirectory dir_;
-  std::unique_ptr<corestore::Corestore> store_;
-  std::unique_ptr<Drive> drive_;
 };
 
 TEST_F(ContentRangesTest, AFileSelectsItsBlocksAndAFolderEveryFileBelowItMerged) {
-  const Stat a = Write(*drive_, "/dir/a", kContentBlockBytes + 1000);  // two blocks
-  const Stat outside = Write(*drive_, "/outside", 10);
-  const Stat b = Write(*drive_, "/dir/sub/b", 5);
+  const Stat a = WriteBlocks(*drive_, "/dir/a", kContentBlockBytes + 1000);  // two blocks
+  const Stat outside = WriteBlocks(*drive_, "/outside", 10);
+  const Stat b = WriteBlocks(*drive_, "/dir/sub/b", 5);
   ASSERT_TRUE(drive_->Symlink("/outside", "/dir/link").ok());
   ASSERT_GT(a.blocks, 1u);
 
@@ -79,8 +71,8 @@ TEST_F(ContentRangesTest, AFolderDoesNotEnterMountsButAPathInsideAMountUsesItsFe
   DriveOptions o;
   o.namespace_name = "other";
   auto other = std::move(Drive::Open(*store_, o)).value();
-  const Stat inner = Write(*other, "/inner/file", 1000);
-  Write(*drive_, "/top", 10);
+  const Stat inner = WriteBlocks(*other, "/inner/file", 1000);
+  WriteBlocks(*drive_, "/top", 10);
   ASSERT_TRUE(drive_->Mount("/m", other->key()).ok());
 
   auto root = Ranges("/");

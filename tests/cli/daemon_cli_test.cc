@@ -268,6 +268,34 @@ TEST_F(DaemonCli, TheReferencePeersocketsModuleTalksToOurDaemon) {
   EXPECT_EQ(o["node"][0]["msg"], "pong: " + o["daemon"][0]["msg"].get<std::string>()) << o;
 }
 
+TEST_F(DaemonCli, StatsComeFromTheRunningDaemon) {
+  const std::string root = tmp_.Sub("root");
+  const auto none = RunCli(root, {"stats"});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.stderr_text.find("no daemon runs on"), std::string::npos) << none.stderr_text;
+  Start(root);
+  EXPECT_NE(ExpectSuccess(RunCli(root, {"stats"}), {"stats"}).find("no drive is open"),
+            std::string::npos);
+  const json written =
+      Node({{"scenario", "write"}, {"storage", root}, {"sized", {{"/big", 700000}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  // The drive (written here: every block held) with its two cores; the metadata holds the
+  // header and the file's Stat, the content the file's two blocks.
+  const std::string one =
+      ExpectSuccess(RunCli(root, {"stats", "hyper://" + key}), {"stats", "hyper://" + key});
+  EXPECT_EQ(one.rfind("hyper://" + key + "\n  /\n    metadata: 2/2 blocks of ", 0), 0u) << one;
+  // (ExpectSuccess drops the output's last newline.)
+  EXPECT_NE(one.find("\n    content:  2/2 blocks of 683.6 KiB, 0 peers, up 0 B, down 0 B"),
+            std::string::npos)
+      << one;
+  // Every open drive: it is open (configured to be announced), so it is listed.
+  const std::string all = ExpectSuccess(RunCli(root, {"stats"}), {"stats"});
+  EXPECT_NE(all.find("hyper://" + key + "\n"), std::string::npos) << all;
+  const auto bad = RunCli(root, {"stats", "hyper://nothex"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(DaemonCli, RememberedNetworkConfigurationsSurviveARestart) {
   const std::string root = tmp_.Sub("root");
   Start(root);

@@ -47,6 +47,24 @@ struct RemoteStat {
   bool IsFile() const { return (mode & 0170000) == 0100000; }
 };
 
+// Counters of one core (a drive's metadata or content feed), as Drive.stats reports them.
+struct CoreCounters {
+  std::array<uint8_t, 32> key{};
+  uint32_t peers = 0;  // connections replicating it now
+  uint64_t uploaded_bytes = 0;
+  uint64_t downloaded_bytes = 0;
+  uint64_t total_blocks = 0;  // its length
+  uint64_t downloaded_blocks = 0;
+  uint64_t total_bytes = 0;
+};
+
+// The counters of a drive ("/") or of one of its mounts (its path).
+struct MountCounters {
+  std::string path;
+  CoreCounters metadata;
+  std::optional<CoreCounters> content;  // none before the drive's header names it
+};
+
 // A drive session on the daemon, the shape of the drive API (hyper/drive/drive.h): paths are
 // absolute in the drive; errors are the daemon's (NotFound, Exists, NotWritable, ...).
 class RemoteDrive {
@@ -71,6 +89,8 @@ class RemoteDrive {
   Status Unlink(const std::string& path);
   Status Rmdir(const std::string& path);
   Status Symlink(const std::string& target, const std::string& link_path);
+  // Drive.stats: the drive's counters ("/" first) and, with recursive, its mounts'.
+  Result<std::vector<MountCounters>> Stats(bool recursive = true);
 
  private:
   friend class DaemonClient;
@@ -98,6 +118,10 @@ class DaemonClient {
   Result<std::unique_ptr<RemoteDrive>> GetDrive(
       const std::optional<std::array<uint8_t, 32>>& key = std::nullopt,
       std::optional<uint64_t> version = std::nullopt);
+
+  // Drive.allStats: the counters of every drive open in the daemon (each list's first entry,
+  // "/", is the drive itself: its metadata key is the drive's key).
+  Result<std::vector<std::vector<MountCounters>>> AllStats();
 
   struct Impl;
 
