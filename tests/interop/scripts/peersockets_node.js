@@ -11,7 +11,10 @@
 const net = require('net')
 const { EventEmitter } = require('events')
 const Protocol = require('hypercore-protocol')
-const Peersockets = require('peersockets')
+// The peersockets the Node daemon itself loads (a dependency of hyperdrive-daemon 1.14.5).
+const Peersockets = require(require.resolve('peersockets', {
+  paths: [require.resolve('hyperdrive-daemon')]
+}))
 const { HyperdriveClient } = require('hyperdrive-daemon-client')
 
 const cfg = JSON.parse(process.argv[2])
