@@ -1,0 +1,52 @@
+// An HTTP answer as the gateway's handler builds it: status, headers, and a body either held
+// whole (small: pages, listings' batches, errors) or produced on demand by a BodySource (files),
+// one chunk at a time as the client takes them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hyper/util/bytes.h"
+#include "hyper/util/status.h"
+
+namespace hyper::gateway {
+
+// A body produced in chunks. Next runs on a thread that may block (reading a drive, waiting for
+// a peer); the server asks for the next chunk only once the one before has been written to the
+// client, so a slow client holds one chunk of memory and no thread.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // The next bytes (valid until the next call); empty once the body is complete. An error ends
+  // the connection (the status line has gone out already).
+  virtual Result<ByteView> Next() = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added
+  std::string body;                                          // when `stream` is null
+  std::unique_ptr<BodySource> stream;  // produces exactly content_length bytes
+  uint64_t content_length = 0;         // with `stream`; else body.size()
+  bool head = false;                   // a HEAD: the head alone goes out
+
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  uint64_t Length() const { return stream ? content_length : body.size(); }
+};
+
+// "Not Found" for 404.
+std::string_view ReasonPhrase(int status);
+
+// A small text/plain answer: "404 Not Found\n<why>\n".
+HttpResponse TextResponse(int status, std::string_view why);
+
+// The status line and headers, with Content-Length and Connection.
+std::string SerializeHead(const HttpResponse& r, bool keep_alive);
+
+}  // namespace hyper::gateway

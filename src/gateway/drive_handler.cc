@@ -1,0 +1,339 @@
+// GET and HEAD of drive paths: files (ranges, conditional requests, caching), directories
+// (redirect to the trailing slash, index.html, listings in HTML or JSON) and the errors.
+#include "hyper/gateway/drive_handler.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "hyper/drive/file_reader.h"
+#include "hyper/gateway/content_type.h"
+#include "hyper/gateway/range.h"
+#include "hyper/gateway/request_path.h"
+
+namespace hyper::gateway {
+
+namespace {
+
+// A file's bytes [pos, end), read a window at a time (the whole range at once when local).
+class FileBody : public BodySource {
+ public:
+  FileBody(DriveSource& source, const crypto::PublicKey& key, std::shared_ptr<drive::Drive> head,
+           std::shared_ptr<drive::Drive> drive, std::string path, uint64_t start, uint64_t end,
+           uint64_t window)
+      : source_(source),
+        key_(key),
+        head_(std::move(head)),
+        drive_(std::move(drive)),
+        path_(std::move(path)),
+        pos_(start),
+        end_(end),
+        window_(window) {}
+
+  Result<ByteView> Next() override {
+    if (pos_ >= end_) return ByteView();
+    if (!reader_ || reader_->remaining() == 0) {
+      const uint64_t stop = window_ == 0 ? end_ : std::min(end_, pos_ + window_);
+      RETURN_IF_ERROR(source_.FetchRange(key_, *drive_, path_, pos_, stop));
+      ASSIGN_OR_RETURN(reader_, drive::FileReader::Open(*drive_, path_, pos_, stop - pos_));
+    }
+    ASSIGN_OR_RETURN(ByteView chunk, reader_->Next());
+    if (chunk.empty()) return Status::Corruption("the file ended early: " + path_);
+    pos_ += chunk.size();
+    return chunk;
+  }
+
+ private:
+  DriveSource& source_;
+  crypto::PublicKey key_;
+  std::shared_ptr<drive::Drive> head_;  // keeps the checkout's drive open
+  std::shared_ptr<drive::Drive> drive_;
+  std::string path_;
+  uint64_t pos_, end_, window_;
+  std::unique_ptr<drive::FileReader> reader_;
+};
+
+// FNV-1a, 64 bits: a stable digest for ETags (not a security boundary).
+uint64_t Fnv1a(std::string_view s, uint64_t h = 14695981039346656037ULL) {
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string EtagOf(const crypto::PublicKey& key, uint64_t version, const std::string& path) {
+  const std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+  char digest[17];
+  std::snprintf(digest, sizeof(digest), "%016llx",
+                static_cast<unsigned long long>(Fnv1a(path, Fnv1a(k))));
+  return "\"" + std::to_string(version) + "-" + digest + "\"";
+}
+
+// Whether an If-None-Match list holds `etag` (weak comparison) or "*".
+bool NoneMatch(const std::string& header, const std::string& etag) {
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+HttpResponse ErrorResponse(const Status& s) { return TextResponse(StatusFor(s), s.message()); }
+
+void CommonHeaders(HttpResponse& r, const std::string& etag, bool pinned) {
+  r.Set("ETag", etag);
+  r.Set("Cache-Control", pinned ? "public, max-age=31536000, immutable" : "no-cache");
+  r.Set("X-Content-Type-Options", "nosniff");
+}
+
+std::string TypeName(const drive::Stat& st) {
+  if (st.IsDirectory() || st.mount) return "directory";
+  if (st.IsSymlink()) return "symlink";
+  return "file";
+}
+
+HttpResponse Listing(const HttpRequest& req, const RequestPath& rp,
+                     const std::vector<drive::DirEntry>& entries) {
+  HttpResponse r;
+  std::vector<const drive::DirEntry*> sorted;
+  sorted.reserve(entries.size());
+  for (const auto& e : entries) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->name < b->name; });
+  const std::string* accept = req.Header("accept");
+  if (accept != nullptr && accept->find("application/json") != std::string::npos) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto* e : sorted) {
+      j.push_back({{"name", e->name},
+                   {"type", TypeName(e->stat)},
+                   {"size", e->stat.size},
+                   {"mtime", e->stat.mtime}});
+    }
+    r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    r.Set("Content-Type", "application/json");
+    return r;
+  }
+  const std::string base = PercentEncodePath(rp.prefix + (rp.path == "/" ? "" : rp.path)) + "/";
+  std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
+                     HtmlEscape(rp.path) + "</title></head><body>\n<h1>" + HtmlEscape(rp.path) +
+                     "</h1>\n<ul>\n";
+  if (rp.path != "/") html += "<li><a href=\"../\">../</a></li>\n";
+  for (const auto* e : sorted) {
+    const bool dir = TypeName(e->stat) == "directory";
+    const std::string name = e->name + (dir ? "/" : "");
+    html += "<li><a href=\"" + HtmlEscape(base + PercentEncodePath(name)) + "\">" +
+            HtmlEscape(name) + "</a>" + (dir ? "" : " " + std::to_string(e->stat.size) + " bytes") +
+            "</li>\n";
+  }
+  html += "</ul>\n</body></html>\n";
+  r.body = std::move(html);
+  r.Set("Content-Type", "text/html; charset=utf-8");
+  return r;
+}
+
+}  // namespace
+
+int StatusFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kNotFound:
+    case Code::kNotADirectory:
+    case Code::kOutOfRange:
+      return 404;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kTimeout:
+      return 504;
+    case Code::kIOError:
+    case Code::kCancelled:
+      return 502;
+    default:
+      return 500;
+  }
+}
+
+Result<std::shared_ptr<drive::Drive>> LocalDriveSource::Open(const crypto::PublicKey& key) {
+  drive::DriveOptions options;
+  options.key = key;
+  options.create_if_missing = false;
+  auto opened = drive::Drive::Open(store_, options);
+  if (!opened.ok()) {
+    if (opened.status().code() == Code::kNotFound) {
+      return Status::NotFound("no drive " + ToHex(key) + " here");
+    }
+    return opened.status();
+  }
+  return std::shared_ptr<drive::Drive>(std::move(opened).value());
+}
+
+HttpResponse DriveHandler::Handle(const HttpRequest& req) {
+  auto parsed = ParseRequestPath(req.target);
+  if (!parsed.ok()) return TextResponse(400, parsed.status().message());
+  const RequestPath& rp = *parsed;
+  if (!rp.has_key) {
+    if (options_.default_key) {
+      HttpResponse r = TextResponse(301, "");
+      r.Set("Location", "/" + ToHex(*options_.default_key) + "/");
+      return r;
+    }
+    HttpResponse r;
+    r.Set("Content-Type", "text/html; charset=utf-8");
+    r.Set("X-Content-Type-Options", "nosniff");
+    r.body =
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>hyperdrive gateway</title>"
+        "</head><body><p>hyperdrive gateway: GET /&lt;key&gt;[+version]/path</p></body></html>\n";
+    return r;
+  }
+  if (!options_.any_key && (!options_.default_key || *options_.default_key != rp.key)) {
+    return TextResponse(404, "this gateway serves one drive only");
+  }
+  auto head = source_.Open(rp.key);
+  if (!head.ok()) return ErrorResponse(head.status());
+  std::shared_ptr<drive::Drive> d = *head;
+  bool pinned = false;
+  if (rp.version) {
+    const std::string& v = *rp.version;
+    const bool numeric = v.size() <= 19 && std::all_of(v.begin(), v.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
+    uint64_t version = 0;
+    if (numeric) {
+      version = std::stoull(v);
+      pinned = true;
+    } else {
+      auto tagged = (*head)->GetTaggedVersion(v);
+      if (!tagged.ok()) {
+        if (tagged.status().code() == Code::kNotFound) {
+          return TextResponse(404, "no version or tag '" + v + "'");
+        }
+        return ErrorResponse(tagged.status());
+      }
+      version = *tagged;
+    }
+    if (version == 0 || version > (*head)->version()) {
+      return TextResponse(404, "version " + std::to_string(version) +
+                                   " does not exist (the drive is at " +
+                                   std::to_string((*head)->version()) + ")");
+    }
+    auto checkout = (*head)->Checkout(version);
+    if (!checkout.ok()) return ErrorResponse(checkout.status());
+    d = std::shared_ptr<drive::Drive>(std::move(checkout).value());
+  }
+  std::string path = rp.path;
+  auto st = d->GetStat(path);
+  if (!st.ok() && st.status().code() == Code::kNotFound && path == "/") {
+    // The root of a drive without entries: an empty directory.
+    drive::Stat root;
+    root.mode = drive::kModeDirectory | drive::kDefaultDirectoryMode;
+    st = root;
+  }
+  if (!st.ok()) return ErrorResponse(st.status());
+  const bool directory = st->IsDirectory() || st->mount;
+  if (directory) {
+    if (!rp.trailing_slash && path != "/") {
+      HttpResponse r = TextResponse(301, "");
+      r.Set("Location", PercentEncodePath(rp.prefix + path) + "/");
+      return r;
+    }
+    if (rp.path == "/" && !rp.trailing_slash && req.target.find('?') == std::string::npos) {
+      // "/<key>" itself: links in the listing are relative to "/<key>/".
+      HttpResponse r = TextResponse(301, "");
+      r.Set("Location", PercentEncodePath(rp.prefix) + "/");
+      return r;
+    }
+    const std::string index = (path == "/" ? "" : path) + "/index.html";
+    auto ist = d->GetStat(index);
+    if (ist.ok() && ist->IsFile()) {
+      path = index;
+      st = ist;
+    } else {
+      Status fetched = source_.FetchListing(rp.key, *d, path);
+      if (!fetched.ok()) return ErrorResponse(fetched);
+      auto entries = d->Readdir(path);
+      if (!entries.ok()) return ErrorResponse(entries.status());
+      HttpResponse r = Listing(req, rp, *entries);
+      const std::string etag = EtagOf(rp.key, d->version(), path + "/");
+      CommonHeaders(r, etag, pinned);
+      r.Set("Vary", "Accept");
+      if (const std::string* inm = req.Header("if-none-match"); inm && NoneMatch(*inm, etag)) {
+        HttpResponse nm;
+        nm.status = 304;
+        CommonHeaders(nm, etag, pinned);
+        return nm;
+      }
+      return r;
+    }
+  }
+  if (!st->IsFile()) return TextResponse(404, "not a file: " + path);
+  const std::string etag = EtagOf(rp.key, d->version(), path);
+  HttpResponse r;
+  CommonHeaders(r, etag, pinned);
+  r.Set("Accept-Ranges", "bytes");
+  r.Set("Content-Type", std::string(ContentTypeFor(path)));
+  if (const std::string* inm = req.Header("if-none-match"); inm && NoneMatch(*inm, etag)) {
+    r.status = 304;
+    return r;
+  }
+  const uint64_t size = st->size;
+  uint64_t start = 0;
+  uint64_t end = size;
+  const std::string* range = req.Header("range");
+  const std::string* if_range = req.Header("if-range");
+  if (range != nullptr && (if_range == nullptr || *if_range == etag)) {
+    RangeRequest rr = ParseRange(*range, size);
+    if (rr.kind == RangeRequest::Kind::kUnsatisfiable) {
+      HttpResponse bad = TextResponse(416, "the range starts past the end of the file");
+      bad.Set("Content-Range", "bytes */" + std::to_string(size));
+      bad.Set("Accept-Ranges", "bytes");
+      bad.Set("ETag", etag);
+      return bad;
+    }
+    if (rr.kind == RangeRequest::Kind::kSatisfiable) {
+      start = rr.start;
+      end = rr.end;
+      r.status = 206;
+      r.Set("Content-Range", "bytes " + std::to_string(start) + "-" + std::to_string(end - 1) +
+                                 "/" + std::to_string(size));
+    }
+  }
+  r.content_length = end - start;
+  r.stream = std::make_unique<FileBody>(source_, rp.key, *head, d, path, start, end,
+                                        source_.Remote(rp.key) ? options_.remote_window : 0);
+  return r;
+}
+
+}  // namespace hyper::gateway
