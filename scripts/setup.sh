@@ -13,7 +13,7 @@ packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
-  nodejs npm libasio-dev libleveldb-dev
+  nodejs npm libasio-dev libleveldb-dev curl
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@
 #include "daemon_commands.h"
 #include "dht_commands.h"
 #include "drive_commands.h"
+#include "gateway_commands.h"
 #include "gc_commands.h"
 #include "net_commands.h"
 #include "store.h"
@@ -46,6 +47,8 @@ int Run(int argc, char** argv) {
   hyper::cli::AddNetCommands(app, storage, net_args, &action);
   hyper::cli::DhtArgs dht_args;
   hyper::cli::AddDhtCommands(app, dht_args, &action);
+  hyper::cli::GatewayArgs gateway_args;
+  hyper::cli::AddGatewayCommands(app, storage, gateway_args, &action);
   hyper::cli::DaemonArgs daemon_args;
   daemon_args.argv.assign(argv, argv + argc);
   hyper::cli::AddDaemonCommands(app, storage, daemon_args, &action);

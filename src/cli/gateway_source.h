@@ -1,0 +1,65 @@
+// The drives `hyperdrive serve` reads: those the store holds whole are read from it; the others
+// are read through peers (--peer, or the swarm by key), one PeerReader per drive, which fetches
+// only the blocks a request reads and stores them (sparse).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "discovery.h"
+#include "hyper/gateway/drive_handler.h"
+#include "hyper/replication/peer_reader.h"
+#include "session.h"
+
+namespace hyper::cli {
+
+struct GatewaySourceOptions {
+  std::string peer;  // HOST:PORT; empty: the swarm (`discovery`)
+  DiscoveryArgs discovery;
+  std::chrono::milliseconds timeout{10000};  // a peer's silence before 504
+  bool fetch = true;  // false: the store is opened read-only (another process writes to it)
+};
+
+class GatewaySource : public gateway::DriveSource {
+ public:
+  // REQUIRES: `session` outlives the source.
+  GatewaySource(Session& session, GatewaySourceOptions options)
+      : session_(session), options_(std::move(options)) {}
+  ~GatewaySource() override;
+
+  Result<std::shared_ptr<drive::Drive>> Open(const crypto::PublicKey& key) override;
+  bool Remote(const crypto::PublicKey& key) override;
+  Status FetchRange(const crypto::PublicKey& key, drive::Drive& d, const std::string& path,
+                    uint64_t start, uint64_t end) override;
+  Status FetchListing(const crypto::PublicKey& key, drive::Drive& d,
+                      const std::string& path) override;
+
+ private:
+  // A drive read through peers. Fetches are made one at a time (the reader is not shared
+  // between threads); reads of what is local run in parallel.
+  struct RemoteDrive {
+    std::mutex mu;
+    std::unique_ptr<replication::PeerReader> reader;
+    drive::Drive* drive = nullptr;  // owned by the reader
+    bool failed = false;            // the connection is gone: the next Open makes a new one
+  };
+  struct Entry {
+    std::shared_ptr<drive::Drive> local;
+    std::shared_ptr<RemoteDrive> remote;
+  };
+
+  // Whether the store holds drive `key` whole (or writes it): then no peer is needed.
+  bool HeldWhole(const crypto::PublicKey& key);
+  Result<std::shared_ptr<RemoteDrive>> Connect(const crypto::PublicKey& key);
+  std::shared_ptr<RemoteDrive> RemoteOf(const crypto::PublicKey& key);
+
+  Session& session_;
+  const GatewaySourceOptions options_;
+  std::mutex mu_;  // entries_, and opening drives
+  std::map<crypto::PublicKey, Entry> entries_;
+};
+
+}  // namespace hyper::cli
