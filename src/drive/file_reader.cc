@@ -41,8 +41,11 @@ Result<std::pair<std::unique_ptr<core::BlockReader>, uint64_t>> FileReader::Open
   }
   uint64_t last = end_block;
   if (start + length < st.size) {
-    ASSIGN_OR_RETURN(auto end, content->Seek(ByteOffset(st.byte_offset + start + length)));
-    last = end.first.value + (end.second > 0 ? 1 : 0);
+    // The block of the range's last byte (length > 0), not of the byte after it: a range that
+    // ends at a block boundary must not need the next block's tree nodes, which a sparse replica
+    // holding just the range's blocks lacks.
+    ASSIGN_OR_RETURN(auto end, content->Seek(ByteOffset(st.byte_offset + start + length - 1)));
+    last = end.first.value + 1;
   }
   if (first.first.value < st.offset || last > end_block || first.first.value >= last) {
     return Status::Corruption(norm + ": its Stat does not match the content feed");
