@@ -137,10 +137,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     auto request = std::make_shared<HttpRequest>(std::move(r.request));
     auto self = shared_from_this();
-    bool posted = state_->executor->TryPost(this, [self, request] {
+    // The job hands its reference to the loop: a connection is always destroyed there.
+    bool posted = state_->executor->TryPost(this, [self, request]() mutable {
       auto resp = std::make_shared<HttpResponse>(self->state_->handler(*request));
       resp->head = request->method == "HEAD";
-      self->state_->loop.Post([self, resp] {
+      runtime::EventLoop& loop = self->state_->loop;
+      loop.Post([self = std::move(self), resp] {
         if (!self->state_->stopped) self->Send(resp);
       });
     });
@@ -185,7 +187,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void NextChunk() {
     auto self = shared_from_this();
     std::shared_ptr<HttpResponse> resp = response_;
-    bool posted = state_->executor->TryPost(this, [self, resp] {
+    bool posted = state_->executor->TryPost(this, [self, resp]() mutable {
       auto chunk = std::make_shared<Result<std::string>>(std::string());
       auto next = resp->stream->Next();
       if (next.ok()) {
@@ -193,7 +195,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       } else {
         *chunk = next.status();
       }
-      self->state_->loop.Post([self, chunk] {
+      resp.reset();  // the connection holds the answer while it lives
+      runtime::EventLoop& loop = self->state_->loop;
+      loop.Post([self = std::move(self), chunk] {
         if (self->state_->stopped || self->closed_) return;
         self->OnChunk(std::move(*chunk));
       });

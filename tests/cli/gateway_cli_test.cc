@@ -239,6 +239,11 @@ TEST_F(GatewayCliTest, ARemoteRangeFetchesOnlyItsBlocks) {
   Answer part = Curl("/" + key_ + "/big.bin", {"-r", "4000000-4099999"});
   EXPECT_EQ(part.status, 206);
   EXPECT_EQ(part.body == big_.substr(4000000, 100000), true);
+  // A range that ends at a content block's end (the import writes 512 KiB blocks) needs no
+  // tree node of the block after it.
+  Answer block = Curl("/" + key_ + "/big.bin", {"-r", "524288-1048575"});
+  EXPECT_EQ(block.status, 206);
+  EXPECT_EQ(block.body == big_.substr(524288, 524288), true) << block.body.size() << " bytes";
   Answer small = Curl("/" + key_ + "/docs/a%20b.txt");
   EXPECT_EQ(small.body, "a");
   EXPECT_EQ(gw->Stop(SIGTERM), 0) << gw->err();
@@ -257,6 +262,17 @@ TEST_F(GatewayCliTest, ARemoteRangeFetchesOnlyItsBlocks) {
     EXPECT_LE(downloaded * 4, length) << downloaded << " of " << length << " blocks fetched";
   }
   EXPECT_TRUE(found) << cores;
+}
+
+// A whole file read through a peer, a window of blocks at a time, is the file.
+TEST_F(GatewayCliTest, ARemoteFileStreamsWhole) {
+  std::string addr;
+  auto seed = StartSeed(store_, url_, tmp_.path(), &addr);
+  auto gw = StartGateway(tmp_.Sub("gateway-store"), {"--peer", addr});
+  Answer whole = Curl("/" + key_ + "/big.bin");
+  EXPECT_EQ(whole.status, 200);
+  EXPECT_EQ(whole.body == big_, true) << whole.body.size() << " bytes of " << kBigSize;
+  EXPECT_EQ(gw->Stop(SIGTERM), 0) << gw->err();
 }
 
 // A peer that accepts the connection and never answers: 504 after --timeout, not a hung request.

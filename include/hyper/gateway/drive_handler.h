@@ -65,7 +65,7 @@ struct DriveHandlerOptions {
 class DriveHandler {
  public:
   DriveHandler(DriveSource& source, DriveHandlerOptions options)
-      : source_(source), options_(std::move(options)) {}
+      : source_(source), options_(options) {}
   // The answer to a GET or HEAD (the server sets HEAD's `head`). May block.
   HttpResponse Handle(const HttpRequest& request);
 
