@@ -42,6 +42,10 @@ bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 struct Filesystem::Handle {
   std::shared_ptr<OpenFile> file;
   bool writes = false;
+  // Wrote (or truncated) since the file's last version: its next flush writes one. A flush
+  // of a handle that wrote nothing (the shell's close of the descriptor it dup'ed onto
+  // stdout, before the program writes) leaves the file to the flush after the writes.
+  std::atomic<bool> wrote{false};
 };
 
 class Filesystem::Gate {
@@ -374,6 +378,7 @@ int Filesystem::Write(uint64_t fh, const char* buf, size_t size, off_t offset) {
   Status s = Load(file, /*keep=*/true);
   if (s.ok()) s = file.spool->Write(static_cast<uint64_t>(offset), ViewOf(buf, size));
   if (!s.ok()) return Fail(s, "write", "(open file)", ErrnoOf(s));
+  h->wrote = true;
   file.dirty = true;
   file.mtime.reset();
   return static_cast<int>(size);
@@ -383,6 +388,7 @@ int Filesystem::Truncate(const char* path, off_t size, uint64_t fh) {
   HYPER_FUSE_GATE();
   if (size < 0) return -EINVAL;
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (fh != 0) HandleOf(fh)->wrote = true;
   if (file) {
     std::shared_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lock(file->mu);
@@ -407,18 +413,30 @@ int Filesystem::Truncate(const char* path, off_t size, uint64_t fh) {
   return s.ok() ? 0 : Fail(s, "truncate", path, ErrnoOf(s));
 }
 
-int Filesystem::CommitHandle(uint64_t fh, const char* what) {
+int Filesystem::CommitHandle(uint64_t fh, const char* what, bool always) {
   HYPER_FUSE_GATE();
-  OpenFile& file = *HandleOf(fh)->file;
+  Handle* h = HandleOf(fh);
+  if (!always && !h->wrote.exchange(false)) return 0;
+  OpenFile& file = *h->file;
   std::shared_lock<std::shared_mutex> ns(ns_mu_);
   std::lock_guard<std::mutex> lock(file.mu);
   Status s = Commit(file);
   return s.ok() ? 0 : Fail(s, what, "(open file)", ErrnoOf(s));
 }
 
-int Filesystem::Flush(uint64_t fh) { return CommitHandle(fh, "flush"); }
+int Filesystem::Flush(uint64_t fh) { return CommitHandle(fh, "flush", /*always=*/false); }
 
-int Filesystem::Fsync(uint64_t fh) { return CommitHandle(fh, "fsync"); }
+int Filesystem::Fsync(uint64_t fh) { return CommitHandle(fh, "fsync", /*always=*/true); }
+
+void Filesystem::CommitAll() {
+  for (const auto& file : files_.AtOrBelow("/")) {
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lock(file->mu);
+    Status s = Commit(*file);
+    if (!s.ok() && options_.log)
+      options_.log("fuse: writing an open file at unmount: " + s.ToString());
+  }
+}
 
 int Filesystem::Release(uint64_t fh) {
   std::unique_ptr<Handle> h(HandleOf(fh));

@@ -2,8 +2,9 @@
 // binds them). Each returns 0 (or a byte count) or a negative errno.
 //
 // Reads go to the drive (only the blocks that hold the range). Writes go to a spool file per
-// open file (spool.h) and become one version of the drive when the file is flushed (close),
-// fsynced or released: streamed into the drive's content feed, never held in memory. Every
+// open file (spool.h) and become one version of the drive when the file is closed (the flush
+// of a handle that wrote), fsynced or released: streamed into the drive's content feed, never
+// held in memory. Every
 // drive call runs through the host (HostedDrive::Run, writes under LockWrites); no lock of
 // ours is held while a call may wait for the network.
 #pragma once
@@ -13,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,6 +68,10 @@ class Filesystem {
   int Statfs(const char* path, struct statvfs* st);
   int Access(const char* path, int mask);
 
+  // Writes every open file that has bytes the drive does not (at unmount, after the loop
+  // ended: a release the kernel did not send).
+  void CommitAll();
+
   // From now on every call fails with EIO without touching the drive (waits for the calls
   // running). For a mount whose loop cannot be stopped (a process keeps it busy).
   void Close();
@@ -84,7 +90,8 @@ class Filesystem {
   // Writes the file's spool as its next version when dirty. REQUIRES: ns_mu_ (shared or
   // not) and file.mu held.
   Status Commit(OpenFile& file);
-  int CommitHandle(uint64_t fh, const char* what);
+  // Commit of the handle's file; unless `always`, only when the handle wrote since.
+  int CommitHandle(uint64_t fh, const char* what, bool always);
   // The file's attributes from its OpenFile when it differs from the drive. REQUIRES: file.mu.
   void FillFromOpenFile(const OpenFile& file, struct stat* st) const;
   void FillFromStat(const drive::Stat& in, struct stat* st) const;

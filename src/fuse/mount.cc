@@ -151,6 +151,7 @@ Mount::~Mount() {
   if (m.done.wait_for(kStopWait) == std::future_status::ready) {
     m.loop.join();
     fuse_destroy(m.f);
+    m.fs->CommitAll();
     if (m.options.log) m.options.log("fuse: unmounted " + m.options.mountpoint);
     return;
   }
