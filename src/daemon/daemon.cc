@@ -169,6 +169,8 @@ struct Daemon::Impl {
     mo.spool_dir = options.root.dir + "/fuse-spool";
     mo.statfs_dir = options.root.dir;
     mo.log = [this](const std::string& line) { Log(LogLevel::kInfo, line); };
+    service::Host* h = host.get();
+    mo.open_drive = [h](const crypto::PublicKey& k) { return h->Get(k); };
     auto m = fuse::Mount::Start(*drive, mo);
     if (!m.ok()) return m.status().Annotate("mounting the root drive at " + mountpoint);
     mount = std::move(m).value();

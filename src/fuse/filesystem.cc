@@ -40,7 +40,10 @@ bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 }  // namespace
 
 struct Filesystem::Handle {
-  std::shared_ptr<OpenFile> file;
+  std::shared_ptr<OpenFile> file;  // null for a file under Network
+  // Under Network: the drive and the path in it.
+  std::shared_ptr<service::HostedDrive> network;
+  std::string network_path;
   bool writes = false;
   // Wrote (or truncated) since the file's last version: its next flush writes one. A flush
   // of a handle that wrote nothing (the shell's close of the descriptor it dup'ed onto
@@ -70,6 +73,38 @@ Filesystem::~Filesystem() = default;
 void Filesystem::Close() {
   std::unique_lock<std::shared_mutex> lock(alive_mu_);
   closed_ = true;
+}
+
+bool Filesystem::IsNetwork(const char* path) const {
+  return path != nullptr && options_.open_drive && IsAtOrBelow(path, kNetworkDir);
+}
+
+Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {
+  NetworkTarget t;
+  if (path == kNetworkDir) return t;
+  std::string_view rest = std::string_view(path).substr(sizeof(kNetworkDir));  // after "/Network/"
+  const size_t slash = rest.find('/');
+  const std::string_view name = rest.substr(0, slash);
+  auto bytes = FromHex(name);
+  crypto::PublicKey key{};
+  if (name.size() != 2 * key.size() || !bytes.ok()) {
+    return Status::NotFound(std::string(name) + " is not a drive key");
+  }
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  {
+    std::lock_guard<std::mutex> lock(network_mu_);
+    auto it = network_.find(key);
+    if (it != network_.end()) {
+      t.drive = it->second;
+      return t;
+    }
+  }
+  // Opened without our lock: it may wait for the network.
+  ASSIGN_OR_RETURN(t.drive, options_.open_drive(key));
+  std::lock_guard<std::mutex> lock(network_mu_);
+  network_.emplace(key, t.drive);
+  return t;
 }
 
 Filesystem::Handle* Filesystem::HandleOf(uint64_t fh) const {
@@ -135,6 +170,28 @@ Status Filesystem::CheckParentDirectory(const std::string& path) {
 
 int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
   HYPER_FUSE_GATE();
+  if (fh != 0 && HandleOf(fh)->network) path = nullptr;
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) {
+    Result<drive::Stat> s = Status::NotFound("");
+    if (fh != 0) {
+      Handle* h = HandleOf(fh);
+      s = h->network->Run([&](drive::Drive& d) { return d.Lstat(h->network_path); });
+    } else {
+      auto t = RouteNetwork(path);
+      if (!t.ok()) return Fail(t.status(), "getattr", path, ErrnoOf(t.status()));
+      if (!t->drive) {
+        drive::Stat dir;
+        dir.mode = drive::kModeDirectory | 0555;
+        s = dir;
+      } else {
+        s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
+      }
+    }
+    if (!s.ok()) return Fail(s.status(), "getattr", path ? path : "", ErrnoOf(s.status()));
+    FillFromStat(*s, st);
+    st->st_mode &= ~static_cast<mode_t>(0222);  // read-only
+    return 0;
+  }
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
   if (file) {
     std::lock_guard<std::mutex> lock(file->mu);
@@ -152,7 +209,32 @@ int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
 int Filesystem::Readdir(const char* path, const Filler& fill) {
   HYPER_FUSE_GATE();
   drive::ReaddirOptions ro;
-  auto entries = drive_->Run([&](drive::Drive& d) { return d.Readdir(path, ro); });
+  std::shared_ptr<service::HostedDrive> target = drive_;
+  std::string inner = path;
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "readdir", path, ErrnoOf(t.status()));
+    if (!t->drive) {
+      // The drives opened through it so far (any other key can be looked up by name).
+      struct stat st {};
+      drive::Stat dir;
+      dir.mode = drive::kModeDirectory | 0555;
+      FillFromStat(dir, &st);
+      if (fill(".", &st) || fill("..", &st)) return 0;
+      std::vector<std::string> keys;
+      {
+        std::lock_guard<std::mutex> lock(network_mu_);
+        for (const auto& [key, drive] : network_) keys.push_back(ToHex(key));
+      }
+      for (const auto& k : keys) {
+        if (fill(k.c_str(), &st)) return 0;
+      }
+      return 0;
+    }
+    target = t->drive;
+    inner = t->path;
+  }
+  auto entries = target->Run([&](drive::Drive& d) { return d.Readdir(inner, ro); });
   if (!entries.ok()) return Fail(entries.status(), "readdir", path, ErrnoOf(entries.status()));
   struct stat st {};
   drive::Stat dir;
@@ -160,10 +242,20 @@ int Filesystem::Readdir(const char* path, const Filler& fill) {
   FillFromStat(dir, &st);
   if (fill(".", &st) || fill("..", &st)) return 0;
   std::set<std::string> names;
+  const bool network = target != drive_;
   for (const drive::DirEntry& e : *entries) {
     names.insert(e.name);
     FillFromStat(e.stat, &st);
+    if (network) st.st_mode &= ~static_cast<mode_t>(0222);
     if (fill(e.name.c_str(), &st)) return 0;
+  }
+  if (network) return 0;
+  if (options_.open_drive && std::string_view(path) == "/" &&
+      names.count(std::string(NameOf(kNetworkDir))) == 0) {
+    drive::Stat dir;
+    dir.mode = drive::kModeDirectory | 0555;
+    FillFromStat(dir, &st);
+    if (fill(NameOf(kNetworkDir).data(), &st)) return 0;
   }
   // Files created here whose first version is not written yet.
   for (const auto& [name, file] : files_.ChildrenOf(path)) {
@@ -178,7 +270,15 @@ int Filesystem::Readdir(const char* path, const Filler& fill) {
 int Filesystem::Readlink(const char* path, char* buf, size_t size) {
   HYPER_FUSE_GATE();
   if (size == 0) return -EINVAL;
-  auto target = drive_->Run([&](drive::Drive& d) { return d.Readlink(path); });
+  Result<std::string> target = Status::NotFound("");
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "readlink", path, ErrnoOf(t.status()));
+    if (!t->drive) return -EINVAL;
+    target = t->drive->Run([&](drive::Drive& d) { return d.Readlink(t->path); });
+  } else {
+    target = drive_->Run([&](drive::Drive& d) { return d.Readlink(path); });
+  }
   if (!target.ok()) {
     // readlink(2) of something that is not a link.
     const int err =
@@ -202,6 +302,15 @@ int Filesystem::Statfs(const char* path, struct statvfs* st) {
 
 int Filesystem::Access(const char* path, int mask) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "access", path, ErrnoOf(t.status()));
+    if (t->drive) {
+      auto s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
+      if (!s.ok()) return Fail(s.status(), "access", path, ErrnoOf(s.status()));
+    }
+    return (mask & W_OK) != 0 ? -EROFS : 0;
+  }
   auto exists = Exists(path);
   if (!exists.ok()) return Fail(exists.status(), "access", path, ErrnoOf(exists.status()));
   if (!*exists) return -ENOENT;
@@ -282,6 +391,20 @@ int Filesystem::Open(const char* path, int flags, uint64_t* fh) {
 }
 
 int Filesystem::OpenGated(const char* path, int flags, uint64_t* fh) {
+  if (IsNetwork(path)) {
+    if (WantsWrite(flags)) return -EROFS;
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "open", path, ErrnoOf(t.status()));
+    if (!t->drive) return -EISDIR;
+    auto s = t->drive->Run([&](drive::Drive& d) { return d.GetStat(t->path); });
+    if (!s.ok()) return Fail(s.status(), "open", path, ErrnoOf(s.status()));
+    if (s->IsDirectory() || s->mount) return -EISDIR;
+    auto handle = std::make_unique<Handle>();
+    handle->network = t->drive;
+    handle->network_path = t->path;
+    *fh = reinterpret_cast<uintptr_t>(handle.release());
+    return 0;
+  }
   std::shared_ptr<OpenFile> file = files_.Find(path);
   drive::Stat st;
   if (!file) {
@@ -317,6 +440,7 @@ int Filesystem::OpenGated(const char* path, int flags, uint64_t* fh) {
 
 int Filesystem::Create(const char* path, mode_t mode, int flags, uint64_t* fh) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
   auto exists = Exists(path);
   if (!exists.ok()) return Fail(exists.status(), "create", path, ErrnoOf(exists.status()));
   if (*exists) {
@@ -346,6 +470,16 @@ int Filesystem::Create(const char* path, mode_t mode, int flags, uint64_t* fh) {
 int Filesystem::Read(uint64_t fh, char* buf, size_t size, off_t offset) {
   HYPER_FUSE_GATE();
   Handle* h = HandleOf(fh);
+  if (h->network) {
+    auto bytes = h->network->Run([&](drive::Drive& d) {
+      return d.ReadRange(h->network_path, static_cast<uint64_t>(offset), size);
+    });
+    if (!bytes.ok()) {
+      return Fail(bytes.status(), "read", h->network_path, ErrnoOf(bytes.status(), Call::kRead));
+    }
+    std::memcpy(buf, bytes->data(), bytes->size());
+    return static_cast<int>(bytes->size());
+  }
   OpenFile& file = *h->file;
   std::optional<std::string> path;
   {
@@ -387,6 +521,7 @@ int Filesystem::Write(uint64_t fh, const char* buf, size_t size, off_t offset) {
 int Filesystem::Truncate(const char* path, off_t size, uint64_t fh) {
   HYPER_FUSE_GATE();
   if (size < 0) return -EINVAL;
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
   if (fh != 0) HandleOf(fh)->wrote = true;
   if (file) {
@@ -416,6 +551,7 @@ int Filesystem::Truncate(const char* path, off_t size, uint64_t fh) {
 int Filesystem::CommitHandle(uint64_t fh, const char* what, bool always) {
   HYPER_FUSE_GATE();
   Handle* h = HandleOf(fh);
+  if (h->network) return 0;
   if (!always && !h->wrote.exchange(false)) return 0;
   OpenFile& file = *h->file;
   std::shared_lock<std::shared_mutex> ns(ns_mu_);
@@ -444,6 +580,7 @@ int Filesystem::Release(uint64_t fh) {
   {
     Gate gate(*this);
     if (!gate) return -EIO;
+    if (h->network) return 0;
     OpenFile& file = *h->file;
     std::shared_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lock(file.mu);
@@ -458,6 +595,7 @@ int Filesystem::Release(uint64_t fh) {
 
 int Filesystem::Unlink(const char* path) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
   std::unique_lock<std::shared_mutex> ns(ns_mu_);
   std::shared_ptr<OpenFile> file = files_.Find(path);
   const bool pending = file && !file->in_drive;
@@ -472,6 +610,7 @@ int Filesystem::Unlink(const char* path) {
 
 int Filesystem::Mkdir(const char* path, mode_t mode) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
   Status s = CheckParentDirectory(path);
   if (s.ok()) {
     auto exists = Exists(path);
@@ -492,6 +631,7 @@ int Filesystem::Mkdir(const char* path, mode_t mode) {
 
 int Filesystem::Rmdir(const char* path) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
   std::unique_lock<std::shared_mutex> ns(ns_mu_);
   if (!files_.ChildrenOf(path).empty()) return -ENOTEMPTY;
   auto writes = drive_->LockWrites();
@@ -502,6 +642,7 @@ int Filesystem::Rmdir(const char* path) {
 
 int Filesystem::Symlink(const char* target, const char* link) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(link)) return -EROFS;
   Status s = CheckParentDirectory(link);
   if (s.ok()) {
     auto exists = Exists(link);
@@ -521,6 +662,7 @@ int Filesystem::Rename(const char* from_c, const char* to_c, unsigned int flags)
   const std::string from = from_c;
   const std::string to = to_c;
   if ((flags & RENAME_EXCHANGE) != 0) return -EINVAL;
+  if (IsNetwork(from_c) || IsNetwork(to_c)) return -EROFS;
   std::unique_lock<std::shared_mutex> ns(ns_mu_);
   // What is open below `from` goes to the drive first: the rename moves the drive's nodes.
   for (const auto& file : files_.AtOrBelow(from)) {
@@ -551,6 +693,7 @@ int Filesystem::Rename(const char* from_c, const char* to_c, unsigned int flags)
 
 int Filesystem::Chmod(const char* path, mode_t mode, uint64_t fh) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
   if (file) {
     std::lock_guard<std::mutex> lock(file->mu);
@@ -576,6 +719,7 @@ int Filesystem::Chmod(const char* path, mode_t mode, uint64_t fh) {
 
 int Filesystem::Utimens(const char* path, const struct timespec tv[2], uint64_t fh) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
   // Only mtime is stored (a drive has no atime).
   std::optional<uint64_t> mtime;
   if (tv == nullptr || tv[1].tv_nsec == UTIME_NOW) {

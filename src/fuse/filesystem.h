@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -36,7 +37,12 @@ struct FilesystemOptions {
   gid_t gid = 0;
   // Told about failures a program only sees as an errno. May be empty.
   std::function<void(const std::string&)> log;
+  // Opens any drive by key, for Network/<key> (read-only). Empty: no Network directory.
+  std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
 };
+
+// The magic directory at the root of the mount: Network/<key> is the drive with that key.
+inline constexpr char kNetworkDir[] = "/Network";
 
 class Filesystem {
  public:
@@ -83,6 +89,14 @@ class Filesystem {
 
   int OpenGated(const char* path, int flags, uint64_t* fh);  // Open, inside a Gate
   Handle* HandleOf(uint64_t fh) const;
+  // Where a path under Network leads: the Network directory itself (drive null), or a path
+  // of the drive named by its key. NotFound for a name that is not a key.
+  struct NetworkTarget {
+    std::shared_ptr<service::HostedDrive> drive;
+    std::string path;
+  };
+  Result<NetworkTarget> RouteNetwork(const std::string& path);
+  bool IsNetwork(const char* path) const;
   int Fail(const Status& status, const char* what, const std::string& path, int err);
   // The file's bytes in its spool (copied from the drive unless `keep` is false).
   // REQUIRES: file.mu held.
@@ -105,6 +119,9 @@ class Filesystem {
   // file at a path a rename is changing.
   std::shared_mutex ns_mu_;
   OpenFiles files_;
+  std::mutex network_mu_;
+  // The drives opened under Network, kept open until unmount.
+  std::map<crypto::PublicKey, std::shared_ptr<service::HostedDrive>> network_;
   std::shared_mutex alive_mu_;
   bool closed_ = false;  // guarded by alive_mu_
 };

@@ -111,6 +111,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
   fo.uid = ::geteuid();
   fo.gid = ::getegid();
   fo.log = options.log;
+  fo.open_drive = options.open_drive;
   std::filesystem::create_directories(fo.statfs_dir, ec);
   impl->fs = std::make_unique<Filesystem>(std::move(drive), fo);
 

@@ -234,5 +234,38 @@ TEST_F(FuseCli, AMountLeftByAKilledDaemonIsClearedByForceUnmountAndByStart) {
   EXPECT_EQ(ReadText(mnt_ + "/f.txt"), "data\n");
 }
 
+TEST_F(FuseCli, NetworkShowsAnyDriveByKeyReadOnly) {
+  // A second drive of the store, written with the CLI before the daemon starts.
+  const std::string created = ExpectSuccess(RunCli(root_, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string url = created.substr(at, 8 + 64);
+  const std::string key = url.substr(8);
+  ExpectSuccess(RunCli(root_, {"put", url + "/hello.txt"}, "remote content\n"), {"put"});
+  ExpectSuccess(RunCli(root_, {"mkdir", url + "/sub"}), {"mkdir"});
+  Start();
+  const std::string dir = mnt_ + "/Network/" + key;
+  EXPECT_EQ(ShOk("ls " + mnt_), "Network");
+  EXPECT_EQ(ShOk("ls " + dir), "hello.txt\nsub");
+  EXPECT_EQ(ReadText(dir + "/hello.txt"), "remote content\n");
+  EXPECT_EQ(ShOk("stat -c %A " + dir + "/hello.txt"), "-r--r--r--");
+  // Every write is refused, and nothing changes.
+  for (const std::string& script :
+       {"echo x > " + dir + "/new", "rm " + dir + "/hello.txt", "mkdir " + dir + "/d",
+        "mv " + dir + "/hello.txt " + dir + "/moved", "ln -s a " + dir + "/l",
+        "truncate -s 0 " + dir + "/hello.txt", "touch " + dir + "/hello.txt",
+        "chmod 777 " + dir + "/hello.txt", "mv " + dir + "/hello.txt " + mnt_ + "/stolen"}) {
+    const auto run = Sh(script);
+    EXPECT_NE(run.exit_code, 0) << script;
+    EXPECT_NE(run.stderr_text.find("Read-only file system"), std::string::npos)
+        << script << ": " << run.stderr_text;
+  }
+  EXPECT_EQ(ShOk("ls " + dir), "hello.txt\nsub");
+  EXPECT_EQ(ReadText(dir + "/hello.txt"), "remote content\n");
+  // A name that is not a key is not there.
+  EXPECT_NE(Sh("ls " + mnt_ + "/Network/not-a-key").stderr_text.find("No such file"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace hyper::cli

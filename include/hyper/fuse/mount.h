@@ -23,6 +23,9 @@ struct MountOptions {
   std::string statfs_dir;  // the disk statfs reports (default: spool_dir)
   // Told what the mount does and what fails in it. May be empty.
   std::function<void(const std::string&)> log;
+  // Opens any drive by key: Network/<key> in the mount is that drive, read-only (EROFS for
+  // writes). Empty: no Network directory.
+  std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
 };
 
 // A mountpoint left by a process that died ("Transport endpoint is not connected").
