@@ -15,7 +15,8 @@ packages=(build-essential cmake ninja-build pkg-config git python3
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
   nodejs npm libasio-dev libleveldb-dev curl
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libfuse3-dev fuse3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

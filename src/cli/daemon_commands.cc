@@ -18,6 +18,8 @@
 #include "daemon/daemon.h"
 #include "discovery.h"
 #include "hyper/client/client.h"
+#include "hyper/daemon/state_db.h"
+#include "hyper/fuse/mount.h"
 #include "progress.h"
 #include "stop_signal.h"
 #include "store.h"
@@ -67,6 +69,10 @@ Result<daemon::DaemonOptions> OptionsOf(const std::string& root, const DaemonArg
   o.memory_only = a.memory_only;
   o.announce = !a.no_announce;
   ASSIGN_OR_RETURN(o.log_level, daemon::ParseLogLevel(a.log_level));
+  if (!a.mountpoint.empty()) {
+    std::error_code ec;
+    o.mountpoint = std::filesystem::absolute(a.mountpoint, ec).lexically_normal().string();
+  }
   if (!a.discovery.offline) {
     ASSIGN_OR_RETURN(swarm::SwarmOptions so, SwarmOptionsFor(a.discovery, /*listen=*/true));
     so.host = "0.0.0.0";
@@ -306,6 +312,33 @@ Status PrintStats(const std::string& storage, const std::string& url) {
   return Status::Ok();
 }
 
+// Detaches the root drive's mount (DIR, or the mountpoint the state database recorded), as a
+// daemon that died leaves it: every access says "Transport endpoint is not connected".
+Status ForceUnmount(const std::string& storage, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::string root, RootOrError(storage));
+  std::string mountpoint = dir;
+  if (mountpoint.empty()) {
+    auto state = daemon::StateDb::Open(daemon::Root{root}.db_dir());
+    if (!state.ok()) {
+      if (state.status().code() == Code::kBusy) {
+        return Status::Busy("a daemon runs on " + root +
+                            " and holds its mount; `hyperdrive stop` unmounts it (or give the "
+                            "directory to detach)");
+      }
+      return state.status();
+    }
+    ASSIGN_OR_RETURN(auto record, (*state)->RootDrive());
+    if (!record || record->mountpoint.empty()) {
+      return Status::NotFound("no mountpoint is recorded in " + root +
+                              "; give the directory: hyperdrive force-unmount DIR");
+    }
+    mountpoint = record->mountpoint;
+  }
+  RETURN_IF_ERROR(fuse::ForceUnmount(mountpoint));
+  std::printf("unmounted %s\n", mountpoint.c_str());
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a, Action* action) {
@@ -326,6 +359,10 @@ void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a,
   start->add_flag("--no-announce", a.no_announce,
                   "Never announce drives on the DHT (lookups still run)");
   start->add_option("--log-level", a.log_level, "error, warn, info (default) or debug");
+  start->add_option("--mountpoint", a.mountpoint,
+                    "Mount the root drive there, read-write, through FUSE (fusermount3: no sudo), "
+                    "and again there at every later start (recorded in the root); without it, "
+                    "the daemon mounts only where a start recorded before");
   AddDiscoveryOptions(start, a.discovery);
   start->callback([&storage, &a, action] {
     a.foreground = a.foreground || a.foreground_child;
@@ -335,6 +372,15 @@ void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a,
 
   CLI::App* stop = app.add_subcommand("stop", "Stop the daemon of the root (--storage)");
   stop->callback([&storage, action] { *action = [&storage] { return Stop(storage); }; });
+
+  CLI::App* unmount = app.add_subcommand(
+      "force-unmount",
+      "Detach (lazily, without sudo) the FUSE mount of the root drive left by a daemon that "
+      "died: DIR, or the mountpoint recorded in the root (--storage)");
+  unmount->add_option("dir", a.unmount_mountpoint, "The mountpoint (default: the recorded one)");
+  unmount->callback([&storage, &a, action] {
+    *action = [&storage, &a] { return ForceUnmount(storage, a.unmount_mountpoint); };
+  });
 
   CLI::App* status = app.add_subcommand(
       "status", "Whether the daemon of the root (--storage) runs, and its endpoint and identity");

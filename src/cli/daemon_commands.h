@@ -1,4 +1,4 @@
-// `hyperdrive start`, `stop` and `status`: the daemon's life (src/daemon).
+// `hyperdrive start`, `stop`, `status` and `force-unmount`: the daemon's life (src/daemon).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -22,6 +22,8 @@ struct DaemonArgs {
   bool memory_only = false;
   bool no_announce = false;
   std::string log_level = "info";
+  std::string mountpoint;          // start --mountpoint
+  std::string unmount_mountpoint;  // force-unmount [DIR]
   DiscoveryArgs discovery;
   std::string stats_url;  // `stats [URL]`
 };

@@ -15,6 +15,7 @@
 #include "drive_service.h"
 #include "hyper/corestore/storage_root.h"
 #include "hyper/daemon/state_db.h"
+#include "hyper/fuse/mount.h"
 #include "hyper/service/host.h"
 #include "peers_service.h"
 #include "peersockets_service.h"
@@ -83,6 +84,8 @@ struct Daemon::Impl {
   std::unique_ptr<DebugService> debug_service;
   std::unique_ptr<HypercoreService> hypercore_service;
   std::unique_ptr<grpc::Server> server;
+  // The root drive's FUSE mount (after `host`: it goes first).
+  std::unique_ptr<fuse::Mount> mount;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -133,6 +136,46 @@ struct Daemon::Impl {
       Log(s.ok() ? LogLevel::kInfo : LogLevel::kError,
           "drive " + ToHex(key) + ": mirrored" + (s.ok() ? "" : ": " + s.ToString()));
     }
+  }
+
+  // Mounts the root drive where --mountpoint says, or where the state database recorded it;
+  // nowhere when neither says. The root drive's key is kept in the state database (as the
+  // reference keeps it): a root without one gets a new drive.
+  Status MountRoot() {
+    std::optional<RootDriveRecord> record;
+    if (state) {
+      auto r = state->RootDrive();
+      if (!r.ok()) return r.status().Annotate("reading the root drive's record");
+      record = std::move(r).value();
+    }
+    std::string mountpoint = options.mountpoint.value_or(record ? record->mountpoint : "");
+    if (mountpoint.empty()) return Status::Ok();
+    std::error_code ec;
+    mountpoint = std::filesystem::absolute(mountpoint, ec).lexically_normal().string();
+    if (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
+    std::optional<crypto::PublicKey> key;
+    if (record) key = record->key;
+    auto drive = host->Get(key);
+    if (!drive.ok()) return drive.status().Annotate("opening the root drive");
+    if (state && (!record || record->mountpoint != mountpoint || record->key != (*drive)->key())) {
+      RootDriveRecord r = record.value_or(RootDriveRecord{});
+      r.mountpoint = mountpoint;
+      r.key = (*drive)->key();
+      RETURN_IF_ERROR(state->PutRootDrive(r));
+      RETURN_IF_ERROR(state->PutDrive(r.key));
+    }
+    fuse::MountOptions mo;
+    mo.mountpoint = mountpoint;
+    mo.spool_dir = options.root.dir + "/fuse-spool";
+    mo.statfs_dir = options.root.dir;
+    mo.log = [this](const std::string& line) { Log(LogLevel::kInfo, line); };
+    service::Host* h = host.get();
+    mo.open_drive = [h](const crypto::PublicKey& k) { return h->Get(k); };
+    auto m = fuse::Mount::Start(*drive, mo);
+    if (!m.ok()) return m.status().Annotate("mounting the root drive at " + mountpoint);
+    mount = std::move(m).value();
+    Log(LogLevel::kInfo, "root drive " + ToHex((*drive)->key()) + " mounted at " + mountpoint);
+    return Status::Ok();
   }
 
   // What the Drive service records in the state database (nothing with memory_only).
@@ -220,6 +263,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   if (!host.ok()) return host.status();
   d.host = std::move(host).value();
   if (d.state) d.Restore();
+  {
+    Status mounted = d.MountRoot();
+    if (!mounted.ok()) {
+      // An explicit --mountpoint that cannot be used stops the start; a recorded one is logged.
+      if (d.options.mountpoint) return mounted;
+      d.Log(LogLevel::kError, mounted.ToString());
+    }
+  }
 
   d.token = NewToken();
   d.status_service = std::make_unique<StatusService>(*d.host, d.token);
@@ -269,6 +320,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
 Daemon::~Daemon() {
   Shutdown();
   Impl& d = *impl_;
+  d.mount.reset();  // programs using the folder get their answers before the drive goes
   if (d.server) {
     d.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     d.server->Wait();

@@ -33,6 +33,10 @@ struct DaemonOptions {
   // Cores in memory (lost at exit); the root still holds config.json, the pid and the log.
   bool memory_only = false;
   LogLevel log_level = LogLevel::kInfo;
+  // Mount the root drive there through FUSE (docs/fuse.md), and record it in the state
+  // database so that the next start mounts it there again. nullopt: mount where the state
+  // database says (a mountpoint recorded before), or nowhere when it says nothing.
+  std::optional<std::string> mountpoint;
   // Where log lines go besides ROOT/daemon.log (the foreground daemon's stderr). May be empty.
   std::function<void(const std::string&)> echo;
 };
@@ -40,11 +44,12 @@ struct DaemonOptions {
 class Daemon {
  public:
   // Creates the root (0700), locks and opens the store (Busy when another process holds it),
-  // starts the network and the gRPC server (Busy when the port is taken), then writes
-  // config.json (0600) and the pid file. When it returns, the daemon answers.
+  // mounts the root drive (when a mountpoint is given or recorded), starts the network and the
+  // gRPC server (Busy when the port is taken), then writes config.json (0600) and the pid file.
+  // When it returns, the daemon answers.
   static Result<std::unique_ptr<Daemon>> Start(DaemonOptions options);
-  // Stops the server (calls in flight end within 2 s), the network and the store; removes the
-  // pid file.
+  // Unmounts the root drive, stops the server (calls in flight end within 2 s), the network and
+  // the store; removes the pid file.
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

@@ -871,8 +871,8 @@ Status Drive::UpdateAttributes(std::span<const AttributesUpdate> updates) {
     ASSIGN_OR_RETURN(trie::NodePtr node, t.trie->Get(t.key));
     if (!node || !node->value()) return Status::NotFound(norm + " does not exist");
     ASSIGN_OR_RETURN(Stat st, Stat::Decode(*node->value()));
-    if (!st.IsFile() || st.mount || node->flags() != 0) {
-      return Status::InvalidArgument(norm + " is not a file");
+    if (!(st.IsFile() || st.IsDirectory()) || st.mount || node->flags() != 0) {
+      return Status::InvalidArgument(norm + " is not a file or directory");
     }
     const WriteOptions& o = u.options;
     if (o.mode) st.mode = (st.mode & kModeTypeMask) | (*o.mode & ~kModeTypeMask);

@@ -239,6 +239,16 @@ TEST_F(DriveTest, UpdateAttributesKeepsTheContentBlocks) {
   }
   EXPECT_EQ(drive_->version(), version);
   EXPECT_EQ(drive_->Lstat("/a")->mtime, 2000u);
+
+  // An explicit directory takes new attributes too (chmod and touch through FUSE).
+  ASSERT_TRUE(drive_->Mkdir("/e").ok());
+  std::vector<Drive::AttributesUpdate> dir(1);
+  dir[0].path = "/e";
+  dir[0].options.mode = 0700;
+  dir[0].options.mtime = 4000;
+  ASSERT_TRUE(drive_->UpdateAttributes(dir).ok());
+  EXPECT_EQ(drive_->Lstat("/e")->mode, kModeDirectory | 0700);
+  EXPECT_EQ(drive_->Lstat("/e")->mtime, 4000u);
 }
 
 TEST_F(DriveTest, ContentNotDownloadedHereSaysSo) {

@@ -414,11 +414,12 @@ class Drive {
   Status Rename(std::string_view from, std::string_view to);
   Status SetMetadata(std::string_view path, std::string key, Bytes value);
   Status RemoveMetadata(std::string_view path, std::string key);
-  // New attributes for existing files, their content blocks kept (the reference's _update):
-  // the set fields of each `options` (mode bits, uid, gid, mtime, ctime; not metadata) replace
-  // the old ones, in one trie batch (one signature). NotFound for a missing path,
-  // InvalidArgument for one that is not a file of this drive's own trie (a directory, symlink,
-  // mount or a file below a mount); nothing is written when a check fails.
+  // New attributes for existing files and directories, their content blocks kept (the
+  // reference's _update): the set fields of each `options` (mode bits, uid, gid, mtime, ctime;
+  // not metadata) replace the old ones, in one trie batch (one signature). NotFound for a
+  // missing path (an implicit directory has no node to update), InvalidArgument for one that
+  // is not a file or directory of this drive's own trie (a symlink, mount or a node below a
+  // mount); nothing is written when a check fails.
   struct AttributesUpdate {
     std::string path;
     WriteOptions options;

@@ -1,0 +1,756 @@
+#include "filesystem.h"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "errno_map.h"
+#include "paths.h"
+
+namespace hyper::fuse {
+
+namespace {
+
+// Bytes moved per step between the drive and a spool file.
+constexpr size_t kCopyChunk = 4u << 20;
+
+uint64_t MillisOf(const struct timespec& ts) {
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+struct timespec TimespecOf(uint64_t ms) {
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(ms / 1000);
+  ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+  return ts;
+}
+
+ByteView ViewOf(const char* data, size_t size) {
+  return {reinterpret_cast<const uint8_t*>(data), size};
+}
+
+bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
+
+}  // namespace
+
+struct Filesystem::Handle {
+  std::shared_ptr<OpenFile> file;  // null for a file under Network
+  // Under Network: the drive and the path in it.
+  std::shared_ptr<service::HostedDrive> network;
+  std::string network_path;
+  bool writes = false;
+  // Wrote (or truncated) since the file's last version: its next flush writes one. A flush
+  // of a handle that wrote nothing (the shell's close of the descriptor it dup'ed onto
+  // stdout, before the program writes) leaves the file to the flush after the writes.
+  std::atomic<bool> wrote{false};
+};
+
+class Filesystem::Gate {
+ public:
+  explicit Gate(Filesystem& fs) : lock_(fs.alive_mu_), open_(!fs.closed_) {}
+  explicit operator bool() const { return open_; }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  bool open_;
+};
+
+#define HYPER_FUSE_GATE() \
+  Gate gate(*this);       \
+  if (!gate) return -EIO;
+
+Filesystem::Filesystem(std::shared_ptr<service::HostedDrive> drive, FilesystemOptions options)
+    : drive_(std::move(drive)), options_(std::move(options)) {}
+
+Filesystem::~Filesystem() = default;
+
+void Filesystem::Close() {
+  std::unique_lock<std::shared_mutex> lock(alive_mu_);
+  closed_ = true;
+}
+
+bool Filesystem::IsNetwork(const char* path) const {
+  return path != nullptr && options_.open_drive && IsAtOrBelow(path, kNetworkDir);
+}
+
+Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {
+  NetworkTarget t;
+  if (path == kNetworkDir) return t;
+  std::string_view rest = std::string_view(path).substr(sizeof(kNetworkDir));  // after "/Network/"
+  const size_t slash = rest.find('/');
+  const std::string_view name = rest.substr(0, slash);
+  auto bytes = FromHex(name);
+  crypto::PublicKey key{};
+  if (name.size() != 2 * key.size() || !bytes.ok()) {
+    return Status::NotFound(std::string(name) + " is not a drive key");
+  }
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  {
+    std::lock_guard<std::mutex> lock(network_mu_);
+    auto it = network_.find(key);
+    if (it != network_.end()) {
+      t.drive = it->second;
+      return t;
+    }
+  }
+  // Opened without our lock: it may wait for the network.
+  ASSIGN_OR_RETURN(t.drive, options_.open_drive(key));
+  std::lock_guard<std::mutex> lock(network_mu_);
+  network_.emplace(key, t.drive);
+  return t;
+}
+
+Filesystem::Handle* Filesystem::HandleOf(uint64_t fh) const {
+  return reinterpret_cast<Handle*>(
+      static_cast<uintptr_t>(fh));  // NOLINT(performance-no-int-to-ptr)
+}
+
+int Filesystem::Fail(const Status& status, const char* what, const std::string& path, int err) {
+  // Expected answers (no such file, exists...) are not logged; failures of the store are.
+  if (options_.log && (err == EIO || err == ENOSPC)) {
+    options_.log(std::string("fuse ") + what + " " + path + ": " + status.ToString());
+  }
+  return -err;
+}
+
+void Filesystem::FillFromStat(const drive::Stat& in, struct stat* st) const {
+  std::memset(st, 0, sizeof(*st));
+  uint32_t type = in.mode & drive::kModeTypeMask;
+  if (in.mount) type = drive::kModeDirectory;
+  if (type != drive::kModeDirectory && type != drive::kModeSymlink) type = drive::kModeFile;
+  uint32_t perms = in.mode & 07777;
+  if (perms == 0) perms = type == drive::kModeDirectory ? 0755 : 0644;
+  st->st_mode = type | perms;
+  st->st_nlink = type == drive::kModeDirectory ? 2 : 1;
+  st->st_uid = options_.uid;
+  st->st_gid = options_.gid;
+  st->st_size = static_cast<off_t>(type == drive::kModeSymlink ? in.linkname.size() : in.size);
+  if (type == drive::kModeDirectory) st->st_size = 4096;
+  st->st_blksize = 65536;
+  st->st_blocks = static_cast<blkcnt_t>((in.size + 511) / 512);
+  st->st_mtim = TimespecOf(in.mtime);
+  st->st_atim = st->st_mtim;
+  st->st_ctim = TimespecOf(std::max(in.ctime, in.mtime));
+}
+
+void Filesystem::FillFromOpenFile(const OpenFile& file, struct stat* st) const {
+  drive::Stat s = file.base;
+  s.mode = drive::kModeFile | (file.mode & 07777);
+  s.size = file.spool ? file.spool->size() : 0;
+  if (file.mtime) s.mtime = *file.mtime;
+  FillFromStat(s, st);
+}
+
+Result<bool> Filesystem::Exists(const std::string& path) {
+  if (files_.Find(path)) return true;
+  auto st = drive_->Run([&](drive::Drive& d) { return d.Lstat(path); });
+  if (st.ok()) return true;
+  if (st.status().code() == Code::kNotFound) return false;
+  return st.status();
+}
+
+Status Filesystem::CheckParentDirectory(const std::string& path) {
+  auto parent = drive_->Run([&](drive::Drive& d) { return d.GetStat(ParentOf(path)); });
+  if (!parent.ok()) return parent.status();
+  if (!parent->IsDirectory() && !parent->mount) {
+    return Status::NotADirectory(ParentOf(path) + " is not a directory");
+  }
+  if (!drive_->writable()) return Status::NotWritable("the drive is read-only here");
+  return Status::Ok();
+}
+
+// --- attributes and listings ---
+
+int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
+  HYPER_FUSE_GATE();
+  if (fh != 0 && HandleOf(fh)->network) path = nullptr;
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) {
+    Result<drive::Stat> s = Status::NotFound("");
+    if (fh != 0) {
+      Handle* h = HandleOf(fh);
+      s = h->network->Run([&](drive::Drive& d) { return d.Lstat(h->network_path); });
+    } else {
+      auto t = RouteNetwork(path);
+      if (!t.ok()) return Fail(t.status(), "getattr", path, ErrnoOf(t.status()));
+      if (!t->drive) {
+        drive::Stat dir;
+        dir.mode = drive::kModeDirectory | 0555;
+        s = dir;
+      } else {
+        s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
+      }
+    }
+    if (!s.ok()) return Fail(s.status(), "getattr", path ? path : "", ErrnoOf(s.status()));
+    FillFromStat(*s, st);
+    st->st_mode &= ~static_cast<mode_t>(0222);  // read-only
+    return 0;
+  }
+  std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (file) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    if (file->dirty || !file->in_drive) {
+      FillFromOpenFile(*file, st);
+      return 0;
+    }
+  }
+  auto s = drive_->Run([&](drive::Drive& d) { return d.Lstat(path); });
+  if (!s.ok()) return Fail(s.status(), "getattr", path, ErrnoOf(s.status()));
+  FillFromStat(*s, st);
+  return 0;
+}
+
+int Filesystem::Readdir(const char* path, const Filler& fill) {
+  HYPER_FUSE_GATE();
+  drive::ReaddirOptions ro;
+  std::shared_ptr<service::HostedDrive> target = drive_;
+  std::string inner = path;
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "readdir", path, ErrnoOf(t.status()));
+    if (!t->drive) {
+      // The drives opened through it so far (any other key can be looked up by name).
+      struct stat st {};
+      drive::Stat dir;
+      dir.mode = drive::kModeDirectory | 0555;
+      FillFromStat(dir, &st);
+      if (fill(".", &st) || fill("..", &st)) return 0;
+      std::vector<std::string> keys;
+      {
+        std::lock_guard<std::mutex> lock(network_mu_);
+        for (const auto& [key, drive] : network_) keys.push_back(ToHex(key));
+      }
+      for (const auto& k : keys) {
+        if (fill(k.c_str(), &st)) return 0;
+      }
+      return 0;
+    }
+    target = t->drive;
+    inner = t->path;
+  }
+  auto entries = target->Run([&](drive::Drive& d) { return d.Readdir(inner, ro); });
+  if (!entries.ok()) return Fail(entries.status(), "readdir", path, ErrnoOf(entries.status()));
+  struct stat st {};
+  drive::Stat dir;
+  dir.mode = drive::kModeDirectory | 0755;
+  FillFromStat(dir, &st);
+  if (fill(".", &st) || fill("..", &st)) return 0;
+  std::set<std::string> names;
+  const bool network = target != drive_;
+  for (const drive::DirEntry& e : *entries) {
+    names.insert(e.name);
+    FillFromStat(e.stat, &st);
+    if (network) st.st_mode &= ~static_cast<mode_t>(0222);
+    if (fill(e.name.c_str(), &st)) return 0;
+  }
+  if (network) return 0;
+  if (options_.open_drive && std::string_view(path) == "/" &&
+      names.count(std::string(NameOf(kNetworkDir))) == 0) {
+    drive::Stat dir;
+    dir.mode = drive::kModeDirectory | 0555;
+    FillFromStat(dir, &st);
+    if (fill(NameOf(kNetworkDir).data(), &st)) return 0;
+  }
+  // Files created here whose first version is not written yet.
+  for (const auto& [name, file] : files_.ChildrenOf(path)) {
+    if (file->in_drive || names.count(name) != 0) continue;
+    std::lock_guard<std::mutex> lock(file->mu);
+    FillFromOpenFile(*file, &st);
+    if (fill(name.c_str(), &st)) return 0;
+  }
+  return 0;
+}
+
+int Filesystem::Readlink(const char* path, char* buf, size_t size) {
+  HYPER_FUSE_GATE();
+  if (size == 0) return -EINVAL;
+  Result<std::string> target = Status::NotFound("");
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "readlink", path, ErrnoOf(t.status()));
+    if (!t->drive) return -EINVAL;
+    target = t->drive->Run([&](drive::Drive& d) { return d.Readlink(t->path); });
+  } else {
+    target = drive_->Run([&](drive::Drive& d) { return d.Readlink(path); });
+  }
+  if (!target.ok()) {
+    // readlink(2) of something that is not a link.
+    const int err =
+        target.status().code() == Code::kInvalidArgument ? EINVAL : ErrnoOf(target.status());
+    return Fail(target.status(), "readlink", path, err);
+  }
+  const size_t n = std::min(size - 1, target->size());
+  std::memcpy(buf, target->data(), n);
+  buf[n] = '\0';
+  return 0;
+}
+
+int Filesystem::Statfs(const char* path, struct statvfs* st) {
+  HYPER_FUSE_GATE();
+  (void)path;
+  if (::statvfs(options_.statfs_dir.c_str(), st) != 0) return -errno;
+  st->f_namemax = 255;
+  if (!drive_->writable()) st->f_flag |= ST_RDONLY;
+  return 0;
+}
+
+int Filesystem::Access(const char* path, int mask) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path)) {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "access", path, ErrnoOf(t.status()));
+    if (t->drive) {
+      auto s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
+      if (!s.ok()) return Fail(s.status(), "access", path, ErrnoOf(s.status()));
+    }
+    return (mask & W_OK) != 0 ? -EROFS : 0;
+  }
+  auto exists = Exists(path);
+  if (!exists.ok()) return Fail(exists.status(), "access", path, ErrnoOf(exists.status()));
+  if (!*exists) return -ENOENT;
+  if ((mask & W_OK) != 0 && !drive_->writable()) return -EROFS;
+  return 0;
+}
+
+// --- files ---
+
+Status Filesystem::Load(OpenFile& file, bool keep) {
+  if (file.spool) return Status::Ok();
+  ASSIGN_OR_RETURN(auto spool, Spool::Create(options_.spool_dir));
+  if (keep && file.in_drive) {
+    auto path = files_.PathOf(&file);
+    if (!path) return Status::NotFound("the file was removed");
+    ASSIGN_OR_RETURN(drive::Stat st,
+                     drive_->Run([&](drive::Drive& d) { return d.GetStat(*path); }));
+    uint64_t copied = 0;
+    while (copied < st.size) {
+      const uint64_t n = std::min<uint64_t>(kCopyChunk, st.size - copied);
+      ASSIGN_OR_RETURN(Bytes chunk,
+                       drive_->Run([&](drive::Drive& d) { return d.ReadRange(*path, copied, n); }));
+      if (chunk.empty()) break;
+      RETURN_IF_ERROR(spool->Write(copied, chunk));
+      copied += chunk.size();
+    }
+  }
+  file.spool = std::move(spool);
+  return Status::Ok();
+}
+
+Status Filesystem::Commit(OpenFile& file) {
+  if (!file.dirty) return Status::Ok();
+  auto path = files_.PathOf(&file);
+  if (!path) {
+    // Unlinked or replaced while open: nothing of it goes to the drive.
+    file.dirty = false;
+    return Status::Ok();
+  }
+  drive::WriteOptions wo;
+  wo.mode = file.mode & 07777;
+  wo.uid = file.base.uid;
+  wo.gid = file.base.gid;
+  const uint64_t now = drive::NowMillis();
+  wo.mtime = file.mtime.value_or(now);
+  wo.ctime = file.in_drive ? now : wo.mtime;
+  wo.metadata = file.base.metadata;
+  {
+    auto writes = drive_->LockWrites();
+    std::unique_ptr<drive::FileWriter> w;
+    RETURN_IF_ERROR(drive_->Run([&](drive::Drive& d) -> Status {
+      ASSIGN_OR_RETURN(w, d.CreateWriter(*path, wo));
+      return Status::Ok();
+    }));
+    if (file.spool) {
+      Bytes buf(std::min<uint64_t>(kCopyChunk, file.spool->size()));
+      uint64_t done = 0;
+      while (done < file.spool->size()) {
+        ASSIGN_OR_RETURN(size_t n, file.spool->Read(done, buf));
+        if (n == 0) return Status::IOError("the spool file of " + *path + " ended early");
+        RETURN_IF_ERROR(
+            drive_->Run([&](drive::Drive&) -> Status { return w->Write(ByteView(buf).first(n)); }));
+        done += n;
+      }
+    }
+    ASSIGN_OR_RETURN(drive::Stat written, drive_->Run([&](drive::Drive&) { return w->Close(); }));
+    file.base = written;
+  }
+  file.dirty = false;
+  file.in_drive = true;
+  file.mtime.reset();
+  return Status::Ok();
+}
+
+int Filesystem::Open(const char* path, int flags, uint64_t* fh) {
+  HYPER_FUSE_GATE();
+  return OpenGated(path, flags, fh);
+}
+
+int Filesystem::OpenGated(const char* path, int flags, uint64_t* fh) {
+  if (IsNetwork(path)) {
+    if (WantsWrite(flags)) return -EROFS;
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "open", path, ErrnoOf(t.status()));
+    if (!t->drive) return -EISDIR;
+    auto s = t->drive->Run([&](drive::Drive& d) { return d.GetStat(t->path); });
+    if (!s.ok()) return Fail(s.status(), "open", path, ErrnoOf(s.status()));
+    if (s->IsDirectory() || s->mount) return -EISDIR;
+    auto handle = std::make_unique<Handle>();
+    handle->network = t->drive;
+    handle->network_path = t->path;
+    *fh = reinterpret_cast<uintptr_t>(handle.release());
+    return 0;
+  }
+  std::shared_ptr<OpenFile> file = files_.Find(path);
+  drive::Stat st;
+  if (!file) {
+    auto s = drive_->Run([&](drive::Drive& d) { return d.GetStat(path); });
+    if (!s.ok()) return Fail(s.status(), "open", path, ErrnoOf(s.status()));
+    st = std::move(s).value();
+    if (st.IsDirectory() || st.mount) return -EISDIR;
+  }
+  if (WantsWrite(flags) && !drive_->writable()) return -EROFS;
+  file = files_.Acquire(path, [&] {
+    auto f = std::make_shared<OpenFile>();
+    f->mode = st.mode & 07777;
+    f->base = st;
+    return f;
+  });
+  auto handle = std::make_unique<Handle>();
+  handle->file = file;
+  handle->writes = WantsWrite(flags);
+  if (handle->writes && (flags & O_TRUNC) != 0) {
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lock(file->mu);
+    Status s = Load(*file, /*keep=*/false);
+    if (s.ok()) s = file->spool->Truncate(0);
+    if (!s.ok()) {
+      files_.Release(file);
+      return Fail(s, "open", path, ErrnoOf(s));
+    }
+    file->dirty = true;
+  }
+  *fh = reinterpret_cast<uintptr_t>(handle.release());
+  return 0;
+}
+
+int Filesystem::Create(const char* path, mode_t mode, int flags, uint64_t* fh) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
+  auto exists = Exists(path);
+  if (!exists.ok()) return Fail(exists.status(), "create", path, ErrnoOf(exists.status()));
+  if (*exists) {
+    if ((flags & O_EXCL) != 0) return -EEXIST;
+    return OpenGated(path, flags, fh);
+  }
+  Status parent = CheckParentDirectory(path);
+  if (!parent.ok()) return Fail(parent, "create", path, ErrnoOf(parent));
+  auto file = files_.Acquire(path, [&] {
+    auto f = std::make_shared<OpenFile>();
+    f->mode = mode & 07777;
+    f->base.mode = drive::kModeFile | (mode & 07777);
+    f->base.uid = options_.uid;
+    f->base.gid = options_.gid;
+    f->base.mtime = f->base.ctime = drive::NowMillis();
+    f->dirty = true;  // an empty file is a version too
+    f->in_drive = false;
+    return f;
+  });
+  auto handle = std::make_unique<Handle>();
+  handle->file = file;
+  handle->writes = true;
+  *fh = reinterpret_cast<uintptr_t>(handle.release());
+  return 0;
+}
+
+int Filesystem::Read(uint64_t fh, char* buf, size_t size, off_t offset) {
+  HYPER_FUSE_GATE();
+  Handle* h = HandleOf(fh);
+  if (h->network) {
+    auto bytes = h->network->Run([&](drive::Drive& d) {
+      return d.ReadRange(h->network_path, static_cast<uint64_t>(offset), size);
+    });
+    if (!bytes.ok()) {
+      return Fail(bytes.status(), "read", h->network_path, ErrnoOf(bytes.status(), Call::kRead));
+    }
+    std::memcpy(buf, bytes->data(), bytes->size());
+    return static_cast<int>(bytes->size());
+  }
+  OpenFile& file = *h->file;
+  std::optional<std::string> path;
+  {
+    std::lock_guard<std::mutex> lock(file.mu);
+    if (file.spool) {
+      auto n =
+          file.spool->Read(static_cast<uint64_t>(offset), {reinterpret_cast<uint8_t*>(buf), size});
+      if (!n.ok()) return Fail(n.status(), "read", "(spool)", EIO);
+      return static_cast<int>(*n);
+    }
+    if (!file.in_drive) return 0;  // created, nothing written
+    path = files_.PathOf(&file);
+  }
+  if (!path) return -EIO;
+  // The drive's lock (and a wait for peers) is taken without ours.
+  auto bytes = drive_->Run(
+      [&](drive::Drive& d) { return d.ReadRange(*path, static_cast<uint64_t>(offset), size); });
+  if (!bytes.ok()) return Fail(bytes.status(), "read", *path, ErrnoOf(bytes.status(), Call::kRead));
+  std::memcpy(buf, bytes->data(), bytes->size());
+  return static_cast<int>(bytes->size());
+}
+
+int Filesystem::Write(uint64_t fh, const char* buf, size_t size, off_t offset) {
+  HYPER_FUSE_GATE();
+  Handle* h = HandleOf(fh);
+  if (!h->writes) return -EBADF;
+  OpenFile& file = *h->file;
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::lock_guard<std::mutex> lock(file.mu);
+  Status s = Load(file, /*keep=*/true);
+  if (s.ok()) s = file.spool->Write(static_cast<uint64_t>(offset), ViewOf(buf, size));
+  if (!s.ok()) return Fail(s, "write", "(open file)", ErrnoOf(s));
+  h->wrote = true;
+  file.dirty = true;
+  file.mtime.reset();
+  return static_cast<int>(size);
+}
+
+int Filesystem::Truncate(const char* path, off_t size, uint64_t fh) {
+  HYPER_FUSE_GATE();
+  if (size < 0) return -EINVAL;
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
+  std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (fh != 0) HandleOf(fh)->wrote = true;
+  if (file) {
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lock(file->mu);
+    Status s = Load(*file, /*keep=*/size > 0);
+    if (s.ok()) s = file->spool->Truncate(static_cast<uint64_t>(size));
+    if (!s.ok()) return Fail(s, "truncate", path ? path : "(open file)", ErrnoOf(s));
+    file->dirty = true;
+    file->mtime.reset();
+    if (fh == 0) {
+      // truncate(2) on a path: its own version, as any other call on a path.
+      s = Commit(*file);
+      if (!s.ok()) return Fail(s, "truncate", path, ErrnoOf(s));
+    }
+    return 0;
+  }
+  auto st = drive_->Run([&](drive::Drive& d) { return d.GetStat(path); });
+  if (!st.ok()) return Fail(st.status(), "truncate", path, ErrnoOf(st.status()));
+  if (st->IsDirectory() || st->mount) return -EISDIR;
+  auto writes = drive_->LockWrites();
+  Status s =
+      drive_->Run([&](drive::Drive& d) { return d.Truncate(path, static_cast<uint64_t>(size)); });
+  return s.ok() ? 0 : Fail(s, "truncate", path, ErrnoOf(s));
+}
+
+int Filesystem::CommitHandle(uint64_t fh, const char* what, bool always) {
+  HYPER_FUSE_GATE();
+  Handle* h = HandleOf(fh);
+  if (h->network) return 0;
+  if (!always && !h->wrote.exchange(false)) return 0;
+  OpenFile& file = *h->file;
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::lock_guard<std::mutex> lock(file.mu);
+  Status s = Commit(file);
+  return s.ok() ? 0 : Fail(s, what, "(open file)", ErrnoOf(s));
+}
+
+int Filesystem::Flush(uint64_t fh) { return CommitHandle(fh, "flush", /*always=*/false); }
+
+int Filesystem::Fsync(uint64_t fh) { return CommitHandle(fh, "fsync", /*always=*/true); }
+
+void Filesystem::CommitAll() {
+  for (const auto& file : files_.AtOrBelow("/")) {
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lock(file->mu);
+    Status s = Commit(*file);
+    if (!s.ok() && options_.log)
+      options_.log("fuse: writing an open file at unmount: " + s.ToString());
+  }
+}
+
+int Filesystem::Release(uint64_t fh) {
+  std::unique_ptr<Handle> h(HandleOf(fh));
+  int r = 0;
+  {
+    Gate gate(*this);
+    if (!gate) return -EIO;
+    if (h->network) return 0;
+    OpenFile& file = *h->file;
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lock(file.mu);
+    Status s = Commit(file);
+    if (!s.ok()) r = Fail(s, "release", "(open file)", ErrnoOf(s));
+  }
+  files_.Release(h->file);
+  return r;
+}
+
+// --- names ---
+
+int Filesystem::Unlink(const char* path) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
+  std::unique_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<OpenFile> file = files_.Find(path);
+  const bool pending = file && !file->in_drive;
+  if (!pending) {
+    auto writes = drive_->LockWrites();
+    Status s = drive_->Run([&](drive::Drive& d) { return d.Unlink(path); });
+    if (!s.ok()) return Fail(s, "unlink", path, ErrnoOf(s));
+  }
+  files_.Forget(path);
+  return 0;
+}
+
+int Filesystem::Mkdir(const char* path, mode_t mode) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
+  Status s = CheckParentDirectory(path);
+  if (s.ok()) {
+    auto exists = Exists(path);
+    s = !exists.ok() ? exists.status()
+        : *exists    ? Status::Exists(std::string(path) + " exists")
+                     : Status::Ok();
+  }
+  if (s.ok()) {
+    drive::WriteOptions wo;
+    wo.mode = mode & 07777;
+    wo.uid = options_.uid;
+    wo.gid = options_.gid;
+    auto writes = drive_->LockWrites();
+    s = drive_->Run([&](drive::Drive& d) { return d.Mkdir(path, wo); });
+  }
+  return s.ok() ? 0 : Fail(s, "mkdir", path, ErrnoOf(s));
+}
+
+int Filesystem::Rmdir(const char* path) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return -EROFS;
+  std::unique_lock<std::shared_mutex> ns(ns_mu_);
+  if (!files_.ChildrenOf(path).empty()) return -ENOTEMPTY;
+  auto writes = drive_->LockWrites();
+  Status s = drive_->Run([&](drive::Drive& d) { return d.Rmdir(path); });
+  if (s.code() == Code::kInvalidArgument) return -EBUSY;  // the root
+  return s.ok() ? 0 : Fail(s, "rmdir", path, ErrnoOf(s));
+}
+
+int Filesystem::Symlink(const char* target, const char* link) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(link)) return -EROFS;
+  Status s = CheckParentDirectory(link);
+  if (s.ok()) {
+    auto exists = Exists(link);
+    s = !exists.ok() ? exists.status()
+        : *exists    ? Status::Exists(std::string(link) + " exists")
+                     : Status::Ok();
+  }
+  if (s.ok()) {
+    auto writes = drive_->LockWrites();
+    s = drive_->Run([&](drive::Drive& d) { return d.Symlink(target, link); });
+  }
+  return s.ok() ? 0 : Fail(s, "symlink", link, ErrnoOf(s));
+}
+
+int Filesystem::Rename(const char* from_c, const char* to_c, unsigned int flags) {
+  HYPER_FUSE_GATE();
+  const std::string from = from_c;
+  const std::string to = to_c;
+  if ((flags & RENAME_EXCHANGE) != 0) return -EINVAL;
+  if (IsNetwork(from_c) || IsNetwork(to_c)) return -EROFS;
+  std::unique_lock<std::shared_mutex> ns(ns_mu_);
+  // What is open below `from` goes to the drive first: the rename moves the drive's nodes.
+  for (const auto& file : files_.AtOrBelow(from)) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    Status s = Commit(*file);
+    if (!s.ok()) return Fail(s, "rename", from, ErrnoOf(s));
+  }
+  if ((flags & RENAME_NOREPLACE) != 0) {
+    auto exists = Exists(to);
+    if (!exists.ok()) return Fail(exists.status(), "rename", to, ErrnoOf(exists.status()));
+    if (*exists) return -EEXIST;
+  }
+  {
+    auto writes = drive_->LockWrites();
+    Status s = drive_->Run([&](drive::Drive& d) { return d.Rename(from, to); });
+    if (s.code() == Code::kInvalidArgument) {
+      // rename(2): a directory into itself, or the root.
+      return IsAtOrBelow(to, from) ? -EINVAL : -EBUSY;
+    }
+    if (!s.ok()) return Fail(s, "rename", from, ErrnoOf(s, Call::kRename));
+  }
+  if (from != to) {
+    files_.Forget(to);  // a replaced file's handles keep it, out of the drive
+    files_.Move(from, to);
+  }
+  return 0;
+}
+
+int Filesystem::Chmod(const char* path, mode_t mode, uint64_t fh) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
+  std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (file) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    file->mode = mode & 07777;
+    if (file->dirty || !file->in_drive) return 0;  // the next version has it
+  }
+  std::string target;
+  if (path != nullptr) {
+    target = path;
+  } else if (auto p = files_.PathOf(file.get())) {
+    target = *p;
+  } else {
+    return 0;
+  }
+  std::vector<drive::Drive::AttributesUpdate> update(1);
+  update[0].path = target;
+  update[0].options.mode = mode & 07777;
+  auto writes = drive_->LockWrites();
+  Status s = drive_->Run([&](drive::Drive& d) { return d.UpdateAttributes(update); });
+  if (s.code() == Code::kInvalidArgument) return -EPERM;  // a symlink, or below a mount
+  return s.ok() ? 0 : Fail(s, "chmod", target, ErrnoOf(s));
+}
+
+int Filesystem::Utimens(const char* path, const struct timespec tv[2], uint64_t fh) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
+  // Only mtime is stored (a drive has no atime).
+  std::optional<uint64_t> mtime;
+  if (tv == nullptr || tv[1].tv_nsec == UTIME_NOW) {
+    mtime = drive::NowMillis();
+  } else if (tv[1].tv_nsec != UTIME_OMIT) {
+    mtime = MillisOf(tv[1]);
+  }
+  if (!mtime) return 0;
+  std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (file) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    if (file->dirty || !file->in_drive) {
+      file->mtime = mtime;
+      return 0;
+    }
+  }
+  std::string target;
+  if (path != nullptr) {
+    target = path;
+  } else if (auto p = files_.PathOf(file.get())) {
+    target = *p;
+  } else {
+    return 0;
+  }
+  std::vector<drive::Drive::AttributesUpdate> update(1);
+  update[0].path = target;
+  update[0].options.mtime = mtime;
+  auto writes = drive_->LockWrites();
+  Status s = drive_->Run([&](drive::Drive& d) { return d.UpdateAttributes(update); });
+  if (s.code() == Code::kInvalidArgument) return -EPERM;
+  return s.ok() ? 0 : Fail(s, "utimens", target, ErrnoOf(s));
+}
+
+}  // namespace hyper::fuse

@@ -1,0 +1,129 @@
+// The FUSE operations over one hosted drive, by path (libfuse's high-level API; operations.cc
+// binds them). Each returns 0 (or a byte count) or a negative errno.
+//
+// Reads go to the drive (only the blocks that hold the range). Writes go to a spool file per
+// open file (spool.h) and become one version of the drive when the file is closed (the flush
+// of a handle that wrote), fsynced or released: streamed into the drive's content feed, never
+// held in memory. Every
+// drive call runs through the host (HostedDrive::Run, writes under LockWrites); no lock of
+// ours is held while a call may wait for the network.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "hyper/service/host.h"
+#include "open_files.h"
+
+namespace hyper::fuse {
+
+struct FilesystemOptions {
+  // Where spool files are made (the daemon's root).
+  std::string spool_dir;
+  // statfs reports the disk holding this directory (the store).
+  std::string statfs_dir;
+  // The owner shown for every file (the drive's uid and gid mean nothing on this machine).
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // Told about failures a program only sees as an errno. May be empty.
+  std::function<void(const std::string&)> log;
+  // Opens any drive by key, for Network/<key> (read-only). Empty: no Network directory.
+  std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
+};
+
+// The magic directory at the root of the mount: Network/<key> is the drive with that key.
+inline constexpr char kNetworkDir[] = "/Network";
+
+class Filesystem {
+ public:
+  Filesystem(std::shared_ptr<service::HostedDrive> drive, FilesystemOptions options);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  using Filler = std::function<bool(const char* name, const struct stat* st)>;
+
+  int Getattr(const char* path, struct stat* st, uint64_t fh);
+  int Readdir(const char* path, const Filler& fill);
+  int Open(const char* path, int flags, uint64_t* fh);
+  int Create(const char* path, mode_t mode, int flags, uint64_t* fh);
+  int Read(uint64_t fh, char* buf, size_t size, off_t offset);
+  int Write(uint64_t fh, const char* buf, size_t size, off_t offset);
+  int Truncate(const char* path, off_t size, uint64_t fh);
+  int Flush(uint64_t fh);
+  int Fsync(uint64_t fh);
+  int Release(uint64_t fh);
+  int Unlink(const char* path);
+  int Mkdir(const char* path, mode_t mode);
+  int Rmdir(const char* path);
+  int Symlink(const char* target, const char* link);
+  int Readlink(const char* path, char* buf, size_t size);
+  int Rename(const char* from, const char* to, unsigned int flags);
+  int Chmod(const char* path, mode_t mode, uint64_t fh);
+  int Utimens(const char* path, const struct timespec tv[2], uint64_t fh);
+  int Statfs(const char* path, struct statvfs* st);
+  int Access(const char* path, int mask);
+
+  // Writes every open file that has bytes the drive does not (at unmount, after the loop
+  // ended: a release the kernel did not send).
+  void CommitAll();
+
+  // From now on every call fails with EIO without touching the drive (waits for the calls
+  // running). For a mount whose loop cannot be stopped (a process keeps it busy).
+  void Close();
+
+ private:
+  struct Handle;
+  // A live Filesystem (shared hold of alive_mu_) for the length of a call; false once closed.
+  class Gate;
+
+  int OpenGated(const char* path, int flags, uint64_t* fh);  // Open, inside a Gate
+  Handle* HandleOf(uint64_t fh) const;
+  // Where a path under Network leads: the Network directory itself (drive null), or a path
+  // of the drive named by its key. NotFound for a name that is not a key.
+  struct NetworkTarget {
+    std::shared_ptr<service::HostedDrive> drive;
+    std::string path;
+  };
+  Result<NetworkTarget> RouteNetwork(const std::string& path);
+  bool IsNetwork(const char* path) const;
+  int Fail(const Status& status, const char* what, const std::string& path, int err);
+  // The file's bytes in its spool (copied from the drive unless `keep` is false).
+  // REQUIRES: file.mu held.
+  Status Load(OpenFile& file, bool keep);
+  // Writes the file's spool as its next version when dirty. REQUIRES: ns_mu_ (shared or
+  // not) and file.mu held.
+  Status Commit(OpenFile& file);
+  // Commit of the handle's file; unless `always`, only when the handle wrote since.
+  int CommitHandle(uint64_t fh, const char* what, bool always);
+  // The file's attributes from its OpenFile when it differs from the drive. REQUIRES: file.mu.
+  void FillFromOpenFile(const OpenFile& file, struct stat* st) const;
+  void FillFromStat(const drive::Stat& in, struct stat* st) const;
+  // Whether `path` exists (in the drive, or as a file created here).
+  Result<bool> Exists(const std::string& path);
+  Status CheckParentDirectory(const std::string& path);
+
+  std::shared_ptr<service::HostedDrive> drive_;
+  const FilesystemOptions options_;
+  // Renames and unlinks hold it alone; writes and commits share it, so no commit writes a
+  // file at a path a rename is changing.
+  std::shared_mutex ns_mu_;
+  OpenFiles files_;
+  std::mutex network_mu_;
+  // The drives opened under Network, kept open until unmount.
+  std::map<crypto::PublicKey, std::shared_ptr<service::HostedDrive>> network_;
+  std::shared_mutex alive_mu_;
+  bool closed_ = false;  // guarded by alive_mu_
+};
+
+}  // namespace hyper::fuse

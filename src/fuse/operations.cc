@@ -1,0 +1,126 @@
+#include "operations.h"
+
+#include <cerrno>
+#include <cstdint>
+
+#include "filesystem.h"
+
+namespace hyper::fuse {
+
+namespace {
+
+Filesystem& Fs() { return *static_cast<Filesystem*>(fuse_get_context()->private_data); }
+
+uint64_t Fh(const fuse_file_info* fi) { return fi != nullptr ? fi->fh : 0; }
+
+void* Init(fuse_conn_info* conn, fuse_config* cfg) {
+  // An unlinked file open elsewhere is the open handles' alone (not renamed to .fuse_hidden*:
+  // that name would land in the drive).
+  cfg->hard_remove = 1;
+  cfg->use_ino = 0;
+  cfg->entry_timeout = 1.0;
+  cfg->attr_timeout = 1.0;
+  cfg->negative_timeout = 0;
+  // Writes and reads of up to 1 MiB per call (the kernel's default is 128 KiB).
+  conn->max_write = 1u << 20;
+  conn->max_readahead = 1u << 20;
+  return fuse_get_context()->private_data;
+}
+
+int Getattr(const char* path, struct stat* st, fuse_file_info* fi) {
+  return Fs().Getattr(path, st, Fh(fi));
+}
+
+int Readlink(const char* path, char* buf, size_t size) { return Fs().Readlink(path, buf, size); }
+
+int Mkdir(const char* path, mode_t mode) { return Fs().Mkdir(path, mode); }
+
+int Unlink(const char* path) { return Fs().Unlink(path); }
+
+int Rmdir(const char* path) { return Fs().Rmdir(path); }
+
+int Symlink(const char* target, const char* link) { return Fs().Symlink(target, link); }
+
+int Rename(const char* from, const char* to, unsigned int flags) {
+  return Fs().Rename(from, to, flags);
+}
+
+int Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
+  return Fs().Chmod(path, mode, Fh(fi));
+}
+
+int Truncate(const char* path, off_t size, fuse_file_info* fi) {
+  return Fs().Truncate(path, size, Fh(fi));
+}
+
+int Open(const char* path, fuse_file_info* fi) { return Fs().Open(path, fi->flags, &fi->fh); }
+
+int Read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  return Fs().Read(fi->fh, buf, size, offset);
+}
+
+int Write(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  return Fs().Write(fi->fh, buf, size, offset);
+}
+
+int Statfs(const char* path, struct statvfs* st) { return Fs().Statfs(path, st); }
+
+int Flush(const char*, fuse_file_info* fi) { return Fs().Flush(fi->fh); }
+
+int Release(const char*, fuse_file_info* fi) { return Fs().Release(fi->fh); }
+
+int Fsync(const char*, int, fuse_file_info* fi) { return Fs().Fsync(fi->fh); }
+
+int Readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*,
+            fuse_readdir_flags flags) {
+  const auto fill_flags =
+      (flags & FUSE_READDIR_PLUS) != 0 ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0);
+  return Fs().Readdir(path, [&](const char* name, const struct stat* st) {
+    return filler(buf, name, st, 0, fill_flags) != 0;
+  });
+}
+
+int Access(const char* path, int mask) { return Fs().Access(path, mask); }
+
+int Create(const char* path, mode_t mode, fuse_file_info* fi) {
+  return Fs().Create(path, mode, fi->flags, &fi->fh);
+}
+
+int Utimens(const char* path, const struct timespec tv[2], fuse_file_info* fi) {
+  return Fs().Utimens(path, tv, Fh(fi));
+}
+
+fuse_operations MakeOperations() {
+  fuse_operations ops{};
+  ops.init = Init;
+  ops.getattr = Getattr;
+  ops.readlink = Readlink;
+  ops.mkdir = Mkdir;
+  ops.unlink = Unlink;
+  ops.rmdir = Rmdir;
+  ops.symlink = Symlink;
+  ops.rename = Rename;
+  ops.chmod = Chmod;
+  ops.truncate = Truncate;
+  ops.open = Open;
+  ops.read = Read;
+  ops.write = Write;
+  ops.statfs = Statfs;
+  ops.flush = Flush;
+  ops.release = Release;
+  ops.fsync = Fsync;
+  ops.readdir = Readdir;
+  ops.access = Access;
+  ops.create = Create;
+  ops.utimens = Utimens;
+  return ops;
+}
+
+}  // namespace
+
+const fuse_operations& Operations() {
+  static const fuse_operations ops = MakeOperations();
+  return ops;
+}
+
+}  // namespace hyper::fuse

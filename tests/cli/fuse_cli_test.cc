@@ -1,0 +1,271 @@
+// The root drive mounted through FUSE by the real daemon (`start --mountpoint`), used by the
+// real shell tools on the real kernel mount; what they wrote is then read back from the drive
+// with the CLI, after the daemon stopped. Every command runs under `timeout`, and every mount
+// is taken down by a guard whatever the test did.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "hyper/fuse/mount.h"
+#include "tests/cli/cli_runner.h"
+
+namespace hyper::cli {
+namespace {
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Whether `dir` is a mountpoint now (/proc/self/mountinfo's fifth field).
+bool IsMounted(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == dir) return true;
+  }
+  return false;
+}
+
+class FuseCli : public CliTest {
+ protected:
+  void TearDown() override {
+    // The guard: the daemon stops (unmounting), and whatever is still mounted is detached, so
+    // that no mount outlives the test (and the temporary folder can go).
+    (void)RunCli(root_, {"stop"});
+    if (IsMounted(mnt_)) (void)fuse::ForceUnmount(mnt_);
+    EXPECT_FALSE(IsMounted(mnt_));
+  }
+
+  void Start(bool with_mountpoint = true) {
+    std::vector<std::string> args = {"start", "--port", "0", "--offline"};
+    if (with_mountpoint) {
+      args.emplace_back("--mountpoint");
+      args.push_back(mnt_);
+    }
+    const std::string out = ExpectSuccess(RunCli(root_, args), args);
+    ASSERT_NE(out.find("hyperdrive daemon started"), std::string::npos) << out;
+  }
+  void Stop() { ExpectSuccess(RunCli(root_, {"stop"}), {"stop"}); }
+
+  // `sh -c script` in `dir`, killed after two minutes: a hung mount fails the test, it does not
+  // hang it.
+  ProcessRun Sh(const std::string& script) {
+    auto run = hyper::testing::RunProcess({"timeout", "-k", "5", "120", "sh", "-c", script});
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    return run.ok() ? *run : ProcessRun{"", "", -1};
+  }
+  std::string ShOk(const std::string& script) { return ExpectSuccess(Sh(script), {script}); }
+
+  // The root drive's key, from the daemon's log line.
+  std::string RootKey() {
+    const std::string log = ReadText(root_ + "/daemon.log");
+    const std::string marker = "root drive ";
+    const size_t at = log.rfind(marker);
+    if (at == std::string::npos) return "";
+    return log.substr(at + marker.size(), 64);
+  }
+
+  // A tree of `dirs` directories of `files` files each, of varied sizes, under `dir`.
+  void MakeTree(const std::string& dir, int dirs, int files) {
+    std::mt19937 rng(7);
+    for (int d = 0; d < dirs; d++) {
+      const std::string sub = dir + "/d" + std::to_string(d) + "/inner";
+      std::filesystem::create_directories(sub);
+      for (int f = 0; f < files; f++) {
+        std::ofstream out((f % 2 ? sub : dir + "/d" + std::to_string(d)) + "/f" +
+                          std::to_string(f) + ".txt");
+        const size_t size = rng() % 20000;
+        for (size_t i = 0; i < size; i++) out.put(static_cast<char>('a' + rng() % 26));
+      }
+    }
+  }
+
+  std::string root_ = tmp_.Sub("root");
+  std::string mnt_ = tmp_.Sub("mnt");
+};
+
+TEST_F(FuseCli, ShellToolsWorkInTheMountAndWhatTheyWroteIsInTheDrive) {
+  Start();
+  ASSERT_TRUE(IsMounted(mnt_));
+  const std::string src = tmp_.Sub("src");
+  MakeTree(src, 10, 30);  // 300 files in 20 directories
+
+  // cp -r in, diff -r back, find, ls -lR.
+  ShOk("cp -r " + src + " " + mnt_ + "/tree");
+  ShOk("diff -r " + src + " " + mnt_ + "/tree");
+  EXPECT_EQ(ShOk("find " + mnt_ + "/tree | wc -l"), ShOk("find " + src + " | wc -l"));
+  EXPECT_EQ(ShOk("cd " + mnt_ + "/tree && find . -type f | sort | xargs cat | sha256sum"),
+            ShOk("cd " + src + " && find . -type f | sort | xargs cat | sha256sum"));
+  const std::string listing = ShOk("ls -lR " + mnt_);
+  EXPECT_NE(listing.find("f29.txt"), std::string::npos);
+
+  // mv of a file and of a directory.
+  ShOk("mv " + mnt_ + "/tree/d0/f0.txt " + mnt_ + "/tree/moved.txt");
+  ShOk("mv " + mnt_ + "/tree/d1 " + mnt_ + "/tree/d1-renamed");
+  ShOk("cmp " + src + "/d0/f0.txt " + mnt_ + "/tree/moved.txt");
+  ShOk("diff -r " + src + "/d1 " + mnt_ + "/tree/d1-renamed");
+  EXPECT_NE(Sh("ls " + mnt_ + "/tree/d1").exit_code, 0);
+  // A directory does not replace a non-empty one, as rename(2) says.
+  const auto refused = Sh("mv -T " + mnt_ + "/tree/d2 " + mnt_ + "/tree/d3");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.stderr_text.find("not empty"), std::string::npos) << refused.stderr_text;
+
+  // An editor's save: a temporary file, fsynced, renamed over the original.
+  ShOk("printf 'first draft' > " + mnt_ + "/doc.txt");
+  ShOk("printf 'second draft' | dd of=" + mnt_ + "/.doc.txt.swp conv=fsync status=none && mv " +
+       mnt_ + "/.doc.txt.swp " + mnt_ + "/doc.txt");
+  EXPECT_EQ(ReadText(mnt_ + "/doc.txt"), "second draft");
+
+  // Symlinks.
+  ShOk("ln -s doc.txt " + mnt_ + "/link");
+  EXPECT_EQ(ShOk("readlink " + mnt_ + "/link"), "doc.txt");
+  EXPECT_EQ(ShOk("cat " + mnt_ + "/link"), "second draft");
+
+  // A 6 MiB file written by 1,536 write() calls of 4 KiB; ranges read with dd skip.
+  const std::string big = tmp_.Sub("big.bin");
+  ShOk("head -c 6291456 /dev/urandom > " + big);
+  ShOk("dd if=" + big + " of=" + mnt_ + "/big.bin bs=4096 status=none");
+  EXPECT_EQ(ShOk("sha256sum < " + mnt_ + "/big.bin"), ShOk("sha256sum < " + big));
+  EXPECT_EQ(ShOk("dd if=" + mnt_ + "/big.bin bs=4096 skip=1000 count=37 status=none | sha256sum"),
+            ShOk("dd if=" + big + " bs=4096 skip=1000 count=37 status=none | sha256sum"));
+  EXPECT_EQ(ShOk("stat -c %s " + mnt_ + "/big.bin"), "6291456");
+
+  // truncate, in place writes (conv=notrunc), chmod.
+  ShOk("cp " + big + " " + mnt_ + "/cut.bin && truncate -s 1000000 " + mnt_ + "/cut.bin");
+  EXPECT_EQ(ShOk("stat -c %s " + mnt_ + "/cut.bin"), "1000000");
+  EXPECT_EQ(ShOk("sha256sum < " + mnt_ + "/cut.bin"),
+            ShOk("head -c 1000000 " + big + " | sha256sum"));
+  ShOk("printf XYZ | dd of=" + mnt_ + "/cut.bin bs=1 seek=10 conv=notrunc status=none");
+  EXPECT_EQ(ShOk("head -c 13 " + mnt_ + "/cut.bin | tail -c 3"), "XYZ");
+  ShOk("chmod 600 " + mnt_ + "/doc.txt && chmod 700 " + mnt_ + "/tree");
+  EXPECT_EQ(ShOk("stat -c %a " + mnt_ + "/doc.txt"), "600");
+  EXPECT_EQ(ShOk("stat -c %a " + mnt_ + "/tree"), "700");
+
+  // POSIX errors.
+  EXPECT_NE(Sh("rmdir " + mnt_ + "/tree").stderr_text.find("not empty"), std::string::npos);
+  EXPECT_NE(Sh("cat " + mnt_ + "/none").stderr_text.find("No such file"), std::string::npos);
+  EXPECT_NE(Sh("mkdir " + mnt_ + "/tree").stderr_text.find("exists"), std::string::npos);
+
+  const std::string key = RootKey();
+  ASSERT_EQ(key.size(), 64u);
+  Stop();
+  EXPECT_FALSE(IsMounted(mnt_));
+
+  // The drive holds it all, read without the daemon.
+  const std::string url = "hyper://" + key;
+  EXPECT_EQ(ShOk(std::string(HYPERDRIVE_BINARY) + " --storage " + root_ + " cat " + url +
+                 "/big.bin | sha256sum"),
+            ShOk("sha256sum < " + big));
+  EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", url + "/doc.txt"}), {"cat"}), "second draft");
+  EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", url + "/tree/moved.txt"}), {"cat"}),
+            ReadText(src + "/d0/f0.txt"));
+  // One version per file closed: the 1,536 writes of big.bin made one.
+  const std::string log = ExpectSuccess(RunCli(root_, {"log", url}), {"log"});
+  size_t puts = 0;
+  for (size_t at = log.find(" /big.bin\n"); at != std::string::npos;
+       at = log.find(" /big.bin\n", at + 1)) {
+    puts++;
+  }
+  EXPECT_EQ(puts, 1u) << log;
+}
+
+TEST_F(FuseCli, GitWorksInTheMount) {
+  Start();
+  const std::string repo = mnt_ + "/repo";
+  ShOk("mkdir " + repo + " && cd " + repo +
+       " && git init -q && git config user.email t@example.com && git config user.name t"
+       " && echo one > a.txt && git add a.txt && git commit -qm first"
+       " && echo two >> a.txt && git commit -qam second");
+  const std::string log = ShOk("cd " + repo + " && git log --format=%s");
+  EXPECT_EQ(log, "second\nfirst");
+  EXPECT_EQ(ShOk("cd " + repo + " && git status --porcelain"), "");
+  ShOk("cd " + repo + " && git fsck");
+}
+
+TEST_F(FuseCli, ARecordedMountpointIsMountedAgainAndAFreshRootMountsNothing) {
+  Start(/*with_mountpoint=*/false);
+  EXPECT_FALSE(IsMounted(mnt_));
+  Stop();
+  Start();
+  ASSERT_TRUE(IsMounted(mnt_));
+  ShOk("echo kept > " + mnt_ + "/kept.txt");
+  const std::string key = RootKey();
+  Stop();
+  EXPECT_FALSE(IsMounted(mnt_));
+  // The same root drive, at the recorded place, without the flag.
+  Start(/*with_mountpoint=*/false);
+  ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_EQ(ReadText(mnt_ + "/kept.txt"), "kept\n");
+  EXPECT_EQ(RootKey(), key);
+}
+
+TEST_F(FuseCli, AMountLeftByAKilledDaemonIsClearedByForceUnmountAndByStart) {
+  Start();
+  ShOk("echo data > " + mnt_ + "/f.txt");
+  auto kill_daemon = [&] {
+    const pid_t pid = std::stoi(ReadText(root_ + "/daemon.pid"));
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    // Gone when the pid no longer answers.
+    ShOk("while kill -0 " + std::to_string(pid) + " 2>/dev/null; do sleep 0.05; done");
+  };
+  kill_daemon();
+  ASSERT_TRUE(IsMounted(mnt_));
+  const auto stale = Sh("ls " + mnt_);
+  EXPECT_NE(stale.exit_code, 0);
+  EXPECT_NE(stale.stderr_text.find("not connected"), std::string::npos) << stale.stderr_text;
+  const std::string out = ExpectSuccess(RunCli(root_, {"force-unmount"}), {"force-unmount"});
+  EXPECT_NE(out.find("unmounted " + mnt_), std::string::npos) << out;
+  EXPECT_FALSE(IsMounted(mnt_));
+
+  Start();
+  EXPECT_EQ(ReadText(mnt_ + "/f.txt"), "data\n");
+  kill_daemon();
+  // start clears the stale mount itself.
+  Start(/*with_mountpoint=*/false);
+  EXPECT_EQ(ReadText(mnt_ + "/f.txt"), "data\n");
+}
+
+TEST_F(FuseCli, NetworkShowsAnyDriveByKeyReadOnly) {
+  // A second drive of the store, written with the CLI before the daemon starts.
+  const std::string created = ExpectSuccess(RunCli(root_, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string url = created.substr(at, 8 + 64);
+  const std::string key = url.substr(8);
+  ExpectSuccess(RunCli(root_, {"put", url + "/hello.txt"}, "remote content\n"), {"put"});
+  ExpectSuccess(RunCli(root_, {"mkdir", url + "/sub"}), {"mkdir"});
+  Start();
+  const std::string dir = mnt_ + "/Network/" + key;
+  EXPECT_EQ(ShOk("ls " + mnt_), "Network");
+  EXPECT_EQ(ShOk("ls " + dir), "hello.txt\nsub");
+  EXPECT_EQ(ReadText(dir + "/hello.txt"), "remote content\n");
+  EXPECT_EQ(ShOk("stat -c %A " + dir + "/hello.txt"), "-r--r--r--");
+  // Every write is refused, and nothing changes.
+  for (const std::string& script :
+       {"echo x > " + dir + "/new", "rm " + dir + "/hello.txt", "mkdir " + dir + "/d",
+        "mv " + dir + "/hello.txt " + dir + "/moved", "ln -s a " + dir + "/l",
+        "truncate -s 0 " + dir + "/hello.txt", "touch " + dir + "/hello.txt",
+        "chmod 777 " + dir + "/hello.txt", "mv " + dir + "/hello.txt " + mnt_ + "/stolen"}) {
+    const auto run = Sh(script);
+    EXPECT_NE(run.exit_code, 0) << script;
+    EXPECT_NE(run.stderr_text.find("Read-only file system"), std::string::npos)
+        << script << ": " << run.stderr_text;
+  }
+  EXPECT_EQ(ShOk("ls " + dir), "hello.txt\nsub");
+  EXPECT_EQ(ReadText(dir + "/hello.txt"), "remote content\n");
+  // A name that is not a key is not there.
+  EXPECT_NE(Sh("ls " + mnt_ + "/Network/not-a-key").stderr_text.find("No such file"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace hyper::cli
