@@ -10,6 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # (llvm-symbolizer, for the sanitizers' stack traces), lld (the linker; see CMakeLists.txt);
 # grpc++ and protobuf (with protoc and its gRPC plugin) for the daemon's API (src/daemon).
 # curl: the HTTP gateway's end-to-end tests (tests/cli/gateway_cli_test.cc).
+# libfuse3-dev and fuse3 (fusermount3): the daemon's FUSE mount (src/fuse).
 packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
