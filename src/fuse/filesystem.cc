@@ -166,6 +166,12 @@ Status Filesystem::CheckParentDirectory(const std::string& path) {
   return Status::Ok();
 }
 
+Status Filesystem::CheckNewEntry(const std::string& path) {
+  RETURN_IF_ERROR(CheckParentDirectory(path));
+  ASSIGN_OR_RETURN(bool exists, Exists(path));
+  return exists ? Status::Exists(path + " exists") : Status::Ok();
+}
+
 // --- attributes and listings ---
 
 int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
@@ -611,13 +617,7 @@ int Filesystem::Unlink(const char* path) {
 int Filesystem::Mkdir(const char* path, mode_t mode) {
   HYPER_FUSE_GATE();
   if (IsNetwork(path)) return -EROFS;
-  Status s = CheckParentDirectory(path);
-  if (s.ok()) {
-    auto exists = Exists(path);
-    s = !exists.ok() ? exists.status()
-        : *exists    ? Status::Exists(std::string(path) + " exists")
-                     : Status::Ok();
-  }
+  Status s = CheckNewEntry(path);
   if (s.ok()) {
     drive::WriteOptions wo;
     wo.mode = mode & 07777;
@@ -643,13 +643,7 @@ int Filesystem::Rmdir(const char* path) {
 int Filesystem::Symlink(const char* target, const char* link) {
   HYPER_FUSE_GATE();
   if (IsNetwork(link)) return -EROFS;
-  Status s = CheckParentDirectory(link);
-  if (s.ok()) {
-    auto exists = Exists(link);
-    s = !exists.ok() ? exists.status()
-        : *exists    ? Status::Exists(std::string(link) + " exists")
-                     : Status::Ok();
-  }
+  Status s = CheckNewEntry(link);
   if (s.ok()) {
     auto writes = drive_->LockWrites();
     s = drive_->Run([&](drive::Drive& d) { return d.Symlink(target, link); });

@@ -112,6 +112,9 @@ class Filesystem {
   // Whether `path` exists (in the drive, or as a file created here).
   Result<bool> Exists(const std::string& path);
   Status CheckParentDirectory(const std::string& path);
+  // Where a new entry may be made: the parent is a directory of a writable drive and `path`
+  // does not exist yet (Exists otherwise).
+  Status CheckNewEntry(const std::string& path);
 
   std::shared_ptr<service::HostedDrive> drive_;
   const FilesystemOptions options_;
