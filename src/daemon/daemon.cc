@@ -17,6 +17,7 @@
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
 #include "hyper/service/host.h"
+#include "hyper/trie/trie.h"
 #include "peers_service.h"
 #include "peersockets_service.h"
 #include "sessions.h"
@@ -230,6 +231,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   RETURN_IF_ERROR(MakeDirectories(root.dir, 0700));
   RETURN_IF_ERROR(MakeDirectories(root.dir + "/storage", 0700));
   RETURN_IF_ERROR(d.OpenLog());
+  trie::SetProcessNodeBudget(d.options.trie_node_budget);
 
   service::HostOptions ho;
   ho.store_dir = root.store_dir();

@@ -39,6 +39,10 @@ struct DaemonOptions {
   std::optional<std::string> mountpoint;
   // Where log lines go besides ROOT/daemon.log (the foreground daemon's stderr). May be empty.
   std::function<void(const std::string&)> echo;
+  // The decoded trie nodes all open drives may keep cached together (trie::SetProcessNodeBudget;
+  // about 1.6 KB each as measured by bench/daemon_soak.sh), so that the daemon's memory does not
+  // grow with what its drives hold. Each drive alone would keep up to 131,072.
+  size_t trie_node_budget = 32768;
 };
 
 class Daemon {

@@ -34,6 +34,10 @@ Trie::Trie(std::shared_ptr<TrieState> state, uint64_t checkout)
 
 Trie::~Trie() = default;
 
+void SetProcessNodeBudget(size_t nodes) { g_node_budget.store(nodes, std::memory_order_relaxed); }
+
+size_t ProcessCachedNodes() { return g_cached_nodes.load(std::memory_order_relaxed); }
+
 Result<std::unique_ptr<Trie>> Trie::Open(std::shared_ptr<Log> log, TrieOptions options) {
   if (!log) return Status::InvalidArgument("Trie::Open without a log");
   auto state = std::make_shared<TrieState>();

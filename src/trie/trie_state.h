@@ -25,6 +25,18 @@ struct WatchEntry {
   bool cancelled = false;
 };
 
+// Decoded nodes held by the caches of every trie in the process, and the most they may hold
+// (SetProcessNodeBudget; unlimited unless set). Past the budget a trie neither grows its table
+// nor fills an empty slot: a node read then replaces a cold one of the same trie, or is not
+// cached. A daemon with many drives open stays bounded this way; the count is approximate
+// under concurrency (a few nodes over, never drifting).
+inline std::atomic<size_t> g_cached_nodes{0};
+inline std::atomic<size_t> g_node_budget{SIZE_MAX};
+inline bool OverNodeBudget() {
+  return g_cached_nodes.load(std::memory_order_relaxed) >=
+         g_node_budget.load(std::memory_order_relaxed);
+}
+
 struct TrieState {
   std::shared_ptr<Log> log;
   TrieOptions options;
@@ -71,24 +83,34 @@ struct TrieState {
   // REQUIRES: cache_mu held. Caches node at seq; returns the node it evicted (for the caller to
   // release after the lock).
   NodePtr CachePutLocked(uint64_t seq, NodePtr node) {
-    if (cache.empty()) cache.resize(std::min<size_t>(1024, MaxCache()));
-    if (++cache_inserts > cache.size() && cache.size() < MaxCache()) GrowCache();
+    const bool over = OverNodeBudget();
+    if (cache.empty()) cache.resize(std::min<size_t>(over ? 2 : 1024, MaxCache()));
+    if (++cache_inserts > cache.size() && cache.size() < MaxCache() && !over) GrowCache();
     CacheSlot* set = &cache[2 * (seq & (cache.size() / 2 - 1))];
     CacheSlot* victim = nullptr;
     for (int way = 0; way < 2 && victim == nullptr; way++) {
-      if (set[way].seq == seq || set[way].seq == 0) victim = &set[way];
+      if (set[way].seq == seq || (set[way].seq == 0 && !over)) victim = &set[way];
     }
     for (int way = 0; way < 2 && victim == nullptr; way++) {
-      if (!set[way].hot) victim = &set[way];
+      if (set[way].seq != 0 && !set[way].hot) victim = &set[way];
     }
-    if (victim == nullptr) {  // both hot: both cool down, the newer one's neighbour goes
+    if (victim == nullptr) {
+      if (set[0].seq == 0 && set[1].seq == 0) return nullptr;  // over the budget: not cached
+      // Both hot: both cool down, and the newer one's neighbour goes (an empty way is not
+      // filled past the budget).
       set[0].hot = set[1].hot = false;
-      victim = &set[seq & 1];
+      victim = set[seq & 1].seq != 0 ? &set[seq & 1] : &set[1 - (seq & 1)];
     }
+    const bool had = victim->node != nullptr;
     NodePtr evicted = std::move(victim->node);
     victim->seq = seq;
     victim->hot = false;
     victim->node = std::move(node);
+    if (victim->node && !had) {
+      g_cached_nodes.fetch_add(1, std::memory_order_relaxed);
+    } else if (!victim->node && had) {
+      g_cached_nodes.fetch_sub(1, std::memory_order_relaxed);
+    }
     return evicted;
   }
   // Reads and decodes the node at seq from the log (no cache; no lock needed).
@@ -106,12 +128,18 @@ struct TrieState {
   void GrowCache() {
     std::vector<CacheSlot> bigger(std::min(cache.size() * 4, MaxCache()));
     const size_t sets = bigger.size() / 2;
+    size_t dropped = 0;
     for (CacheSlot& slot : cache) {
       if (!slot.node) continue;
       CacheSlot* set = &bigger[2 * (slot.seq & (sets - 1))];
       CacheSlot* to = set[0].node ? &set[1] : &set[0];
-      if (!to->node) *to = std::move(slot);
+      if (!to->node) {
+        *to = std::move(slot);
+      } else {
+        dropped++;
+      }
     }
+    g_cached_nodes.fetch_sub(dropped, std::memory_order_relaxed);
     cache = std::move(bigger);
     cache_inserts = 0;
   }
@@ -125,6 +153,9 @@ struct TrieState {
 
   ~TrieState() {
     if (listener != 0) log->RemoveListener(listener);
+    size_t held = 0;
+    for (const CacheSlot& slot : cache) held += slot.node ? 1 : 0;
+    g_cached_nodes.fetch_sub(held, std::memory_order_relaxed);
   }
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "hyper/crypto/crypto.h"
 #include "tests/support/event_counter.h"
@@ -278,6 +279,44 @@ TEST_F(TrieTest, ConcurrentLookupsWithEvictions) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(GetValue(reader, "w/199"), "x");
+}
+
+// The process-wide budget of cached nodes: past it tries stop adding nodes, every read still
+// answers right, and a closed trie gives its share back.
+TEST(TrieNodeBudget, TriesStopCachingPastTheProcessBudgetAndStillReadEverything) {
+  ASSERT_TRUE(crypto::Init().ok());
+  constexpr int kKeys = 3000;
+  std::vector<std::shared_ptr<MemoryLog>> logs;
+  for (int t = 0; t < 2; ++t) {
+    auto log = std::make_shared<MemoryLog>();
+    auto trie = Trie::Open(log);
+    ASSERT_TRUE(trie.ok());
+    for (int i = 0; i < kKeys; ++i) {
+      ASSERT_TRUE(
+          (*trie)->Put("k" + std::to_string(i), ToBytes(std::to_string(t * kKeys + i))).ok());
+    }
+    logs.push_back(log);
+  }
+  const size_t before = ProcessCachedNodes();
+  const size_t budget = before + 500;
+  SetProcessNodeBudget(budget);
+  {
+    std::vector<std::unique_ptr<Trie>> tries;
+    for (auto& log : logs) tries.push_back(std::move(Trie::Open(log)).value());
+    for (int round = 0; round < 2; ++round) {
+      for (size_t t = 0; t < tries.size(); ++t) {
+        for (int i = 0; i < kKeys; ++i) {
+          auto n = tries[t]->Get("k" + std::to_string(i));
+          ASSERT_TRUE(n.ok() && *n) << i;
+          ASSERT_EQ(AsString(*(*n)->value()), std::to_string(static_cast<int>(t) * kKeys + i));
+        }
+        EXPECT_LE(ProcessCachedNodes(), budget);
+      }
+    }
+    EXPECT_GE(ProcessCachedNodes(), budget - 100) << "the budget is used, not left idle";
+  }
+  EXPECT_EQ(ProcessCachedNodes(), before) << "closed tries give their nodes back";
+  SetProcessNodeBudget(SIZE_MAX);
 }
 
 }  // namespace

@@ -38,6 +38,14 @@ struct TrieOptions {
   NodeLimits limits;
 };
 
+// The decoded nodes all tries of this process may keep cached together (each trie also stays
+// within its own TrieOptions::cache_size). Unlimited unless set; a process that keeps many
+// tries open (the daemon) sets it so that its memory does not grow with what its drives hold.
+// Past it, tries stop adding nodes (reads still work, from the log).
+void SetProcessNodeBudget(size_t nodes);
+// The decoded nodes cached by every trie of this process now.
+size_t ProcessCachedNodes();
+
 struct GetOptions {
   // Look among hidden keys (a separate namespace: the hidden bit is the first trie digit).
   bool hidden = false;
