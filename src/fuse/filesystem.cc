@@ -694,21 +694,9 @@ int Filesystem::Chmod(const char* path, mode_t mode, uint64_t fh) {
     file->mode = mode & 07777;
     if (file->dirty || !file->in_drive) return 0;  // the next version has it
   }
-  std::string target;
-  if (path != nullptr) {
-    target = path;
-  } else if (auto p = files_.PathOf(file.get())) {
-    target = *p;
-  } else {
-    return 0;
-  }
-  std::vector<drive::Drive::AttributesUpdate> update(1);
-  update[0].path = target;
-  update[0].options.mode = mode & 07777;
-  auto writes = drive_->LockWrites();
-  Status s = drive_->Run([&](drive::Drive& d) { return d.UpdateAttributes(update); });
-  if (s.code() == Code::kInvalidArgument) return -EPERM;  // a symlink, or below a mount
-  return s.ok() ? 0 : Fail(s, "chmod", target, ErrnoOf(s));
+  drive::WriteOptions options;
+  options.mode = mode & 07777;
+  return UpdateAttributes(path, file.get(), options, "chmod");
 }
 
 int Filesystem::Utimens(const char* path, const struct timespec tv[2], uint64_t fh) {
@@ -730,21 +718,28 @@ int Filesystem::Utimens(const char* path, const struct timespec tv[2], uint64_t 
       return 0;
     }
   }
+  drive::WriteOptions options;
+  options.mtime = mtime;
+  return UpdateAttributes(path, file.get(), options, "utimens");
+}
+
+int Filesystem::UpdateAttributes(const char* path, const OpenFile* file,
+                                 const drive::WriteOptions& options, const char* what) {
   std::string target;
   if (path != nullptr) {
     target = path;
-  } else if (auto p = files_.PathOf(file.get())) {
+  } else if (auto p = files_.PathOf(file)) {
     target = *p;
   } else {
     return 0;
   }
   std::vector<drive::Drive::AttributesUpdate> update(1);
   update[0].path = target;
-  update[0].options.mtime = mtime;
+  update[0].options = options;
   auto writes = drive_->LockWrites();
   Status s = drive_->Run([&](drive::Drive& d) { return d.UpdateAttributes(update); });
-  if (s.code() == Code::kInvalidArgument) return -EPERM;
-  return s.ok() ? 0 : Fail(s, "utimens", target, ErrnoOf(s));
+  if (s.code() == Code::kInvalidArgument) return -EPERM;  // a symlink, or below a mount
+  return s.ok() ? 0 : Fail(s, what, target, ErrnoOf(s));
 }
 
 }  // namespace hyper::fuse

@@ -115,6 +115,10 @@ class Filesystem {
   // Where a new entry may be made: the parent is a directory of a writable drive and `path`
   // does not exist yet (Exists otherwise).
   Status CheckNewEntry(const std::string& path);
+  // Writes `options`' attributes (mode or mtime) to `path`, or to the path `file` is open at
+  // when path is null (a call by handle); `what` names the call in errors.
+  int UpdateAttributes(const char* path, const OpenFile* file, const drive::WriteOptions& options,
+                       const char* what);
 
   std::shared_ptr<service::HostedDrive> drive_;
   const FilesystemOptions options_;
