@@ -54,6 +54,17 @@ class DaemonCli : public CliTest {
     boot = boot.substr(boot.find("listening on ") + 13);
     return boot.substr(0, boot.find('\n'));
   }
+  // Two daemons, on roots a and b, whose swarms meet through a local DHT; false (the failure
+  // added) when the DHT did not start.
+  bool StartTwoDaemons(std::string& a, std::string& b) {
+    const std::string boot = StartDht();
+    if (boot.empty()) return false;
+    a = tmp_.Sub("a");
+    b = tmp_.Sub("b");
+    Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
+    Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+    return true;
+  }
   std::vector<std::string> started_;
   std::unique_ptr<Background> dht_;
 };
@@ -163,12 +174,8 @@ TEST_F(DaemonCli, AWrongTokenIsRefusedAsTheReferenceDoes) {
 }
 
 TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
-  const std::string boot = StartDht();
-  ASSERT_FALSE(boot.empty());
-  const std::string a = tmp_.Sub("a");
-  const std::string b = tmp_.Sub("b");
-  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
-  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  std::string a, b;
+  ASSERT_TRUE(StartTwoDaemons(a, b));
   const json written = Node({{"scenario", "write"},
                              {"storage", a},
                              {"files", {{"/hello.txt", "hello from a"}, {"/d/x.txt", "x"}}}});
@@ -183,12 +190,8 @@ TEST_F(DaemonCli, TwoDaemonsReplicateADriveFoundByItsKey) {
 }
 
 TEST_F(DaemonCli, ADaemonDownloadsAFolderOfADriveItReadsAndNothingElse) {
-  const std::string boot = StartDht();
-  ASSERT_FALSE(boot.empty());
-  const std::string a = tmp_.Sub("a");
-  const std::string b = tmp_.Sub("b");
-  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
-  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  std::string a, b;
+  ASSERT_TRUE(StartTwoDaemons(a, b));
   const json written = Node({{"scenario", "write"},
                              {"storage", a},
                              {"files", {{"/d/small.txt", "small"}}},
@@ -217,12 +220,8 @@ TEST_F(DaemonCli, ADaemonDownloadsAFolderOfADriveItReadsAndNothingElse) {
 }
 
 TEST_F(DaemonCli, TwoDaemonsExchangePeersocketsMessagesOnATopic) {
-  const std::string boot = StartDht();
-  ASSERT_FALSE(boot.empty());
-  const std::string a = tmp_.Sub("a");
-  const std::string b = tmp_.Sub("b");
-  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
-  Start(b, {"--bootstrap", boot, "--swarm-port", "0"});
+  std::string a, b;
+  ASSERT_TRUE(StartTwoDaemons(a, b));
   // The daemons meet through a drive that b reads from a (peersockets ride on the connection).
   const json written =
       Node({{"scenario", "write"}, {"storage", a}, {"files", {{"/hello.txt", "hi"}}}});
