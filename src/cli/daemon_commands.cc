@@ -254,7 +254,9 @@ Status PrintStatus(const std::string& storage) {
   std::printf("uptime: %llu s\n", static_cast<unsigned long long>(st.uptime_ms / 1000));
   std::printf("noise key: %s\n", ToHex(st.noise_key).c_str());
   std::printf("api version: %llu\n", static_cast<unsigned long long>(st.api_version));
-  std::printf("fuse: %s\n", st.fuse_available ? "available" : "not available");
+  std::printf("fuse: %s\n", st.fuse_configured  ? "the root drive is mounted"
+                            : st.fuse_available ? "available, nothing mounted"
+                                                : "not available");
   return Status::Ok();
 }
 

@@ -132,6 +132,7 @@ Result<DaemonStatus> DaemonClient::GetStatus() {
     std::copy(rsp.noisekey().begin(), rsp.noisekey().end(), st.noise_key.begin());
   }
   st.fuse_available = rsp.fuseavailable();
+  st.fuse_configured = rsp.fuseconfigured();
   return st;
 }
 

@@ -275,7 +275,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   }
 
   d.token = NewToken();
-  d.status_service = std::make_unique<StatusService>(*d.host, d.token);
+  d.status_service = std::make_unique<StatusService>(*d.host, d.token, d.mount != nullptr);
   d.drive_service =
       std::make_unique<DriveService>(*d.host, d.sessions, d.downloads, d.token, d.Hooks());
   d.peers_service = std::make_unique<PeersService>(*d.host, d.token);

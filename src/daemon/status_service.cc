@@ -1,11 +1,13 @@
 #include "status_service.h"
 
+#include <unistd.h>
+
 #include "auth.h"
 
 namespace hyper::daemon {
 
-StatusService::StatusService(service::Host& host, std::string token)
-    : host_(host), token_(std::move(token)) {}
+StatusService::StatusService(service::Host& host, std::string token, bool mounted)
+    : host_(host), token_(std::move(token)), mounted_(mounted) {}
 
 grpc::Status StatusService::status(grpc::ServerContext* ctx, const rpc::StatusRequest* /*req*/,
                                    rpc::StatusResponse* rsp) {
@@ -20,9 +22,9 @@ grpc::Status StatusService::status(grpc::ServerContext* ctx, const rpc::StatusRe
   rsp->set_holepunchable(false);  // no uTP or hole punching yet
   const auto key = host_.noise_key();
   rsp->set_noisekey(std::string(key.begin(), key.end()));
-  // This daemon has no FUSE layer yet.
-  rsp->set_fuseavailable(false);
-  rsp->set_fuseconfigured(false);
+  // FUSE can be used (the kernel's device is there for us), and the root drive is mounted.
+  rsp->set_fuseavailable(mounted_ || ::access("/dev/fuse", R_OK | W_OK) == 0);
+  rsp->set_fuseconfigured(mounted_);
   return grpc::Status::OK;
 }
 
@@ -30,7 +32,8 @@ grpc::Status StatusService::refreshFuse(grpc::ServerContext* ctx,
                                         const rpc::FuseRefreshRequest* /*req*/,
                                         rpc::FuseRefreshResponse* /*rsp*/) {
   if (grpc::Status denied = Authorize(*ctx, token_); !denied.ok()) return denied;
-  return {grpc::StatusCode::FAILED_PRECONDITION, "this daemon has no FUSE layer yet"};
+  return {grpc::StatusCode::FAILED_PRECONDITION,
+          "refreshFuse is not served: the root drive is mounted at start (--mountpoint)"};
 }
 
 }  // namespace hyper::daemon

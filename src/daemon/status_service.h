@@ -17,7 +17,8 @@ inline constexpr char kSchemaVersion[] = "1.11.0";
 
 class StatusService final : public ::Hyperdrive::Service {
  public:
-  StatusService(service::Host& host, std::string token);
+  // `mounted`: the root drive is mounted through FUSE (docs/fuse.md).
+  StatusService(service::Host& host, std::string token, bool mounted);
 
   grpc::Status status(grpc::ServerContext* ctx, const rpc::StatusRequest* req,
                       rpc::StatusResponse* rsp) override;
@@ -27,6 +28,7 @@ class StatusService final : public ::Hyperdrive::Service {
  private:
   service::Host& host_;
   const std::string token_;
+  const bool mounted_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

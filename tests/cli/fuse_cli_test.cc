@@ -194,9 +194,16 @@ TEST_F(FuseCli, GitWorksInTheMount) {
 TEST_F(FuseCli, ARecordedMountpointIsMountedAgainAndAFreshRootMountsNothing) {
   Start(/*with_mountpoint=*/false);
   EXPECT_FALSE(IsMounted(mnt_));
+  // The daemon's status says what is mounted (FUSE itself is there on this machine).
+  EXPECT_NE(
+      ExpectSuccess(RunCli(root_, {"status"}), {"status"}).find("fuse: available, nothing mounted"),
+      std::string::npos);
   Stop();
   Start();
   ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_NE(
+      ExpectSuccess(RunCli(root_, {"status"}), {"status"}).find("fuse: the root drive is mounted"),
+      std::string::npos);
   ShOk("echo kept > " + mnt_ + "/kept.txt");
   const std::string key = RootKey();
   Stop();

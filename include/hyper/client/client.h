@@ -35,6 +35,7 @@ struct DaemonStatus {
   uint64_t uptime_ms = 0;
   std::array<uint8_t, 32> noise_key{};
   bool fuse_available = false;
+  bool fuse_configured = false;  // the root drive is mounted
 };
 
 // A file or directory's attributes as the daemon reports them (hyperdrive's Stat).
