@@ -9,13 +9,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # of the download); what the build and tests use is named here: python3 (lint.sh), llvm-14
 # (llvm-symbolizer, for the sanitizers' stack traces), lld (the linker; see CMakeLists.txt);
 # grpc++ and protobuf (with protoc and its gRPC plugin) for the daemon's API (src/daemon).
-# curl: the HTTP gateway's end-to-end tests (tests/cli/gateway_cli_test.cc).
+# curl, chromium and ffmpeg: the HTTP gateway's end-to-end tests (tests/cli/gateway_*_test.cc).
 # libfuse3-dev and fuse3 (fusermount3): the daemon's FUSE mount (src/fuse).
 packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
-  nodejs npm libasio-dev libleveldb-dev curl
+  nodejs npm libasio-dev libleveldb-dev curl chromium ffmpeg
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libfuse3-dev fuse3)
 missing=()

@@ -331,6 +331,7 @@ HttpResponse DriveHandler::Handle(const HttpRequest& req) {
     }
   }
   r.content_length = end - start;
+  if (source_.Remote(rp.key)) r.send_buffer = options_.remote_send_buffer;
   r.stream = std::make_unique<FileBody>(source_, rp.key, *head, d, path, start, end,
                                         source_.Remote(rp.key) ? options_.remote_window : 0);
   return r;

@@ -157,6 +157,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_->requests.fetch_add(1);
     if (eof_) keep_alive_ = false;
     response_ = std::move(resp);
+    if (response_->send_buffer != 0) socket_->LimitSendBuffer(response_->send_buffer);
     out_ = SerializeHead(*response_, keep_alive_);
     const bool body = !response_->head && response_->status != 304;
     if (body && !response_->stream) out_ += response_->body;

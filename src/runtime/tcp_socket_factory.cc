@@ -39,6 +39,10 @@ class TcpSocket : public Socket {
   }
   std::string remote_address() const override { return address_; }
   std::string remote_endpoint() const override { return endpoint_; }
+  void LimitSendBuffer(size_t bytes) override {
+    std::error_code ec;  // a hint: a socket that refuses it keeps its buffer
+    socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bytes)), ec);
+  }
 
  private:
   tcp::socket socket_;

@@ -60,6 +60,9 @@ struct DriveHandlerOptions {
   bool any_key = true;
   // Bytes fetched and read at a time from a remote drive.
   uint64_t remote_window = 1 << 20;
+  // The kernel send buffer of a connection answering from a remote drive (HttpResponse::
+  // send_buffer): with the window, about what is fetched beyond what the client took.
+  size_t remote_send_buffer = 128 << 10;
 };
 
 class DriveHandler {

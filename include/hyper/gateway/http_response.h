@@ -33,6 +33,10 @@ struct HttpResponse {
   std::unique_ptr<BodySource> stream;  // produces exactly content_length bytes
   uint64_t content_length = 0;         // with `stream`; else body.size()
   bool head = false;                   // a HEAD: the head alone goes out
+  // Nonzero: the connection's kernel send buffer is held to about this many bytes from this
+  // answer on (runtime::Socket::LimitSendBuffer), for a body fetched from peers as it is read:
+  // otherwise the kernel's buffers let it run megabytes ahead of what the client took.
+  size_t send_buffer = 0;
 
   void Set(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

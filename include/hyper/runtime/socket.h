@@ -31,6 +31,11 @@ class Socket {
   // The remote end: its IP address alone, and "address:port" ("?" when unknown).
   virtual std::string remote_address() const = 0;
   virtual std::string remote_endpoint() const = 0;
+  // Holds the kernel's send buffer to about `bytes` (instead of letting it grow with the
+  // connection's speed): what is written then waits in our process until the peer reads, so a
+  // writer that produces data only as it is taken (fetching it from peers) does not run megabytes
+  // ahead of its reader. Sockets without a kernel buffer ignore it.
+  virtual void LimitSendBuffer(size_t bytes) { (void)bytes; }
 };
 
 // Accepts connections until closed or destroyed.
