@@ -20,6 +20,7 @@
 #include "hyper/client/client.h"
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
+#include "net_commands.h"
 #include "progress.h"
 #include "stop_signal.h"
 #include "store.h"
@@ -73,6 +74,15 @@ Result<daemon::DaemonOptions> OptionsOf(const std::string& root, const DaemonArg
     std::error_code ec;
     o.mountpoint = std::filesystem::absolute(a.mountpoint, ec).lexically_normal().string();
   }
+  if (!a.gateway.empty()) {
+    // PORT alone: this machine only (127.0.0.1).
+    const bool port_only = a.gateway.find(':') == std::string::npos;
+    ASSIGN_OR_RETURN(PeerAddress listen,
+                     ParsePeerAddress(port_only ? "127.0.0.1:" + a.gateway : a.gateway,
+                                      /*allow_zero=*/true));
+    o.gateway_host = listen.host;
+    o.gateway_port = listen.port;
+  }
   if (!a.discovery.offline) {
     ASSIGN_OR_RETURN(swarm::SwarmOptions so, SwarmOptionsFor(a.discovery, /*listen=*/true));
     so.host = "0.0.0.0";
@@ -113,6 +123,9 @@ Status RunForeground(const std::string& root, const DaemonArgs& a) {
   TellStarter("ok " + running->endpoint());
   std::printf("hyperdrive daemon listening on %s (root %s)\n", running->endpoint().c_str(),
               root.c_str());
+  if (!running->gateway_url().empty()) {
+    std::printf("HTTP gateway on %s\n", running->gateway_url().c_str());
+  }
   std::fflush(stdout);
   running->Wait();
   d->reset();
@@ -176,6 +189,9 @@ Status RunBackground(const std::string& root, const std::vector<std::string>& ar
     std::printf("hyperdrive daemon started (pid %d), listening on %s\n", static_cast<int>(child),
                 answer.substr(3, answer.find('\n') - 3).c_str());
     std::printf("root %s; log %s\n", root.c_str(), r.log_path().c_str());
+    if (auto config = daemon::ReadClientConfig(r); config.ok() && !config->gateway.empty()) {
+      std::printf("HTTP gateway on %s\n", config->gateway.c_str());
+    }
     return Status::Ok();
   }
   int status = 0;
@@ -249,6 +265,10 @@ Status PrintStatus(const std::string& storage) {
   ASSIGN_OR_RETURN(client::DaemonStatus st, c->GetStatus());
   std::printf("running: %s\n", st.daemon_version.c_str());
   std::printf("endpoint: %s\n", address->endpoint.c_str());
+  if (auto config = daemon::ReadClientConfig(daemon::Root{root});
+      config.ok() && !config->gateway.empty()) {
+    std::printf("gateway: %s\n", config->gateway.c_str());
+  }
   if (auto pid = RunningPid(daemon::Root{root})) std::printf("pid: %d\n", static_cast<int>(*pid));
   std::printf("root: %s\n", root.c_str());
   std::printf("uptime: %llu s\n", static_cast<unsigned long long>(st.uptime_ms / 1000));
@@ -365,6 +385,18 @@ void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a,
                     "Mount the root drive there, read-write, through FUSE (fusermount3: no sudo), "
                     "and again there at every later start (recorded in the root); without it, "
                     "the daemon mounts only where a start recorded before");
+  start
+      ->add_option("--gateway", a.gateway,
+                   "Also serve the daemon's drives over HTTP (the gateway of `hyperdrive serve`, "
+                   "docs/gateway.md) on PORT of 127.0.0.1, or on HOST:PORT when another address "
+                   "is wanted (port 0: any free one; the URL is printed and kept in config.json)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            const bool port_only = v.find(':') == std::string::npos;
+            auto p = ParsePeerAddress(port_only ? "127.0.0.1:" + v : v, /*allow_zero=*/true);
+            return p.ok() ? "" : p.status().message();
+          },
+          "[HOST:]PORT"));
   AddDiscoveryOptions(start, a.discovery);
   start->callback([&storage, &a, action] {
     a.foreground = a.foreground || a.foreground_child;

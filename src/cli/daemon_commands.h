@@ -23,6 +23,7 @@ struct DaemonArgs {
   bool no_announce = false;
   std::string log_level = "info";
   std::string mountpoint;          // start --mountpoint
+  std::string gateway;             // start --gateway [HOST:]PORT
   std::string unmount_mountpoint;  // force-unmount [DIR]
   DiscoveryArgs discovery;
   std::string stats_url;  // `stats [URL]`

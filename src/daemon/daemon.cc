@@ -13,9 +13,12 @@
 
 #include "downloads.h"
 #include "drive_service.h"
+#include "gateway_source.h"
 #include "hyper/corestore/storage_root.h"
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
+#include "hyper/gateway/server.h"
+#include "hyper/runtime/runtime.h"
 #include "hyper/service/host.h"
 #include "hyper/trie/trie.h"
 #include "peers_service.h"
@@ -87,6 +90,11 @@ struct Daemon::Impl {
   std::unique_ptr<grpc::Server> server;
   // The root drive's FUSE mount (after `host`: it goes first).
   std::unique_ptr<fuse::Mount> mount;
+  // The HTTP gateway over the host's drives (after `host`: it goes first).
+  std::unique_ptr<HostDriveSource> gateway_source;
+  std::unique_ptr<gateway::DriveHandler> gateway_handler;
+  std::unique_ptr<gateway::Server> gateway;
+  std::string gateway_url;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -180,6 +188,31 @@ struct Daemon::Impl {
   }
 
   // What the Drive service records in the state database (nothing with memory_only).
+  // The HTTP gateway on the options' host and port, over the host's drives.
+  Status StartGateway() {
+    gateway_source = std::make_unique<HostDriveSource>(*host);
+    gateway_handler =
+        std::make_unique<gateway::DriveHandler>(*gateway_source, gateway::DriveHandlerOptions{});
+    gateway::ServerOptions so;
+    so.host = options.gateway_host;
+    so.port = *options.gateway_port;
+    auto& rt = runtime::Default();
+    gateway::DriveHandler* handler = gateway_handler.get();
+    auto server = gateway::Server::Start(
+        rt.loop(), rt.sockets(),
+        [handler](const gateway::HttpRequest& r) { return handler->Handle(r); }, so);
+    if (!server.ok()) {
+      return server.status().Annotate("starting the HTTP gateway on " + options.gateway_host + ":" +
+                                      std::to_string(so.port));
+    }
+    gateway = std::move(server).value();
+    const bool v6 = options.gateway_host.find(':') != std::string::npos;
+    gateway_url = "http://" + (v6 ? "[" + options.gateway_host + "]" : options.gateway_host) + ":" +
+                  std::to_string(gateway->port()) + "/";
+    Log(LogLevel::kInfo, "HTTP gateway listening on " + gateway_url);
+    return Status::Ok();
+  }
+
   DriveStateHooks Hooks() {
     DriveStateHooks hooks;
     if (!state) return hooks;
@@ -274,6 +307,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
     }
   }
 
+  if (d.options.gateway_port) RETURN_IF_ERROR(d.StartGateway());
+
   d.token = NewToken();
   d.status_service = std::make_unique<StatusService>(*d.host, d.token, d.mount != nullptr);
   d.drive_service =
@@ -305,7 +340,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
                         " (the port is taken: another daemon, or give --port)");
   }
   const std::string endpoint = "localhost:" + std::to_string(d.port);
-  RETURN_IF_ERROR(WriteClientConfig(root, ClientConfig{endpoint, d.token}));
+  RETURN_IF_ERROR(WriteClientConfig(root, ClientConfig{endpoint, d.token, d.gateway_url}));
   {
     std::FILE* pid = std::fopen(root.pid_path().c_str(), "w");
     if (pid == nullptr) return Status::FromErrno(errno, "writing " + root.pid_path());
@@ -323,6 +358,8 @@ Daemon::~Daemon() {
   Shutdown();
   Impl& d = *impl_;
   d.mount.reset();  // programs using the folder get their answers before the drive goes
+  if (d.gateway) d.gateway->Stop();  // requests in flight end before the drives go
+  d.gateway.reset();
   if (d.server) {
     d.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     d.server->Wait();
@@ -360,6 +397,8 @@ void Daemon::Shutdown() {
 uint16_t Daemon::port() const { return static_cast<uint16_t>(impl_->port); }
 
 std::string Daemon::endpoint() const { return "localhost:" + std::to_string(impl_->port); }
+
+std::string Daemon::gateway_url() const { return impl_->gateway_url; }
 
 void Daemon::Log(LogLevel level, const std::string& line) { impl_->Log(level, line); }
 

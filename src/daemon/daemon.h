@@ -43,6 +43,10 @@ struct DaemonOptions {
   // about 1.6 KB each as measured by bench/daemon_soak.sh), so that the daemon's memory does not
   // grow with what its drives hold. Each drive alone would keep up to 131,072.
   size_t trie_node_budget = 32768;
+  // An HTTP gateway on gateway_host:gateway_port (port 0: any free one) over the daemon's
+  // drives (docs/gateway.md); nullopt: none.
+  std::optional<uint16_t> gateway_port;
+  std::string gateway_host = "127.0.0.1";
 };
 
 class Daemon {
@@ -65,6 +69,8 @@ class Daemon {
 
   uint16_t port() const;
   std::string endpoint() const;
+  // "http://HOST:PORT/" of the HTTP gateway; empty without one.
+  std::string gateway_url() const;
   void Log(LogLevel level, const std::string& line);
 
   struct Impl;

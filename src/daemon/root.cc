@@ -42,12 +42,16 @@ Result<ClientConfig> ReadClientConfig(const Root& root) {
   }
   if (c.endpoint.empty()) c.endpoint = json["endpoint"].get<std::string>();
   if (c.token.empty()) c.token = json["token"].get<std::string>();
+  if (json.contains("gateway") && json["gateway"].is_string()) {
+    c.gateway = json["gateway"].get<std::string>();
+  }
   return c;
 }
 
 Status WriteClientConfig(const Root& root, const ClientConfig& config) {
-  const std::string text =
-      nlohmann::json{{"token", config.token}, {"endpoint", config.endpoint}}.dump();
+  nlohmann::json json{{"token", config.token}, {"endpoint", config.endpoint}};
+  if (!config.gateway.empty()) json["gateway"] = config.gateway;
+  const std::string text = json.dump();
   const std::string tmp = root.config_path() + ".tmp";
   // Created 0600 from the start: the token is never readable by others, not even briefly.
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -1,6 +1,7 @@
 // The daemon's root directory (the reference daemon's layout, ~/.hyperdrive by default):
 //
-//   ROOT/config.json       {"token", "endpoint"}: how clients find and authenticate to it (0600)
+//   ROOT/config.json       {"token", "endpoint"}: how clients find and authenticate to it (0600),
+//                          and "gateway" when the daemon runs an HTTP gateway
 //   ROOT/storage/cores/    the corestore
 //   ROOT/storage/db/       the daemon's state (LevelDB)
 //   ROOT/daemon.pid        the running daemon's pid (removed when it stops)
@@ -27,6 +28,7 @@ struct Root {
 struct ClientConfig {
   std::string endpoint;  // "host:port"
   std::string token;
+  std::string gateway;  // "http://HOST:PORT/" of the daemon's HTTP gateway; empty: none
 };
 
 // $HYPERDRIVE_ENDPOINT and $HYPERDRIVE_TOKEN when both are set, else ROOT/config.json.

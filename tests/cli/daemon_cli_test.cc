@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
@@ -217,6 +218,63 @@ TEST_F(DaemonCli, ADaemonDownloadsAFolderOfADriveItReadsAndNothingElse) {
   EXPECT_EQ(done["/other"]["downloadedBlocks"], 0) << out;
   // The folder's blocks stay after its download is cancelled.
   EXPECT_EQ(out["after"]["/d/sub/big"]["downloadedBlocks"], done["/d/sub/big"]["blocks"]) << out;
+}
+
+// `curl -s` of `url` with extra arguments: its stdout, or "curl failed: ..." .
+std::string Curl(const std::string& url, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {"curl", "-s", "--max-time", "30"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  auto run = hyper::testing::RunProcess(argv);
+  if (!run.ok()) return "curl failed: " + run.status().ToString();
+  if (run->exit_code != 0) return "curl failed: exit " + std::to_string(run->exit_code);
+  return run->stdout_text;
+}
+
+TEST_F(DaemonCli, ItsGatewayServesItsDrivesAndDrivesFoundByKey) {
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
+  const std::string a = tmp_.Sub("a");
+  const std::string b = tmp_.Sub("b");
+  std::string gateway[2];
+  int i = 0;
+  for (const std::string& root : {a, b}) {
+    started_.push_back(root);
+    const std::string out = ExpectSuccess(RunCli(root, {"start", "--port", "0", "--bootstrap", boot,
+                                                        "--swarm-port", "0", "--gateway", "0"}),
+                                          {"start --gateway 0"});
+    const size_t at = out.find("HTTP gateway on http://127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << out;
+    gateway[i] = out.substr(at + 16, out.find('\n', at) - at - 16);
+    // status says where it is too.
+    const std::string status = ExpectSuccess(RunCli(root, {"status"}), {"status"});
+    EXPECT_NE(status.find("gateway: " + gateway[i]), std::string::npos) << status;
+    i++;
+  }
+  const json written = Node({{"scenario", "write"},
+                             {"storage", a},
+                             {"files", {{"/hello.txt", "hello from a"}}},
+                             {"sized", {{"/big", 700000}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  // a serves its own drive; b finds it on the DHT by its key and fetches what is asked.
+  EXPECT_EQ(Curl(gateway[0] + key + "/hello.txt"), "hello from a");
+  EXPECT_EQ(Curl(gateway[1] + key + "/hello.txt"), "hello from a");
+  const std::string whole = Curl(gateway[0] + key + "/big");
+  ASSERT_EQ(whole.size(), 700000u);
+  const std::string range = Curl(gateway[1] + key + "/big", {"-r", "300000-400009"});
+  EXPECT_TRUE(range == whole.substr(300000, 100010))
+      << range.size() << " bytes: " << range.substr(0, 100);
+  EXPECT_EQ(Curl(gateway[1] + key + "/nothing", {"-o", "/dev/null", "-w", "%{http_code}"}), "404");
+  // b fetched the blocks it served (hello.txt's, the range's), not the whole of /big.
+  const std::string stats = ExpectSuccess(RunCli(b, {"stats", "hyper://" + key}), {"stats"});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(stats, m, std::regex("content:  ([0-9]+)/([0-9]+) blocks")))
+      << stats;
+  const int held = std::stoi(m[1]);
+  const int total = std::stoi(m[2]);
+  EXPECT_GT(held, 0) << stats;
+  EXPECT_LT(held, total) << stats;
 }
 
 TEST_F(DaemonCli, TwoDaemonsExchangePeersocketsMessagesOnATopic) {
