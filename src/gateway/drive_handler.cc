@@ -128,42 +128,101 @@ std::string TypeName(const drive::Stat& st) {
   return "file";
 }
 
-HttpResponse Listing(const HttpRequest& req, const RequestPath& rp,
-                     const std::vector<drive::DirEntry>& entries) {
-  HttpResponse r;
-  std::vector<const drive::DirEntry*> sorted;
-  sorted.reserve(entries.size());
-  for (const auto& e : entries) sorted.push_back(&e);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->name < b->name; });
-  const std::string* accept = req.Header("accept");
-  if (accept != nullptr && accept->find("application/json") != std::string::npos) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto* e : sorted) {
-      j.push_back({{"name", e->name},
-                   {"type", TypeName(e->stat)},
-                   {"size", e->stat.size},
-                   {"mtime", e->stat.mtime}});
+// A directory's listing (HTML, or JSON for Accept: application/json), rendered a batch of
+// entries at a time as the client takes it: a directory of 100,000 entries holds its entries
+// while it is sent, never the whole page, and its first bytes leave at once.
+class ListingBody : public BodySource {
+ public:
+  ListingBody(std::vector<drive::DirEntry> entries, bool json, const RequestPath& rp)
+      : entries_(std::move(entries)), json_(json) {
+    sorted_.reserve(entries_.size());
+    for (const auto& e : entries_) sorted_.push_back(&e);
+    std::sort(sorted_.begin(), sorted_.end(),
+              [](const auto* a, const auto* b) { return a->name < b->name; });
+    if (json_) {
+      out_ = "[";
+      tail_ = "]\n";
+      return;
     }
-    r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    r.Set("Content-Type", "application/json");
-    return r;
+    base_ = PercentEncodePath(rp.prefix + (rp.path == "/" ? "" : rp.path)) + "/";
+    out_ = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(rp.path) +
+           "</title></head><body>\n<h1>" + HtmlEscape(rp.path) + "</h1>\n<ul>\n";
+    if (rp.path != "/") out_ += "<li><a href=\"../\">../</a></li>\n";
+    tail_ = "</ul>\n</body></html>\n";
   }
-  const std::string base = PercentEncodePath(rp.prefix + (rp.path == "/" ? "" : rp.path)) + "/";
-  std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-                     HtmlEscape(rp.path) + "</title></head><body>\n<h1>" + HtmlEscape(rp.path) +
-                     "</h1>\n<ul>\n";
-  if (rp.path != "/") html += "<li><a href=\"../\">../</a></li>\n";
-  for (const auto* e : sorted) {
-    const bool dir = TypeName(e->stat) == "directory";
-    const std::string name = e->name + (dir ? "/" : "");
-    html += "<li><a href=\"" + HtmlEscape(base + PercentEncodePath(name)) + "\">" +
-            HtmlEscape(name) + "</a>" + (dir ? "" : " " + std::to_string(e->stat.size) + " bytes") +
-            "</li>\n";
+
+  Result<ByteView> Next() override {
+    if (done_) return ByteView();
+    if (started_) out_.clear();
+    started_ = true;
+    while (next_ < sorted_.size() && out_.size() < kBatchBytes) {
+      const drive::DirEntry& e = *sorted_[next_];
+      if (json_) {
+        AppendJson(e, next_ > 0);
+      } else {
+        AppendHtml(e);
+      }
+      next_++;
+    }
+    if (next_ == sorted_.size()) {
+      out_ += tail_;
+      done_ = true;
+    }
+    return ByteView(reinterpret_cast<const uint8_t*>(out_.data()), out_.size());
   }
-  html += "</ul>\n</body></html>\n";
-  r.body = std::move(html);
-  r.Set("Content-Type", "text/html; charset=utf-8");
+
+ private:
+  static constexpr size_t kBatchBytes = 256 << 10;
+
+  // {"mtime","name","size","type"}, as a JSON object's keys sort.
+  void AppendJson(const drive::DirEntry& e, bool comma) {
+    if (comma) out_ += ',';
+    out_ += "{\"mtime\":";
+    out_ += std::to_string(e.stat.mtime);
+    out_ += ",\"name\":";
+    out_ += nlohmann::json(e.name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out_ += ",\"size\":";
+    out_ += std::to_string(e.stat.size);
+    out_ += ",\"type\":\"";
+    out_ += TypeName(e.stat);
+    out_ += "\"}";
+  }
+
+  void AppendHtml(const drive::DirEntry& e) {
+    const bool dir = TypeName(e.stat) == "directory";
+    const std::string name = e.name + (dir ? "/" : "");
+    out_ += "<li><a href=\"";
+    out_ += HtmlEscape(base_ + PercentEncodePath(name));
+    out_ += "\">";
+    out_ += HtmlEscape(name);
+    out_ += "</a>";
+    if (!dir) {
+      out_ += ' ';
+      out_ += std::to_string(e.stat.size);
+      out_ += " bytes";
+    }
+    out_ += "</li>\n";
+  }
+
+  const std::vector<drive::DirEntry> entries_;
+  std::vector<const drive::DirEntry*> sorted_;
+  const bool json_;
+  std::string base_;  // HTML: the listed directory's URL path, with its trailing slash
+  std::string tail_;
+  std::string out_;  // the batch handed out last
+  size_t next_ = 0;
+  bool started_ = false;
+  bool done_ = false;
+};
+
+HttpResponse Listing(const HttpRequest& req, const RequestPath& rp,
+                     std::vector<drive::DirEntry> entries) {
+  HttpResponse r;
+  const std::string* accept = req.Header("accept");
+  const bool json = accept != nullptr && accept->find("application/json") != std::string::npos;
+  r.Set("Content-Type", json ? "application/json" : "text/html; charset=utf-8");
+  r.stream = std::make_unique<ListingBody>(std::move(entries), json, rp);
+  r.unknown_length = true;
   return r;
 }
 
@@ -281,20 +340,20 @@ HttpResponse DriveHandler::Handle(const HttpRequest& req) {
       path = index;
       st = ist;
     } else {
-      Status fetched = source_.FetchListing(rp.key, *d, path);
-      if (!fetched.ok()) return ErrorResponse(fetched);
-      auto entries = d->Readdir(path);
-      if (!entries.ok()) return ErrorResponse(entries.status());
-      HttpResponse r = Listing(req, rp, *entries);
       const std::string etag = EtagOf(rp.key, d->version(), path + "/");
-      CommonHeaders(r, etag, pinned);
-      r.Set("Vary", "Accept");
       if (const std::string* inm = req.Header("if-none-match"); inm && NoneMatch(*inm, etag)) {
         HttpResponse nm;
         nm.status = 304;
         CommonHeaders(nm, etag, pinned);
         return nm;
       }
+      Status fetched = source_.FetchListing(rp.key, *d, path);
+      if (!fetched.ok()) return ErrorResponse(fetched);
+      auto entries = d->Readdir(path);
+      if (!entries.ok()) return ErrorResponse(entries.status());
+      HttpResponse r = Listing(req, rp, std::move(*entries));
+      CommonHeaders(r, etag, pinned);
+      r.Set("Vary", "Accept");
       return r;
     }
   }

@@ -145,6 +145,47 @@ TEST_F(DriveHandlerTest, DirectoriesRedirectServeIndexOrList) {
   EXPECT_EQ(j[1]["type"], "file");
 }
 
+// A listing larger than one batch of the streamed body: every entry, in name order, in valid
+// HTML and JSON; its ETag answers 304 without listing again.
+TEST_F(DriveHandlerTest, ALargeListingIsStreamedWhole) {
+  std::vector<std::pair<std::string, Bytes>> contents;
+  for (int i = 2999; i >= 0; --i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "/many/file-%04d.txt", i);
+    contents.emplace_back(name, ToBytes(std::to_string(i)));
+  }
+  std::vector<drive::Drive::FileToWrite> files;
+  for (const auto& [path, data] : contents) files.push_back({path, data, {}});
+  ASSERT_TRUE(drive_->WriteFiles(files).ok());
+  auto r = Get("/" + key_ + "/many/", {{"accept", "application/json"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(r.unknown_length);
+  auto j = nlohmann::json::parse(Body(r), nullptr, false);
+  ASSERT_TRUE(j.is_array()) << j;
+  ASSERT_EQ(j.size(), 3000u);
+  for (size_t i = 0; i < j.size(); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "file-%04zu.txt", i);
+    EXPECT_EQ(j[i]["name"], name);
+    EXPECT_EQ(j[i]["size"], std::to_string(i).size());
+    EXPECT_EQ(j[i]["type"], "file");
+  }
+  r = Get("/" + key_ + "/many/");
+  const std::string html = Body(r);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.substr(html.size() - 15), "</body></html>\n");
+  size_t count = 0;
+  for (size_t at = html.find("<li><a href=\"/"); at != std::string::npos;
+       at = html.find("<li><a href=\"/", at + 1)) {
+    count++;
+  }
+  EXPECT_EQ(count, 3000u);
+  EXPECT_LT(html.find("file-0000.txt"), html.find("file-2999.txt"));
+  const std::string etag = HeaderOf(r, "ETag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(Get("/" + key_ + "/many/", {{"if-none-match", etag}}).status, 304);
+}
+
 TEST_F(DriveHandlerTest, Errors) {
   EXPECT_EQ(Get("/" + key_ + "/nope").status, 404);
   EXPECT_EQ(Get("/" + std::string(64, 'b') + "/x").status, 404);  // no such drive

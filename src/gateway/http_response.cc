@@ -56,7 +56,7 @@ HttpResponse TextResponse(int status, std::string_view why) {
   return r;
 }
 
-std::string SerializeHead(const HttpResponse& r, bool keep_alive) {
+std::string SerializeHead(const HttpResponse& r, bool keep_alive, bool chunked) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " ";
   out += ReasonPhrase(r.status);
   out += "\r\n";
@@ -67,7 +67,11 @@ std::string SerializeHead(const HttpResponse& r, bool keep_alive) {
     out += "\r\n";
   }
   // 304 answers carry no Content-Length of their own (it would describe the file).
-  if (r.status != 304) out += "Content-Length: " + std::to_string(r.Length()) + "\r\n";
+  if (chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (r.status != 304 && !(r.stream && r.unknown_length)) {
+    out += "Content-Length: " + std::to_string(r.Length()) + "\r\n";
+  }
   out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "\r\n";
   return out;

@@ -5,6 +5,7 @@
 #include <array>
 #include <asio/steady_timer.hpp>
 #include <atomic>
+#include <cstdio>
 #include <set>
 #include <utility>
 
@@ -135,6 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Send(std::move(resp));
       return;
     }
+    http10_ = r.request.minor_version == 0;
     auto request = std::make_shared<HttpRequest>(std::move(r.request));
     auto self = shared_from_this();
     // The job hands its reference to the loop: a connection is always destroyed there.
@@ -158,8 +160,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (eof_) keep_alive_ = false;
     response_ = std::move(resp);
     if (response_->send_buffer != 0) socket_->LimitSendBuffer(response_->send_buffer);
-    out_ = SerializeHead(*response_, keep_alive_);
     const bool body = !response_->head && response_->status != 304;
+    // A body of unknown length: chunks for HTTP/1.1, the connection's end for HTTP/1.0.
+    chunked_ = false;
+    if (response_->stream && response_->unknown_length && body) {
+      chunked_ = !http10_;
+      if (http10_) keep_alive_ = false;
+    }
+    out_ = SerializeHead(*response_, keep_alive_, chunked_);
     if (body && !response_->stream) out_ += response_->body;
     sent_ = 0;
     Write(body && response_->stream != nullptr);
@@ -207,6 +215,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnChunk(Result<std::string> chunk) {
+    if (response_->unknown_length) {
+      if (!chunk.ok()) {
+        Close();  // the missing last chunk (or the early close) tells the client
+        return;
+      }
+      if (chunk->empty()) {
+        if (!chunked_) {
+          Close();  // HTTP/1.0: the end of the connection ends the body
+          return;
+        }
+        out_ = "0\r\n\r\n";
+        Write(/*more=*/false);
+        return;
+      }
+      sent_ += chunk->size();
+      if (chunked_) {
+        char size[24];
+        std::snprintf(size, sizeof(size), "%zx\r\n", chunk->size());
+        out_ = size;
+        out_ += *chunk;
+        out_ += "\r\n";
+      } else {
+        out_ = std::move(*chunk);
+      }
+      Write(/*more=*/true);
+      return;
+    }
     const uint64_t length = response_->content_length;
     if (!chunk.ok() || chunk->size() > length - sent_) {
       // The status line is out: the only way to say the body is wrong is to cut it short.
@@ -253,6 +288,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool working_ = false;  // a request is being answered
   bool keep_alive_ = true;
+  bool http10_ = false;   // the request being answered is HTTP/1.0
+  bool chunked_ = false;  // the answer's body goes out in chunks (Transfer-Encoding)
   bool eof_ = false;
   bool closed_ = false;
 };

@@ -105,6 +105,12 @@ class ServerTest : public ::testing::Test {
         rt.loop(), rt.sockets(),
         [this](const HttpRequest& req) -> HttpResponse {
           HttpResponse r;
+          if (req.target == "/unsized") {
+            // 300 KiB of 'x' whose length is not told in advance.
+            r.stream = std::make_unique<CountingBody>(kUnsized, &made_, &alive_);
+            r.unknown_length = true;
+            return r;
+          }
           if (req.target == "/big") {
             r.content_length = kBig;
             r.stream = std::make_unique<CountingBody>(kBig, &made_, &alive_);
@@ -129,6 +135,7 @@ class ServerTest : public ::testing::Test {
   }
 
   static constexpr uint64_t kBig = 64ull << 20;
+  static constexpr uint64_t kUnsized = 300 << 10;
   std::atomic<uint64_t> made_{0};
   std::atomic<int> alive_{0};
   std::unique_ptr<Server> server_;
@@ -148,6 +155,66 @@ TEST_F(ServerTest, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
   std::string d = c.ReadResponse();
   EXPECT_NE(d.find("Connection: close"), std::string::npos) << d;
   EXPECT_TRUE(c.ClosedByPeer());
+}
+
+// Reads what is left of a connection until the server closes it.
+std::string ReadToEnd(Client& c) {
+  std::string out;
+  while (true) {
+    std::string got = c.ReadUntilSize(1 << 20);
+    if (got.empty()) return out;
+    out += got;
+  }
+}
+
+// The chunks of a chunked body, joined; "bad" when the framing is wrong.
+std::string Dechunk(std::string body) {
+  std::string out;
+  while (true) {
+    const size_t eol = body.find("\r\n");
+    if (eol == std::string::npos) return "bad";
+    const size_t n = std::stoul(body.substr(0, eol), nullptr, 16);
+    if (n == 0) return body.substr(eol) == "\r\n\r\n" ? out : "bad";
+    if (body.size() < eol + 2 + n + 2 || body.substr(eol + 2 + n, 2) != "\r\n") return "bad";
+    out += body.substr(eol + 2, n);
+    body.erase(0, eol + 2 + n + 2);
+  }
+}
+
+// A body whose length is not known in advance goes out in chunks to an HTTP/1.1 client (the
+// connection stays open for the next request) and until the connection closes to HTTP/1.0.
+TEST_F(ServerTest, ABodyOfUnknownLengthIsChunkedOrEndsTheConnection) {
+  StartServer();
+  {
+    Client c(server_->port());
+    c.Send("GET /unsized HTTP/1.1\r\nHost: h\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+    std::string head = c.ReadUntilSize(1);
+    while (head.find("\r\n\r\n") == std::string::npos) head += c.ReadUntilSize(1);
+    EXPECT_NE(head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+    // The chunked body ends with the zero chunk; the next answer follows on the same connection.
+    std::string rest;
+    while (rest.find("\r\n0\r\n\r\n") == std::string::npos) {
+      std::string got = c.ReadUntilSize(1);
+      ASSERT_FALSE(got.empty()) << "the body never ended";
+      rest += got;
+    }
+    EXPECT_EQ(Dechunk(rest), std::string(kUnsized, 'x'));
+    std::string next = c.ReadResponse();
+    EXPECT_NE(next.find("you asked /after"), std::string::npos) << next;
+  }
+  {
+    Client c(server_->port());
+    c.Send("GET /unsized HTTP/1.0\r\n\r\n");
+    std::string all = ReadToEnd(c);
+    const size_t end = all.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos) << all;
+    const std::string head = all.substr(0, end + 4);
+    EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+    EXPECT_NE(head.find("Connection: close"), std::string::npos) << head;
+    EXPECT_EQ(all.substr(end + 4), std::string(kUnsized, 'x'));
+  }
 }
 
 TEST_F(ServerTest, BadRequestsAndOtherMethods) {

@@ -32,7 +32,11 @@ struct HttpResponse {
   std::string body;                                          // when `stream` is null
   std::unique_ptr<BodySource> stream;  // produces exactly content_length bytes
   uint64_t content_length = 0;         // with `stream`; else body.size()
-  bool head = false;                   // a HEAD: the head alone goes out
+  // With `stream`: the length is not known before the end (a listing made as it is sent). The
+  // body goes out with Transfer-Encoding: chunked to HTTP/1.1 clients, and until the connection
+  // closes to HTTP/1.0 ones; content_length is ignored.
+  bool unknown_length = false;
+  bool head = false;  // a HEAD: the head alone goes out
   // Nonzero: the connection's kernel send buffer is held to about this many bytes from this
   // answer on (runtime::Socket::LimitSendBuffer), for a body fetched from peers as it is read:
   // otherwise the kernel's buffers let it run megabytes ahead of what the client took.
@@ -50,7 +54,8 @@ std::string_view ReasonPhrase(int status);
 // A small text/plain answer: "404 Not Found\n<why>\n".
 HttpResponse TextResponse(int status, std::string_view why);
 
-// The status line and headers, with Content-Length and Connection.
-std::string SerializeHead(const HttpResponse& r, bool keep_alive);
+// The status line and headers, with Content-Length (Transfer-Encoding: chunked when `chunked`;
+// neither for a body of unknown length sent until the connection closes) and Connection.
+std::string SerializeHead(const HttpResponse& r, bool keep_alive, bool chunked = false);
 
 }  // namespace hyper::gateway
