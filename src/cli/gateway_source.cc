@@ -56,10 +56,27 @@ Result<std::shared_ptr<GatewaySource::RemoteDrive>> GatewaySource::Connect(
     return prepared.status();
   }
   remote->drive = *prepared;
+  remote->followed = std::chrono::steady_clock::now();  // Prepare read the peer's latest version
   return remote;
 }
 
 Result<std::shared_ptr<drive::Drive>> GatewaySource::Open(const crypto::PublicKey& key) {
+  ASSIGN_OR_RETURN(std::shared_ptr<drive::Drive> d, OpenEntry(key));
+  if (auto remote = RemoteOf(key); remote && remote->drive == d.get()) FollowPeer(*remote);
+  return d;
+}
+
+void GatewaySource::FollowPeer(RemoteDrive& remote) {
+  std::lock_guard lock(remote.mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - remote.followed < kFollowInterval) return;
+  remote.followed = now;
+  Status s = remote.reader->Update(*remote.drive->metadata_feed());
+  // A peer that went away: the known version is served now, and the next Open connects again.
+  if (!s.ok() && s.code() != Code::kNotFound) remote.failed = true;
+}
+
+Result<std::shared_ptr<drive::Drive>> GatewaySource::OpenEntry(const crypto::PublicKey& key) {
   std::lock_guard lock(mu_);
   Entry& e = entries_[key];
   if (e.local) return e.local;

@@ -3,6 +3,7 @@
 // only the blocks a request reads and stores them (sparse).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,12 +46,22 @@ class GatewaySource : public gateway::DriveSource {
     std::unique_ptr<replication::PeerReader> reader;
     drive::Drive* drive = nullptr;  // owned by the reader
     bool failed = false;            // the connection is gone: the next Open makes a new one
+    std::chrono::steady_clock::time_point followed;  // when the peer's length was last asked
   };
   struct Entry {
     std::shared_ptr<drive::Drive> local;
     std::shared_ptr<RemoteDrive> remote;
   };
 
+  // How often the live version of a drive read through peers follows the peer's.
+  static constexpr std::chrono::milliseconds kFollowInterval{1000};
+
+  // The entry of drive `key`: its local drive, or its reader (connected now when it has none).
+  Result<std::shared_ptr<drive::Drive>> OpenEntry(const crypto::PublicKey& key);
+  // Asks the peer for the drive's latest version when that was last done longer ago than
+  // kFollowInterval, so that the live drive follows the peer's (new files appear) while a
+  // burst of requests costs one round trip a second.
+  void FollowPeer(RemoteDrive& remote);
   // Whether the store holds drive `key` whole (or writes it): then no peer is needed.
   bool HeldWhole(const crypto::PublicKey& key);
   Result<std::shared_ptr<RemoteDrive>> Connect(const crypto::PublicKey& key);

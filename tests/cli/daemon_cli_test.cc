@@ -3,9 +3,11 @@
 // for its users.
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
@@ -275,6 +277,38 @@ TEST_F(DaemonCli, ItsGatewayServesItsDrivesAndDrivesFoundByKey) {
   const int total = std::stoi(m[2]);
   EXPECT_GT(held, 0) << stats;
   EXPECT_LT(held, total) << stats;
+}
+
+// `hyperdrive serve` reading a drive through peers serves its live version as the peer's
+// grows: a file the Node client writes on the daemon that has the drive appears at the gateway.
+TEST_F(DaemonCli, AServeGatewayFollowsTheLiveDriveItReadsThroughPeers) {
+  const std::string boot = StartDht();
+  ASSERT_FALSE(boot.empty());
+  const std::string a = tmp_.Sub("a");
+  Start(a, {"--bootstrap", boot, "--swarm-port", "0"});
+  const json written =
+      Node({{"scenario", "write"}, {"storage", a}, {"files", {{"/one.txt", "one"}}}});
+  const std::string key = written["key"];
+  ASSERT_EQ(key.size(), 64u) << written;
+  Background gw({HYPERDRIVE_BINARY, "--storage", tmp_.Sub("gw"), "serve", "--listen", "127.0.0.1:0",
+                 "--bootstrap", boot},
+                tmp_.Sub("gw.out"), tmp_.Sub("gw.err"));
+  ASSERT_TRUE(gw.WaitFor("gateway listening on http://")) << gw.err();
+  std::string base = gw.out();
+  base = base.substr(base.find("http://"));
+  base = base.substr(0, base.find('\n'));
+  EXPECT_EQ(Curl(base + key + "/one.txt"), "one");
+  EXPECT_EQ(Curl(base + key + "/two.txt", {"-o", "/dev/null", "-w", "%{http_code}"}), "404");
+  Node({{"scenario", "write"}, {"storage", a}, {"key", key}, {"files", {{"/two.txt", "two"}}}});
+  // The gateway asks the peer for its latest version at most once a second: a client retries.
+  std::string two;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((two = Curl(base + key + "/two.txt", {"-f"})) != "two" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(two, "two");
+  EXPECT_EQ(Curl(base + key + "/one.txt"), "one");
 }
 
 TEST_F(DaemonCli, TwoDaemonsExchangePeersocketsMessagesOnATopic) {

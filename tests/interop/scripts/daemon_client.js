@@ -6,7 +6,8 @@
 //                      metadata, versions, checkouts, diff, watch, mounts, network, peers)
 //   scenario "badtoken": the same daemon with a wrong token: the first call's error
 //   scenario "write":  writes `files` ({path: text}) and `sized` ({path: bytes}, pseudo-random
-//                      content) into a new drive, configures it to be announced, prints {key}
+//                      content) into a new drive (or drive `key`), configures it to be
+//                      announced, prints {key}
 //   scenario "download": gets drive `key`, downloads `path` (drive.download) and follows its
 //                      progress as the reference exposes it (fileStats' downloadedBlocks) until
 //                      done; cancels it (and a download of `other`, at once); prints the file
@@ -286,7 +287,7 @@ async function main () {
   try {
     if (cfg.scenario === 'tour') return await tour(client)
     if (cfg.scenario === 'write') {
-      const drive = await client.drive.get()
+      const drive = await client.drive.get(cfg.key ? { key: Buffer.from(cfg.key, 'hex') } : {})
       for (const [path, text] of Object.entries(cfg.files || {})) await drive.writeFile(path, text)
       for (const [path, size] of Object.entries(cfg.sized || {})) {
         await drive.writeFile(path, bytesOf(size, size))
