@@ -42,7 +42,7 @@ struct DaemonOptions {
   // The decoded trie nodes all open drives may keep cached together (trie::SetProcessNodeBudget;
   // about 1.6 KB each as measured by bench/daemon_soak.sh), so that the daemon's memory does not
   // grow with what its drives hold. Each drive alone would keep up to 131,072.
-  size_t trie_node_budget = 32768;
+  size_t trie_node_budget = 16384;
   // An HTTP gateway on gateway_host:gateway_port (port 0: any free one) over the daemon's
   // drives (docs/gateway.md); nullopt: none.
   std::optional<uint16_t> gateway_port;
