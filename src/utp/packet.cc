@@ -90,7 +90,7 @@ Result<PacketView> DecodePacket(ByteView datagram) {
 
 Bytes EncodePacket(const PacketHeader& header, ByteView payload, bool has_selective_ack,
                    ByteView selective_ack) {
-  if (selective_ack.size() > 252) selective_ack = selective_ack.first(252);  // one length byte
+  if (selective_ack.size() > 255) selective_ack = selective_ack.first(255);  // one length byte
   const size_t sack = has_selective_ack ? 2 + selective_ack.size() : 0;
   Bytes out(kHeaderSize + sack + payload.size());
   EncodeHeader(header, has_selective_ack ? static_cast<uint8_t>(ExtensionType::kSelectiveAck) : 0,

@@ -45,6 +45,18 @@ TEST(UtpPacket, DecodesASelectiveAckAndThePayloadAfterIt) {
   EXPECT_EQ(EncodePacket(p->header, p->payload, true, p->selective_ack), wire);
 }
 
+TEST(UtpPacket, ASelectiveAckOfAnyLengthTheByteHoldsRoundTrips) {
+  // Regression (found by the fuzzer): a 253..255-byte mask was cut to 252 when re-encoded.
+  PacketHeader h;
+  h.type = PacketType::kState;
+  const Bytes mask(255, 0xa5);
+  const Bytes wire = EncodePacket(h, {}, true, mask);
+  EXPECT_EQ(wire.size(), kHeaderSize + 2 + 255);
+  auto p = DecodePacket(wire);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(ToBytes(p->selective_ack), mask);
+}
+
 TEST(UtpPacket, SkipsUnknownExtensionsAndAcceptsExtensionBits) {
   // SYN (type 4): extension 7 (unknown, 3 bytes) -> extension 2 (8 bytes) -> end; payload "x".
   Bytes wire = StatePacket();

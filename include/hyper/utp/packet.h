@@ -50,8 +50,8 @@ bool IsUtpDatagram(ByteView datagram);
 // 8 bytes long.
 Result<PacketView> DecodePacket(ByteView datagram);
 
-// The wire bytes of a packet. `selective_ack` (its size a multiple of 4, at most 252 bytes) is
-// sent as extension 1 when `has_selective_ack`.
+// The wire bytes of a packet. `selective_ack` (a multiple of 4 bytes as libutp sends; at most 255,
+// what the length byte holds) is sent as extension 1 when `has_selective_ack`.
 Bytes EncodePacket(const PacketHeader& header, ByteView payload, bool has_selective_ack = false,
                    ByteView selective_ack = {});
 
