@@ -146,10 +146,12 @@ TEST(UtpSimulation, LedbatKeepsTheQueueNearItsTarget) {
   // holds the queueing delay near 100 ms.
   LinkOptions o;
   o.bytes_per_second = 1e6;
+  // Declared before the link: destroying the link closes the connections, whose callbacks
+  // reach the sides.
+  Side sa, sb;
   SimLink link(o);
   Multiplexer& a = link.Add(kA);
   Multiplexer& b = link.Add(kB);
-  Side sa, sb;
   sa.to_send = RandomBytes(6 << 20, 3);
   b.set_accept([&](const std::shared_ptr<Connection>& c, const UdpEndpoint&) {
     sb.connection = c;
@@ -167,10 +169,12 @@ TEST(UtpSimulation, LedbatKeepsTheQueueNearItsTarget) {
 }
 
 TEST(UtpSimulation, AConnectionWhosePeerVanishesTimesOut) {
+  // Declared before the link: destroying the link closes the connections, whose callbacks
+  // reach the sides.
+  Side sa, sb;
   SimLink link(LinkOptions{});
   Multiplexer& a = link.Add(kA);
   Multiplexer& b = link.Add(kB);
-  Side sa, sb;
   sa.to_send = RandomBytes(8 << 20, 4);
   b.set_accept([&](const std::shared_ptr<Connection>& c, const UdpEndpoint&) {
     sb.connection = c;
@@ -195,9 +199,11 @@ TEST(UtpSimulation, AConnectionWhosePeerVanishesTimesOut) {
 }
 
 TEST(UtpSimulation, ASynToNobodyTimesOutAsLibutp) {
+  // Declared before the link: destroying the link closes the connections, whose callbacks
+  // reach the sides.
+  Side sa;
   SimLink link(LinkOptions{});
   Multiplexer& a = link.Add(kA);
-  Side sa;
   const auto start = link.clock().Now();
   auto c = a.Connect(UdpEndpoint{"10.9.9.9", 9}, sa.Callbacks());
   ASSERT_TRUE(c.ok());
@@ -211,12 +217,14 @@ TEST(UtpSimulation, ASynToNobodyTimesOutAsLibutp) {
 }
 
 TEST(UtpSimulation, AnIdleConnectionTimesOutWhenAsked) {
+  // Declared before the link: destroying the link closes the connections, whose callbacks
+  // reach the sides.
+  Side sa, sb;
   SimLink link(LinkOptions{});
   MultiplexerOptions options;
   options.connection.idle_timeout = 20s;
   Multiplexer& a = link.Add(kA, options);
   Multiplexer& b = link.Add(kB);
-  Side sa, sb;
   b.set_accept([&](const std::shared_ptr<Connection>& c, const UdpEndpoint&) {
     sb.connection = c;
     c->set_callbacks(sb.Callbacks());
@@ -237,12 +245,14 @@ TEST(UtpSimulation, SequenceNumbersWrapAround) {
   LinkOptions o;
   o.loss = 0.02;
   o.seed = 7;
+  // Declared before the link: destroying the link closes the connections, whose callbacks
+  // reach the sides.
+  Side sa, sb;
   SimLink link(o);
   MultiplexerOptions options;
   options.random = [n = 0xffc0u]() mutable { return n++; };
   Multiplexer& a = link.Add(kA, options);
   Multiplexer& b = link.Add(kB, options);
-  Side sa, sb;
   sa.to_send = RandomBytes(300000, 5);
   sb.to_send = RandomBytes(300000, 6);
   b.set_accept([&](const std::shared_ptr<Connection>& c, const UdpEndpoint&) {
