@@ -22,8 +22,9 @@ namespace {
 // The commands the daemon runs for the command line of its root (docs/daemon.md).
 bool RunsInDaemon(const std::string& name) {
   static const std::set<std::string> kNames = {
-      "create", "import", "export", "ls",      "cat",  "stat", "put",  "rm",  "mkdir", "rmdir",
-      "mv",     "ln",     "mount",  "unmount", "info", "log",  "diff", "tag", "tags",  "drives"};
+      "create", "import", "export", "ls",     "cat",   "stat",    "put",  "rm",
+      "mkdir",  "rmdir",  "mv",     "ln",     "mount", "unmount", "info", "log",
+      "diff",   "tag",    "tags",   "drives", "seed",  "unseed"};
   return kNames.count(name) != 0;
 }
 

@@ -34,8 +34,7 @@ Result<swarm::SwarmOptions> SwarmOptionsFor(const DiscoveryArgs& d, bool listen)
   auto list = swarm::ChooseBootstrap(d.bootstrap);
   if (!list.ok()) return list.status().Annotate("--bootstrap");
   for (const auto& name : list->unresolved) {
-    ErrPrintf("hyperdrive: bootstrap node %s does not resolve (skipped)\n",
-                 name.c_str());
+    ErrPrintf("hyperdrive: bootstrap node %s does not resolve (skipped)\n", name.c_str());
   }
   swarm::SwarmOptions o;
   o.listen = listen;

@@ -133,8 +133,8 @@ Status Ls(const std::string& storage, const DriveArgs& a) {
     ro.recursive = a.recursive;
     ro.on_mount_cycle = [terminal](const std::string& path) {
       Err() << "hyperdrive: warning: " << DisplayName(path, terminal)
-                << " mounts a drive that is already being listed (a mount cycle): shown, not "
-                   "descended into\n";
+            << " mounts a drive that is already being listed (a mount cycle): shown, not "
+               "descended into\n";
     };
     ASSIGN_OR_RETURN(entries, d.Readdir(od.path, ro));
     if (a.recursive) RETURN_IF_ERROR(AddImplicitDirectories(d, entries));
@@ -205,22 +205,22 @@ Status StatCommand(const std::string& storage, const DriveArgs& a) {
   } else {
     const bool terminal = StdoutIsTerminal();
     Out() << "path:     " << DisplayName(od.path, terminal) << "\n"
-              << "type:     " << j["type"].get<std::string>() << "\n"
-              << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
-              << std::dec << ")\n"
-              << "size:     " << st.size << "\n"
-              << "blocks:   " << st.blocks << " (content blocks " << st.offset << ".."
-              << st.offset + st.blocks << ", bytes from " << st.byte_offset << ")\n"
-              << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
-              << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
-              << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
+          << "type:     " << j["type"].get<std::string>() << "\n"
+          << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
+          << std::dec << ")\n"
+          << "size:     " << st.size << "\n"
+          << "blocks:   " << st.blocks << " (content blocks " << st.offset << ".."
+          << st.offset + st.blocks << ", bytes from " << st.byte_offset << ")\n"
+          << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
+          << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
+          << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
     if (!st.linkname.empty()) {
       Out() << "target:   " << DisplayName(st.linkname, terminal) << "\n";
     }
     if (st.mount) Out() << "mount:    hyper://" << ToHex(st.mount->key) << "\n";
     for (const auto& [k, v] : j["metadata"].items()) {
       Out() << "meta:     " << DisplayName(k, terminal) << " = "
-                << v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
+            << v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
     }
   }
   return session->Close();
@@ -435,22 +435,21 @@ Status Info(const std::string& storage, const DriveArgs& a) {
     Out() << DumpJson(j);
   } else {
     Out() << "url:           " << j["url"].get<std::string>() << "\n"
-              << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
-              << "content key:   "
-              << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>())
-              << "\n"
-              << "version:       " << d.version() << "\n"
-              << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
-              << "files:         " << files << "\n"
-              << "bytes:         " << bytes << "\n";
+          << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
+          << "content key:   "
+          << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>())
+          << "\n"
+          << "version:       " << d.version() << "\n"
+          << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
+          << "files:         " << files << "\n"
+          << "bytes:         " << bytes << "\n";
     for (const auto& m : j["mounts"]) {
-      Out() << "mount:         "
-                << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal()) << " -> hyper://"
-                << m["key"].get<std::string>() << "\n";
+      Out() << "mount:         " << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal())
+            << " -> hyper://" << m["key"].get<std::string>() << "\n";
     }
     for (const auto& [name, version] : tags) {
       Out() << "tag:           " << DisplayName(name, StdoutIsTerminal()) << " = " << version
-                << "\n";
+            << "\n";
     }
   }
   return session->Close();

@@ -189,7 +189,7 @@ int RunForwardedCommand(service::Host& host, const daemon::CommandIo& io) {
   spec.cancelled = io.cancelled;
   Console console(spec);
   ScopedConsole scoped_console(console);
-  ScopedDaemonHost scoped_host(host);
+  ScopedDaemonHost scoped_host(host, io.remember_network);
   int code = RunCommandLine(io.argv);
   if (!console.FlushOut() && code == 0) {
     Err() << "hyperdrive: IOError: writing to stdout failed: the output is lost\n";

@@ -8,13 +8,26 @@ namespace hyper::cli {
 
 namespace {
 thread_local service::Host* daemon_host = nullptr;
+thread_local const ScopedDaemonHost::Remember* daemon_remember = nullptr;
 }  // namespace
 
-ScopedDaemonHost::ScopedDaemonHost(service::Host& host) : previous_(daemon_host) {
+ScopedDaemonHost::ScopedDaemonHost(service::Host& host, Remember remember)
+    : previous_host_(daemon_host),
+      remember_(std::move(remember)),
+      previous_remember_(daemon_remember) {
   daemon_host = &host;
+  daemon_remember = &remember_;
 }
-ScopedDaemonHost::~ScopedDaemonHost() { daemon_host = previous_; }
+ScopedDaemonHost::~ScopedDaemonHost() {
+  daemon_host = previous_host_;
+  daemon_remember = previous_remember_;
+}
 service::Host* ScopedDaemonHost::Current() { return daemon_host; }
+Status ScopedDaemonHost::RememberNetwork(const crypto::PublicKey& key,
+                                         const std::optional<service::NetworkConfig>& config) {
+  if (daemon_remember == nullptr || !*daemon_remember) return Status::Ok();
+  return (*daemon_remember)(key, config);
+}
 
 Result<std::unique_ptr<Session>> Session::Open(const std::string& root, Access access) {
   if (service::Host* host = ScopedDaemonHost::Current()) {

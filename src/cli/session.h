@@ -3,8 +3,10 @@
 // objects its gRPC sessions use, each held under the drive's lock for the command.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "hyper/drive/drive.h"
@@ -29,17 +31,26 @@ struct OpenedDrive {
 
 // While it lives, the Sessions the calling thread opens use the daemon's `host` instead of
 // opening the store (the daemon's side of a forwarded command).
+// `remember` records (or, with nullopt, forgets) a drive's network configuration in the
+// daemon's state, for its next start (`seed`, `unseed`).
 class ScopedDaemonHost {
  public:
-  explicit ScopedDaemonHost(service::Host& host);
+  using Remember =
+      std::function<Status(const crypto::PublicKey&, const std::optional<service::NetworkConfig>&)>;
+  ScopedDaemonHost(service::Host& host, Remember remember);
   ~ScopedDaemonHost();
   ScopedDaemonHost(const ScopedDaemonHost&) = delete;
   ScopedDaemonHost& operator=(const ScopedDaemonHost&) = delete;
   // The host of the calling thread, or null.
   static service::Host* Current();
+  // Records a configuration (see above); Ok when the calling thread is not in the daemon.
+  static Status RememberNetwork(const crypto::PublicKey& key,
+                                const std::optional<service::NetworkConfig>& config);
 
  private:
-  service::Host* previous_;
+  service::Host* previous_host_;
+  Remember remember_;
+  const Remember* previous_remember_;
 };
 
 class Session {

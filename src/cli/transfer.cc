@@ -597,8 +597,8 @@ std::string AncestorIn(const std::string& rel, const std::set<std::string>& set)
 
 }  // namespace
 
-Status ImportFolder(const std::string& storage, const std::string& dir_arg,
-                    const std::string& url, const ImportOptions& options) {
+Status ImportFolder(const std::string& storage, const std::string& dir_arg, const std::string& url,
+                    const ImportOptions& options) {
   // Relative to the working directory of the client when the daemon runs this (forward.h).
   const std::string dir = Console::Current().Path(dir_arg);
   struct stat root_st;

@@ -317,5 +317,44 @@ TEST_F(ForwardCli, ADaemonThatDiesDuringACommandIsAClearErrorNotAWait) {
   EXPECT_NE(put.err().find("went away during the command"), std::string::npos) << put.err();
 }
 
+// seed URL with a daemon: the daemon seeds it (announce and look up), again after a restart,
+// and the command returns at once; unseed stops that, for later starts too.
+TEST_F(ForwardCli, SeedAndUnseedGoThroughTheDaemonAndSurviveRestarts) {
+  const std::string root = store_;
+  const std::string u = Ok({"create"});
+  const std::string key = u.substr(8);
+  // Without a daemon, unseed has nothing to stop.
+  const ProcessRun none = Run({"unseed", u});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.stderr_text.find("no daemon runs on " + root), std::string::npos)
+      << none.stderr_text;
+  Start(root);
+  const std::string said = Ok({"seed", u});
+  EXPECT_NE(said.find("seeding " + u + " in the daemon"), std::string::npos) << said;
+  EXPECT_NE(said.find("lookup on, announce on, again after restarts"), std::string::npos);
+  const ProcessRun all = Run({"seed", "--all"});
+  EXPECT_EQ(all.exit_code, 1);
+  EXPECT_NE(all.stderr_text.find("a daemon runs on the store"), std::string::npos);
+  auto configs = [&] {
+    auto out = hyper::testing::RunNode(
+        "daemon_client", {nlohmann::json{{"scenario", "configs"}, {"storage", root}}.dump()});
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? (*out)["configs"] : nlohmann::json();
+  };
+  const nlohmann::json on = {{"lookup", true}, {"announce", true}, {"remember", true}};
+  EXPECT_EQ(configs()[key], on);
+  Stop(root);
+  Start(root);
+  EXPECT_EQ(configs()[key], on) << "not seeded again after the restart";
+  EXPECT_EQ(Ok({"unseed", u}), "stopped seeding " + u);
+  const nlohmann::json now = configs();
+  EXPECT_TRUE(!now.contains(key) || (now[key]["lookup"] == false && now[key]["announce"] == false))
+      << now;
+  Stop(root);
+  Start(root);
+  EXPECT_FALSE(configs().contains(key)) << "seeded again after unseed and a restart";
+  EXPECT_EQ(Ok({"unseed", u}), "was not seeding " + u);
+}
+
 }  // namespace
 }  // namespace hyper::cli
