@@ -20,7 +20,7 @@ using ::hyperdrive_cpp::CommandOutput;
 constexpr int kMaxArgs = 4096;
 constexpr size_t kMaxCommandBytes = 1 << 20;
 // Output is sent in chunks of at most this many bytes.
-constexpr size_t kChunkBytes = 64 << 10;
+constexpr size_t kChunkBytes = 1 << 20;
 
 // A descriptor closed once, by whoever closes it first.
 class Fd {
@@ -93,6 +93,9 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
       !MakePipe(wake_r, wake_w)) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, "no pipes left for the command"};
   }
+  // A stdout pipe as large as a chunk: a cat sends 1 MiB messages, not the default 64 KiB
+  // (best effort: a smaller pipe only means smaller messages).
+  (void)::fcntl(out_r.get(), F_SETPIPE_SZ, static_cast<int>(kChunkBytes));
   std::atomic<bool> cancelled{false};
   CommandIo io;
   io.argv.assign(first.argv().begin(), first.argv().end());
