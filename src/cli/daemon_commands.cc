@@ -17,6 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "discovery.h"
+#include "forward.h"
 #include "hyper/client/client.h"
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
@@ -112,6 +113,7 @@ Status RunForeground(const std::string& root, const DaemonArgs& a) {
       std::fflush(stderr);
     };
   }
+  o.run_command = RunForwardedCommand;  // the command line of the root, run in the daemon
   StopSignal stop;
   auto d = daemon::Daemon::Start(o);
   if (!d.ok()) {
@@ -362,6 +364,8 @@ Status ForceUnmount(const std::string& storage, const std::string& dir) {
 }
 
 }  // namespace
+
+std::optional<pid_t> DaemonPid(const std::string& root) { return RunningPid(daemon::Root{root}); }
 
 void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a, Action* action) {
   CLI::App* start = app.add_subcommand(

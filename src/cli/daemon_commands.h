@@ -1,6 +1,8 @@
 // `hyperdrive start`, `stop`, `status` and `force-unmount`: the daemon's life (src/daemon).
 #pragma once
 
+#include <sys/types.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
@@ -28,6 +30,10 @@ struct DaemonArgs {
   DiscoveryArgs discovery;
   std::string stats_url;  // `stats [URL]`
 };
+
+// The pid of the daemon running on the storage root `root` (its pid file names a live
+// process), or nullopt.
+std::optional<pid_t> DaemonPid(const std::string& root);
 
 void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& args, Action* action);
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "console.h"
 #include "session.h"
 
 namespace hyper::cli {
@@ -33,16 +34,15 @@ Result<swarm::SwarmOptions> SwarmOptionsFor(const DiscoveryArgs& d, bool listen)
   auto list = swarm::ChooseBootstrap(d.bootstrap);
   if (!list.ok()) return list.status().Annotate("--bootstrap");
   for (const auto& name : list->unresolved) {
-    std::fprintf(stderr, "hyperdrive: bootstrap node %s does not resolve (skipped)\n",
-                 name.c_str());
+    ErrPrintf("hyperdrive: bootstrap node %s does not resolve (skipped)\n", name.c_str());
   }
   swarm::SwarmOptions o;
   o.listen = listen;
   o.bootstrap = list->nodes;
   o.lan = LanWanted(d, *list);
   o.log = [](const std::string& line) {
-    std::fprintf(stderr, "hyperdrive: %s\n", line.c_str());
-    std::fflush(stderr);
+    ErrPrintf("hyperdrive: %s\n", line.c_str());
+    Err().flush();
   };
   return o;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "console.h"
 #include "hyper/util/bytes.h"
 
 namespace hyper::cli {
@@ -145,7 +146,7 @@ std::string ShellEscape(std::string_view name, bool escape_invalid_utf8) {
 
 }  // namespace
 
-bool StdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool StdoutIsTerminal() { return Console::Current().out_tty(); }
 
 std::string MessageName(std::string_view name) {
   std::string out;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "console.h"
 #include "display_names.h"
 #include "file_stream.h"
 #include "net_commands.h"
@@ -87,7 +88,7 @@ std::string DumpJson(const nlohmann::json& j) {
 }
 
 Status Print(const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+  if (!Out().write(text.data(), static_cast<std::streamsize>(text.size()))) {
     return Status::FromErrno(errno, "writing to stdout");
   }
   return Status::Ok();
@@ -95,8 +96,8 @@ Status Print(const std::string& text) {
 
 Status Create(const std::string& storage) {
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
-  ASSIGN_OR_RETURN(auto d, session->CreateDrive());
-  std::cout << FormatUrl(d->key()) << "\n";
+  ASSIGN_OR_RETURN(OpenedDrive d, session->CreateDrive());
+  Out() << FormatUrl(d.head->key()) << "\n";
   return session->Close();
 }
 
@@ -131,9 +132,9 @@ Status Ls(const std::string& storage, const DriveArgs& a) {
     drive::ReaddirOptions ro;
     ro.recursive = a.recursive;
     ro.on_mount_cycle = [terminal](const std::string& path) {
-      std::cerr << "hyperdrive: warning: " << DisplayName(path, terminal)
-                << " mounts a drive that is already being listed (a mount cycle): shown, not "
-                   "descended into\n";
+      Err() << "hyperdrive: warning: " << DisplayName(path, terminal)
+            << " mounts a drive that is already being listed (a mount cycle): shown, not "
+               "descended into\n";
     };
     ASSIGN_OR_RETURN(entries, d.Readdir(od.path, ro));
     if (a.recursive) RETURN_IF_ERROR(AddImplicitDirectories(d, entries));
@@ -188,8 +189,9 @@ Status Cat(const std::string& storage, const DriveArgs& a) {
   }
   // Straight from the checked chunks to the descriptor, in large writes (nothing is buffered
   // in stdout before).
-  if (std::fflush(stdout) != 0) return Status::FromErrno(errno, "writing to stdout");
-  RETURN_IF_ERROR(CopyToFd(d, od.path, start, end - start, STDOUT_FILENO, "to stdout"));
+  if (!Console::Current().FlushOut()) return Status::FromErrno(errno, "writing to stdout");
+  RETURN_IF_ERROR(
+      CopyToFd(d, od.path, start, end - start, Console::Current().out_fd(), "to stdout"));
   return session->Close();
 }
 
@@ -199,26 +201,26 @@ Status StatCommand(const std::string& storage, const DriveArgs& a) {
   ASSIGN_OR_RETURN(drive::Stat st, od.drive().Lstat(od.path));
   nlohmann::json j = StatJson(st);
   if (a.json) {
-    std::cout << DumpJson(j);
+    Out() << DumpJson(j);
   } else {
     const bool terminal = StdoutIsTerminal();
-    std::cout << "path:     " << DisplayName(od.path, terminal) << "\n"
-              << "type:     " << j["type"].get<std::string>() << "\n"
-              << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
-              << std::dec << ")\n"
-              << "size:     " << st.size << "\n"
-              << "blocks:   " << st.blocks << " (content blocks " << st.offset << ".."
-              << st.offset + st.blocks << ", bytes from " << st.byte_offset << ")\n"
-              << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
-              << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
-              << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
+    Out() << "path:     " << DisplayName(od.path, terminal) << "\n"
+          << "type:     " << j["type"].get<std::string>() << "\n"
+          << "mode:     " << ModeString(st.mode) << " (0" << std::oct << (st.mode & 07777)
+          << std::dec << ")\n"
+          << "size:     " << st.size << "\n"
+          << "blocks:   " << st.blocks << " (content blocks " << st.offset << ".."
+          << st.offset + st.blocks << ", bytes from " << st.byte_offset << ")\n"
+          << "uid/gid:  " << st.uid << "/" << st.gid << "\n"
+          << "mtime:    " << FormatTime(st.mtime) << " UTC\n"
+          << "ctime:    " << FormatTime(st.ctime) << " UTC\n";
     if (!st.linkname.empty()) {
-      std::cout << "target:   " << DisplayName(st.linkname, terminal) << "\n";
+      Out() << "target:   " << DisplayName(st.linkname, terminal) << "\n";
     }
-    if (st.mount) std::cout << "mount:    hyper://" << ToHex(st.mount->key) << "\n";
+    if (st.mount) Out() << "mount:    hyper://" << ToHex(st.mount->key) << "\n";
     for (const auto& [k, v] : j["metadata"].items()) {
-      std::cout << "meta:     " << DisplayName(k, terminal) << " = "
-                << v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
+      Out() << "meta:     " << DisplayName(k, terminal) << " = "
+            << v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
     }
   }
   return session->Close();
@@ -228,8 +230,10 @@ Status Put(const std::string& storage, const DriveArgs& a) {
   drive::WriteOptions wo;
   wo.dedup = !a.no_dedup;
   std::string source = a.other.empty() ? "-" : a.other;
-  int fd = STDIN_FILENO;
+  const int stdin_fd = Console::Current().in_fd();
+  int fd = stdin_fd;
   if (source != "-") {
+    source = Console::Current().Path(source);
     struct stat st;
     if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(errno, source);
     if (S_ISDIR(st.st_mode)) return Status::IsADirectory(source + " is a directory (use import)");
@@ -239,16 +243,20 @@ Status Put(const std::string& storage, const DriveArgs& a) {
     if (fd < 0) return Status::FromErrno(errno, "opening " + source);
   }
   struct CloseFd {
-    int fd;
+    int fd, stdin_fd;
     ~CloseFd() {
-      if (fd != STDIN_FILENO) ::close(fd);
+      if (fd != stdin_fd) ::close(fd);
     }
-  } close_fd{fd};
+  } close_fd{fd, stdin_fd};
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
   if (od.path == "/") return Status::IsADirectory("give the path of the file inside the drive");
   ASSIGN_OR_RETURN(auto writer, od.head->CreateWriter(od.path, wo));
-  RETURN_IF_ERROR(CopyFromFd(fd, *writer, source == "-" ? "stdin" : source));
+  RETURN_IF_ERROR(CopyFromFd(fd, *writer, source == "-" ? "stdin" : source, {},
+                             od.lock.owns_lock() ? &od.lock : nullptr));
+  // A client that went away (Ctrl-C) ended its stdin early: the file is not written, as when
+  // the signal ends a local put.
+  if (Console::Current().cancelled()) return Status::Cancelled("interrupted; nothing written");
   ASSIGN_OR_RETURN(drive::Stat st, writer->Close());
   (void)st;
   return session->Close();
@@ -424,25 +432,24 @@ Status Info(const std::string& storage, const DriveArgs& a) {
   j["tags"] = nlohmann::json::object();
   for (const auto& [name, version] : tags) j["tags"][name] = version;
   if (a.json) {
-    std::cout << DumpJson(j);
+    Out() << DumpJson(j);
   } else {
-    std::cout << "url:           " << j["url"].get<std::string>() << "\n"
-              << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
-              << "content key:   "
-              << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>())
-              << "\n"
-              << "version:       " << d.version() << "\n"
-              << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
-              << "files:         " << files << "\n"
-              << "bytes:         " << bytes << "\n";
+    Out() << "url:           " << j["url"].get<std::string>() << "\n"
+          << "discovery key: " << j["discoveryKey"].get<std::string>() << "\n"
+          << "content key:   "
+          << (j["contentKey"].is_null() ? "(not local)" : j["contentKey"].get<std::string>())
+          << "\n"
+          << "version:       " << d.version() << "\n"
+          << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
+          << "files:         " << files << "\n"
+          << "bytes:         " << bytes << "\n";
     for (const auto& m : j["mounts"]) {
-      std::cout << "mount:         "
-                << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal()) << " -> hyper://"
-                << m["key"].get<std::string>() << "\n";
+      Out() << "mount:         " << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal())
+            << " -> hyper://" << m["key"].get<std::string>() << "\n";
     }
     for (const auto& [name, version] : tags) {
-      std::cout << "tag:           " << DisplayName(name, StdoutIsTerminal()) << " = " << version
-                << "\n";
+      Out() << "tag:           " << DisplayName(name, StdoutIsTerminal()) << " = " << version
+            << "\n";
     }
   }
   return session->Close();
@@ -665,6 +672,17 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   };
   auto with_peer = [&storage, &a](PeerFetch::For what, const Action& act) -> Action {
     return [&storage, &a, what, act]() -> Status {
+      if (ScopedDaemonHost::Current() != nullptr) {
+        // In the daemon: its own swarm fetches what a read needs from the peers of drives it
+        // has on the network (`hyperdrive seed`); it dials no peer for one command.
+        if (!a.peer.empty()) {
+          return Status::Unsupported(
+              "--peer does not work while a daemon runs on the store: the daemon fetches from "
+              "the peers it finds (`hyperdrive seed URL` puts a drive on its network), or "
+              "`hyperdrive stop` it first");
+        }
+        return act();
+      }
       // Without --peer: the DHT, for a drive not held whole here (when there is a DHT to ask).
       const bool discover = a.peer.empty() && DiscoveryConfigured(a.discovery) &&
                             NeedsPeers(ResolveStorageRoot(storage), a.url);

@@ -31,21 +31,28 @@ Status CopyToFd(const drive::Drive& drive, const std::string& path, uint64_t sta
 }
 
 Status CopyFromFd(int fd, drive::FileWriter& writer, const std::string& what,
-                  const std::function<void(uint64_t)>& on_bytes) {
+                  const std::function<void(uint64_t)>& on_bytes,
+                  std::unique_lock<std::mutex>* drive_lock) {
   auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kCopyInBytes);
   bool eof = false;
   while (!eof) {
+    // Readers of the drive go on while the input keeps us waiting.
+    if (drive_lock != nullptr && drive_lock->owns_lock()) drive_lock->unlock();
     size_t filled = 0;  // fill the buffer (a pipe gives less at a time)
     while (filled < kCopyInBytes) {
       ssize_t n = ::read(fd, buffer.get() + filled, kCopyInBytes - filled);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::FromErrno(errno, "reading " + what);
+      if (n < 0) {
+        if (drive_lock != nullptr && !drive_lock->owns_lock()) drive_lock->lock();
+        return Status::FromErrno(errno, "reading " + what);
+      }
       if (n == 0) {
         eof = true;
         break;
       }
       filled += static_cast<size_t>(n);
     }
+    if (drive_lock != nullptr && !drive_lock->owns_lock()) drive_lock->lock();
     if (filled == 0) break;
     RETURN_IF_ERROR(writer.Write(ByteView(buffer.get(), filled)));
     if (on_bytes) on_bytes(filled);

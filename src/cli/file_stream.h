@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "hyper/drive/drive.h"
@@ -30,8 +31,11 @@ constexpr size_t kCopyInBytes = 16 * drive::kContentBlockBytes;  // 8 MiB
 
 // Reads `fd` to its end and writes it through `writer`, one Write per kCopyInBytes read (so
 // every block is a full kContentBlockBytes but the last, whatever the descriptor delivers).
-// `on_bytes` as for CopyToFd.
+// `on_bytes` as for CopyToFd. With `drive_lock` (the daemon's lock of the drive, held), the
+// lock is released while the descriptor is read and taken again for each Write: readers of
+// the drive are not held up by a slow input (put from a terminal).
 Status CopyFromFd(int fd, drive::FileWriter& writer, const std::string& what,
-                  const std::function<void(uint64_t)>& on_bytes = {});
+                  const std::function<void(uint64_t)>& on_bytes = {},
+                  std::unique_lock<std::mutex>* drive_lock = nullptr);
 
 }  // namespace hyper::cli

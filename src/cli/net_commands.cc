@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "daemon_seed.h"
 #include "hyper/protocol/tcp.h"
 #include "hyper/replication/drive_replication.h"
 #include "hyper/replication/peer_reader.h"
@@ -576,7 +577,10 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
       "serves them all from one process, seed --all every drive of the store. Prints the URLs, "
       "the address, and peers as they come and go. A peer is told only about the drives it asks "
       "for by key. Reading commands (ls, cat, export, ...) may use the store meanwhile; writers "
-      "(put, import, --peer, sync, another seed) are refused, naming the seed's pid");
+      "(put, import, --peer, sync, another seed) are refused, naming the seed's pid. While a "
+      "daemon runs on the root (`hyperdrive start`), seed URL... has the daemon seed them "
+      "(announce and look up, again after its restarts: --lookup/--announce/--remember) and "
+      "returns at once; `hyperdrive unseed URL` stops that");
   seed->add_option("urls", a.urls, "hyper://<key> of each drive to serve (one or more)");
   seed->add_flag("--all", a.all,
                  "Serve every drive (every core) the store holds, opening each only when a peer "
@@ -598,7 +602,31 @@ void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& a, Actio
                   "Most connections from one IP address; more are refused (default 8)", 1, 65536);
   AddSecondsOption(seed, "--handshake-timeout", a.handshake_timeout,
                    "Seconds an accepted connection has to finish its handshake (default 3)");
-  seed->callback(set([&storage, &a] { return Seed(storage, a); }));
+  seed->add_option("--lookup", a.lookup,
+                   "With a daemon running on the root: look the drives up on the DHT (true or "
+                   "false; default true)");
+  seed->add_option("--announce", a.announce,
+                   "With a daemon running: announce the drives on the DHT (default true)");
+  seed->add_option("--remember", a.remember,
+                   "With a daemon running: seed them again whenever it starts (default true)");
+  seed->callback(set([&storage, &a]() -> Status {
+    if (ScopedDaemonHost::Current() == nullptr) return Seed(storage, a);
+    // A daemon runs on the root: it seeds (this runs in it), and the command returns.
+    if (a.all || !a.listen.empty() || !a.peer.empty()) {
+      return Status::InvalidArgument(
+          "a daemon runs on the store: seed URL... has it seed the drives; --all, --listen and "
+          "--peer are for a seed in the foreground (`hyperdrive stop` the daemon first)");
+    }
+    if (a.urls.empty()) return Status::InvalidArgument("seed needs URLs");
+    return SeedInDaemon(DaemonSeedArgs{a.urls, a.lookup, a.announce, a.remember});
+  }));
+
+  auto unseed = app.add_subcommand(
+      "unseed",
+      "Stop seeding drives that the daemon running on the root seeds (`seed` with a daemon), "
+      "now and at its later starts; their data stays in the store");
+  unseed->add_option("urls", a.urls, "hyper://<key> of each drive")->required();
+  unseed->callback(set([&storage, &a] { return Unseed(ResolveStorageRoot(storage), a.urls); }));
 
   auto sync = app.add_subcommand(
       "sync",

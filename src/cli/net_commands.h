@@ -67,11 +67,13 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
 
 struct NetArgs {
   std::string url;                // sync
-  std::vector<std::string> urls;  // seed: one or more
-  bool all = false;               // seed: every core of the store, on demand
-  std::string listen;             // seed: HOST:PORT
-  std::string peer;               // sync: HOST:PORT
-  DiscoveryArgs discovery;        // seed, sync: the DHT (announce, look up)
+  std::vector<std::string> urls;  // seed, unseed: one or more
+  // seed with a daemon running (daemon_seed.h): what it does with the drives.
+  bool lookup = true, announce = true, remember = true;
+  bool all = false;         // seed: every core of the store, on demand
+  std::string listen;       // seed: HOST:PORT
+  std::string peer;         // sync: HOST:PORT
+  DiscoveryArgs discovery;  // seed, sync: the DHT (announce, look up)
   double timeout = 10;
   bool live = false;
   // seed: the bounds on the connections it accepts (ReplicationOptions).
@@ -80,7 +82,7 @@ struct NetArgs {
   double handshake_timeout = 3;  // seconds
 };
 
-// Adds `seed` and `sync`. REQUIRES: storage, args and action outlive app.
+// Adds `seed`, `unseed` and `sync`. REQUIRES: storage, args and action outlive app.
 void AddNetCommands(CLI::App& app, const std::string& storage, NetArgs& args, Action* action);
 
 }  // namespace hyper::cli

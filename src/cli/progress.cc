@@ -4,13 +4,15 @@
 
 #include <cstdio>
 
+#include "console.h"
+
 namespace hyper::cli {
 
 Progress::Progress(std::string what, uint64_t total_bytes, uint64_t total_items)
     : what_(std::move(what)),
       total_bytes_(total_bytes),
       total_items_(total_items),
-      enabled_(isatty(STDERR_FILENO) == 1),
+      enabled_(Console::Current().err_tty()),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 
@@ -50,11 +52,11 @@ void Progress::Update(uint64_t bytes, uint64_t items) {
         std::to_string(static_cast<uint64_t>(static_cast<double>(total_bytes_ - bytes) / rate)) +
         " s";
   }
-  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  ErrPrintf("\r\033[K%s", line.c_str());
 }
 
 void Progress::Finish() {
-  if (enabled_ && shown_) std::fprintf(stderr, "\r\033[K");
+  if (enabled_ && shown_) ErrPrintf("\r\033[K");
   shown_ = false;
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "console.h"
 #include "display_names.h"
 #include "file_stream.h"
 #include "progress.h"
@@ -30,12 +31,12 @@ uint64_t MillisOf(const struct timespec& ts) {
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
 }
 
-void Warn(const std::string& line) { std::cerr << "hyperdrive: " << line << "\n"; }
+void Warn(const std::string& line) { Err() << "hyperdrive: " << line << "\n"; }
 
 // Writes to stdout; a failure is the command's error (main also checks stdout at the end).
 Status PrintLine(const std::string& line) {
   std::string text = line + "\n";
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+  if (!Out().write(text.data(), static_cast<std::streamsize>(text.size()))) {
     return Status::FromErrno(errno, "writing to stdout");
   }
   return Status::Ok();
@@ -267,6 +268,9 @@ class Importer {
 
   Status Run() {
     for (const auto& e : local_) {
+      // The client of a forwarded import went away (Ctrl-C): stop between files, as the
+      // signal stops a local import.
+      if (Console::Current().cancelled()) return Status::Cancelled("interrupted");
       std::string path = Join(base_, e.rel);
       wanted_.insert(path);
       RETURN_IF_ERROR(ImportEntry(e, path));
@@ -593,11 +597,13 @@ std::string AncestorIn(const std::string& rel, const std::set<std::string>& set)
 
 }  // namespace
 
-Status ImportFolder(const std::string& storage, const std::string& dir, const std::string& url,
+Status ImportFolder(const std::string& storage, const std::string& dir_arg, const std::string& url,
                     const ImportOptions& options) {
+  // Relative to the working directory of the client when the daemon runs this (forward.h).
+  const std::string dir = Console::Current().Path(dir_arg);
   struct stat root_st;
-  if (stat(dir.c_str(), &root_st) != 0) return Status::FromErrno(errno, dir);
-  if (!S_ISDIR(root_st.st_mode)) return Status::NotADirectory(dir + " is not a folder");
+  if (stat(dir.c_str(), &root_st) != 0) return Status::FromErrno(errno, dir_arg);
+  if (!S_ISDIR(root_st.st_mode)) return Status::NotADirectory(dir_arg + " is not a folder");
   std::vector<std::string> special;
   std::vector<Refusal> refused;
   ASSIGN_OR_RETURN(auto local, WalkFolder(dir, &special, &refused));
@@ -619,23 +625,23 @@ Status ImportFolder(const std::string& storage, const std::string& dir, const st
     return refusals;
   }
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
-  std::unique_ptr<drive::Drive> created;
+  const bool created = url.empty();
   OpenedDrive od;
   drive::Drive* d = nullptr;
   std::string base = "/";
-  if (url.empty()) {
-    ASSIGN_OR_RETURN(created, session->CreateDrive());
-    d = created.get();
+  if (created) {
+    ASSIGN_OR_RETURN(od, session->CreateDrive());
+    d = od.head;
     // Said first, so that an interrupted import leaves a drive the user can find and resume.
     Warn("importing into " + FormatUrl(d->key()) +
-         " (if interrupted, resume with: hyperdrive import " + dir + " " + FormatUrl(d->key()) +
+         " (if interrupted, resume with: hyperdrive import " + dir_arg + " " + FormatUrl(d->key()) +
          ")");
   } else {
     ASSIGN_OR_RETURN(od, session->OpenWritable(url));
-    d = od.head.get();
+    d = od.head;
     base = od.path;
   }
-  Importer importer(d, created != nullptr, dir, base, options, local);
+  Importer importer(d, created, dir, base, options, local);
   RETURN_IF_ERROR(importer.Run());
   Warn(importer.counts().Summary(options.dry_run));
   if (!options.dry_run) RETURN_IF_ERROR(PrintLine(FormatUrl(d->key())));
@@ -647,16 +653,17 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(url));
   drive::Drive& d = od.drive();
-  std::string dir = dir_arg.empty() ? ToHex(d.key()) : dir_arg;
+  const std::string shown = dir_arg.empty() ? ToHex(d.key()) : dir_arg;  // as the user named it
+  std::string dir = Console::Current().Path(shown);
   ASSIGN_OR_RETURN(drive::Stat top, d.GetStat(od.path));
 
   std::error_code ec;
   if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec)) {
-    Warn("warning: " + dir +
+    Warn("warning: " + shown +
          " is not empty: entries of the drive replace what has their names, the rest stays");
   }
   fs::create_directories(dir, ec);
-  if (ec) return Status::FromErrno(ec.value(), "creating " + dir);
+  if (ec) return Status::FromErrno(ec.value(), "creating " + shown);
 
   std::vector<ExportItem> items;
   uint64_t skipped = 0;
@@ -714,6 +721,7 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
   std::set<std::string> failed_dirs;
   std::map<std::string, uint64_t> below_failed;
   for (const auto& it : items) {
+    if (Console::Current().cancelled()) return Status::Cancelled("interrupted");
     std::string up = AncestorIn(it.rel, failed_dirs);
     if (!up.empty()) {
       below_failed[up]++;

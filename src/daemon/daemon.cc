@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -87,6 +88,7 @@ struct Daemon::Impl {
   std::unique_ptr<PeersocketsService> peersockets_service;
   std::unique_ptr<DebugService> debug_service;
   std::unique_ptr<HypercoreService> hypercore_service;
+  std::unique_ptr<CommandService> command_service;
   std::unique_ptr<grpc::Server> server;
   // The root drive's FUSE mount (after `host`: it goes first).
   std::unique_ptr<fuse::Mount> mount;
@@ -236,6 +238,21 @@ struct Daemon::Impl {
     return hooks;
   }
 
+  // Records a drive's network configuration for the next start (the command line's `seed`),
+  // or forgets it (nullopt); nothing with memory_only.
+  Status RememberNetwork(const crypto::PublicKey& key,
+                         const std::optional<service::NetworkConfig>& c) {
+    if (!state) return Status::Ok();
+    const crypto::Hash dk = crypto::DiscoveryKey(key);
+    if (!c || (!c->lookup && !c->announce)) return state->DeleteNetworkConfiguration(dk);
+    RETURN_IF_ERROR(state->PutDrive(key));
+    SeedingRecord r;
+    r.discovery_key = dk;
+    r.key = key;
+    r.network = NetworkConfiguration{c->lookup, c->announce, true};
+    return state->PutNetworkConfiguration(r);
+  }
+
   Status OpenLog() {
     std::lock_guard<std::mutex> lock(log_mu);
     log = std::fopen(options.root.log_path().c_str(), "a");
@@ -318,6 +335,17 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   d.peersockets_service = std::make_unique<PeersocketsService>(*d.host, *d.peers_service, d.token);
   d.debug_service = std::make_unique<DebugService>(d.token);
   d.hypercore_service = std::make_unique<HypercoreService>(d.token);
+  {
+    Impl* self = impl.get();
+    d.command_service = std::make_unique<CommandService>(
+        *d.host, d.token, d.options.run_command,
+        [self](const crypto::PublicKey& key, const std::optional<service::NetworkConfig>& c) {
+          return self->RememberNetwork(key, c);
+        });
+  }
+  // A forwarded command writes to pipes whose reader (the client's stream) may go: that is an
+  // EPIPE for the command, never a signal that ends the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
 
   grpc::ServerBuilder builder;
   // Loopback only: the token travels in clear text, and the API is for this machine's users.
@@ -334,6 +362,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   builder.RegisterService(d.peersockets_service.get());
   builder.RegisterService(d.debug_service.get());
   builder.RegisterService(d.hypercore_service.get());
+  builder.RegisterService(d.command_service.get());
   d.server = builder.BuildAndStart();
   if (!d.server || d.port == 0) {
     return Status::Busy("cannot listen on 127.0.0.1:" + std::to_string(d.options.port) +
@@ -373,6 +402,7 @@ Daemon::~Daemon() {
   d.peersockets_service.reset();
   d.debug_service.reset();
   d.hypercore_service.reset();
+  d.command_service.reset();
   d.downloads.Clear();  // the downloads and the sessions hold the host's drives
   d.sessions.Clear();
   d.host.reset();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "command_service.h"
 #include "hyper/swarm/swarm.h"
 #include "hyper/util/status.h"
 #include "root.h"
@@ -47,6 +48,9 @@ struct DaemonOptions {
   // drives (docs/gateway.md); nullopt: none.
   std::optional<uint16_t> gateway_port;
   std::string gateway_host = "127.0.0.1";
+  // Runs a command that the command line of the root forwards (the CommandLine service); empty:
+  // that service answers UNIMPLEMENTED.
+  CommandRunner run_command;
 };
 
 class Daemon {

@@ -105,6 +105,22 @@ TEST_F(DaemonTest, EveryRpcRefusesAMissingOrWrongToken) {
   }
 }
 
+// Our own CommandLine service (the command line through the daemon) checks the token as every
+// rpc does, before it reads a command.
+TEST_F(DaemonTest, TheCommandLineServiceRefusesAMissingOrWrongToken) {
+  const std::string method = "/hyperdrive_cpp.CommandLine/Run";
+  for (const std::optional<std::string>& token :
+       {std::optional<std::string>(), std::optional<std::string>("wrong"),
+        std::optional<std::string>(config_.token + "0"), std::optional<std::string>("")}) {
+    grpc::Status s = CallRaw(channel_, method, token, "");
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(s.error_message(), "Invalid auth token.");
+  }
+  // With the token, a daemon started without commands (no run_command) says so.
+  grpc::Status s = CallRaw(channel_, method, config_.token, "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+}
+
 TEST_F(DaemonTest, MalformedMessagesGetAnErrorAndTheDaemonGoesOn) {
   // Bytes that are no valid protobuf, and valid protobuf of the wrong shape, to every method.
   const std::vector<std::string> payloads = {std::string("\xff\xff\xff\xff\x0f", 5),

@@ -69,6 +69,12 @@ Status HostedDrive::StartReplication(bool sparse) {
   return Status::Ok();
 }
 
+Result<std::pair<std::unique_lock<std::mutex>, drive::Drive*>> HostedDrive::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(EnsureOpen());
+  return std::make_pair(std::move(lock), drive_.get());
+}
+
 Status HostedDrive::EnsureOpen() {
   if (!replication_) RETURN_IF_ERROR(StartReplication(!mirrored_));
   if (drive_) return Status::Ok();

@@ -117,6 +117,11 @@ class HostedDrive {
     return f(*drive_);
   }
 
+  // The drive under its lock for as long as the returned lock is held (opened first, as Run
+  // does): for a caller that runs a sequence of operations as one (a command of the CLI that the
+  // daemon runs for it). Release the lock before the drive pointer.
+  Result<std::pair<std::unique_lock<std::mutex>, drive::Drive*>> Acquire();
+
   // Writes to one drive run one at a time: a writing operation holds this (before the drive's
   // lock) for its length, a write stream for the whole stream, while reads go on.
   std::unique_lock<std::mutex> LockWrites() { return std::unique_lock<std::mutex>(write_mu_); }
