@@ -11,6 +11,7 @@
 #include "daemon_commands.h"
 #include "dht_commands.h"
 #include "drive_commands.h"
+#include "fuse_commands.h"
 #include "gateway_commands.h"
 #include "gc_commands.h"
 #include "net_commands.h"
@@ -52,6 +53,8 @@ int Run(int argc, char** argv) {
   hyper::cli::DaemonArgs daemon_args;
   daemon_args.argv.assign(argv, argv + argc);
   hyper::cli::AddDaemonCommands(app, storage, daemon_args, &action);
+  hyper::cli::FuseArgs fuse_args;
+  hyper::cli::AddFuseCommands(app, storage, fuse_args, &action);
 
   try {
     app.parse(argc, argv);

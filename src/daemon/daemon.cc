@@ -171,7 +171,7 @@ struct Daemon::Impl {
       r.mountpoint = mountpoint;
       r.key = (*drive)->key();
       RETURN_IF_ERROR(state->PutRootDrive(r));
-      RETURN_IF_ERROR(state->PutDrive(r.key));
+      RETURN_IF_ERROR(state->PutDrive((*drive)->key()));
     }
     fuse::MountOptions mo;
     mo.mountpoint = mountpoint;

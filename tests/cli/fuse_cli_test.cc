@@ -215,6 +215,42 @@ TEST_F(FuseCli, ARecordedMountpointIsMountedAgainAndAFreshRootMountsNothing) {
   EXPECT_EQ(RootKey(), key);
 }
 
+// fuse-setup checks the machine and records where to mount: the next plain `start` mounts a new
+// root drive there (and the same one again after that). The default place is ~/Hyperdrive.
+TEST_F(FuseCli, FuseSetupRecordsTheMountpointForTheNextStart) {
+  const std::string home = tmp_.Sub("home");
+  std::filesystem::create_directories(home);
+  const std::string out =
+      ShOk("HOME=" + home + " " + HYPERDRIVE_BINARY + " --storage " + root_ + " fuse-setup");
+  EXPECT_NE(out.find("ok  /dev/fuse: present and usable"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok  fusermount3"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok  user_allow_other"), std::string::npos) << out;
+  EXPECT_NE(out.find("at " + home + "/Hyperdrive when it next starts"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::is_directory(home + "/Hyperdrive"));
+
+  // Set up again at another place: the record follows.
+  const std::string again =
+      ExpectSuccess(RunCli(root_, {"fuse-setup", "--mountpoint", mnt_}), {"fuse-setup"});
+  EXPECT_NE(again.find("at " + mnt_ + " when it next starts"), std::string::npos) << again;
+  Start(/*with_mountpoint=*/false);
+  ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_FALSE(IsMounted(home + "/Hyperdrive"));
+  ShOk("echo set-up > " + mnt_ + "/f.txt");
+  const std::string key = RootKey();
+  ASSERT_EQ(key.size(), 64u);
+
+  // The running daemon holds the root: fuse-setup says what to do, and changes nothing.
+  const auto busy = RunCli(root_, {"fuse-setup", "--mountpoint", home + "/elsewhere"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.stderr_text.find("`hyperdrive stop`, run fuse-setup again"), std::string::npos)
+      << busy.stderr_text;
+  Stop();
+  Start(/*with_mountpoint=*/false);
+  ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_EQ(ReadText(mnt_ + "/f.txt"), "set-up\n");
+  EXPECT_EQ(RootKey(), key);
+}
+
 TEST_F(FuseCli, AMountLeftByAKilledDaemonIsClearedByForceUnmountAndByStart) {
   Start();
   ShOk("echo data > " + mnt_ + "/f.txt");
