@@ -180,6 +180,7 @@ struct Daemon::Impl {
     mo.log = [this](const std::string& line) { Log(LogLevel::kInfo, line); };
     service::Host* h = host.get();
     mo.open_drive = [h](const crypto::PublicKey& k) { return h->Get(k); };
+    mo.host = h;
     auto m = fuse::Mount::Start(*drive, mo);
     if (!m.ok()) return m.status().Annotate("mounting the root drive at " + mountpoint);
     mount = std::move(m).value();
