@@ -109,6 +109,17 @@ Result<std::shared_ptr<service::HostedDrive>> Filesystem::NetworkDrive(
   }
   // Opened without our lock: it may wait for the network.
   ASSIGN_OR_RETURN(auto drive, options_.open_drive(key));
+  // Its header, from peers when the store does not hold it. A key no peer sent is not kept:
+  // not listed in Network or Stats, no longer looked up (the host looks up a drive it opens for
+  // reading; a configuration someone else gave is left alone), nothing of it in the store.
+  Status here = drive->Run([](drive::Drive&) { return Status::Ok(); });
+  if (!here.ok()) {
+    if (options_.host != nullptr &&
+        options_.host->NetworkConfigOf(key) == service::NetworkConfig{.lookup = true}) {
+      (void)options_.host->ConfigureNetwork(key, service::NetworkConfig{});
+    }
+    return here;
+  }
   std::lock_guard<std::mutex> lock(network_mu_);
   return network_.emplace(key, drive).first->second;
 }
@@ -629,7 +640,7 @@ int Filesystem::Read(uint64_t fh, char* buf, size_t size, off_t offset) {
     const std::string& text = *h->virtual_contents;
     if (offset < 0 || static_cast<uint64_t>(offset) >= text.size()) return 0;
     const size_t n = std::min(size, text.size() - static_cast<size_t>(offset));
-    std::memcpy(buf, text.data() + offset, n);
+    text.copy(buf, n, static_cast<size_t>(offset));
     return static_cast<int>(n);
   }
   if (h->network) {

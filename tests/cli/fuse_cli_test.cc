@@ -312,6 +312,20 @@ TEST_F(FuseCli, NetworkShowsAnyDriveByKeyReadOnly) {
             std::string::npos);
 }
 
+// A key nobody has: EIO after the host's fetch timeout (20 s), and nothing is left of it: not
+// listed in Network or Stats, no replica in the store.
+TEST_F(FuseCli, ALookupOfAnUnknownKeyLeavesNothingBehind) {
+  Start();
+  const std::string unknown(64, 'a');
+  const auto cores_before = ShOk("find " + Cores(root_) + " | sort");
+  const auto run = Sh("ls " + mnt_ + "/Network/" + unknown);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.stderr_text.find("Input/output error"), std::string::npos) << run.stderr_text;
+  EXPECT_EQ(ShOk("ls " + mnt_ + "/Network"), "Active\nStats");
+  EXPECT_EQ(ShOk("ls " + mnt_ + "/Network/Stats").find(unknown), std::string::npos);
+  EXPECT_EQ(ShOk("find " + Cores(root_) + " | sort"), cores_before);
+}
+
 // The rest of the reference's Network layout: <key>+<version> checkouts, Stats/<key>/*.json
 // with the reference's fields, Active/ (links to the stats of the drives announced); all of it
 // read-only. `ls -a` shows "." and "..".
