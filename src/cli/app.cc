@@ -9,6 +9,7 @@
 #include "dht_commands.h"
 #include "drive_commands.h"
 #include "forward.h"
+#include "fuse_commands.h"
 #include "gateway_commands.h"
 #include "gc_commands.h"
 #include "net_commands.h"
@@ -73,6 +74,8 @@ int RunCommandLine(const std::vector<std::string>& args) {
   DaemonArgs daemon_args;
   daemon_args.argv = args;
   AddDaemonCommands(app, storage, daemon_args, &action);
+  FuseArgs fuse_args;
+  AddFuseCommands(app, storage, fuse_args, &action);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   if (!reversed.empty()) reversed.pop_back();  // the program's name

@@ -173,7 +173,7 @@ struct Daemon::Impl {
       r.mountpoint = mountpoint;
       r.key = (*drive)->key();
       RETURN_IF_ERROR(state->PutRootDrive(r));
-      RETURN_IF_ERROR(state->PutDrive(r.key));
+      RETURN_IF_ERROR(state->PutDrive((*drive)->key()));
     }
     fuse::MountOptions mo;
     mo.mountpoint = mountpoint;
@@ -182,6 +182,7 @@ struct Daemon::Impl {
     mo.log = [this](const std::string& line) { Log(LogLevel::kInfo, line); };
     service::Host* h = host.get();
     mo.open_drive = [h](const crypto::PublicKey& k) { return h->Get(k); };
+    mo.host = h;
     auto m = fuse::Mount::Start(*drive, mo);
     if (!m.ok()) return m.status().Annotate("mounting the root drive at " + mountpoint);
     mount = std::move(m).value();

@@ -33,7 +33,8 @@ grpc::Status StatusService::refreshFuse(grpc::ServerContext* ctx,
                                         rpc::FuseRefreshResponse* /*rsp*/) {
   if (grpc::Status denied = Authorize(*ctx, token_); !denied.ok()) return denied;
   return {grpc::StatusCode::FAILED_PRECONDITION,
-          "refreshFuse is not served: the root drive is mounted at start (--mountpoint)"};
+          "refreshFuse is not served: the root drive is mounted at start (where fuse-setup or "
+          "--mountpoint said)"};
 }
 
 }  // namespace hyper::daemon

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "errno_map.h"
+#include "network_stats.h"
 #include "paths.h"
 
 namespace hyper::fuse {
@@ -41,9 +42,12 @@ bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
 struct Filesystem::Handle {
   std::shared_ptr<OpenFile> file;  // null for a file under Network
-  // Under Network: the drive and the path in it.
+  // Under Network: the drive (its checkout when not null) and the path in it...
   std::shared_ptr<service::HostedDrive> network;
+  std::shared_ptr<drive::Drive> network_checkout;
   std::string network_path;
+  // ...or the bytes of a Stats file, made at open.
+  std::optional<std::string> virtual_contents;
   bool writes = false;
   // Wrote (or truncated) since the file's last version: its next flush writes one. A flush
   // of a handle that wrote nothing (the shell's close of the descriptor it dup'ed onto
@@ -61,12 +65,29 @@ class Filesystem::Gate {
   bool open_;
 };
 
+// Runs `f` on the target's drive, or on its checkout (under the drive's lock: a checkout shares
+// the drive's feeds).
+template <typename F>
+auto RunOn(const std::shared_ptr<service::HostedDrive>& hosted,
+           const std::shared_ptr<drive::Drive>& checkout, F&& f) {
+  return hosted->Run([&](drive::Drive& d) { return f(checkout ? *checkout : d); });
+}
+
+mode_t ReadOnlyDirectoryMode() { return S_IFDIR | 0555; }
+
+// "." and ".." of a listing. libfuse passes their attributes through as they are (it looks up
+// only the other names), and readdir(3) hides an entry whose inode number is 0.
+bool FillDots(const Filesystem::Filler& fill, struct stat dir) {
+  dir.st_ino = 1;
+  return fill(".", &dir) || fill("..", &dir);
+}
+
 #define HYPER_FUSE_GATE() \
   Gate gate(*this);       \
   if (!gate) return -EIO;
 
 Filesystem::Filesystem(std::shared_ptr<service::HostedDrive> drive, FilesystemOptions options)
-    : drive_(std::move(drive)), options_(std::move(options)) {}
+    : drive_(std::move(drive)), options_(std::move(options)), started_ms_(drive::NowMillis()) {}
 
 Filesystem::~Filesystem() = default;
 
@@ -79,32 +100,197 @@ bool Filesystem::IsNetwork(const char* path) const {
   return path != nullptr && options_.open_drive && IsAtOrBelow(path, kNetworkDir);
 }
 
-Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {
-  NetworkTarget t;
-  if (path == kNetworkDir) return t;
-  std::string_view rest = std::string_view(path).substr(sizeof(kNetworkDir));  // after "/Network/"
-  const size_t slash = rest.find('/');
-  const std::string_view name = rest.substr(0, slash);
-  auto bytes = FromHex(name);
-  crypto::PublicKey key{};
-  if (name.size() != 2 * key.size() || !bytes.ok()) {
-    return Status::NotFound(std::string(name) + " is not a drive key");
-  }
-  std::copy(bytes->begin(), bytes->end(), key.begin());
-  t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+Result<std::shared_ptr<service::HostedDrive>> Filesystem::NetworkDrive(
+    const crypto::PublicKey& key) {
   {
     std::lock_guard<std::mutex> lock(network_mu_);
     auto it = network_.find(key);
-    if (it != network_.end()) {
-      t.drive = it->second;
+    if (it != network_.end()) return it->second;
+  }
+  // Opened without our lock: it may wait for the network.
+  ASSIGN_OR_RETURN(auto drive, options_.open_drive(key));
+  // Its header, from peers when the store does not hold it. A key no peer sent is not kept:
+  // not listed in Network or Stats, no longer looked up (the host looks up a drive it opens for
+  // reading; a configuration someone else gave is left alone), nothing of it in the store.
+  Status here = drive->Run([](drive::Drive&) { return Status::Ok(); });
+  if (!here.ok()) {
+    if (options_.host != nullptr &&
+        options_.host->NetworkConfigOf(key) == service::NetworkConfig{.lookup = true}) {
+      (void)options_.host->ConfigureNetwork(key, service::NetworkConfig{});
+    }
+    return here;
+  }
+  std::lock_guard<std::mutex> lock(network_mu_);
+  return network_.emplace(key, drive).first->second;
+}
+
+Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {
+  NetworkTarget t;
+  ASSIGN_OR_RETURN(t.where, ParseNetworkPath(path));
+  using Kind = NetworkPath::Kind;
+  const Kind kind = t.where.kind;
+  if (kind != Kind::kDrive && kind != Kind::kStatsDrive && kind != Kind::kStatsFile) return t;
+  ASSIGN_OR_RETURN(t.drive, NetworkDrive(t.where.key));
+  if (kind != Kind::kDrive || !t.where.version) return t;
+  const auto id = std::make_pair(t.where.key, *t.where.version);
+  {
+    std::lock_guard<std::mutex> lock(network_mu_);
+    auto it = checkouts_.find(id);
+    if (it != checkouts_.end()) {
+      t.checkout = it->second;
       return t;
     }
   }
-  // Opened without our lock: it may wait for the network.
-  ASSIGN_OR_RETURN(t.drive, options_.open_drive(key));
+  auto checkout = t.drive->Run([&](drive::Drive& d) -> Result<std::shared_ptr<drive::Drive>> {
+    if (*t.where.version == 0 || *t.where.version > d.version()) {
+      return Status::NotFound("drive " + ToHex(t.where.key) + " has no version " +
+                              std::to_string(*t.where.version) + " (its latest is " +
+                              std::to_string(d.version()) + ")");
+    }
+    ASSIGN_OR_RETURN(auto c, d.Checkout(*t.where.version));
+    return std::shared_ptr<drive::Drive>(std::move(c));
+  });
+  if (!checkout.ok()) return checkout.status();
   std::lock_guard<std::mutex> lock(network_mu_);
-  network_.emplace(key, t.drive);
+  t.checkout = checkouts_.emplace(id, std::move(checkout).value()).first->second;
   return t;
+}
+
+std::vector<crypto::PublicKey> Filesystem::Announced() const {
+  std::vector<crypto::PublicKey> keys;
+  if (options_.host == nullptr || !options_.host->options().announce) return keys;
+  for (const auto& [key, config] : options_.host->NetworkConfigs()) {
+    if (config.announce) keys.push_back(key);
+  }
+  return keys;
+}
+
+Result<std::string> Filesystem::StatsFile(const NetworkTarget& t) {
+  if (t.where.inner == kStorageJson) {
+    return t.drive->Run([](drive::Drive& d) { return StorageJson(d); });
+  }
+  if (options_.host == nullptr) return NetworkingJson({}, {});
+  // The drive's header first (the counters do not wait for the network).
+  RETURN_IF_ERROR(t.drive->Run([](drive::Drive&) { return Status::Ok(); }));
+  ASSIGN_OR_RETURN(auto mounts, options_.host->Stats(*t.drive, /*recursive=*/true));
+  return NetworkingJson(mounts, options_.host->Peers());
+}
+
+int Filesystem::GetattrNetwork(const char* path, struct stat* st, uint64_t fh) {
+  Result<drive::Stat> s = Status::NotFound("");
+  if (fh != 0) {
+    Handle* h = HandleOf(fh);
+    if (h->virtual_contents) {
+      drive::Stat file;
+      file.mode = drive::kModeFile | 0444;
+      file.size = h->virtual_contents->size();
+      s = file;
+    } else {
+      s = RunOn(h->network, h->network_checkout,
+                [&](drive::Drive& d) { return d.Lstat(h->network_path); });
+    }
+    path = "(open file)";
+  } else {
+    auto t = RouteNetwork(path);
+    if (!t.ok()) return Fail(t.status(), "getattr", path, ErrnoOf(t.status()));
+    using Kind = NetworkPath::Kind;
+    switch (t->where.kind) {
+      case Kind::kDrive:
+        s = RunOn(t->drive, t->checkout, [&](drive::Drive& d) { return d.Lstat(t->where.inner); });
+        break;
+      case Kind::kStatsFile: {
+        auto text = StatsFile(*t);
+        if (!text.ok()) return Fail(text.status(), "getattr", path, ErrnoOf(text.status()));
+        drive::Stat file;
+        file.mode = drive::kModeFile | 0444;
+        file.size = text->size();
+        s = file;
+        break;
+      }
+      case Kind::kActiveLink: {
+        const auto active = Announced();
+        if (std::find(active.begin(), active.end(), t->where.key) == active.end()) return -ENOENT;
+        drive::Stat link;
+        link.mode = drive::kModeSymlink | 0777;
+        link.linkname =
+            std::string("../") + kStatsName + "/" + ToHex(t->where.key) + "/" + kNetworkingJson;
+        s = link;
+        break;
+      }
+      default: {
+        drive::Stat dir;
+        dir.mode = drive::kModeDirectory | 0555;
+        dir.mtime = dir.ctime = started_ms_;
+        s = dir;
+      }
+    }
+  }
+  if (!s.ok()) return Fail(s.status(), "getattr", path, ErrnoOf(s.status()));
+  FillFromStat(*s, st);
+  st->st_mode &= ~static_cast<mode_t>(0222);  // read-only
+  return 0;
+}
+
+int Filesystem::ReaddirNetwork(const char* path, const Filler& fill) {
+  auto t = RouteNetwork(path);
+  if (!t.ok()) return Fail(t.status(), "readdir", path, ErrnoOf(t.status()));
+  using Kind = NetworkPath::Kind;
+  struct stat dir {};
+  drive::Stat dir_stat;
+  dir_stat.mode = drive::kModeDirectory | 0555;
+  dir_stat.mtime = dir_stat.ctime = started_ms_;
+  FillFromStat(dir_stat, &dir);
+  dir.st_mode = ReadOnlyDirectoryMode();
+  if (t->where.kind != Kind::kDrive) {
+    std::vector<std::string> names;
+    struct stat entry = dir;
+    switch (t->where.kind) {
+      case Kind::kRoot: {
+        names = {kStatsName, kActiveName};
+        std::lock_guard<std::mutex> lock(network_mu_);
+        for (const auto& [key, drive] : network_) names.push_back(NetworkName(key, std::nullopt));
+        for (const auto& [id, c] : checkouts_) names.push_back(NetworkName(id.first, id.second));
+        break;
+      }
+      case Kind::kStatsDir: {
+        std::set<crypto::PublicKey> keys;
+        if (options_.host != nullptr) {
+          for (const auto& d : options_.host->OpenDrives()) keys.insert(d->key());
+        }
+        std::lock_guard<std::mutex> lock(network_mu_);
+        for (const auto& [key, drive] : network_) keys.insert(key);
+        for (const auto& key : keys) names.push_back(ToHex(key));
+        break;
+      }
+      case Kind::kStatsDrive:
+        names = {kNetworkingJson, kStorageJson};
+        entry.st_mode = S_IFREG | 0444;
+        break;
+      case Kind::kActiveDir:
+        for (const auto& key : Announced()) names.push_back(ToHex(key) + ".json");
+        entry.st_mode = S_IFLNK | 0444;
+        break;
+      default:
+        return -ENOTDIR;
+    }
+    if (FillDots(fill, dir)) return 0;
+    for (const auto& name : names) {
+      if (fill(name.c_str(), &entry)) return 0;
+    }
+    return 0;
+  }
+  auto entries = RunOn(t->drive, t->checkout, [&](drive::Drive& d) {
+    return d.Readdir(t->where.inner, drive::ReaddirOptions{});
+  });
+  if (!entries.ok()) return Fail(entries.status(), "readdir", path, ErrnoOf(entries.status()));
+  if (FillDots(fill, dir)) return 0;
+  struct stat st {};
+  for (const drive::DirEntry& e : *entries) {
+    FillFromStat(e.stat, &st);
+    st.st_mode &= ~static_cast<mode_t>(0222);
+    if (fill(e.name.c_str(), &st)) return 0;
+  }
+  return 0;
 }
 
 Filesystem::Handle* Filesystem::HandleOf(uint64_t fh) const {
@@ -176,28 +362,8 @@ Status Filesystem::CheckNewEntry(const std::string& path) {
 
 int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
   HYPER_FUSE_GATE();
-  if (fh != 0 && HandleOf(fh)->network) path = nullptr;
-  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) {
-    Result<drive::Stat> s = Status::NotFound("");
-    if (fh != 0) {
-      Handle* h = HandleOf(fh);
-      s = h->network->Run([&](drive::Drive& d) { return d.Lstat(h->network_path); });
-    } else {
-      auto t = RouteNetwork(path);
-      if (!t.ok()) return Fail(t.status(), "getattr", path, ErrnoOf(t.status()));
-      if (!t->drive) {
-        drive::Stat dir;
-        dir.mode = drive::kModeDirectory | 0555;
-        s = dir;
-      } else {
-        s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
-      }
-    }
-    if (!s.ok()) return Fail(s.status(), "getattr", path ? path : "", ErrnoOf(s.status()));
-    FillFromStat(*s, st);
-    st->st_mode &= ~static_cast<mode_t>(0222);  // read-only
-    return 0;
-  }
+  if (fh != 0 && HandleOf(fh)->network) return GetattrNetwork(nullptr, st, fh);
+  if (IsNetwork(path)) return GetattrNetwork(path, st, 0);
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
   if (file) {
     std::lock_guard<std::mutex> lock(file->mu);
@@ -214,52 +380,26 @@ int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
 
 int Filesystem::Readdir(const char* path, const Filler& fill) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return ReaddirNetwork(path, fill);
   drive::ReaddirOptions ro;
-  std::shared_ptr<service::HostedDrive> target = drive_;
-  std::string inner = path;
-  if (IsNetwork(path)) {
-    auto t = RouteNetwork(path);
-    if (!t.ok()) return Fail(t.status(), "readdir", path, ErrnoOf(t.status()));
-    if (!t->drive) {
-      // The drives opened through it so far (any other key can be looked up by name).
-      struct stat st {};
-      drive::Stat dir;
-      dir.mode = drive::kModeDirectory | 0555;
-      FillFromStat(dir, &st);
-      if (fill(".", &st) || fill("..", &st)) return 0;
-      std::vector<std::string> keys;
-      {
-        std::lock_guard<std::mutex> lock(network_mu_);
-        for (const auto& [key, drive] : network_) keys.push_back(ToHex(key));
-      }
-      for (const auto& k : keys) {
-        if (fill(k.c_str(), &st)) return 0;
-      }
-      return 0;
-    }
-    target = t->drive;
-    inner = t->path;
-  }
-  auto entries = target->Run([&](drive::Drive& d) { return d.Readdir(inner, ro); });
+  auto entries = drive_->Run([&](drive::Drive& d) { return d.Readdir(path, ro); });
   if (!entries.ok()) return Fail(entries.status(), "readdir", path, ErrnoOf(entries.status()));
   struct stat st {};
   drive::Stat dir;
   dir.mode = drive::kModeDirectory | 0755;
   FillFromStat(dir, &st);
-  if (fill(".", &st) || fill("..", &st)) return 0;
+  if (FillDots(fill, st)) return 0;
   std::set<std::string> names;
-  const bool network = target != drive_;
   for (const drive::DirEntry& e : *entries) {
     names.insert(e.name);
     FillFromStat(e.stat, &st);
-    if (network) st.st_mode &= ~static_cast<mode_t>(0222);
     if (fill(e.name.c_str(), &st)) return 0;
   }
-  if (network) return 0;
   if (options_.open_drive && std::string_view(path) == "/" &&
       names.count(std::string(NameOf(kNetworkDir))) == 0) {
     drive::Stat dir;
     dir.mode = drive::kModeDirectory | 0555;
+    dir.mtime = dir.ctime = started_ms_;
     FillFromStat(dir, &st);
     if (fill(NameOf(kNetworkDir).data(), &st)) return 0;
   }
@@ -280,8 +420,14 @@ int Filesystem::Readlink(const char* path, char* buf, size_t size) {
   if (IsNetwork(path)) {
     auto t = RouteNetwork(path);
     if (!t.ok()) return Fail(t.status(), "readlink", path, ErrnoOf(t.status()));
-    if (!t->drive) return -EINVAL;
-    target = t->drive->Run([&](drive::Drive& d) { return d.Readlink(t->path); });
+    if (t->where.kind == NetworkPath::Kind::kActiveLink) {
+      target = std::string("../") + kStatsName + "/" + ToHex(t->where.key) + "/" + kNetworkingJson;
+    } else if (t->where.kind == NetworkPath::Kind::kDrive) {
+      target =
+          RunOn(t->drive, t->checkout, [&](drive::Drive& d) { return d.Readlink(t->where.inner); });
+    } else {
+      return -EINVAL;
+    }
   } else {
     target = drive_->Run([&](drive::Drive& d) { return d.Readlink(path); });
   }
@@ -311,8 +457,9 @@ int Filesystem::Access(const char* path, int mask) {
   if (IsNetwork(path)) {
     auto t = RouteNetwork(path);
     if (!t.ok()) return Fail(t.status(), "access", path, ErrnoOf(t.status()));
-    if (t->drive) {
-      auto s = t->drive->Run([&](drive::Drive& d) { return d.Lstat(t->path); });
+    if (t->where.kind == NetworkPath::Kind::kDrive) {
+      auto s =
+          RunOn(t->drive, t->checkout, [&](drive::Drive& d) { return d.Lstat(t->where.inner); });
       if (!s.ok()) return Fail(s.status(), "access", path, ErrnoOf(s.status()));
     }
     return (mask & W_OK) != 0 ? -EROFS : 0;
@@ -391,26 +538,39 @@ Status Filesystem::Commit(OpenFile& file) {
   return Status::Ok();
 }
 
-int Filesystem::Open(const char* path, int flags, uint64_t* fh) {
+int Filesystem::Open(const char* path, int flags, uint64_t* fh, bool* direct_io) {
   HYPER_FUSE_GATE();
+  if (IsNetwork(path)) return OpenNetwork(path, flags, fh, direct_io);
   return OpenGated(path, flags, fh);
 }
 
-int Filesystem::OpenGated(const char* path, int flags, uint64_t* fh) {
-  if (IsNetwork(path)) {
-    if (WantsWrite(flags)) return -EROFS;
-    auto t = RouteNetwork(path);
-    if (!t.ok()) return Fail(t.status(), "open", path, ErrnoOf(t.status()));
-    if (!t->drive) return -EISDIR;
-    auto s = t->drive->Run([&](drive::Drive& d) { return d.GetStat(t->path); });
+int Filesystem::OpenNetwork(const char* path, int flags, uint64_t* fh, bool* direct_io) {
+  if (WantsWrite(flags)) return -EROFS;
+  auto t = RouteNetwork(path);
+  if (!t.ok()) return Fail(t.status(), "open", path, ErrnoOf(t.status()));
+  auto handle = std::make_unique<Handle>();
+  handle->network = t->drive;
+  if (t->where.kind == NetworkPath::Kind::kStatsFile) {
+    // The counters as they are now, for the length of this open.
+    auto text = StatsFile(*t);
+    if (!text.ok()) return Fail(text.status(), "open", path, ErrnoOf(text.status()));
+    handle->virtual_contents = std::move(text).value();
+    *direct_io = true;
+  } else if (t->where.kind == NetworkPath::Kind::kDrive) {
+    auto s =
+        RunOn(t->drive, t->checkout, [&](drive::Drive& d) { return d.GetStat(t->where.inner); });
     if (!s.ok()) return Fail(s.status(), "open", path, ErrnoOf(s.status()));
     if (s->IsDirectory() || s->mount) return -EISDIR;
-    auto handle = std::make_unique<Handle>();
-    handle->network = t->drive;
-    handle->network_path = t->path;
-    *fh = reinterpret_cast<uintptr_t>(handle.release());
-    return 0;
+    handle->network_checkout = t->checkout;
+    handle->network_path = t->where.inner;
+  } else {
+    return -EISDIR;
   }
+  *fh = reinterpret_cast<uintptr_t>(handle.release());
+  return 0;
+}
+
+int Filesystem::OpenGated(const char* path, int flags, uint64_t* fh) {
   std::shared_ptr<OpenFile> file = files_.Find(path);
   drive::Stat st;
   if (!file) {
@@ -476,8 +636,15 @@ int Filesystem::Create(const char* path, mode_t mode, int flags, uint64_t* fh) {
 int Filesystem::Read(uint64_t fh, char* buf, size_t size, off_t offset) {
   HYPER_FUSE_GATE();
   Handle* h = HandleOf(fh);
+  if (h->virtual_contents) {
+    const std::string& text = *h->virtual_contents;
+    if (offset < 0 || static_cast<uint64_t>(offset) >= text.size()) return 0;
+    const size_t n = std::min(size, text.size() - static_cast<size_t>(offset));
+    text.copy(buf, n, static_cast<size_t>(offset));
+    return static_cast<int>(n);
+  }
   if (h->network) {
-    auto bytes = h->network->Run([&](drive::Drive& d) {
+    auto bytes = RunOn(h->network, h->network_checkout, [&](drive::Drive& d) {
       return d.ReadRange(h->network_path, static_cast<uint64_t>(offset), size);
     });
     if (!bytes.ok()) {

@@ -21,8 +21,11 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hyper/service/host.h"
+#include "network_paths.h"
 #include "open_files.h"
 
 namespace hyper::fuse {
@@ -39,9 +42,12 @@ struct FilesystemOptions {
   std::function<void(const std::string&)> log;
   // Opens any drive by key, for Network/<key> (read-only). Empty: no Network directory.
   std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
+  // For Network/Stats and Network/Active. May be null (they are empty then).
+  service::Host* host = nullptr;
 };
 
-// The magic directory at the root of the mount: Network/<key> is the drive with that key.
+// The magic directory at the root of the mount (network_paths.h: Network/<key>[+version],
+// Network/Stats, Network/Active).
 inline constexpr char kNetworkDir[] = "/Network";
 
 class Filesystem {
@@ -55,7 +61,9 @@ class Filesystem {
 
   int Getattr(const char* path, struct stat* st, uint64_t fh);
   int Readdir(const char* path, const Filler& fill);
-  int Open(const char* path, int flags, uint64_t* fh);
+  // `direct_io` is set for files whose size is not known before they are read (the JSON of
+  // Network/Stats): the kernel then reads until a short read.
+  int Open(const char* path, int flags, uint64_t* fh, bool* direct_io);
   int Create(const char* path, mode_t mode, int flags, uint64_t* fh);
   int Read(uint64_t fh, char* buf, size_t size, off_t offset);
   int Write(uint64_t fh, const char* buf, size_t size, off_t offset);
@@ -88,14 +96,23 @@ class Filesystem {
   class Gate;
 
   int OpenGated(const char* path, int flags, uint64_t* fh);  // Open, inside a Gate
+  int OpenNetwork(const char* path, int flags, uint64_t* fh, bool* direct_io);
   Handle* HandleOf(uint64_t fh) const;
-  // Where a path under Network leads: the Network directory itself (drive null), or a path
-  // of the drive named by its key. NotFound for a name that is not a key.
+  // Where a path under Network leads (network_paths.h), with the drive it names open (and its
+  // checkout, for <key>+<version>). NotFound for a name that is not there.
   struct NetworkTarget {
+    NetworkPath where;
     std::shared_ptr<service::HostedDrive> drive;
-    std::string path;
+    std::shared_ptr<drive::Drive> checkout;  // null: the latest version
   };
   Result<NetworkTarget> RouteNetwork(const std::string& path);
+  Result<std::shared_ptr<service::HostedDrive>> NetworkDrive(const crypto::PublicKey& key);
+  // The contents of a Stats file of the target's drive.
+  Result<std::string> StatsFile(const NetworkTarget& t);
+  // The keys of the drives announced now (Network/Active).
+  std::vector<crypto::PublicKey> Announced() const;
+  int GetattrNetwork(const char* path, struct stat* st, uint64_t fh);
+  int ReaddirNetwork(const char* path, const Filler& fill);
   bool IsNetwork(const char* path) const;
   int Fail(const Status& status, const char* what, const std::string& path, int err);
   // The file's bytes in its spool (copied from the drive unless `keep` is false).
@@ -122,13 +139,15 @@ class Filesystem {
 
   std::shared_ptr<service::HostedDrive> drive_;
   const FilesystemOptions options_;
+  const uint64_t started_ms_;  // the time of the Network directories
   // Renames and unlinks hold it alone; writes and commits share it, so no commit writes a
   // file at a path a rename is changing.
   std::shared_mutex ns_mu_;
   OpenFiles files_;
   std::mutex network_mu_;
-  // The drives opened under Network, kept open until unmount.
+  // The drives opened under Network, kept open until unmount, and their checkouts.
   std::map<crypto::PublicKey, std::shared_ptr<service::HostedDrive>> network_;
+  std::map<std::pair<crypto::PublicKey, uint64_t>, std::shared_ptr<drive::Drive>> checkouts_;
   std::shared_mutex alive_mu_;
   bool closed_ = false;  // guarded by alive_mu_
 };

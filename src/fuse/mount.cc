@@ -112,6 +112,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
   fo.gid = ::getegid();
   fo.log = options.log;
   fo.open_drive = options.open_drive;
+  fo.host = options.host;
   std::filesystem::create_directories(fo.statfs_dir, ec);
   impl->fs = std::make_unique<Filesystem>(std::move(drive), fo);
 

@@ -53,7 +53,12 @@ int Truncate(const char* path, off_t size, fuse_file_info* fi) {
   return Fs().Truncate(path, size, Fh(fi));
 }
 
-int Open(const char* path, fuse_file_info* fi) { return Fs().Open(path, fi->flags, &fi->fh); }
+int Open(const char* path, fuse_file_info* fi) {
+  bool direct_io = false;
+  const int r = Fs().Open(path, fi->flags, &fi->fh, &direct_io);
+  if (direct_io) fi->direct_io = 1;
+  return r;
+}
 
 int Read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   return Fs().Read(fi->fh, buf, size, offset);

@@ -10,7 +10,9 @@
 #include <random>
 #include <sstream>
 
+#include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
+#include "hyper/util/bytes.h"
 #include "tests/cli/cli_runner.h"
 
 namespace hyper::cli {
@@ -215,6 +217,42 @@ TEST_F(FuseCli, ARecordedMountpointIsMountedAgainAndAFreshRootMountsNothing) {
   EXPECT_EQ(RootKey(), key);
 }
 
+// fuse-setup checks the machine and records where to mount: the next plain `start` mounts a new
+// root drive there (and the same one again after that). The default place is ~/Hyperdrive.
+TEST_F(FuseCli, FuseSetupRecordsTheMountpointForTheNextStart) {
+  const std::string home = tmp_.Sub("home");
+  std::filesystem::create_directories(home);
+  const std::string out =
+      ShOk("HOME=" + home + " " + HYPERDRIVE_BINARY + " --storage " + root_ + " fuse-setup");
+  EXPECT_NE(out.find("ok  /dev/fuse: present and usable"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok  fusermount3"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok  user_allow_other"), std::string::npos) << out;
+  EXPECT_NE(out.find("at " + home + "/Hyperdrive when it next starts"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::is_directory(home + "/Hyperdrive"));
+
+  // Set up again at another place: the record follows.
+  const std::string again =
+      ExpectSuccess(RunCli(root_, {"fuse-setup", "--mountpoint", mnt_}), {"fuse-setup"});
+  EXPECT_NE(again.find("at " + mnt_ + " when it next starts"), std::string::npos) << again;
+  Start(/*with_mountpoint=*/false);
+  ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_FALSE(IsMounted(home + "/Hyperdrive"));
+  ShOk("echo set-up > " + mnt_ + "/f.txt");
+  const std::string key = RootKey();
+  ASSERT_EQ(key.size(), 64u);
+
+  // The running daemon holds the root: fuse-setup says what to do, and changes nothing.
+  const auto busy = RunCli(root_, {"fuse-setup", "--mountpoint", home + "/elsewhere"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.stderr_text.find("`hyperdrive stop`, run fuse-setup again"), std::string::npos)
+      << busy.stderr_text;
+  Stop();
+  Start(/*with_mountpoint=*/false);
+  ASSERT_TRUE(IsMounted(mnt_));
+  EXPECT_EQ(ReadText(mnt_ + "/f.txt"), "set-up\n");
+  EXPECT_EQ(RootKey(), key);
+}
+
 TEST_F(FuseCli, AMountLeftByAKilledDaemonIsClearedByForceUnmountAndByStart) {
   Start();
   ShOk("echo data > " + mnt_ + "/f.txt");
@@ -272,6 +310,116 @@ TEST_F(FuseCli, NetworkShowsAnyDriveByKeyReadOnly) {
   // A name that is not a key is not there.
   EXPECT_NE(Sh("ls " + mnt_ + "/Network/not-a-key").stderr_text.find("No such file"),
             std::string::npos);
+}
+
+// A key nobody has: EIO after the host's fetch timeout (20 s), and nothing is left of it: not
+// listed in Network or Stats, no replica in the store.
+TEST_F(FuseCli, ALookupOfAnUnknownKeyLeavesNothingBehind) {
+  Start();
+  const std::string unknown(64, 'a');
+  const auto cores_before = ShOk("find " + Cores(root_) + " | sort");
+  const auto run = Sh("ls " + mnt_ + "/Network/" + unknown);
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.stderr_text.find("Input/output error"), std::string::npos) << run.stderr_text;
+  EXPECT_EQ(ShOk("ls " + mnt_ + "/Network"), "Active\nStats");
+  EXPECT_EQ(ShOk("ls " + mnt_ + "/Network/Stats").find(unknown), std::string::npos);
+  EXPECT_EQ(ShOk("find " + Cores(root_) + " | sort"), cores_before);
+}
+
+// The rest of the reference's Network layout: <key>+<version> checkouts, Stats/<key>/*.json
+// with the reference's fields, Active/ (links to the stats of the drives announced); all of it
+// read-only. `ls -a` shows "." and "..".
+TEST_F(FuseCli, NetworkHasVersionsStatsAndActive) {
+  const std::string created = ExpectSuccess(RunCli(root_, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string url = created.substr(at, 8 + 64);
+  const std::string key = url.substr(8);
+  ExpectSuccess(RunCli(root_, {"put", url + "/a.txt"}, "one\n"), {"put"});
+  const std::string after_first = ExpectSuccess(RunCli(root_, {"info", url}), {"info"});
+  ExpectSuccess(RunCli(root_, {"put", url + "/a.txt"}, "two\n"), {"put"});
+  ExpectSuccess(RunCli(root_, {"put", url + "/b.txt"}, "bee\n"), {"put"});
+  // The drive is remembered as announced (as `configureNetwork` with remember leaves it).
+  {
+    auto db = daemon::StateDb::Open(corestore::StateDbDirectory(root_));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto k = FromHex(key);
+    ASSERT_TRUE(k.ok());
+    crypto::PublicKey pk{};
+    std::copy(k->begin(), k->end(), pk.begin());
+    ASSERT_TRUE((*db)
+                    ->PutNetworkConfiguration({crypto::DiscoveryKey(pk), pk,
+                                               daemon::NetworkConfiguration{true, true, true}})
+                    .ok());
+  }
+  Start();
+  const std::string net = mnt_ + "/Network";
+  EXPECT_EQ(ShOk("ls -a " + mnt_), ".\n..\nNetwork");
+  EXPECT_EQ(ShOk("ls -a " + net), ".\n..\nActive\nStats");
+
+  // Versions: the version after the first put has the first a.txt and no b.txt.
+  EXPECT_EQ(ReadText(net + "/" + key + "/a.txt"), "two\n");
+  // The first put's version is the drive's version printed by info after it.
+  const size_t vat = after_first.find("version:");
+  ASSERT_NE(vat, std::string::npos) << after_first;
+  const std::string first = std::to_string(std::stoull(after_first.substr(vat + 8)));
+  const std::string old_dir = net + "/" + key + "+" + first;
+  EXPECT_EQ(ReadText(old_dir + "/a.txt"), "one\n");
+  EXPECT_EQ(ShOk("ls " + old_dir), "a.txt");
+  EXPECT_EQ(ShOk("ls " + net + "/" + key), "a.txt\nb.txt");
+  EXPECT_NE(ShOk("ls " + net).find(key + "+" + first), std::string::npos);
+  for (const std::string& missing : {key + "+0", key + "+99", key + "+x", key + "+"}) {
+    EXPECT_NE(Sh("ls " + net + "/" + missing).stderr_text.find("No such file"), std::string::npos)
+        << missing;
+  }
+
+  // Stats: the reference's fields, with figures of what we wrote (3 files of one block each).
+  EXPECT_NE(ShOk("ls " + net + "/Stats").find(key), std::string::npos);
+  EXPECT_EQ(ShOk("ls " + net + "/Stats/" + key), "networking.json\nstorage.json");
+  auto storage =
+      nlohmann::json::parse(ReadText(net + "/Stats/" + key + "/storage.json"), nullptr, false);
+  ASSERT_TRUE(storage.is_object()) << storage;
+  EXPECT_EQ(storage["/a.txt"],
+            (nlohmann::json{{"blocks", 1}, {"size", 4}, {"downloadedBlocks", 1}}));
+  EXPECT_EQ(storage["/b.txt"]["size"], 4);
+  EXPECT_EQ(storage.size(), 2u);
+  auto networking =
+      nlohmann::json::parse(ReadText(net + "/Stats/" + key + "/networking.json"), nullptr, false);
+  ASSERT_TRUE(networking.is_array() && networking.size() == 1) << networking;
+  const auto& meta = networking[0]["metadata"];
+  EXPECT_EQ(networking[0]["path"], "/");
+  EXPECT_EQ(meta["key"], key);
+  auto k = FromHex(key);
+  crypto::PublicKey pk{};
+  std::copy(k->begin(), k->end(), pk.begin());
+  EXPECT_EQ(meta["discoveryKey"], ToHex(crypto::DiscoveryKey(pk)));
+  EXPECT_EQ(meta["peerCount"], 0);
+  EXPECT_EQ(meta["downloadedBlocks"], meta["totalBlocks"]);
+  EXPECT_EQ(networking[0]["content"]["totalBlocks"], 3);
+  for (const char* field : {"peers", "uploadedBytes", "downloadedBytes"}) {
+    EXPECT_TRUE(meta.contains(field)) << field;
+  }
+  // `stat` gives the size a read gives.
+  EXPECT_EQ(std::stoul(ShOk("stat -c %s " + net + "/Stats/" + key + "/storage.json")),
+            ReadText(net + "/Stats/" + key + "/storage.json").size());
+
+  // Active: the announced drive, a link to its networking.json.
+  EXPECT_EQ(ShOk("ls " + net + "/Active"), key + ".json");
+  EXPECT_EQ(ShOk("readlink " + net + "/Active/" + key + ".json"),
+            "../Stats/" + key + "/networking.json");
+  EXPECT_TRUE(
+      nlohmann::json::parse(ReadText(net + "/Active/" + key + ".json"), nullptr, false).is_array());
+
+  // Nothing under Network can be written.
+  for (const std::string& script :
+       {"echo x > " + net + "/Stats/" + key + "/storage.json", "touch " + net + "/Stats/new",
+        "mkdir " + net + "/Active/d", "echo x > " + old_dir + "/new",
+        "rm " + net + "/Active/" + key + ".json", "ln -s x " + net + "/Stats/l"}) {
+    const auto run = Sh(script);
+    EXPECT_NE(run.exit_code, 0) << script;
+    EXPECT_NE(run.stderr_text.find("Read-only file system"), std::string::npos)
+        << script << ": " << run.stderr_text;
+  }
 }
 
 }  // namespace

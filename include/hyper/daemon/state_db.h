@@ -47,9 +47,12 @@ struct SeedingRecord {
 // record after mounting, and mounts the same drive at the next start).
 struct RootDriveRecord {
   std::string mountpoint;  // "mnt", e.g. "/home/u/Hyperdrive"
-  crypto::PublicKey key{};
+  // nullopt: no drive yet (`hyperdrive fuse-setup` records only where to mount; the daemon,
+  // as the reference's, makes a new drive at its next start and records its key).
+  std::optional<crypto::PublicKey> key;
   // The whole "opts" object as stored, JSON text (other mount options, such as a version, are
-  // kept as they were). Empty when writing: `{"key": <hex>}`. Put sets its "key" to `key`.
+  // kept as they were). Empty when writing: `{"key": <hex>}`. Put sets its "key" to `key` (and
+  // removes it when `key` is nullopt).
   std::string opts_json;
 };
 

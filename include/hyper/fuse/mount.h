@@ -26,6 +26,9 @@ struct MountOptions {
   // Opens any drive by key: Network/<key> in the mount is that drive, read-only (EROFS for
   // writes). Empty: no Network directory.
   std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
+  // The host, for Network/Stats and Network/Active (counters, peers, what is announced). May be
+  // null: those directories are then empty.
+  service::Host* host = nullptr;
 };
 
 // A mountpoint left by a process that died ("Transport endpoint is not connected").

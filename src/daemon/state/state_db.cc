@@ -173,13 +173,14 @@ Result<std::optional<RootDriveRecord>> StateDb::RootDrive() const {
   if (opts == parsed.end() || !opts->is_object()) {
     return Corrupt(kRootDriveKey, "has no options (\"opts\")");
   }
+  // No key: where to mount is known, the drive is not made yet (the reference then makes one).
   auto key = opts->find("key");
-  std::optional<crypto::PublicKey> parsed_key;
-  if (key != opts->end() && key->is_string()) {
-    parsed_key = ParseHexKey<crypto::PublicKey>(key->get<std::string>());
+  if (key != opts->end() && !key->is_null()) {
+    std::optional<crypto::PublicKey> parsed_key;
+    if (key->is_string()) parsed_key = ParseHexKey<crypto::PublicKey>(key->get<std::string>());
+    if (!parsed_key) return Corrupt(kRootDriveKey, "has a drive key that is not 64 hex digits");
+    record.key = *parsed_key;
   }
-  if (!parsed_key) return Corrupt(kRootDriveKey, "has no drive key (64 hex digits)");
-  record.key = *parsed_key;
   record.opts_json = opts->dump();
   return std::optional<RootDriveRecord>(std::move(record));
 }
@@ -193,7 +194,11 @@ Status StateDb::PutRootDrive(const RootDriveRecord& record) {
                                      record.opts_json);
     }
   }
-  opts["key"] = ToHex(record.key);
+  if (record.key) {
+    opts["key"] = ToHex(*record.key);
+  } else {
+    opts.erase("key");
+  }
   OrderedJson value = OrderedJson::object();
   value["mnt"] = record.mountpoint;
   value["opts"] = std::move(opts);

@@ -133,6 +133,29 @@ TEST(StateDb, RootDriveKeepsItsOtherOptions) {
   EXPECT_EQ(db->PutRootDrive({"/m", a, "[1]"}).code(), Code::kInvalidArgument);
 }
 
+// fuse-setup records where to mount before there is a root drive: `opts` without a key, which
+// the reference reads as "make a new drive"; the key written later takes its place.
+TEST(StateDb, RootDriveWithoutAKeyYet) {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("db");
+  {
+    auto db = std::move(StateDb::Open(dir)).value();
+    ASSERT_TRUE(db->PutRootDrive({"/home/u/Hyperdrive", std::nullopt, ""}).ok());
+    auto root = std::move(db->RootDrive()).value();
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->mountpoint, "/home/u/Hyperdrive");
+    EXPECT_FALSE(root->key);
+  }
+  EXPECT_EQ(Raw(dir)["!fuse!root-drive"], R"({"mnt":"/home/u/Hyperdrive","opts":{}})");
+  auto db = std::move(StateDb::Open(dir)).value();
+  const auto a = KeyOf<crypto::PublicKey>(9);
+  ASSERT_TRUE(db->PutRootDrive({"/home/u/Hyperdrive", a, "{}"}).ok());
+  EXPECT_EQ((*db->RootDrive())->key, a);
+  // A key given and then taken away leaves no "key" behind.
+  ASSERT_TRUE(db->PutRootDrive({"/m", std::nullopt, R"({"key":"ab","version":2})"}).ok());
+  EXPECT_EQ((*db->RootDrive())->opts_json, R"({"version":2})");
+}
+
 // Records that do not decode are a clear Corruption naming the record, never a crash.
 TEST(StateDb, BadRecordsAreCorruption) {
   const std::string dk = ToHex(KeyOf<crypto::Hash>(5));
