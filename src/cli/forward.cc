@@ -18,6 +18,7 @@
 #include "console.h"
 #include "daemon/root.h"
 #include "daemon_commands.h"
+#include "file_stream.h"
 #include "session.h"
 #include "stop_signal.h"
 
@@ -30,17 +31,6 @@ using ::hyperdrive_cpp::CommandOutput;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr size_t kStdinChunk = 1 << 20;
-
-bool WriteAllFd(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 std::string WorkingDirectory() {
   std::string buf(4096, '\0');
@@ -135,12 +125,14 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
   CommandOutput out;
   while (stream->Read(&out)) {
     if (!out.stdout_data().empty() && !output_lost &&
-        !WriteAllFd(STDOUT_FILENO, out.stdout_data())) {
+        !WriteAll(STDOUT_FILENO, AsBytes(out.stdout_data()), "stdout").ok()) {
       output_lost = true;
       lost_why = std::strerror(errno);
       ctx.TryCancel();  // as a local command stops when its output fails
     }
-    if (!out.stderr_data().empty()) (void)WriteAllFd(STDERR_FILENO, out.stderr_data());
+    if (!out.stderr_data().empty()) {
+      (void)WriteAll(STDERR_FILENO, AsBytes(out.stderr_data()), "stderr");
+    }
     if (out.exited()) {
       exit_code = out.exit_code();
       break;
