@@ -2,6 +2,11 @@
 // node's datagrams go out of the socket. A persistent node also serves the `peers` command
 // (it stores announces); an ephemeral one answers lookups from an empty store as the
 // reference does. Made, used and destroyed on the loop; no thread of its own.
+//
+// With UdpDhtOptions::utp, the socket is shared with uTP as @hyperswarm/network shares its
+// utp-native socket with dht-rpc: every datagram goes to the uTP Multiplexer first, and only
+// those it does not claim reach the DHT node. uTP's packets go
+// out of the same socket and its timers run on the same clock. See docs/utp.md.
 #pragma once
 
 #include <memory>
@@ -11,6 +16,7 @@
 #include "hyper/runtime/udp_socket.h"
 #include "hyper/swarm/dht_node.h"
 #include "hyper/swarm/peer_store.h"
+#include "hyper/utp/multiplexer.h"
 
 namespace hyper::swarm {
 
@@ -18,6 +24,12 @@ struct UdpDhtOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 0;  // 0: any free port
   DhtNodeOptions node;
+  // uTP on the same socket (the reference's one socket for the DHT and uTP).
+  bool utp = false;
+  utp::MultiplexerOptions utp_options;
+  // When set, also told of every datagram uTP did not claim, before the DHT node gets it (the
+  // interop test waits for the Node peer's "ready" this way).
+  runtime::UdpSocketFactory::Received on_unclaimed;
 };
 
 class UdpDht {
@@ -32,6 +44,8 @@ class UdpDht {
   DhtNode& node() { return *node_; }
   PeerStore& store() { return store_; }
   UdpEndpoint local() const { return socket_->local(); }
+  // The uTP side of the socket; null without UdpDhtOptions::utp.
+  utp::Multiplexer* utp() { return utp_.get(); }
 
  private:
   explicit UdpDht(runtime::Clock& clock) : store_(clock) {}
@@ -39,6 +53,8 @@ class UdpDht {
   PeerStore store_;
   std::unique_ptr<runtime::UdpSocket> socket_;
   std::unique_ptr<DhtNode> node_;
+  std::unique_ptr<utp::Multiplexer> utp_;
+  runtime::UdpSocketFactory::Received on_unclaimed_;
 };
 
 }  // namespace hyper::swarm
