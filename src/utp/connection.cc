@@ -54,7 +54,17 @@ uint64_t Connection::NowUs() const {
 }
 
 size_t Connection::ReceiveWindow() const {
-  return options_.receive_buffer > reorder_bytes_ ? options_.receive_buffer - reorder_bytes_ : 0;
+  const size_t used = reorder_bytes_ + unread_bytes_;
+  return options_.receive_buffer > used ? options_.receive_buffer - used : 0;
+}
+
+void Connection::SetUnreadBytes(size_t bytes) {
+  const size_t before = ReceiveWindow();
+  unread_bytes_ = bytes;
+  if (state_ == State::kConnected && before < options_.packet_size &&
+      ReceiveWindow() >= options_.packet_size) {
+    SendAck();
+  }
 }
 
 Connection::OutgoingPacket* Connection::Outgoing(uint16_t seq) {
@@ -72,9 +82,10 @@ bool Connection::IsFull(size_t bytes) {
   }
   if (cur_window_ + bytes > max_send) {
     last_maxed_out_window_ms_ = NowMs();
-    // Ours: with nothing in flight one packet may always go, so that a window decayed below a
-    // packet (or a peer's zero window) never stalls the connection until a timeout.
-    return cur_window_ != 0;
+    // Ours: with nothing in flight one packet may go, so that a congestion window decayed
+    // below a packet never stalls the connection until a timeout. A peer's zero window is
+    // obeyed, as libutp does: its next packet or the 15 s probe opens it.
+    return cur_window_ != 0 || max_window_user_ == 0;
   }
   return false;
 }

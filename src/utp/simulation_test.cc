@@ -271,5 +271,48 @@ TEST(UtpSimulation, SequenceNumbersWrapAround) {
   EXPECT_EQ(sb.connection->receive_id(), 0xffc1);
 }
 
+TEST(UtpSimulation, AReaderThatDoesNotReadClosesTheWindowAndReopensIt) {
+  // B takes what arrives but "reads" none of it (SetUnreadBytes): its window closes after its
+  // 64 KiB receive buffer, so A stops sending instead of B's memory growing; once B reads,
+  // a STATE reopens the window and the rest arrives.
+  Side sa, sb;
+  SimLink link(LinkOptions{});
+  MultiplexerOptions small;
+  small.connection.receive_buffer = 64 * 1024;
+  Multiplexer& a = link.Add(kA);
+  Multiplexer& b = link.Add(kB, small);
+  sa.to_send = RandomBytes(1 << 20, 8);
+  size_t unread = 0;
+  bool reading = false;
+  b.set_accept([&](const std::shared_ptr<Connection>& c, const UdpEndpoint&) {
+    sb.connection = c;
+    ConnectionCallbacks cb = sb.Callbacks();
+    cb.on_data = [&](ByteView d) {
+      sb.received.insert(sb.received.end(), d.begin(), d.end());
+      if (reading) return;
+      unread += d.size();
+      sb.connection->SetUnreadBytes(unread);
+    };
+    c->set_callbacks(std::move(cb));
+  });
+  auto c = a.Connect(kB, sa.Callbacks());
+  ASSERT_TRUE(c.ok());
+  sa.connection = *c;
+  link.RunUntil([] { return false; }, 20s);
+  // The window, and a packet or two past it: the one in flight when it closed, and the probe
+  // a zero window gets after 15 s.
+  EXPECT_GE(sb.received.size(), 60u * 1024);
+  EXPECT_LE(sb.received.size(), 64u * 1024 + 3 * 1382);
+  EXPECT_FALSE(sa.closed);
+  reading = true;
+  unread = 0;
+  sb.connection->SetUnreadBytes(0);
+  sb.Pump();  // B has nothing to send: it ends, so that both sides can close
+  ASSERT_TRUE(link.RunUntil([&] { return sa.closed && sb.closed; }, 120s))
+      << "b received " << sb.received.size();
+  EXPECT_TRUE(sb.received == sa.to_send);
+  EXPECT_TRUE(sa.close_status.ok()) << sa.close_status.ToString();
+}
+
 }  // namespace
 }  // namespace hyper::utp

@@ -105,6 +105,10 @@ class Connection {
   void Close();
   // Sends a RESET and closes at once with Cancelled.
   void Abort();
+  // Bytes handed to on_data that the owner has not consumed yet (libutp's read buffer size):
+  // the window we advertise shrinks by them. When they fall so far that the window opens again
+  // from under a packet, a STATE tells the peer at once (libutp's utp_read_drained).
+  void SetUnreadBytes(size_t bytes);
 
   State state() const { return state_; }
   bool closed() const { return state_ == State::kClosed; }
@@ -179,6 +183,7 @@ class Connection {
   size_t ssthresh_ = 0;
   size_t bytes_in_packets_ = 0;  // payload of the packets not yet acknowledged
   size_t reorder_bytes_ = 0;
+  size_t unread_bytes_ = 0;
   bool slow_start_ = true;
   bool fast_timeout_ = false;
   bool got_fin_ = false;
