@@ -10,7 +10,6 @@ namespace {
 // libutp's constants (utp_internal.cpp).
 constexpr uint64_t kKeepAliveMs = 29000;
 constexpr uint32_t kDuplicateAcksBeforeResend = 3;
-constexpr uint16_t kAckNrAllowedWindow = kDuplicateAcksBeforeResend;
 constexpr size_t kMinWindow = 10;
 constexpr double kMaxCwndIncreaseBytesPerRtt = 3000;
 constexpr uint64_t kMaxWindowDecayMs = 100;
@@ -370,8 +369,12 @@ void Connection::OnPacket(const PacketView& packet) {
     }
     return;
   }
-  // An ack of something we never sent, or from too far back, is not from our peer.
-  const auto allowed = static_cast<uint16_t>(cur_window_packets_ + kAckNrAllowedWindow);
+  // An ack of something we never sent is not from our peer. libutp also drops a packet whose
+  // ack is more than the packets in flight + 3 behind; we take one up to the whole outgoing
+  // ring behind and only ignore its (old) ack: utp-native's DATA packets were seen arriving
+  // with acks far older than the STATEs before them (its echo of a burst), and dropping them
+  // cost their resend, often after a retransmission timeout. See docs/utp.md.
+  const auto allowed = static_cast<uint16_t>(cur_window_packets_ + kOutgoingBufferMax);
   if (SeqLess(static_cast<uint16_t>(seq_nr_ - 1), h.ack_nr) ||
       SeqLess(h.ack_nr, static_cast<uint16_t>(seq_nr_ - 1 - allowed))) {
     return;
