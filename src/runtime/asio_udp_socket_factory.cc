@@ -21,6 +21,11 @@ using asio::ip::udp;
 
 // The largest UDP payload over IPv4; a bigger datagram cannot arrive.
 constexpr size_t kMaxDatagram = 65507;
+// The kernel receive buffer asked for a bound socket (the kernel caps it at net.core.rmem_max).
+// uTP shares the DHT's socket: a peer's window of packets (up to a megabyte) can arrive in one
+// burst, and the usual 208 KiB default drops part of it on loopback, which costs a
+// retransmission timeout of a second or more.
+constexpr int kReceiveBuffer = 2 * 1024 * 1024;
 
 class AsioUdpSocket : public UdpSocket {
  public:
@@ -119,6 +124,8 @@ Result<std::unique_ptr<UdpSocket>> AsioUdpSocketFactory::Bind(const std::string&
     return Status::IOError("binding UDP " + host + ":" + std::to_string(port) + ": " +
                            ec.message());
   }
+  std::error_code ignored;  // a smaller buffer still works
+  state->socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBuffer), ignored);
   state->received = std::move(received);
   return std::unique_ptr<UdpSocket>(std::make_unique<AsioUdpSocket>(std::move(state)));
 }
