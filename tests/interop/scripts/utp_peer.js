@@ -2,8 +2,8 @@
 // on 127.0.0.2. The bytes sent are a fixed pattern (patternByte below, the same formula as the
 // C++ test's), so each side checks what it receives without being told.
 //   role "client": connect to `host`:`port`, send `bytes` pattern bytes and end; expect them
-//                  echoed back, then the end. Prints { sent, received, echoOk, ms } once the
-//                  connection closed.
+//                  echoed back, then the end. Prints { sent, received, echoOk, ms (connect to
+//                  the echo's end), closeMs (connect to libutp's close) } once it closed.
 //   role "server": listen on 127.0.0.2 (any port), then send the datagram "ready" from that
 //                  same socket to `host`:`port` (the C++ side's uTP socket, which hands what
 //                  is not uTP to its other user); echo what the first connection sends and end
@@ -68,13 +68,16 @@ function client () {
   const sock = utp()
   sock.on('error', fail)
   sock.bind(0, '127.0.0.2', () => {
+    const t0 = Date.now()
+    let ms = -1
     const conn = sock.connect(cfg.port, cfg.host)
     const check = checker()
     conn.on('error', fail)
     conn.on('data', (d) => check.add(d))
+    conn.on('end', () => { ms = Date.now() - t0 })
     // Once both directions ended and libutp let the connection go (our FIN acknowledged).
     conn.on('close', () => {
-      finish({ sent: cfg.bytes, received: check.received, echoOk: check.ok, ms: Date.now() - started })
+      finish({ sent: cfg.bytes, received: check.received, echoOk: check.ok, ms, closeMs: Date.now() - t0 })
     })
     const data = pattern(cfg.bytes)
     // In chunks of 64 KiB, as a stream's writer would.
