@@ -965,12 +965,17 @@ Result<size_t> Replicator::AskTrieGet(core::Feed* feed, uint64_t head, std::stri
 }
 
 Result<uint16_t> Replicator::Listen(const std::string& host, uint16_t port) {
+  return Listen(impl_->sockets, host, port);
+}
+
+Result<uint16_t> Replicator::Listen(runtime::SocketFactory& sockets, const std::string& host,
+                                    uint16_t port) {
   Impl& d = *impl_;
   return d.Run([&]() -> Result<uint16_t> {
     // The listener's callback holds no Impl: after the destructor closed it, nothing comes.
     std::weak_ptr<Impl> weak = d.shared_from_this();
     ASSIGN_OR_RETURN(auto listener,
-                     d.sockets.Listen(host, port, [weak](std::unique_ptr<runtime::Socket> s) {
+                     sockets.Listen(host, port, [weak](std::unique_ptr<runtime::Socket> s) {
                        if (auto self = weak.lock()) {
                          (void)self->StartConnection(std::move(s), false);
                        }

@@ -11,6 +11,7 @@
 #include "hyper/swarm/peer_queue.h"
 #include "hyper/swarm/peers.h"
 #include "hyper/swarm/udp_dht.h"
+#include "hyper/utp/socket_factory.h"
 
 namespace hyper::swarm {
 
@@ -49,6 +50,8 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
   runtime::Clock& clock;
   // loop-only below.
   std::unique_ptr<UdpDht> dht;
+  // uTP connections on the DHT's socket, as the Replicator's sockets (accepted ones only).
+  std::unique_ptr<utp::UtpSocketFactory> utp_sockets;
   std::unique_ptr<LanDiscovery> lan;
   uint16_t port = 0;
   std::map<NodeId, std::unique_ptr<Topic>> topics;
@@ -310,6 +313,7 @@ Result<std::unique_ptr<Swarm>> Swarm::Open(protocol::Replicator& replicator, Swa
     uo.port = p;
     uo.node.bootstrap = options.bootstrap;
     uo.node.ephemeral = true;
+    uo.utp = options.utp;
     auto bound = rt.loop().Call([&]() -> Result<uint16_t> {
       ASSIGN_OR_RETURN(impl->dht, UdpDht::Open(udp, clock, uo));
       return impl->dht->local().port;
@@ -324,6 +328,14 @@ Result<std::unique_ptr<Swarm>> Swarm::Open(protocol::Replicator& replicator, Swa
         last = tcp.status().Annotate("TCP " + options.host + ":" + std::to_string(*bound));
         rt.loop().Call([&] { impl->dht.reset(); });
         continue;
+      }
+      if (options.utp) {
+        rt.loop().Call([&] {
+          impl->utp_sockets =
+              std::make_unique<utp::UtpSocketFactory>(rt.loop(), *impl->dht->utp(), *bound);
+        });
+        auto utp = replicator.Listen(*impl->utp_sockets, options.host, *bound);
+        if (!utp.ok()) return utp.status().Annotate("uTP " + options.host);
       }
     }
     rt.loop().Call([&] {
@@ -380,6 +392,7 @@ Swarm::~Swarm() {
   (void)fut.wait_for(kUnannounceWait);
   d.loop.Call([&] {
     d.lan.reset();
+    d.utp_sockets.reset();  // its listener (the Replicator's) stops accepting
     d.dht.reset();
   });
 }

@@ -17,6 +17,7 @@
 #include "hyper/storage/file.h"
 #include "hyper/swarm/peers.h"
 #include "hyper/swarm/udp_dht.h"
+#include "hyper/utp/socket_factory.h"
 #include "tests/support/memory_feed.h"
 
 namespace hyper::swarm {
@@ -103,6 +104,57 @@ TEST(Swarm, AReaderThatKnowsOnlyTheKeyFindsTheSeedAndReplicates) {
   EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(seed->port()));
   EXPECT_GE(boot.records(), 1u);
   reader.reset();
+  seed.reset();
+}
+
+TEST(Swarm, ASeedAcceptsUtpConnectionsOnItsDhtSocket) {
+  // The seed's one UDP socket serves the DHT (its announce reaches the bootstrap) and accepts
+  // uTP: a replicator whose only sockets are uTP ones, on a socket of its own, dials the
+  // seed's port and replicates. No TCP connection is made.
+  Bootstrap boot;
+  auto w = NewFeed(std::nullopt, 20);
+  // Live, so that the connection stays open to be looked at.
+  protocol::PeerOptions live;
+  live.live = true;
+  auto seed_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), live).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+  seed->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = false});
+
+  runtime::Runtime& rt = runtime::Default();
+  std::unique_ptr<UdpDht> dialer_socket;
+  std::unique_ptr<utp::UtpSocketFactory> dialer_utp;
+  rt.loop().Call([&] {
+    UdpDhtOptions o;
+    o.host = "127.0.0.1";
+    o.utp = true;
+    dialer_socket = UdpDht::Open(rt.udp(), rt.clock(), o).value();
+    dialer_utp = std::make_unique<utp::UtpSocketFactory>(rt.loop(), *dialer_socket->utp(),
+                                                         dialer_socket->local().port);
+  });
+  protocol::ReplicationOptions ro;
+  ro.sockets = dialer_utp.get();
+  auto r = NewFeed(w->feed->key());
+  auto reader_rep = protocol::Replicator::Create(ro).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get(), live).ok());
+  ASSERT_TRUE(reader_rep->Connect("127.0.0.1", seed->port()).ok());
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 20, 10s).ok());
+  for (uint64_t i = 0; i < 20; i++) {
+    EXPECT_EQ(r->feed->Get(BlockIndex(i)).value(), w->feed->Get(BlockIndex(i)).value());
+  }
+  auto conns = seed_rep->connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(dialer_socket->local().port));
+  // The DHT on the same socket still works: the seed's announce is stored.
+  for (int i = 0; i < 200 && seed->stats().announces_done == 0; i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(boot.records(), 1u);
+  reader_rep.reset();
+  rt.loop().Call([&] {
+    dialer_utp.reset();
+    dialer_socket.reset();
+  });
   seed.reset();
 }
 

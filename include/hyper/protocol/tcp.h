@@ -170,6 +170,10 @@ class Replicator {
 
   // Accepts connections; returns the port (useful with port 0).
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
+  // The same through another socket factory than ReplicationOptions::sockets (a swarm accepts
+  // uTP connections on its UDP socket beside TCP ones). REQUIRES: `sockets` outlives the
+  // Replicator, or its listener is closed (the Replicator closes it when destroyed).
+  Result<uint16_t> Listen(runtime::SocketFactory& sockets, const std::string& host, uint16_t port);
   // Connects (and returns once the TCP connection is up, or Timeout / IOError).
   Status Connect(const std::string& host, uint16_t port,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -45,6 +45,10 @@ struct SwarmOptions {
   std::optional<uint16_t> port;
   // Accept TCP connections on the port (needed to be dialled by those who find our announces).
   bool listen = true;
+  // The UDP socket is shared with uTP as the reference's is: uTP datagrams never reach the DHT,
+  // and, when listening, uTP connections to the port are accepted and replicated like TCP ones
+  // (the reference dials uTP when TCP fails). We do not dial uTP yet.
+  bool utp = true;
   // Where the DHT starts; empty: no DHT.
   std::vector<UdpEndpoint> bootstrap;
   // Also announce and look up on the LAN (multicast DNS, as @hyperswarm/discovery). Opt-in: it
