@@ -10,7 +10,8 @@
 // the protocol (bad frames, data that does not verify, a wrong capability).
 //
 // With SwarmOptions::lan, topics are also announced and looked up on the LAN (LanDiscovery); the
-// peers found there are dialled first.
+// peers found there are dialled first. With SwarmOptions::utp (the default) the UDP socket also
+// carries uTP, and a listening swarm accepts uTP connections on it (docs/utp.md).
 //
 // Lookups are repeated 1, 2, 4 ... s after a join, up to every 5 minutes, and announces every 5
 // minutes (records live 8 to 16 minutes on the reference's nodes): two peers that join at the same
