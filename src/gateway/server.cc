@@ -350,6 +350,10 @@ void Server::Stop() {
     for (const auto& c : connections) c->Close();
   });
   executor_->Shutdown();
+  // The executor's last jobs may have posted their answers to the loop; let those run (they find
+  // their connections closed and drop) before Stop returns, so that nothing they hold, such as a
+  // drive of the caller's, outlives the caller.
+  loop_.Call([] {});
 }
 
 ServerStats Server::stats() const {
