@@ -7,11 +7,15 @@
 # (VmRSS), its anonymous part (RssAnon: the heap and stacks, what a leak grows) and its file part
 # (RssFile: the program, its libraries and the pages of the store's files it maps, which grow
 # with the store and which the kernel takes back under pressure).
-#   bash bench/daemon_soak.sh [--minutes M] [--rate OPS] [--out FILE]
+#   bash bench/daemon_soak.sh [--minutes M] [--rate OPS] [--out FILE] [--heaptrack FILE]
 #     --minutes  how long the client runs (default 60: the issue's one-hour soak)
 #     --rate     operations per second the client holds (default 40)
 #     --out      the samples, one line "seconds rss_kib anon_kib file_kib ops" each
 #                (default daemon-soak.tsv)
+#     --heaptrack  run the daemon in the foreground under heaptrack, which writes its profile of
+#                every allocation to FILE(.zst) when the daemon stops: `heaptrack_print FILE.zst`
+#                then tells the heap's own peak and growth from the allocator's and kernel's
+#                share of the RSS (fragmentation, arenas)
 # At the end it prints, for the RSS and for its anonymous part: the value after the first 5
 # minutes (the warm-up: caches fill), at the end, the peak, and the least-squares slope over the
 # samples after the warm-up, in MiB per hour; it fails if the daemon died or the client saw a
@@ -22,18 +26,20 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() {
-  echo "usage: bash bench/daemon_soak.sh [--minutes M] [--rate OPS] [--out FILE]" >&2
+  echo "usage: bash bench/daemon_soak.sh [--minutes M] [--rate OPS] [--out FILE] [--heaptrack FILE]" >&2
   exit 2
 }
 minutes=60
 rate=40
 out="$PWD/daemon-soak.tsv"
+heaptrack_out=""
 args=("$@")
 while (($#)); do
   case "$1" in
     --minutes) [ $# -ge 2 ] || usage; minutes="$2"; shift ;;
     --rate) [ $# -ge 2 ] || usage; rate="$2"; shift ;;
     --out) [ $# -ge 2 ] || usage; out="$2"; shift ;;
+    --heaptrack) [ $# -ge 2 ] || usage; heaptrack_out="$2"; shift ;;
     *) usage ;;
   esac
   shift
@@ -43,6 +49,11 @@ done
   exit 2
 }
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
+case "$heaptrack_out" in /* | "") ;; *) heaptrack_out="$PWD/$heaptrack_out" ;; esac
+if [ -n "$heaptrack_out" ] && ! command -v heaptrack >/dev/null; then
+  echo "daemon_soak.sh: --heaptrack needs heaptrack (apt-get install heaptrack)" >&2
+  exit 2
+fi
 die() {
   echo "daemon_soak.sh: $*" >&2
   exit 1
@@ -52,7 +63,7 @@ interop="$root/tests/interop"
 client="$root/bench/node/daemon_soak.js"
 [ -x "$hyperdrive" ] || die "no $hyperdrive: build it first (bash scripts/setup.sh)"
 [ -d "$interop/node_modules/hyperdrive-daemon-client" ] ||
-  die "the Node client is not installed: HYPER_WITH_TESTS=1 bash scripts/setup.sh"
+  die "the Node client is not installed: HYPER_WITH_NODE=1 bash scripts/setup.sh"
 
 if [ -z "${HYPER_SOAK_NETNS:-}" ]; then
   if command -v unshare >/dev/null && unshare -rn ip link set lo up 2>/dev/null; then
@@ -67,18 +78,35 @@ export HYPER_INTEROP_DIR="$interop"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/daemon-soak.XXXXXX")"
 storage="$tmp/root"
 client_pid=""
+heaptrack_pid=""
 cleanup() {
   set +e
   [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null
   timeout 30 "$hyperdrive" --storage "$storage" stop >/dev/null 2>&1
+  # heaptrack writes its profile once the daemon has exited.
+  [ -n "$heaptrack_pid" ] && wait "$heaptrack_pid"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-timeout 90 "$hyperdrive" --storage "$storage" start --port 0 --offline --log-level warn \
-  >"$tmp/start.out" 2>&1 || die "our daemon did not start: $(cat "$tmp/start.out")"
+daemon_args=(--storage "$storage" start --port 0 --offline --log-level warn)
+if [ -n "$heaptrack_out" ]; then
+  heaptrack -o "$heaptrack_out" "$hyperdrive" "${daemon_args[@]}" --foreground \
+    >"$tmp/start.out" 2>&1 &
+  heaptrack_pid=$!
+  for _ in $(seq 180); do
+    "$hyperdrive" --storage "$storage" status >/dev/null 2>&1 && break
+    kill -0 "$heaptrack_pid" 2>/dev/null || die "our daemon did not start: $(cat "$tmp/start.out")"
+    sleep 0.5
+  done
+  "$hyperdrive" --storage "$storage" status >/dev/null 2>&1 ||
+    die "our daemon did not answer in 90 s: $(cat "$tmp/start.out")"
+else
+  timeout 90 "$hyperdrive" "${daemon_args[@]}" \
+    >"$tmp/start.out" 2>&1 || die "our daemon did not start: $(cat "$tmp/start.out")"
+fi
 pid="$(cat "$storage/daemon.pid")"
 echo "daemon_soak.sh: daemon pid $pid; $minutes min at $rate ops/s; samples in $out" >&2
 
