@@ -57,7 +57,7 @@ workload="$root/bench/node/daemon_client_workload.js"
 [ -x "$hyperdrive" ] || die "no $hyperdrive: build it first (bash scripts/setup.sh)"
 command -v node >/dev/null || die "node is not installed"
 [ -f "$reference" ] && [ -d "$interop/node_modules/hyperdrive-daemon-client" ] ||
-  die "the Node reference daemon is not installed: HYPER_WITH_TESTS=1 bash scripts/setup.sh"
+  die "the Node reference daemon is not installed: HYPER_WITH_NODE=1 bash scripts/setup.sh"
 
 # A network namespace of our own, with only a loopback, when the kernel lets us make one.
 if [ -z "${HYPER_DAEMON_BENCH_NETNS:-}" ]; then

@@ -30,7 +30,7 @@ while (($#)); do
 done
 
 # The build (benchmarks are on by default) and the Node reference they compare with.
-HYPER_WITH_TESTS=1 bash "$root/scripts/setup.sh" >&2
+HYPER_WITH_NODE=1 bash "$root/scripts/setup.sh" >&2
 bench="${HYPER_BUILD_DIR:-$root/build}/bench"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on Debian 12 (idempotent: fast when all is there) and builds it.
 #   scripts/setup.sh            build with g++ into build/
-#   HYPER_WITH_TESTS=1 ...      also install the Node reference for the interop tests
+#   HYPER_WITH_TESTS=1 ...      also build the tests and install the Node reference they use
+#   HYPER_WITH_NODE=1 ...       install the Node reference without building the tests (benchmarks)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -36,7 +37,7 @@ if ((${#missing[@]})); then
 fi
 
 npm_pid=
-if [ "${HYPER_WITH_TESTS:-0}" = 1 ]; then
+if [ "${HYPER_WITH_TESTS:-0}" = 1 ] || [ "${HYPER_WITH_NODE:-0}" = 1 ]; then
   # The Node reference, pinned by tests/interop/package-lock.json (with the noise-protocol override).
   # npm mostly waits on the network, so it runs while the build below compiles.
   interop="$root/tests/interop"
@@ -50,8 +51,11 @@ if [ "${HYPER_WITH_TESTS:-0}" = 1 ]; then
 fi
 
 build="${HYPER_BUILD_DIR:-$root/build}"
+tests=OFF
+[ "${HYPER_WITH_TESTS:-0}" = 1 ] && tests=ON
 build_status=0
-{ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${HYPER_CMAKE_ARGS:-} >/dev/null &&
+{ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHYPER_TESTS="$tests" \
+    ${HYPER_CMAKE_ARGS:-} >/dev/null &&
   cmake --build "$build" -j"$(nproc)"; } || build_status=$?
 if [ -n "$npm_pid" ] && ! wait "$npm_pid"; then
   echo "setup: npm ci failed in tests/interop" >&2

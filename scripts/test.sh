@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is needed (Debian packages, the pinned Node reference), builds
-# with g++ and runs the suite, then builds with clang 14 under AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs the suite again; then clang-tidy (scripts/lint.sh).
+# with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer and runs the whole suite;
+# while it runs, builds the product and the benchmarks with g++ (as the main job does) and runs
+# clang-tidy (scripts/lint.sh), both at the lowest CPU priority so that they use the time the
+# tests spend waiting (on sockets, on the Node reference) without slowing the tests down.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc)"
@@ -10,23 +12,42 @@ step() { echo "== $* (at ${SECONDS}s)" >&2; }
 # failures still print files and lines.
 asan_args="-DCMAKE_CXX_COMPILER=clang++ -DHYPER_SANITIZE=ON -DHYPER_BENCH=OFF -DHYPER_DEBUG_LINES_ONLY=ON"
 
-step "g++ build"
-HYPER_WITH_TESTS=1 HYPER_CMAKE_ARGS="-DHYPER_DEBUG_LINES_ONLY=ON" "$root/scripts/setup.sh"
+step "clang + ASan/UBSan build (and the Node reference)"
+HYPER_WITH_TESTS=1 HYPER_BUILD_DIR="$root/build-asan" HYPER_CMAKE_ARGS="$asan_args" \
+  "$root/scripts/setup.sh"
 
-step "g++ tests"
-(cd "$root/build" && ctest --output-on-failure -j"$jobs" --timeout 900)
+# In the background, at nice 19: the g++ build of what users run (build/, as scripts/main.sh
+# builds it) and clang-tidy over the library (it reads build-asan's compile_commands.json).
+side_log="$root/build-asan/side-jobs.log"
+(
+  set -e
+  echo "== g++ build of the product and the benchmarks (at ${SECONDS}s)"
+  HYPER_CMAKE_ARGS="-DHYPER_DEBUG_LINES_ONLY=ON" nice -n 19 "$root/scripts/setup.sh"
+  echo "== clang-tidy (at ${SECONDS}s)"
+  nice -n 19 "$root/scripts/lint.sh"
+  echo "== g++ build and clang-tidy done (at ${SECONDS}s)"
+) > "$side_log" 2>&1 &
+side_pid=$!
 
-step "clang + ASan/UBSan build"
-HYPER_BUILD_DIR="$root/build-asan" HYPER_CMAKE_ARGS="$asan_args" "$root/scripts/setup.sh"
-step "clang + ASan/UBSan tests"
+step "clang + ASan/UBSan tests (g++ build and clang-tidy beside them at nice 19)"
 # Leaks in system libraries (gRPC's c-ares) are suppressed by name (scripts/lsan.supp), without
 # LSan's report of the suppressions it used on stderr (a test comparing a command's stderr with
 # and without gRPC in the process would see it); the variables reach the processes the tests
 # start too.
+tests_status=0
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0" \
-  ctest --output-on-failure -j"$jobs" --timeout 900)
+  ctest --output-on-failure -j"$jobs" --timeout 900) || tests_status=$?
 
-step "clang-tidy"
-"$root/scripts/lint.sh"
+step "waiting for the g++ build and clang-tidy"
+side_status=0
+wait "$side_pid" || side_status=$?
+cat "$side_log" >&2
+if [ "$tests_status" -ne 0 ]; then
+  echo "tests failed (ctest exit $tests_status)" >&2
+fi
+if [ "$side_status" -ne 0 ]; then
+  echo "the g++ build or clang-tidy failed (exit $side_status; its output is above)" >&2
+fi
+[ "$tests_status" -eq 0 ] && [ "$side_status" -eq 0 ]
 echo "all tests passed (${SECONDS}s)" >&2
