@@ -49,5 +49,7 @@ fi
 if [ "$side_status" -ne 0 ]; then
   echo "the g++ build or clang-tidy failed (exit $side_status; its output is above)" >&2
 fi
-[ "$tests_status" -eq 0 ] && [ "$side_status" -eq 0 ]
+if [ "$tests_status" -ne 0 ] || [ "$side_status" -ne 0 ]; then
+  exit 1
+fi
 echo "all tests passed (${SECONDS}s)" >&2
