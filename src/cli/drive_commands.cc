@@ -12,8 +12,10 @@
 #include <set>
 
 #include "console.h"
+#include "daemon_seed.h"
 #include "display_names.h"
 #include "file_stream.h"
+#include "mount_paths.h"
 #include "net_commands.h"
 #include "number_options.h"
 #include "session.h"
@@ -94,7 +96,72 @@ Status Print(const std::string& text) {
   return Status::Ok();
 }
 
-Status Create(const std::string& storage) {
+// A drive argument that is a path under the FUSE mountpoint (mount_paths.h); nullopt for a
+// hyper:// URL or key.
+Result<std::optional<MountPath>> MountPathOf(const std::string& storage, const std::string& arg) {
+  if (!IsLocalPath(arg)) return std::optional<MountPath>();
+  ASSIGN_OR_RETURN(DaemonMount mount, FindDaemonMount(ResolveStorageRoot(storage)));
+  ASSIGN_OR_RETURN(MountPath path, ResolveMountPath(mount, arg));
+  return std::optional<MountPath>(std::move(path));
+}
+
+// Where a drive is mounted with `mount <path>` or `create <path>`: a path of the root drive.
+Result<MountPath> MountTargetOf(const std::string& storage, const std::string& arg,
+                                const char* command) {
+  ASSIGN_OR_RETURN(auto path, MountPathOf(storage, arg));
+  if (!path) {
+    return Status::InvalidArgument(std::string(command) + " takes a path under the mountpoint");
+  }
+  if (path->network) {
+    return Status::NotWritable("'" + arg +
+                               "' is under Network, which is read-only: mount drives elsewhere "
+                               "in the root drive");
+  }
+  if (path->in_root == "/") {
+    return Status::InvalidArgument("'" + arg + "' is the mountpoint of the root drive itself");
+  }
+  return std::move(path).value();
+}
+
+// Seeds `key` through the daemon (as `seed`) when asked; says so when no daemon runs.
+Status SeedIfAsked(const crypto::PublicKey& key, bool seed) {
+  if (!seed) return Status::Ok();
+  if (ScopedDaemonHost::Current() == nullptr) {
+    Out() << "not seeding: no daemon runs (`hyperdrive seed " << FormatUrl(key)
+          << "` once it does)\n";
+    return Status::Ok();
+  }
+  return SeedInDaemon(DaemonSeedArgs{{FormatUrl(key)}});
+}
+
+// Mounts `key` (a new drive when nullopt) at `where` in the root drive; prints what it did.
+Status MountAt(const std::string& storage, const MountPath& where,
+               std::optional<crypto::PublicKey> key, std::optional<uint64_t> version, bool seed) {
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
+  if (!key) {
+    ASSIGN_OR_RETURN(OpenedDrive created, session->CreateDrive());
+    key = created.head->key();
+  }
+  {
+    ASSIGN_OR_RETURN(OpenedDrive root, session->OpenWritable(where.url));
+    if (*key == root.head->key()) return Status::Loop("a drive cannot be mounted inside itself");
+    drive::MountOptions mo;
+    mo.version = version;
+    mo.uid = ::geteuid();
+    mo.gid = ::getegid();
+    RETURN_IF_ERROR(root.head->Mount(root.path, *key, mo));
+  }
+  Out() << FormatUrl(*key) << (version ? " (version " + std::to_string(*version) + ")" : "")
+        << " is mounted at " << DisplayName(where.local, StdoutIsTerminal()) << "\n";
+  RETURN_IF_ERROR(SeedIfAsked(*key, seed));
+  return session->Close();
+}
+
+Status Create(const std::string& storage, const DriveArgs& a) {
+  if (!a.url.empty()) {
+    ASSIGN_OR_RETURN(MountPath where, MountTargetOf(storage, a.url, "create"));
+    return MountAt(storage, where, std::nullopt, std::nullopt, !a.no_seed);
+  }
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive d, session->CreateDrive());
   Out() << FormatUrl(d.head->key()) << "\n";
@@ -380,6 +447,19 @@ Result<crypto::PublicKey> ParseKeyOrUrl(const std::string& text) {
 }
 
 Status MountCommand(const std::string& storage, const DriveArgs& a) {
+  if (IsLocalPath(a.url)) {
+    // mount <path> [key]: a new drive when no key is given (as the reference's CLI).
+    std::optional<crypto::PublicKey> key;
+    if (!a.other.empty()) {
+      ASSIGN_OR_RETURN(key, ParseKeyOrUrl(a.other));
+    }
+    ASSIGN_OR_RETURN(MountPath where, MountTargetOf(storage, a.url, "mount"));
+    return MountAt(storage, where, key, a.version, a.seed);
+  }
+  if (a.other.empty()) {
+    return Status::InvalidArgument("mount " + a.url + ": give the key of the drive to mount");
+  }
+  if (a.seed) return Status::InvalidArgument("--seed is for mount <path> (under the mountpoint)");
   ASSIGN_OR_RETURN(crypto::PublicKey key, ParseKeyOrUrl(a.other));
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
@@ -391,15 +471,73 @@ Status MountCommand(const std::string& storage, const DriveArgs& a) {
 }
 
 Status Unmount(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto local, MountPathOf(storage, a.url));
+  if (local && !local->network && local->in_root == "/") {
+    return Status::InvalidArgument("'" + a.url +
+                                   "' is the mountpoint of the root drive: `hyperdrive stop` "
+                                   "unmounts it");
+  }
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage)));
-  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(a.url));
-  RETURN_IF_ERROR(od.head->Unmount(od.path));
+  {
+    ASSIGN_OR_RETURN(OpenedDrive od, session->OpenWritable(local ? local->url : a.url));
+    RETURN_IF_ERROR(od.head->Unmount(od.path));
+  }
+  if (local) Out() << "unmounted " << DisplayName(local->local, StdoutIsTerminal()) << "\n";
   return session->Close();
 }
 
-Status Info(const std::string& storage, const DriveArgs& a) {
+// Where a path under the mountpoint lies: the drive it is in (the innermost mount at or above
+// it) and where that drive is mounted.
+struct PathDrive {
+  std::string url;     // the drive (and version) the path lies in
+  std::string local;   // where that drive shows on this machine
+  bool mount = false;  // the path is a mount point (or the root drive's mountpoint)
+};
+
+Result<PathDrive> DriveOfPath(const std::string& storage, const MountPath& where) {
+  PathDrive out;
+  if (where.network) {
+    // Network/<key>[+version][/path]: that drive, shown at Network/<name>.
+    ASSIGN_OR_RETURN(HyperUrl url, ParseHyperUrl(where.url));
+    out.url = FormatUrl(url.key) + (url.version ? "+" + *url.version : "");
+    out.local = where.local.substr(0, where.local.size() - (url.path == "/" ? 0 : url.path.size()));
+    out.mount = url.path == "/";
+    return out;
+  }
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
-  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(a.url));
+  const std::string root_url = where.url.substr(0, 8 + 64);
+  ASSIGN_OR_RETURN(OpenedDrive root, session->OpenUrl(root_url));
+  std::string prefix = where.in_root;
+  while (prefix != "/") {
+    auto st = root.drive().Lstat(prefix);
+    if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();
+    if (st.ok() && st->mount) {
+      out.url = "hyper://" + ToHex(st->mount->key) +
+                (st->mount->version ? "+" + std::to_string(*st->mount->version) : "");
+      out.local =
+          where.local.substr(0, where.local.size() - (where.in_root.size() - prefix.size()));
+      out.mount = prefix == where.in_root;
+      RETURN_IF_ERROR(session->Close());
+      return out;
+    }
+    prefix = prefix.substr(0, std::max<size_t>(1, prefix.rfind('/')));
+  }
+  out.url = root_url;
+  out.local =
+      where.local.substr(0, where.local.size() - (where.in_root == "/" ? 0 : where.in_root.size()));
+  out.mount = where.in_root == "/";
+  RETURN_IF_ERROR(session->Close());
+  return out;
+}
+
+Status Info(const std::string& storage, const DriveArgs& a) {
+  ASSIGN_OR_RETURN(auto local, MountPathOf(storage, a.url));
+  std::optional<PathDrive> at;
+  if (local) {
+    ASSIGN_OR_RETURN(at, DriveOfPath(storage, *local));
+  }
+  ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
+  ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(at ? at->url : a.url));
   drive::Drive& d = od.drive();
   drive::ReaddirOptions ro;
   ro.recursive = true;
@@ -431,6 +569,10 @@ Status Info(const std::string& storage, const DriveArgs& a) {
   }
   j["tags"] = nlohmann::json::object();
   for (const auto& [name, version] : tags) j["tags"][name] = version;
+  if (at) {
+    SetJsonText(j, "mountpoint", at->local);
+    j["isMount"] = at->mount;
+  }
   if (a.json) {
     Out() << DumpJson(j);
   } else {
@@ -443,6 +585,10 @@ Status Info(const std::string& storage, const DriveArgs& a) {
           << "writable:      " << (j["writable"].get<bool>() ? "yes" : "no") << "\n"
           << "files:         " << files << "\n"
           << "bytes:         " << bytes << "\n";
+    if (at) {
+      Out() << "mounted at:    " << DisplayName(at->local, StdoutIsTerminal())
+            << (at->mount ? "" : " (the path lies inside it)") << "\n";
+    }
     for (const auto& m : j["mounts"]) {
       Out() << "mount:         " << DisplayName(m["path"].get<std::string>(), StdoutIsTerminal())
             << " -> hyper://" << m["key"].get<std::string>() << "\n";
@@ -700,9 +846,13 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
     };
   };
 
-  app.add_subcommand("create", "Create a new empty drive; print its URL")->callback(set([&storage] {
-    return Create(storage);
-  }));
+  auto create = app.add_subcommand(
+      "create",
+      "Create a new empty drive; print its URL. With a path under the mountpoint of the root "
+      "drive: mount it there too, and seed it through the daemon (unless --no-seed)");
+  create->add_option("path", a.url, "Where to mount it (under the mountpoint)");
+  create->add_flag("--no-seed", a.no_seed, "With a path: do not seed the new drive");
+  create->callback(set([&storage, &a] { return Create(storage, a); }));
 
   auto imp = app.add_subcommand(
       "import",
@@ -793,20 +943,28 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   ln->add_option("link", a.other, "The link: " + url_help)->required();
   ln->callback(set([&storage, &a] { return Ln(storage, a); }));
 
-  auto mount = app.add_subcommand("mount", "Mount another drive at a path of a writable drive");
-  mount->add_option("url", a.url, "Where: " + url_help)->required();
-  mount->add_option("key", a.other, "The drive to mount: its key or hyper:// URL")->required();
+  auto mount = app.add_subcommand(
+      "mount",
+      "Mount another drive at a path of a writable drive: a URL, or a path under the mountpoint "
+      "of the root drive (then a new drive when no key is given)");
+  mount->add_option("url", a.url, "Where: " + url_help + ", or a path under the mountpoint")
+      ->required();
+  mount->add_option("key", a.other, "The drive to mount: its key or hyper:// URL");
+  mount->add_flag("--seed", a.seed, "With a path: seed the mounted drive through the daemon");
   AddNumberOption(mount, "--version", a.version,
                   "Mount this version (default: live); it must exist", 1);
   mount->callback(set([&storage, &a] { return MountCommand(storage, a); }));
 
-  auto unmount = app.add_subcommand("unmount", "Remove a mount");
-  unmount->add_option("url", a.url, url_help)->required();
+  auto unmount =
+      app.add_subcommand("unmount", "Remove a mount (a URL, or a path under the mountpoint)");
+  unmount->add_option("url", a.url, url_help + ", or a path under the mountpoint")->required();
   unmount->callback(set([&storage, &a] { return Unmount(storage, a); }));
 
   auto info = app.add_subcommand(
-      "info", "Key, discovery key, version, files, bytes, content key, mounts, tags");
-  info->add_option("url", a.url, url_help)->required();
+      "info",
+      "Key, discovery key, version, files, bytes, content key, mounts, tags; for a path under "
+      "the mountpoint, of the drive it lies in and where that drive is mounted");
+  info->add_option("url", a.url, url_help + ", or a path under the mountpoint")->required();
   info->add_flag("--json", a.json, "Print JSON");
   info->callback(set([&storage, &a] { return Info(storage, a); }));
 

@@ -1,5 +1,6 @@
 // The drive commands of `hyperdrive`: create, import, export, ls, cat, stat, put, rm, mkdir,
-// rmdir, ln, mount, unmount, info, log, diff, tag, tags, drives.
+// rmdir, ln, mount, unmount, info, log, diff, tag, tags, drives. create, mount, unmount and info
+// also take paths under the FUSE mountpoint (mount_paths.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@ struct DriveArgs {
   bool dry_run = false, checksum = false;  // import
   bool no_dedup = false;                   // import, put
   bool force = false;                      // tag
+  bool seed = false, no_seed = false;      // mount <path>, create <path>
   std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
   double timeout = 10;  // seconds the peer may stay silent
   // export, cat, ls, stat without --peer: how peers are found (a drive not all local).

@@ -181,7 +181,9 @@ int RunForwardedCommand(service::Host& host, const daemon::CommandIo& io) {
   spec.cancelled = io.cancelled;
   Console console(spec);
   ScopedConsole scoped_console(console);
-  ScopedDaemonHost scoped_host(host, io.remember_network);
+  std::optional<DaemonMount> mount;
+  if (io.root_drive) mount = DaemonMount{io.mountpoint, *io.root_drive};
+  ScopedDaemonHost scoped_host(host, io.remember_network, std::move(mount));
   int code = RunCommandLine(io.argv);
   if (!console.FlushOut() && code == 0) {
     Err() << "hyperdrive: IOError: writing to stdout failed: the output is lost\n";

@@ -9,18 +9,29 @@ namespace hyper::cli {
 namespace {
 thread_local service::Host* daemon_host = nullptr;
 thread_local const ScopedDaemonHost::Remember* daemon_remember = nullptr;
+thread_local const std::optional<DaemonMount>* daemon_mount = nullptr;
 }  // namespace
 
-ScopedDaemonHost::ScopedDaemonHost(service::Host& host, Remember remember)
+ScopedDaemonHost::ScopedDaemonHost(service::Host& host, Remember remember,
+                                   std::optional<DaemonMount> mount)
     : previous_host_(daemon_host),
       remember_(std::move(remember)),
-      previous_remember_(daemon_remember) {
+      previous_remember_(daemon_remember),
+      mount_(std::move(mount)),
+      previous_mount_(daemon_mount) {
   daemon_host = &host;
   daemon_remember = &remember_;
+  daemon_mount = &mount_;
 }
 ScopedDaemonHost::~ScopedDaemonHost() {
   daemon_host = previous_host_;
   daemon_remember = previous_remember_;
+  daemon_mount = previous_mount_;
+}
+const DaemonMount* ScopedDaemonHost::Mount() {
+  return daemon_mount != nullptr && daemon_host != nullptr && daemon_mount->has_value()
+             ? &daemon_mount->value()
+             : nullptr;
 }
 service::Host* ScopedDaemonHost::Current() { return daemon_host; }
 Status ScopedDaemonHost::RememberNetwork(const crypto::PublicKey& key,

@@ -29,6 +29,12 @@ struct OpenedDrive {
   drive::Drive& drive() { return checkout ? *checkout : *head; }
 };
 
+// Where the daemon mounted its root drive (FUSE), and that drive's key.
+struct DaemonMount {
+  std::string mountpoint;
+  crypto::PublicKey root_drive{};
+};
+
 // While it lives, the Sessions the calling thread opens use the daemon's `host` instead of
 // opening the store (the daemon's side of a forwarded command).
 // `remember` records (or, with nullopt, forgets) a drive's network configuration in the
@@ -37,7 +43,9 @@ class ScopedDaemonHost {
  public:
   using Remember =
       std::function<Status(const crypto::PublicKey&, const std::optional<service::NetworkConfig>&)>;
-  ScopedDaemonHost(service::Host& host, Remember remember);
+  // `mount`: where the daemon mounted its root drive, when it did.
+  ScopedDaemonHost(service::Host& host, Remember remember,
+                   std::optional<DaemonMount> mount = std::nullopt);
   ~ScopedDaemonHost();
   ScopedDaemonHost(const ScopedDaemonHost&) = delete;
   ScopedDaemonHost& operator=(const ScopedDaemonHost&) = delete;
@@ -46,11 +54,16 @@ class ScopedDaemonHost {
   // Records a configuration (see above); Ok when the calling thread is not in the daemon.
   static Status RememberNetwork(const crypto::PublicKey& key,
                                 const std::optional<service::NetworkConfig>& config);
+  // Where the daemon of the calling thread mounted its root drive; null when it did not, or
+  // when the calling thread is not in the daemon.
+  static const DaemonMount* Mount();
 
  private:
   service::Host* previous_host_;
   Remember remember_;
   const Remember* previous_remember_;
+  std::optional<DaemonMount> mount_;
+  const std::optional<DaemonMount>* previous_mount_;
 };
 
 class Session {

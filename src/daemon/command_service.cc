@@ -108,6 +108,8 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
   io.err_tty = first.stderr_is_terminal();
   io.cancelled = &cancelled;
   io.remember_network = remember_network_;
+  io.mountpoint = mountpoint_;
+  io.root_drive = root_drive_;
 
   // The command, on a thread of its own. When it returns, its ends of the pipes close: the
   // pump below sees the end of its output, the input thread a stdin nobody reads.

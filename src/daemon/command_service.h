@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct CommandIo {
   // so that it is applied again at the next start; Host::ConfigureNetwork applies it now.
   std::function<Status(const crypto::PublicKey&, const std::optional<service::NetworkConfig>&)>
       remember_network;
+  // Where the daemon mounted its root drive (FUSE) and its key; unset when it mounted nothing.
+  std::string mountpoint;
+  std::optional<crypto::PublicKey> root_drive;
 };
 
 // Runs the command; returns its exit code.
@@ -39,6 +43,13 @@ class CommandService final : public ::hyperdrive_cpp::CommandLine::Service {
   CommandService(service::Host& host, std::string token, CommandRunner runner,
                  decltype(CommandIo::remember_network) remember_network);
 
+  // The daemon mounted its root drive `key` at `mountpoint`: commands get it (CommandIo).
+  // Called before the service serves.
+  void SetRootMount(std::string mountpoint, const crypto::PublicKey& key) {
+    mountpoint_ = std::move(mountpoint);
+    root_drive_ = key;
+  }
+
   grpc::Status Run(grpc::ServerContext* ctx,
                    grpc::ServerReaderWriter<::hyperdrive_cpp::CommandOutput,
                                             ::hyperdrive_cpp::CommandInput>* stream) override;
@@ -48,6 +59,8 @@ class CommandService final : public ::hyperdrive_cpp::CommandLine::Service {
   const std::string token_;
   const CommandRunner runner_;
   const decltype(CommandIo::remember_network) remember_network_;
+  std::string mountpoint_;
+  std::optional<crypto::PublicKey> root_drive_;
 };
 
 }  // namespace hyper::daemon

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -92,6 +92,7 @@ struct Daemon::Impl {
   std::unique_ptr<grpc::Server> server;
   // The root drive's FUSE mount (after `host`: it goes first).
   std::unique_ptr<fuse::Mount> mount;
+  std::optional<crypto::PublicKey> root_drive;  // the mounted root drive's key
   // The HTTP gateway over the host's drives (after `host`: it goes first).
   std::unique_ptr<HostDriveSource> gateway_source;
   std::unique_ptr<gateway::DriveHandler> gateway_handler;
@@ -186,6 +187,7 @@ struct Daemon::Impl {
     auto m = fuse::Mount::Start(*drive, mo);
     if (!m.ok()) return m.status().Annotate("mounting the root drive at " + mountpoint);
     mount = std::move(m).value();
+    root_drive = (*drive)->key();
     Log(LogLevel::kInfo, "root drive " + ToHex((*drive)->key()) + " mounted at " + mountpoint);
     return Status::Ok();
   }
@@ -344,6 +346,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
           return self->RememberNetwork(key, c);
         });
   }
+  if (d.mount && d.root_drive)
+    d.command_service->SetRootMount(d.mount->mountpoint(), *d.root_drive);
   // A forwarded command writes to pipes whose reader (the client's stream) may go: that is an
   // EPIPE for the command, never a signal that ends the daemon.
   std::signal(SIGPIPE, SIG_IGN);

@@ -38,6 +38,42 @@ ByteView ViewOf(const char* data, size_t size) {
 
 bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
+// A symlink that became a mount, for the getattr libfuse makes on the same thread right after
+// the symlink call to build its reply: the kernel checks that the new entry is a symlink (EIO
+// otherwise), so that one answer is the link's; the entry is dropped right after
+// (FilesystemOptions::invalidate_entry) and the next lookup sees the mounted drive.
+struct LinkAnswer {
+  std::string path;
+  size_t target_size = 0;
+};
+std::optional<LinkAnswer>& PendingLinkAnswer() {
+  thread_local std::optional<LinkAnswer> answer;
+  return answer;
+}
+
+// `path` ('/'-separated, absolute) with "." and ".." resolved and no empty names.
+std::string Normalize(std::string_view path) {
+  std::vector<std::string_view> names;
+  size_t at = 0;
+  while (at <= path.size()) {
+    size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view name = path.substr(at, end - at);
+    if (name == "..") {
+      if (!names.empty()) names.pop_back();
+    } else if (!name.empty() && name != ".") {
+      names.push_back(name);
+    }
+    at = end + 1;
+  }
+  std::string out;
+  for (const auto& name : names) {
+    out += '/';
+    out += name;
+  }
+  return out.empty() ? "/" : out;
+}
+
 }  // namespace
 
 struct Filesystem::Handle {
@@ -362,6 +398,15 @@ Status Filesystem::CheckNewEntry(const std::string& path) {
 
 int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
   HYPER_FUSE_GATE();
+  if (auto& answer = PendingLinkAnswer(); answer && path != nullptr && answer->path == path) {
+    drive::Stat link;
+    link.mode = drive::kModeSymlink | 0777;
+    link.mtime = link.ctime = drive::NowMillis();
+    FillFromStat(link, st);
+    st->st_size = static_cast<off_t>(answer->target_size);
+    answer.reset();
+    return 0;
+  }
   if (fh != 0 && HandleOf(fh)->network) return GetattrNetwork(nullptr, st, fh);
   if (IsNetwork(path)) return GetattrNetwork(path, st, 0);
   std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
@@ -430,6 +475,18 @@ int Filesystem::Readlink(const char* path, char* buf, size_t size) {
     }
   } else {
     target = drive_->Run([&](drive::Drive& d) { return d.Readlink(path); });
+    if (!target.ok() && target.status().code() == Code::kInvalidArgument) {
+      // A symlink that became a mount, read while the kernel still holds the entry as a link:
+      // its target (which leads to the same drive).
+      auto st = drive_->Run([&](drive::Drive& d) { return d.Lstat(path); });
+      std::lock_guard<std::mutex> lock(links_mu_);
+      auto it = mount_links_.find(path);
+      if (st.ok() && st->mount && it != mount_links_.end() &&
+          std::equal(st->mount->key.begin(), st->mount->key.end(), it->second.second.begin(),
+                     it->second.second.end())) {
+        target = it->second.first;
+      }
+    }
   }
   if (!target.ok()) {
     // readlink(2) of something that is not a link.
@@ -807,9 +864,63 @@ int Filesystem::Rmdir(const char* path) {
   return s.ok() ? 0 : Fail(s, "rmdir", path, ErrnoOf(s));
 }
 
+std::optional<std::string> Filesystem::NetworkTargetOf(const std::string& link,
+                                                       const std::string& target) const {
+  if (!options_.open_drive || target.empty()) return std::nullopt;
+  std::string path;
+  if (target[0] == '/') {
+    const std::string& mnt = options_.mountpoint;
+    if (mnt.empty() || !IsAtOrBelow(target, mnt)) return std::nullopt;
+    path = Normalize(std::string_view(target).substr(mnt == "/" ? 0 : mnt.size()));
+  } else {
+    path = Normalize(ParentOf(link) + "/" + target);
+  }
+  if (!IsAtOrBelow(path, kNetworkDir)) return std::nullopt;
+  return path;
+}
+
+int Filesystem::SymlinkMount(const std::string& target, const std::string& link,
+                             const std::string& network_path) {
+  Status s = CheckNewEntry(link);
+  if (!s.ok()) return Fail(s, "symlink", link, ErrnoOf(s));
+  // The drive (its header from peers when the store lacks it) and the version, as
+  // Network/<key>[+version] would show them.
+  auto t = RouteNetwork(network_path);
+  if (!t.ok()) return Fail(t.status(), "symlink", link, ErrnoOf(t.status()));
+  if (t->where.key == drive_->key()) return -ELOOP;
+  drive::MountOptions mo;
+  mo.version = t->where.version;
+  mo.uid = options_.uid;
+  mo.gid = options_.gid;
+  {
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    auto writes = drive_->LockWrites();
+    s = drive_->Run([&](drive::Drive& d) { return d.Mount(link, t->where.key, mo); });
+  }
+  if (!s.ok()) return Fail(s, "symlink", link, ErrnoOf(s));
+  {
+    std::lock_guard<std::mutex> lock(links_mu_);
+    mount_links_[link] = {target, t->where.key};
+  }
+  if (options_.log) {
+    options_.log("fuse: the symlink " + link + " -> " + target + " is a mount of " +
+                 NetworkName(t->where.key, t->where.version));
+  }
+  PendingLinkAnswer() = LinkAnswer{link, target.size()};
+  if (options_.invalidate_entry) options_.invalidate_entry(link);
+  return 0;
+}
+
 int Filesystem::Symlink(const char* target, const char* link) {
   HYPER_FUSE_GATE();
+  PendingLinkAnswer().reset();
   if (IsNetwork(link)) return -EROFS;
+  if (auto network = NetworkTargetOf(link, target)) {
+    auto where = ParseNetworkPath(*network);
+    if (where.ok() && where->kind == NetworkPath::Kind::kDrive && where->inner == "/") {
+      return SymlinkMount(target, link, *network);
+    }
+  }
   Status s = CheckNewEntry(link);
   if (s.ok()) {
     auto writes = drive_->LockWrites();

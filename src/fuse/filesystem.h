@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -44,6 +45,14 @@ struct FilesystemOptions {
   std::function<Result<std::shared_ptr<service::HostedDrive>>(const crypto::PublicKey&)> open_drive;
   // For Network/Stats and Network/Active. May be null (they are empty then).
   service::Host* host = nullptr;
+  // The mount's absolute path: a symlink made in the drive whose target leads to
+  // Network/<key>[+version] (given under this path, or relative to the link) becomes a mount of
+  // that drive. Empty: only relative targets are recognised.
+  std::string mountpoint;
+  // Drops the kernel's cached entry for `path` from outside the call being answered (the
+  // kernel then looks the name up again). Called when a symlink became a mount: the kernel was
+  // told a symlink, the drive now has a directory. May be empty.
+  std::function<void(const std::string& path)> invalidate_entry;
 };
 
 // The magic directory at the root of the mount (network_paths.h: Network/<key>[+version],
@@ -115,6 +124,13 @@ class Filesystem {
   int ReaddirNetwork(const char* path, const Filler& fill);
   bool IsNetwork(const char* path) const;
   int Fail(const Status& status, const char* what, const std::string& path, int err);
+  // The Network path (paths.h's form) a symlink at `link` with `target` leads to, when it
+  // leads into Network.
+  std::optional<std::string> NetworkTargetOf(const std::string& link,
+                                             const std::string& target) const;
+  // A symlink into Network/<key>[+version]: mounts that drive at `link` instead.
+  int SymlinkMount(const std::string& target, const std::string& link,
+                   const std::string& network_path);
   // The file's bytes in its spool (copied from the drive unless `keep` is false).
   // REQUIRES: file.mu held.
   Status Load(OpenFile& file, bool keep);
@@ -148,6 +164,10 @@ class Filesystem {
   // The drives opened under Network, kept open until unmount, and their checkouts.
   std::map<crypto::PublicKey, std::shared_ptr<service::HostedDrive>> network_;
   std::map<std::pair<crypto::PublicKey, uint64_t>, std::shared_ptr<drive::Drive>> checkouts_;
+  // The symlinks that became mounts, by path: their targets (readlink answers with it while
+  // the kernel still holds the entry as a link) and the drive mounted.
+  std::mutex links_mu_;
+  std::map<std::string, std::pair<std::string, crypto::PublicKey>> mount_links_;
   std::shared_mutex alive_mu_;
   bool closed_ = false;  // guarded by alive_mu_
 };

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -15,6 +17,9 @@
 
 #include "filesystem.h"
 #include "operations.h"
+// After operations.h, which sets the FUSE version.
+#include <fuse3/fuse_lowlevel.h>
+
 #include "paths.h"
 
 extern char** environ;
@@ -36,6 +41,68 @@ bool IsMountPoint(const std::string& dir) {
   if (::stat(up.c_str(), &parent) != 0) return false;
   return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
 }
+
+// Drops the kernel's entries of paths on request, from a thread of its own: a notification sent
+// while a call on the same directory is being answered would wait for that call, so the
+// worker answering it must never send one. The kernel applies it once the call it answers has
+// finished (it takes the directory's lock, which the call holds).
+class EntryInvalidator {
+ public:
+  EntryInvalidator(struct fuse* f, std::string mountpoint)
+      : f_(f), mountpoint_(std::move(mountpoint)), thread_([this] { Loop(); }) {}
+  ~EntryInvalidator() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  EntryInvalidator(const EntryInvalidator&) = delete;
+  EntryInvalidator& operator=(const EntryInvalidator&) = delete;
+
+  void Add(const std::string& path) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(path);
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      const std::string path = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      Invalidate(path);
+      lock.lock();
+    }
+  }
+
+  void Invalidate(const std::string& path) const {
+    // The parent's inode number is the kernel's node id (libfuse gives its node ids as inode
+    // numbers when use_ino is off): a stat of the parent through the mount tells it.
+    const std::string parent = ParentOf(path);
+    const std::string dir = parent == "/" ? mountpoint_ : mountpoint_ + parent;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return;
+    const std::string name(NameOf(path));
+    (void)fuse_lowlevel_notify_inval_entry(fuse_get_session(f_), st.st_ino, name.c_str(),
+                                           name.size());
+  }
+
+  struct fuse* const f_;
+  const std::string mountpoint_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;  // guarded by mu_
+  bool stop_ = false;              // guarded by mu_
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -74,6 +141,7 @@ struct Mount::Impl {
   MountOptions options;
   std::unique_ptr<Filesystem> fs;
   struct fuse* f = nullptr;
+  std::unique_ptr<EntryInvalidator> invalidator;
   std::thread loop;
   std::future<int> done;
 };
@@ -113,6 +181,12 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
   fo.log = options.log;
   fo.open_drive = options.open_drive;
   fo.host = options.host;
+  fo.mountpoint = options.mountpoint;
+  // Set once fuse_new made the fuse object (nothing calls it before the loop starts).
+  Impl* self = impl.get();
+  fo.invalidate_entry = [self](const std::string& path) {
+    if (self->invalidator) self->invalidator->Add(path);
+  };
   std::filesystem::create_directories(fo.statfs_dir, ec);
   impl->fs = std::make_unique<Filesystem>(std::move(drive), fo);
 
@@ -130,6 +204,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
     return Status::IOError("cannot mount at " + impl->options.mountpoint +
                            " (is /dev/fuse there, and fusermount3 installed? see the log)");
   }
+  impl->invalidator = std::make_unique<EntryInvalidator>(impl->f, impl->options.mountpoint);
   std::promise<int> finished;
   impl->done = finished.get_future();
   struct fuse* f = impl->f;
@@ -146,6 +221,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
 Mount::~Mount() {
   Impl& m = *impl_;
   if (m.f == nullptr) return;
+  m.invalidator.reset();
   fuse_exit(m.f);
   // Detaches the mount; with nobody inside, the kernel ends the connection and every loop
   // thread's read returns.

@@ -422,5 +422,101 @@ TEST_F(FuseCli, NetworkHasVersionsStatsAndActive) {
   }
 }
 
+// A drive of the store with hello.txt (version 2) and then sub/ (version 3), made with the CLI
+// before the daemon starts; returns its key.
+std::string MakeOtherDrive(const std::string& root) {
+  const std::string created = ExpectSuccess(RunCli(root, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  EXPECT_NE(at, std::string::npos) << created;
+  if (at == std::string::npos) return "";
+  const std::string url = created.substr(at, 8 + 64);
+  ExpectSuccess(RunCli(root, {"put", url + "/hello.txt"}, "other drive\n"), {"put"});
+  ExpectSuccess(RunCli(root, {"mkdir", url + "/sub"}), {"mkdir"});
+  return url.substr(8);
+}
+
+// `ln -s` into Network/<key>[+version] in the root drive makes a mount of that drive there (the
+// mount record the reference reads); any other target stays a symlink.
+TEST_F(FuseCli, ASymlinkIntoNetworkBecomesAMountOfThatDrive) {
+  const std::string key = MakeOtherDrive(root_);
+  Start();
+  const std::string live = mnt_ + "/live";
+  // An absolute target, listed right after the link is made, by the same shell.
+  EXPECT_EQ(ShOk("ln -s " + mnt_ + "/Network/" + key + " " + live + " && ls " + live),
+            "hello.txt\nsub");
+  EXPECT_EQ(ReadText(live + "/hello.txt"), "other drive\n");
+  EXPECT_EQ(ShOk("stat -c %F " + live), "directory");
+  const auto readlink = Sh("readlink " + live);
+  EXPECT_NE(readlink.exit_code, 0) << "a mount is not a link: " << readlink.stdout_text;
+  EXPECT_EQ(ShOk("LC_ALL=C ls -F " + mnt_), "Network/\nlive/");
+  // A relative target naming a version: that checkout, read-only.
+  const std::string old = mnt_ + "/d/v2";
+  ShOk("mkdir " + mnt_ + "/d && ln -s ../Network/" + key + "+2 " + old);
+  EXPECT_EQ(ShOk("ls " + old), "hello.txt");
+  EXPECT_EQ(ShOk("stat -c %F " + old), "directory");
+  // Targets that are not a drive under Network stay symlinks.
+  ShOk("ln -s /tmp/elsewhere " + mnt_ + "/plain && ln -s " + mnt_ + "/Network/Stats " + mnt_ +
+       "/stats && ln -s Network/" + key + "/sub " + mnt_ + "/inner");
+  EXPECT_EQ(ShOk("readlink " + mnt_ + "/plain"), "/tmp/elsewhere");
+  EXPECT_EQ(ShOk("readlink " + mnt_ + "/stats"), mnt_ + "/Network/Stats");
+  EXPECT_EQ(ShOk("readlink " + mnt_ + "/inner"), "Network/" + key + "/sub");
+  // Made over a name that exists: EEXIST, as any symlink.
+  EXPECT_NE(Sh("ln -s -T " + mnt_ + "/Network/" + key + " " + live).stderr_text.find("File exists"),
+            std::string::npos);
+  const std::string root_url = "hyper://" + RootKey();
+  Stop();
+  // In the drive: mount records (what `hyperdrive mount` writes and the reference reads).
+  const std::string listing =
+      ExpectSuccess(RunCli(root_, {"ls", "-l", root_url + "/live"}), {"ls"});
+  EXPECT_NE(listing.find("hello.txt"), std::string::npos) << listing;
+  const std::string info = ExpectSuccess(RunCli(root_, {"info", root_url}), {"info"});
+  EXPECT_NE(info.find("mount:         /live -> hyper://" + key), std::string::npos) << info;
+  EXPECT_NE(info.find("mount:         /d/v2 -> hyper://" + key), std::string::npos) << info;
+  const std::string plain = ExpectSuccess(RunCli(root_, {"ls", "-l", root_url}), {"ls"});
+  EXPECT_NE(plain.find("plain -> /tmp/elsewhere"), std::string::npos) << plain;
+}
+
+// create, mount, unmount and info take paths under the mountpoint (relative ones against the
+// caller's directory), as the reference daemon's CLI; a path outside it is a clear error.
+TEST_F(FuseCli, CreateMountUnmountAndInfoTakePathsUnderTheMountpoint) {
+  const std::string key = MakeOtherDrive(root_);
+  Start();
+  const std::string cli = std::string(HYPERDRIVE_BINARY) + " --storage " + root_;
+  // create <path>: a new drive mounted there (not seeded here: --no-seed).
+  const std::string created = ShOk(cli + " create --no-seed " + mnt_ + "/mine");
+  ASSERT_EQ(created.rfind("hyper://", 0), 0u) << created;
+  const std::string mine = created.substr(8, 64);
+  EXPECT_NE(created.find("is mounted at " + mnt_ + "/mine"), std::string::npos) << created;
+  ShOk("echo hi > " + mnt_ + "/mine/a.txt");
+  // mount <path> <key> --version N: that checkout.
+  const std::string mounted = ShOk(cli + " mount " + mnt_ + "/other " + key + " --version 2");
+  EXPECT_NE(mounted.find("hyper://" + key + " (version 2) is mounted at " + mnt_ + "/other"),
+            std::string::npos)
+      << mounted;
+  EXPECT_EQ(ShOk("ls " + mnt_ + "/other"), "hello.txt");
+  // info of the mountpoint itself: the root drive, with its mounts. (info of a path inside a
+  // mounted drive hangs the daemon today: Host::Get, see docs/fuse.md.)
+  const std::string info = ShOk(cli + " info " + mnt_);
+  EXPECT_NE(info.find("url:           hyper://" + RootKey()), std::string::npos) << info;
+  EXPECT_NE(info.find("mounted at:    " + mnt_ + "\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("mount:         /other -> hyper://" + key), std::string::npos) << info;
+  EXPECT_NE(info.find("mount:         /mine -> hyper://" + mine), std::string::npos) << info;
+  // unmount <path>, relative to the caller's directory.
+  EXPECT_EQ(ShOk("cd " + mnt_ + " && " + cli + " unmount other"), "unmounted " + mnt_ + "/other");
+  EXPECT_EQ(ShOk("LC_ALL=C ls " + mnt_), "Network\nmine");
+  // Clear errors, and nothing changes.
+  auto outside = Sh(cli + " info " + tmp_.Sub("elsewhere"));
+  EXPECT_EQ(outside.exit_code, 1);
+  EXPECT_NE(outside.stderr_text.find("is not under the mountpoint of the root drive, " + mnt_),
+            std::string::npos)
+      << outside.stderr_text;
+  auto root_itself = Sh(cli + " unmount " + mnt_);
+  EXPECT_NE(root_itself.stderr_text.find("`hyperdrive stop` unmounts it"), std::string::npos)
+      << root_itself.stderr_text;
+  auto in_network = Sh(cli + " mount " + mnt_ + "/Network/" + key + "/x " + key);
+  EXPECT_NE(in_network.stderr_text.find("read-only"), std::string::npos) << in_network.stderr_text;
+  EXPECT_EQ(ShOk("LC_ALL=C ls " + mnt_), "Network\nmine");
+}
+
 }  // namespace
 }  // namespace hyper::cli
