@@ -19,6 +19,8 @@ struct DriveArgs {
   std::optional<uint64_t> start, end, version, from, to;
   bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
   bool dry_run = false, checksum = false;  // import
+  bool watch = false;                      // import: keep importing as the folder changes
+  bool follow = false;                     // export: keep exporting as the drive changes
   bool no_dedup = false;                   // import, put
   bool force = false;                      // tag
   std::string peer;     // export, cat, ls, stat: HOST:PORT to fetch from (net_commands.h)
