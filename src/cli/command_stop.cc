@@ -49,6 +49,7 @@ bool CommandStop::requested() const {
 Result<std::vector<bool>> CommandStop::Wait(const std::vector<int>& fds,
                                             std::optional<std::chrono::milliseconds> timeout) {
   std::vector<pollfd> polled;
+  polled.reserve(fds.size() + 1);
   for (int fd : fds) polled.push_back({fd, POLLIN, 0});
   polled.push_back({stop_fd_, POLLIN, 0});
   const int ms = timeout ? static_cast<int>(std::max<int64_t>(0, timeout->count())) : -1;

@@ -835,7 +835,7 @@ Result<ExportChangeCounts> ExportChanges(const drive::Drive& d, const std::strin
                      [&rel](const ExportItem& it) { return it.rel == rel; }) != written.end()) {
       continue;  // replaced in the same change: written below
     }
-    const std::string dest = dir + "/" + rel;
+    const std::string dest = Join(dir, rel);
     struct stat st;
     if (lstat(dest.c_str(), &st) != 0) continue;  // not here: nothing to remove
     // A folder that still holds files of its own is left (a file the drive never had).
