@@ -90,6 +90,11 @@ Status WatchImport(const std::string& storage, const std::string& dir_arg, const
       Say(s.ToString() + " (tried again at the next change)");
     }
   }
+  if (stopped(first)) {
+    Say("stopped during the first import: " + target +
+        " holds part of the folder (import it again to finish)");
+    return Status::Ok();
+  }
   Say("stopped watching " + dir_arg + ": " + target +
       " holds what the folder held at the last import");
   return Status::Ok();
@@ -208,6 +213,14 @@ Status FollowExport(const std::string& storage, const std::string& url, const st
       return FollowPeersLive(storage, parsed, shown, dir, version, peers, stop);
     }
     Say("warning: with --offline and no --peer, no new version of this replica can arrive");
+  } else if (service::Host* host = ScopedDaemonHost::Current();
+             host != nullptr && !od.head->writable()) {
+    auto config = host->NetworkConfigOf(parsed.key);
+    if (!config || !config->lookup) {
+      Say("warning: the daemon does not look this drive up on the network: new versions arrive "
+          "from its peers once it does (`hyperdrive seed " +
+          FormatUrl(parsed.key) + "`)");
+    }
   } else if (ScopedDaemonHost::Current() == nullptr) {
     Say("warning: no daemon runs on the store, and other commands cannot write this drive while "
         "this export holds the store: start one (`hyperdrive start`) to follow their writes");
