@@ -134,6 +134,8 @@ TEST_F(LiveTransferCli, WatchImportThroughTheDaemonStreamsAndStopsOnCtrlC) {
 }
 
 TEST_F(LiveTransferCli, WatchImportRefusesDryRunAndAMissingFolder) {
+  EXPECT_NE(Ok({"import", "--help"}).find("--watch"), std::string::npos);
+  EXPECT_NE(Ok({"export", "--help"}).find("--follow"), std::string::npos);
   const std::string src = tmp_.Sub("src");
   fs::create_directories(src);
   auto dry = Run({"import", src, "--watch", "--dry-run"});
