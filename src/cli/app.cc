@@ -105,7 +105,9 @@ int RunCommandLine(const std::vector<std::string>& args) {
       // put without a file (or with -) reads stdin: the client sends it along.
       const bool reads_stdin =
           name == "put" && (drive_args.other.empty() || drive_args.other == "-");
-      return ForwardCommand(*daemon, root, args, reads_stdin);
+      const bool runs_until_stopped =
+          (name == "import" && drive_args.watch) || (name == "export" && drive_args.follow);
+      return ForwardCommand(*daemon, root, args, reads_stdin, runs_until_stopped);
     }
     status = daemon ? Status::Busy("a daemon runs on " + root + " (pid " +
                                    std::to_string(daemon->pid) + ") and holds the store: `" + name +

@@ -19,6 +19,10 @@ struct ConsoleSpec {
   std::string cwd;
   // Set when the client went away (Ctrl-C): the command stops at its next check.
   const std::atomic<bool>* cancelled = nullptr;
+  // Set when the client asked a command that runs until stopped to stop (its Ctrl-C).
+  const std::atomic<bool>* interrupted = nullptr;
+  // Readable once `cancelled` or `interrupted` is set (-1: none, this process's own console).
+  int stop_fd = -1;
 };
 
 class Console {
@@ -36,6 +40,9 @@ class Console {
   // `path` as this process must open it: made absolute against the client's working directory.
   std::string Path(const std::string& path) const;
   bool cancelled() const { return spec_.cancelled != nullptr && spec_.cancelled->load(); }
+  bool interrupted() const { return spec_.interrupted != nullptr && spec_.interrupted->load(); }
+  // See ConsoleSpec::stop_fd.
+  int stop_fd() const { return spec_.stop_fd; }
 
   // Flushes out(); false when something written to it was lost.
   bool FlushOut();

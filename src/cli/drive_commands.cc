@@ -15,6 +15,7 @@
 #include "daemon_seed.h"
 #include "display_names.h"
 #include "file_stream.h"
+#include "live_transfer.h"
 #include "mount_paths.h"
 #include "net_commands.h"
 #include "number_options.h"
@@ -867,17 +868,36 @@ void AddDriveCommands(CLI::App& app, const std::string& storage, DriveArgs& a, A
   imp->add_flag("--no-dedup", a.no_dedup,
                 "Append every file's content, even when the drive already holds the same bytes "
                 "(by default such a file points at the blocks it has: docs/dedup.md)");
+  imp->add_flag("--watch", a.watch,
+                "After the import, keep watching the folder (inotify) and import each burst of "
+                "changes (new, changed and removed entries) once it settles, printing a summary "
+                "line each time, until Ctrl-C (exit 0; an import in progress stops between two "
+                "files). With a daemon running, the daemon imports and Ctrl-C stops it there");
   imp->callback(set([&storage, &a] {
-    return ImportFolder(storage, a.other, a.url, ImportOptions{a.dry_run, a.checksum, a.no_dedup});
+    ImportOptions options;
+    options.dry_run = a.dry_run;
+    options.checksum = a.checksum;
+    options.no_dedup = a.no_dedup;
+    if (a.watch) return WatchImport(storage, a.other, a.url, options);
+    return ImportFolder(storage, a.other, a.url, options);
   }));
 
   auto exp =
       app.add_subcommand("export", "Copy a drive (or a folder of it, at any version) to a folder");
   exp->add_option("url", a.url, url_help)->required();
   exp->add_option("dir", a.other, "The destination folder (default: ./<key>)");
+  exp->add_flag("--follow", a.follow,
+                "After the export, follow the drive: write what is added or changed (atomically: "
+                "a temporary file renamed into place) and remove what is removed, at each new "
+                "version, until Ctrl-C (exit 0). New versions come from other commands and "
+                "clients of a running daemon, or from peers: when the daemon has the drive on the "
+                "network (`hyperdrive seed URL`), or, without a daemon, for a drive written "
+                "elsewhere, from --peer or the peers found by its key. The URL names no version");
   peer_options(exp);
-  exp->callback(set(with_peer(PeerFetch::For::kExport,
-                              [&storage, &a] { return ExportDrive(storage, a.url, a.other); })));
+  exp->callback(set(with_peer(PeerFetch::For::kExport, [&storage, &a] {
+    if (a.follow) return FollowExport(storage, a.url, a.other, {a.peer, a.discovery, a.timeout});
+    return ExportDrive(storage, a.url, a.other);
+  })));
 
   auto ls = app.add_subcommand("ls", "List a directory");
   ls->add_option("url", a.url, url_help)->required();

@@ -20,6 +20,8 @@ struct DriveArgs {
   std::optional<uint64_t> start, end, version, from, to;
   bool json = false, long_format = false, recursive = false, parents = false, symbolic = false;
   bool dry_run = false, checksum = false;  // import
+  bool watch = false;                      // import: keep importing as the folder changes
+  bool follow = false;                     // export: keep exporting as the drive changes
   bool no_dedup = false;                   // import, put
   bool force = false;                      // tag
   bool seed = false, no_seed = false;      // mount <path>, create <path>

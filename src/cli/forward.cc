@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -56,7 +57,7 @@ std::optional<RunningDaemon> FindRunningDaemon(const std::string& root) {
 }
 
 int ForwardCommand(const RunningDaemon& d, const std::string& root,
-                   const std::vector<std::string>& args, bool send_stdin) {
+                   const std::vector<std::string>& args, bool send_stdin, bool runs_until_stopped) {
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "hyperdrive: %s\n", message.c_str());
     return 1;
@@ -71,12 +72,23 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
   grpc::ClientContext ctx;
   ctx.AddMetadata("token", d.token);
   std::atomic<bool> interrupted{false};
+  auto stream = stub->Run(&ctx);
+  // The stream's writes (the first message, stdin, the stop request) one at a time; none after
+  // the call is over.
+  std::mutex write_mu;
+  bool call_over = false;
   StopSignal stop;
   stop.OnStop([&] {
+    if (runs_until_stopped) {
+      std::lock_guard lock(write_mu);
+      if (call_over) return;
+      CommandInput m;
+      m.set_interrupt(true);
+      if (stream->Write(m)) return;  // the command stops and says so; we read on
+    }
     interrupted = true;
     ctx.TryCancel();
   });
-  auto stream = stub->Run(&ctx);
 
   CommandInput first;
   first.add_argv("hyperdrive");
@@ -86,15 +98,20 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
   first.set_stdout_is_terminal(::isatty(STDOUT_FILENO) == 1);
   first.set_stderr_is_terminal(::isatty(STDERR_FILENO) == 1);
   first.set_stdin_end(!send_stdin);
-  bool sent = stream->Write(first);
-  if (sent && !send_stdin) sent = stream->WritesDone();
+  bool sent = false;
+  {
+    std::lock_guard lock(write_mu);
+    sent = stream->Write(first);
+    // A command that runs until stopped keeps the stream open for the stop request.
+    if (sent && !send_stdin && !runs_until_stopped) sent = stream->WritesDone();
+  }
 
   // stdin, for a command that reads it, until its end or until the command is over.
   int wake[2] = {-1, -1};
   std::thread input;
   if (sent && send_stdin) {
     if (::pipe2(wake, O_CLOEXEC) != 0) return fail("pipe: " + std::string(std::strerror(errno)));
-    input = std::thread([&stream, &wake] {
+    input = std::thread([&stream, &wake, &write_mu] {
       std::string chunk(kStdinChunk, '\0');
       while (true) {
         pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {wake[0], POLLIN, 0}};
@@ -110,10 +127,12 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
           // The end (or an error reading it: the daemon's put sees a short stdin and the
           // client says why below... a read error ends stdin as the local put would fail).
           m.set_stdin_end(true);
+          std::lock_guard lock(write_mu);
           if (stream->Write(m)) (void)stream->WritesDone();
           return;
         }
         m.set_stdin_data(chunk.data(), static_cast<size_t>(n));
+        std::lock_guard lock(write_mu);
         if (!stream->Write(m)) return;
       }
     });
@@ -144,6 +163,10 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
     input.join();
     ::close(wake[0]);
     ::close(wake[1]);
+  }
+  {
+    std::lock_guard lock(write_mu);
+    call_over = true;
   }
   if (exit_code && !output_lost) {
     // The daemon is done with the call: ours ends now (nothing more is read or sent).
@@ -179,6 +202,8 @@ int RunForwardedCommand(service::Host& host, const daemon::CommandIo& io) {
   spec.err_tty = io.err_tty;
   spec.cwd = io.cwd;
   spec.cancelled = io.cancelled;
+  spec.interrupted = io.interrupted;
+  spec.stop_fd = io.stop_fd;
   Console console(spec);
   ScopedConsole scoped_console(console);
   std::optional<DaemonMount> mount;

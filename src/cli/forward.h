@@ -30,9 +30,13 @@ std::optional<RunningDaemon> FindRunningDaemon(const std::string& root);
 // sending this process's stdin along when `send_stdin`, and writes what it prints to stdout
 // and stderr. Returns the command's exit status. Ctrl-C (SIGINT, SIGTERM) cancels the command
 // in the daemon and then ends this process by that signal, as it would end a local command;
-// a daemon that dies meanwhile is an error (exit 1), never a wait.
+// a daemon that dies meanwhile is an error (exit 1), never a wait. A command that runs until
+// stopped (`runs_until_stopped`: import --watch, export --follow) is instead asked to stop on
+// the first signal, and its last output and exit code come back as from a local run; a second
+// signal ends this process at once (and the command with the call).
 int ForwardCommand(const RunningDaemon& daemon, const std::string& root,
-                   const std::vector<std::string>& args, bool send_stdin);
+                   const std::vector<std::string>& args, bool send_stdin,
+                   bool runs_until_stopped = false);
 
 // The daemon's side (DaemonOptions::run_command): runs the command against `host` with the
 // client's descriptors; returns its exit status.

@@ -202,9 +202,6 @@ Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
   return report;
 }
 
-namespace {
-
-// Whether the content of every file that changed since `since` is local.
 bool ContentLocal(const drive::Drive& d, uint64_t since) {
   const auto& content = d.content_feed();
   if (!content) return false;
@@ -217,6 +214,8 @@ bool ContentLocal(const drive::Drive& d, uint64_t since) {
   }
   return true;
 }
+
+namespace {
 
 // Keeps a connection to one peer while a command follows it live: when the connection is gone,
 // says so on stderr and dials again after 1 s, then 2, 4, ... up to 30 s between attempts

@@ -14,6 +14,7 @@
 #include "core_commands.h"
 #include "discovery.h"
 #include "hyper/corestore/corestore.h"
+#include "hyper/drive/drive.h"
 
 namespace hyper::cli {
 
@@ -64,6 +65,10 @@ struct PeerRepairReport {
 Result<PeerRepairReport> RepairFromPeer(const std::shared_ptr<core::Feed>& feed,
                                         corestore::Corestore& store, const std::string& peer,
                                         double timeout);
+
+// Whether the content of every file that changed in `d` since version `since` is local (a
+// version that arrived from peers is read once it is).
+bool ContentLocal(const drive::Drive& d, uint64_t since);
 
 struct NetArgs {
   std::string url;                // sync

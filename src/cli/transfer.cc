@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -271,6 +272,11 @@ class Importer {
       // The client of a forwarded import went away (Ctrl-C): stop between files, as the
       // signal stops a local import.
       if (Console::Current().cancelled()) return Status::Cancelled("interrupted");
+      if (options_.stop && options_.stop()) {
+        // Stopped: every file read so far goes in whole, the rest waits for the next import.
+        if (!options_.dry_run) RETURN_IF_ERROR(pending_.Flush(*d_));
+        return Status::Cancelled("stopped before the folder was all imported");
+      }
       std::string path = Join(base_, e.rel);
       wanted_.insert(path);
       RETURN_IF_ERROR(ImportEntry(e, path));
@@ -598,7 +604,7 @@ std::string AncestorIn(const std::string& rel, const std::set<std::string>& set)
 }  // namespace
 
 Status ImportFolder(const std::string& storage, const std::string& dir_arg, const std::string& url,
-                    const ImportOptions& options) {
+                    const ImportOptions& options, ImportOutcome* outcome) {
   // Relative to the working directory of the client when the daemon runs this (forward.h).
   const std::string dir = Console::Current().Path(dir_arg);
   struct stat root_st;
@@ -612,6 +618,7 @@ Status ImportFolder(const std::string& storage, const std::string& dir_arg, cons
   }
   for (const auto& r : refused)
     Warn("cannot import " + MessageName(r.rel) + ": " + r.why + "; skipped");
+  if (outcome) outcome->refused = !refused.empty();
   Status refusals = refused.empty()
                         ? Status::Ok()
                         : Status::InvalidArgument(std::to_string(refused.size()) +
@@ -641,18 +648,21 @@ Status ImportFolder(const std::string& storage, const std::string& dir_arg, cons
     d = od.head;
     base = od.path;
   }
+  if (outcome) outcome->url = FormatUrl(d->key());
   Importer importer(d, created, dir, base, options, local);
   RETURN_IF_ERROR(importer.Run());
   Warn(importer.counts().Summary(options.dry_run));
-  if (!options.dry_run) RETURN_IF_ERROR(PrintLine(FormatUrl(d->key())));
+  if (!options.dry_run && options.print_url) RETURN_IF_ERROR(PrintLine(FormatUrl(d->key())));
   RETURN_IF_ERROR(session->Close());
   return refusals;
 }
 
-Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir_arg) {
+Status ExportDrive(const std::string& storage, const std::string& url, const std::string& dir_arg,
+                   uint64_t* exported_version) {
   ASSIGN_OR_RETURN(auto session, Session::Open(ResolveStorageRoot(storage), Access::kRead));
   ASSIGN_OR_RETURN(OpenedDrive od, session->OpenUrl(url));
   drive::Drive& d = od.drive();
+  if (exported_version) *exported_version = d.version();
   const std::string shown = dir_arg.empty() ? ToHex(d.key()) : dir_arg;  // as the user named it
   std::string dir = Console::Current().Path(shown);
   ASSIGN_OR_RETURN(drive::Stat top, d.GetStat(od.path));
@@ -784,6 +794,93 @@ Status ExportDrive(const std::string& storage, const std::string& url, const std
                            " entries were not exported (named above); the others were");
   }
   return Status::Ok();
+}
+
+Result<ExportChangeCounts> ExportChanges(const drive::Drive& d, const std::string& prefix,
+                                         uint64_t since, const std::string& dir) {
+  ASSIGN_OR_RETURN(auto diff, d.Diff(since, prefix));
+  // The trie key of `prefix` ("" for the root) and what lies below it.
+  std::string below = prefix.substr(prefix.find_first_not_of('/') == std::string::npos
+                                        ? prefix.size()
+                                        : prefix.find_first_not_of('/'));
+  while (!below.empty() && below.back() == '/') below.pop_back();
+  if (!below.empty()) below += "/";
+  ExportChangeCounts counts;
+  auto skip = [&counts](const std::string& rel, const Status& why) {
+    counts.skipped++;
+    Warn("skipped " + MessageName(rel) + ": " + why.ToString());
+  };
+  std::vector<std::string> removed;
+  std::vector<ExportItem> written;
+  for (auto& e : diff) {
+    if (e.name.compare(0, below.size(), below) != 0 || e.name.size() == below.size()) continue;
+    auto rel = SafeRelative(e.name.substr(below.size()));
+    if (!rel.ok()) {
+      skip(e.name, rel.status());
+      continue;
+    }
+    if (e.type == drive::DiffEntry::Type::kDel || e.type == drive::DiffEntry::Type::kUnmount) {
+      removed.push_back(*rel);
+    } else if (e.type == drive::DiffEntry::Type::kMount) {
+      Warn("not following the drive mounted at " + MessageName(*rel) +
+           " (export it by its own URL)");
+    } else if (e.value) {
+      written.push_back({*rel, "/" + e.name, *e.value});
+    }
+  }
+  // Deepest first, so that a folder is empty when its turn comes.
+  std::sort(removed.begin(), removed.end(), std::greater<>());
+  for (const auto& rel : removed) {
+    if (std::find_if(written.begin(), written.end(),
+                     [&rel](const ExportItem& it) { return it.rel == rel; }) != written.end()) {
+      continue;  // replaced in the same change: written below
+    }
+    const std::string dest = Join(dir, rel);
+    struct stat st;
+    if (lstat(dest.c_str(), &st) != 0) continue;  // not here: nothing to remove
+    // A folder that still holds files of its own is left (a file the drive never had).
+    if (S_ISDIR(st.st_mode) ? rmdir(dest.c_str()) != 0 && errno != ENOTEMPTY
+                            : unlink(dest.c_str()) != 0) {
+      skip(rel, Status::FromErrno(errno, "removing " + dest));
+      continue;
+    }
+    counts.removed++;
+  }
+  // Parents first; symlinks last (as ExportDrive).
+  std::sort(written.begin(), written.end(), [](const ExportItem& a, const ExportItem& b) {
+    if (a.stat.IsSymlink() != b.stat.IsSymlink()) return b.stat.IsSymlink();
+    return a.rel < b.rel;
+  });
+  uint64_t total = 0;
+  for (const auto& it : written) {
+    if (it.stat.IsFile()) total += it.stat.size;
+  }
+  Progress progress("exporting", total, written.size());
+  uint64_t done_bytes = 0, done_files = 0;
+  for (const auto& it : written) {
+    const std::string dest = dir + "/" + it.rel;
+    std::string parent;
+    Status s = MakeParents(dir, it.rel, &parent);
+    if (s.ok()) {
+      if (it.stat.IsDirectory()) {
+        s = ExportDirectory(dest);
+      } else if (it.stat.IsSymlink()) {
+        s = ExportSymlink(it.stat, dest);
+      } else {
+        s = ExportFile(d, it.src, it.stat, dest, progress, done_bytes, done_files);
+      }
+    }
+    progress.Update(done_bytes, ++done_files);
+    if (!s.ok()) {
+      if (StopsTheExport(s)) return s;
+      progress.Finish();
+      skip(it.rel, s);
+      continue;
+    }
+    counts.written++;
+  }
+  progress.Finish();
+  return counts;
 }
 
 }  // namespace hyper::cli

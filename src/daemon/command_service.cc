@@ -88,15 +88,23 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
                 std::to_string(kMaxCommandBytes) + " bytes in all"};
   }
 
-  Fd in_r, in_w, out_r, out_w, err_r, err_w, wake_r, wake_w;
+  Fd in_r, in_w, out_r, out_w, err_r, err_w, wake_r, wake_w, stop_r, stop_w;
   if (!MakePipe(in_r, in_w) || !MakePipe(out_r, out_w) || !MakePipe(err_r, err_w) ||
-      !MakePipe(wake_r, wake_w)) {
+      !MakePipe(wake_r, wake_w) || !MakePipe(stop_r, stop_w)) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, "no pipes left for the command"};
   }
   // A stdout pipe as large as a chunk: a cat sends 1 MiB messages, not the default 64 KiB
   // (best effort: a smaller pipe only means smaller messages).
   (void)::fcntl(out_r.get(), F_SETPIPE_SZ, static_cast<int>(kChunkBytes));
   std::atomic<bool> cancelled{false};
+  std::atomic<bool> interrupted{false};
+  // Wakes a command that waits for events: one byte, never read, keeps stop_r readable.
+  std::atomic<bool> stop_said{false};
+  auto say_stop = [&] {
+    if (stop_said.exchange(true)) return;
+    const char one = 1;
+    (void)!::write(stop_w.get(), &one, 1);
+  };
   CommandIo io;
   io.argv.assign(first.argv().begin(), first.argv().end());
   io.cwd = first.cwd();
@@ -107,6 +115,8 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
   io.out_tty = first.stdout_is_terminal();
   io.err_tty = first.stderr_is_terminal();
   io.cancelled = &cancelled;
+  io.interrupted = &interrupted;
+  io.stop_fd = stop_r.get();
   io.remember_network = remember_network_;
   io.mountpoint = mountpoint_;
   io.root_drive = root_drive_;
@@ -126,12 +136,17 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
     auto feed = [&](const CommandInput& m) {
       if (feeding && !m.stdin_data().empty()) feeding = WriteAll(in_w.get(), m.stdin_data());
       if (m.stdin_end()) in_w.Close();
+      if (m.interrupt()) {
+        interrupted = true;
+        say_stop();
+      }
     };
     feed(first);
     CommandInput m;
     while (stream->Read(&m)) feed(m);
     if (ctx->IsCancelled()) {
       cancelled = true;  // before the EOF below: a command that reads it checks this
+      say_stop();
       const char one = 1;
       (void)!::write(wake_w.get(), &one, 1);
     }
@@ -168,6 +183,7 @@ grpc::Status CommandService::Run(grpc::ServerContext* ctx,
   if (client_gone) {
     // The command stops: at its next check of `cancelled`, or its next write (EPIPE).
     cancelled = true;
+    say_stop();
     out_r.Close();
     err_r.Close();
   }

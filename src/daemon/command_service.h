@@ -25,6 +25,11 @@ struct CommandIo {
   bool in_tty = false, out_tty = false, err_tty = false;
   // Set when the client went away (Ctrl-C, or its process died).
   const std::atomic<bool>* cancelled = nullptr;
+  // Set when the client asked a command that runs until stopped to stop (CommandInput.interrupt).
+  const std::atomic<bool>* interrupted = nullptr;
+  // Readable (and stays so) once `cancelled` or `interrupted` is set: a command that waits for
+  // events waits on it too (not to be read or closed by the command).
+  int stop_fd = -1;
   // Records (or forgets, with nullopt) a drive's network configuration in the daemon's state,
   // so that it is applied again at the next start; Host::ConfigureNetwork applies it now.
   std::function<Status(const crypto::PublicKey&, const std::optional<service::NetworkConfig>&)>
