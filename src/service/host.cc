@@ -253,7 +253,7 @@ Result<std::shared_ptr<HostedDrive>> Host::Get(const std::optional<crypto::Publi
   }
   // One opening at a time: two replications of one drive would share its feeds, and the one
   // that lost the race would take them out of the replicator when it went.
-  std::lock_guard<std::mutex> opening(open_mu_);
+  std::unique_lock<std::mutex> opening(open_mu_);
   std::unique_lock<std::mutex> lock(mu_);
   if (auto it = drives_.find(*key); it != drives_.end()) {
     if (auto held = it->second.lock()) return held;
@@ -271,11 +271,19 @@ Result<std::shared_ptr<HostedDrive>> Host::Get(const std::optional<crypto::Publi
   }
   std::shared_ptr<HostedDrive> hosted(new HostedDrive(*this, *key, std::move(d)));
   bool read_only = false;
+  Status started;
   {
     std::lock_guard<std::mutex> dl(hosted->mu_);
     read_only = !hosted->drive_ || !hosted->drive_->writable();
     // Replicate it from now on: a drive read here fetches what it lacks from the peers.
-    RETURN_IF_ERROR(hosted->StartReplication(/*sparse=*/true));
+    started = hosted->StartReplication(/*sparse=*/true);
+  }
+  if (!started.ok()) {
+    // The drive's end takes open_mu_: drop it after the lock, never under it (a self-deadlock
+    // that hung the whole daemon).
+    opening.unlock();
+    hosted.reset();
+    return started;
   }
   lock.lock();
   drives_[*key] = hosted;
