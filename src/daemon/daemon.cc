@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,6 +276,9 @@ struct Daemon::Impl {
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
+  // Fewer malloc arenas than glibc's default (8 per core): each keeps its own free fragments,
+  // and the daemon's threads are many (gRPC's, the executor's, FUSE's) but mostly idle.
+  ::mallopt(M_ARENA_MAX, 4);
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   Impl& d = *impl;
@@ -420,7 +424,15 @@ Daemon::~Daemon() {
 
 void Daemon::Wait() {
   std::unique_lock<std::mutex> lock(impl_->stop_mu);
-  impl_->stop_cv.wait(lock, [&] { return impl_->stop; });
+  // Once a minute, the allocator gives its free pages back to the kernel. A heap profile of the
+  // soak (bench/daemon_soak.sh --heaptrack) found the heap itself bounded (a 25 MB peak, nothing
+  // leaked) while the anonymous RSS kept growing past 50 MiB: freed memory scattered over
+  // glibc's per-thread arenas (gRPC's threads, the executor's), which glibc keeps unless trimmed.
+  while (!impl_->stop_cv.wait_for(lock, std::chrono::seconds(60), [&] { return impl_->stop; })) {
+    lock.unlock();
+    ::malloc_trim(0);
+    lock.lock();
+  }
 }
 
 void Daemon::Shutdown() {
