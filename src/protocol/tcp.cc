@@ -108,6 +108,9 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     PeerOptions options;
     std::unique_ptr<FeedReplicator> rep;
     uint64_t listener = 0;
+    // AddFeed calls not yet matched by a RemoveFeed: a drive replicated on its own and followed
+    // as a mount of another drive adds its feeds twice.
+    int adds = 1;
     // hypertrie's get extension: answers being computed on the store thread, blocks named by
     // answers and not yet here (shared with their Want callbacks), counters.
     size_t trie_gets_active = 0;
@@ -779,6 +782,11 @@ Replicator::~Replicator() {
 Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
   Impl& d = *impl_;
   Status s = d.Run([&]() -> Status {
+    if (Impl::FeedEntry* held = d.Find(feed); held != nullptr && !held->owned) {
+      // Already replicated for another user: shared, with the options it was first added with.
+      held->adds++;
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(Impl::FeedEntry * e, d.AddEntry(feed, options, nullptr));
     d.ListenForAppends(*e);
     d.FlushAll();
@@ -843,10 +851,12 @@ Status Replicator::AddFeed(core::Feed* feed, PeerOptions options) {
 
 Status Replicator::RemoveFeed(core::Feed* feed) {
   Impl& d = *impl_;
-  feed->SetBlockFetcher(nullptr);
+  bool last = false;
   Status s = d.Run([&]() -> Status {
     for (size_t i = 0; i < d.feeds.size(); i++) {
       if (d.feeds[i]->feed == feed) {
+        if (--d.feeds[i]->adds > 0) return Status::Ok();  // still replicated for another user
+        last = true;
         d.EraseEntry(i);
         d.FlushAll();
         return Status::Ok();
@@ -854,8 +864,10 @@ Status Replicator::RemoveFeed(core::Feed* feed) {
     }
     return Status::NotFound("feed is not replicated");
   });
+  if (!last) return s;
+  feed->SetBlockFetcher(nullptr);
   // No store into the feed may run once we return (the caller may close it).
-  if (s.ok()) d.executor.WaitIdle(feed);
+  d.executor.WaitIdle(feed);
   return s;
 }
 

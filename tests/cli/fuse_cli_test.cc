@@ -488,14 +488,24 @@ TEST_F(FuseCli, CreateMountUnmountAndInfoTakePathsUnderTheMountpoint) {
   const std::string mine = created.substr(8, 64);
   EXPECT_NE(created.find("is mounted at " + mnt_ + "/mine"), std::string::npos) << created;
   ShOk("echo hi > " + mnt_ + "/mine/a.txt");
+  // info <path> of a file inside it: that drive, and where it is mounted (the daemon opens the
+  // drive its root drive's replication already follows as a mount: the feeds are shared).
+  const std::string inside = ShOk("cd " + mnt_ + "/mine && " + cli + " info a.txt");
+  EXPECT_NE(inside.find("url:           hyper://" + mine), std::string::npos) << inside;
+  EXPECT_NE(inside.find("mounted at:    " + mnt_ + "/mine"), std::string::npos) << inside;
+  EXPECT_NE(ShOk(cli + " ls hyper://" + mine).find("a.txt"), std::string::npos);
   // mount <path> <key> --version N: that checkout.
   const std::string mounted = ShOk(cli + " mount " + mnt_ + "/other " + key + " --version 2");
   EXPECT_NE(mounted.find("hyper://" + key + " (version 2) is mounted at " + mnt_ + "/other"),
             std::string::npos)
       << mounted;
   EXPECT_EQ(ShOk("ls " + mnt_ + "/other"), "hello.txt");
-  // info of the mountpoint itself: the root drive, with its mounts. (info of a path inside a
-  // mounted drive hangs the daemon today: Host::Get, see docs/fuse.md.)
+  const auto other = nlohmann::json::parse(ShOk(cli + " info --json " + mnt_ + "/other"));
+  EXPECT_EQ(other["key"], key) << other.dump();
+  EXPECT_EQ(other["version"], 2) << other.dump();
+  EXPECT_EQ(other["isMount"], true) << other.dump();
+  EXPECT_EQ(other["mountpoint"], mnt_ + "/other") << other.dump();
+  // info of the mountpoint itself: the root drive, with its mounts.
   const std::string info = ShOk(cli + " info " + mnt_);
   EXPECT_NE(info.find("url:           hyper://" + RootKey()), std::string::npos) << info;
   EXPECT_NE(info.find("mounted at:    " + mnt_ + "\n"), std::string::npos) << info;
