@@ -398,6 +398,7 @@ Status Filesystem::CheckNewEntry(const std::string& path) {
 
 int Filesystem::Getattr(const char* path, struct stat* st, uint64_t fh) {
   HYPER_FUSE_GATE();
+  if (path == nullptr && fh == 0) return -ENOENT;  // libfuse names the file one way or the other
   if (auto& answer = PendingLinkAnswer(); answer && path != nullptr && answer->path == path) {
     drive::Stat link;
     link.mode = drive::kModeSymlink | 0777;
