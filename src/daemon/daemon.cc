@@ -15,6 +15,7 @@
 
 #include "downloads.h"
 #include "drive_service.h"
+#include "fuse_service.h"
 #include "gateway_source.h"
 #include "hyper/corestore/storage_root.h"
 #include "hyper/daemon/state_db.h"
@@ -338,7 +339,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   d.drive_service =
       std::make_unique<DriveService>(*d.host, d.sessions, d.downloads, d.token, d.Hooks());
   d.peers_service = std::make_unique<PeersService>(*d.host, d.token);
-  d.fuse_service = std::make_unique<FuseService>(d.token);
   d.peersockets_service = std::make_unique<PeersocketsService>(*d.host, *d.peers_service, d.token);
   d.debug_service = std::make_unique<DebugService>(d.token);
   d.hypercore_service = std::make_unique<HypercoreService>(d.token);
@@ -350,8 +350,18 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
           return self->RememberNetwork(key, c);
         });
   }
-  if (d.mount && d.root_drive)
+  {
+    Impl* self = impl.get();
+    d.fuse_service = std::make_unique<FuseService>(
+        *d.host, d.token,
+        [self](const crypto::PublicKey& key, const std::optional<service::NetworkConfig>& c) {
+          return self->RememberNetwork(key, c);
+        });
+  }
+  if (d.mount && d.root_drive) {
     d.command_service->SetRootMount(d.mount->mountpoint(), *d.root_drive);
+    d.fuse_service->SetRootMount(d.mount->mountpoint(), *d.root_drive);
+  }
   // A forwarded command writes to pipes whose reader (the client's stream) may go: that is an
   // EPIPE for the command, never a signal that ends the daemon.
   std::signal(SIGPIPE, SIG_IGN);

@@ -12,9 +12,6 @@ grpc::Status Unsupported(const grpc::ServerContext& ctx, const std::string& toke
   return {grpc::StatusCode::UNIMPLEMENTED, why};
 }
 
-constexpr char kNoFuse[] =
-    "this daemon has no FUSE layer yet: drives are reached through the "
-    "Drive service (and `hyperdrive` commands)";
 constexpr char kNoRepl[] = "this daemon has no debugging REPL (the reference's was JavaScript)";
 constexpr char kNoHypercore[] =
     "the Hypercore service is not served (hyperdrive-schemas 1.11 "
@@ -22,18 +19,6 @@ constexpr char kNoHypercore[] =
 
 }  // namespace
 
-grpc::Status FuseService::mount(grpc::ServerContext* ctx, const rpc::MountRequest*,
-                                rpc::MountResponse*) {
-  return Unsupported(*ctx, token_, kNoFuse);
-}
-grpc::Status FuseService::unmount(grpc::ServerContext* ctx, const rpc::UnmountRequest*,
-                                  rpc::UnmountResponse*) {
-  return Unsupported(*ctx, token_, kNoFuse);
-}
-grpc::Status FuseService::info(grpc::ServerContext* ctx, const rpc::InfoRequest*,
-                               rpc::InfoResponse*) {
-  return Unsupported(*ctx, token_, kNoFuse);
-}
 grpc::Status DebugService::repl(grpc::ServerContext* ctx,
                                 grpc::ServerReaderWriter<rpc::ReplMessage, rpc::ReplMessage>*) {
   return Unsupported(*ctx, token_, kNoRepl);

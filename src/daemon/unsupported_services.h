@@ -1,5 +1,6 @@
-// The services of the API that this daemon does not serve yet (the FUSE mounts of issue 17,
-// the Hypercore service) and the reference's debugging REPL (JavaScript, never
+// The services of the API that this daemon does not serve: the Hypercore service (its schema
+// gives append and getBlocks no session id, so a call cannot say which core it means; the
+// reference never served it either) and the reference's debugging REPL (JavaScript, never
 // ours). Each rpc checks the token like every other, then answers UNIMPLEMENTED with why:
 // a caller with a wrong token learns nothing, and one with the right token a clear reason.
 #pragma once
@@ -9,20 +10,6 @@
 #include "daemon/rpc/services.grpc.pb.h"
 
 namespace hyper::daemon {
-
-class FuseService final : public ::Fuse::Service {
- public:
-  explicit FuseService(std::string token) : token_(std::move(token)) {}
-  grpc::Status mount(grpc::ServerContext* ctx, const rpc::MountRequest* req,
-                     rpc::MountResponse* rsp) override;
-  grpc::Status unmount(grpc::ServerContext* ctx, const rpc::UnmountRequest* req,
-                       rpc::UnmountResponse* rsp) override;
-  grpc::Status info(grpc::ServerContext* ctx, const rpc::InfoRequest* req,
-                    rpc::InfoResponse* rsp) override;
-
- private:
-  const std::string token_;
-};
 
 class DebugService final : public ::Debug::Service {
  public:

@@ -528,5 +528,53 @@ TEST_F(FuseCli, CreateMountUnmountAndInfoTakePathsUnderTheMountpoint) {
   EXPECT_EQ(ShOk("LC_ALL=C ls " + mnt_), "Network\nmine");
 }
 
+// The reference's own Node client drives the Fuse service (`client.fuse`): mounts by path under
+// the mountpoint, files through the kernel mount, info, unmount, and what it refuses.
+TEST_F(FuseCli, TheNodeClientMountsUnmountsAndDescribesPaths) {
+  Start();
+  auto run = hyper::testing::RunNode(
+      "daemon_client",
+      {nlohmann::json({{"scenario", "fuse"}, {"storage", root_}, {"mnt", mnt_}}).dump()});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  const nlohmann::json& out = *run;
+  const std::string root_key = RootKey();
+  EXPECT_EQ(
+      out["rootInfo"],
+      nlohmann::json({{"key", root_key}, {"mountPath", ""}, {"writable", true}, {"path", ""}}));
+  // A new writable drive, mounted where asked; a file written through the kernel is in it.
+  const std::string made = out["createdKey"];
+  EXPECT_EQ(made.size(), 64u);
+  EXPECT_NE(made, root_key);
+  EXPECT_EQ(out["createdPath"], mnt_ + "/made");
+  EXPECT_EQ(out["createdWritable"], true);
+  EXPECT_EQ(out["madeRead"], "hello through fuse");
+  EXPECT_EQ(out["madeInfo"], nlohmann::json({{"key", made},
+                                             {"mountPath", "sub/hello.txt"},
+                                             {"writable", true},
+                                             {"path", "/made/sub/hello.txt"}}));
+  // A drive by key, mounted inside the new one, read through the kernel, then unmounted.
+  EXPECT_EQ(out["byKeySame"], true);
+  EXPECT_EQ(out["nestedRead"], "from the drive service");
+  const std::string other = out["otherKey"];
+  EXPECT_EQ(out["nestedInfo"], nlohmann::json({{"key", other},
+                                               {"mountPath", "x.txt"},
+                                               {"writable", true},
+                                               {"path", "/made/nested/x.txt"}}));
+  EXPECT_EQ(out["nestedGone"], true);
+  EXPECT_EQ(out["networkInfo"]["key"], other);
+  EXPECT_EQ(out["networkInfo"]["mountPath"], "x.txt");
+  // gRPC codes: PERMISSION_DENIED 7, INVALID_ARGUMENT 3, FAILED_PRECONDITION 9.
+  EXPECT_EQ(out["errors"], nlohmann::json({{"mountUnderNetwork", 7},
+                                           {"outside", 3},
+                                           {"relative", 3},
+                                           {"unmountRoot", 3},
+                                           {"badKey", 3},
+                                           {"itself", 9}}));
+  // What the client mounted is in the root drive after the daemon stopped.
+  Stop();
+  const std::string listing = ExpectSuccess(RunCli(root_, {"ls", "hyper://" + root_key}), {"ls"});
+  EXPECT_NE(listing.find("made"), std::string::npos) << listing;
+}
+
 }  // namespace
 }  // namespace hyper::cli

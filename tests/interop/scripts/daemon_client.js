@@ -17,6 +17,8 @@
 //                      topic `topic`; the first sends to the second (found by its Noise key)
 //                      until a message arrives, the second answers the alias it came from;
 //                      prints what each received and the aliases
+//   scenario "fuse":   the Fuse service (mount, unmount, info by path) of a daemon whose root
+//                      drive is mounted at `mnt`, with files through the kernel mount
 //   scenario "configs": the daemon's network configurations {keyhex: {lookup, announce,
 //                      remember}}
 'use strict'
@@ -266,6 +268,47 @@ async function peersockets (client) {
   }
 }
 
+// The Fuse service, against a daemon whose root drive is mounted at `mnt`: info, mount (a new
+// drive, and an existing one by key), files written and read through the kernel mount,
+// unmount, and the errors of what it refuses.
+async function fuseScenario (client) {
+  const fs = require('fs')
+  const mnt = cfg.mnt
+  const out = {}
+  const code = async (f) => { try { await f(); return 0 } catch (err) { return err.code } }
+  out.rootInfo = await client.fuse.info(mnt)
+  const created = await client.fuse.mount(mnt + '/made')
+  out.createdPath = created.path
+  out.createdKey = created.mountInfo.key.toString('hex')
+  out.createdWritable = created.mountInfo.writable
+  fs.writeFileSync(mnt + '/made/hello.txt', 'hello through fuse')
+  out.madeInfo = await client.fuse.info(mnt + '/made/sub/hello.txt')
+  const made = await client.drive.get({ key: created.mountInfo.key })
+  out.madeRead = (await made.readFile('hello.txt')).toString()
+  await made.close()
+  const other = await client.drive.get()
+  await other.writeFile('x.txt', 'from the drive service')
+  const otherKey = other.key.toString('hex')
+  await other.close()
+  const byKey = await client.fuse.mount(mnt + '/made/nested', { key: otherKey })
+  out.byKeySame = byKey.mountInfo.key.toString('hex') === otherKey
+  out.nestedRead = fs.readFileSync(mnt + '/made/nested/x.txt', 'utf8')
+  out.nestedInfo = await client.fuse.info(mnt + '/made/nested/x.txt')
+  out.otherKey = otherKey
+  await client.fuse.unmount(mnt + '/made/nested')
+  out.nestedGone = !fs.existsSync(mnt + '/made/nested/x.txt')
+  out.networkInfo = await client.fuse.info(mnt + '/Network/' + otherKey + '/x.txt')
+  out.errors = {
+    mountUnderNetwork: await code(() => client.fuse.mount(mnt + '/Network/' + otherKey + '/m')),
+    outside: await code(() => client.fuse.info('/tmp')),
+    relative: await code(() => client.fuse.info('made')),
+    unmountRoot: await code(() => client.fuse.unmount(mnt)),
+    badKey: await code(() => client.fuse.mount(mnt + '/bad', { key: Buffer.alloc(5) })),
+    itself: await code(() => client.fuse.mount(mnt + '/self', { key: out.rootInfo.key }))
+  }
+  return out
+}
+
 async function main () {
   const opts = { storage: cfg.storage }
   if (cfg.scenario === 'badtoken') {
@@ -296,6 +339,7 @@ async function main () {
       return { key: drive.key.toString('hex') }
     }
     if (cfg.scenario === 'download') return await download(client)
+    if (cfg.scenario === 'fuse') return await fuseScenario(client)
     if (cfg.scenario === 'peersockets') return await peersockets(client)
     if (cfg.scenario === 'configs') {
       const configs = await client.drive.allNetworkConfigurations()
