@@ -53,7 +53,10 @@ Status Corestore::RebuildLeafIndex() {
     const crypto::Hash dk = crypto::DiscoveryKey(key);
     const std::string root = CoreDirectory(dk);
     storage::FileFactory core_files = [this, root](const std::string& name) {
-      return files_(root + "/" + name);
+      std::string path = root;
+      path += '/';
+      path += name;
+      return files_(path);
     };
     core::FeedOptions fo;
     fo.key = key;
