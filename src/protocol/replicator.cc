@@ -626,7 +626,7 @@ class FeedReplicator::Peer : public ChannelHandler {
 };
 
 FeedReplicator::FeedReplicator(core::Feed* feed, PeerOptions options)
-    : feed_(feed), options_(options), alive_(std::make_shared<FeedReplicator*>(this)) {
+    : feed_(feed), options_(std::move(options)), alive_(std::make_shared<FeedReplicator*>(this)) {
   discovery_key_ = feed->discovery_key();
   announced_length_ = feed->length();
 }

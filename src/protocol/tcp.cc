@@ -685,8 +685,8 @@ void Replicator::Impl::Provide(const crypto::Hash& dk) {
   if (!options.feed_provider || !providing.insert(dk).second) return;
   std::shared_ptr<Gate> g = gate;
   options.feed_provider(dk, [g, dk](std::shared_ptr<core::Feed> feed, PeerOptions o) {
-    g->Post([dk, feed = std::move(feed), o](Impl* impl) mutable {
-      impl->OnProvided(dk, std::move(feed), o);
+    g->Post([dk, feed = std::move(feed), o = std::move(o)](Impl* impl) mutable {
+      impl->OnProvided(dk, std::move(feed), std::move(o));
     });
   });
 }

@@ -25,7 +25,11 @@ struct DriveReplication::Shared {
 
 DriveReplication::DriveReplication(corestore::Corestore& store, protocol::Replicator& rep,
                                    const crypto::PublicKey& key, protocol::PeerOptions options)
-    : store_(store), rep_(rep), key_(key), options_(options), shared_(std::make_shared<Shared>()) {
+    : store_(store),
+      rep_(rep),
+      key_(key),
+      options_(std::move(options)),
+      shared_(std::make_shared<Shared>()) {
   shared_->owner = this;
 }
 
@@ -33,7 +37,7 @@ Result<std::unique_ptr<DriveReplication>> DriveReplication::Start(corestore::Cor
                                                                   protocol::Replicator& rep,
                                                                   const crypto::PublicKey& key,
                                                                   protocol::PeerOptions options) {
-  std::unique_ptr<DriveReplication> dr(new DriveReplication(store, rep, key, options));
+  std::unique_ptr<DriveReplication> dr(new DriveReplication(store, rep, key, std::move(options)));
   RETURN_IF_ERROR(dr->Refresh().status());
   return dr;
 }
