@@ -367,7 +367,10 @@ Result<std::vector<crypto::PublicKey>> Corestore::List() const {
 
 Status Corestore::Close() {
   std::lock_guard lock(mu_);
-  Status first = SaveLeafIndexLocked().Annotate("saving the dedup index");
+  // A leaf index that cannot be saved is rebuilt at the next open (its file is then empty or
+  // fails its checksum): not a reason for Close to fail.
+  (void)SaveLeafIndexLocked();
+  Status first;
   for (auto& [dk, feed] : open_) {
     Status s = feed->Close();
     if (first.ok() && !s.ok()) first = s;

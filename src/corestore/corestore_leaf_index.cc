@@ -2,13 +2,13 @@
 // loaded from `dedup_index` at open (or rebuilt from the cores), fed with the blocks that are
 // appended and stored, and written back when the store closes.
 #include <atomic>
+#include <filesystem>
 
 #include "hyper/corestore/corestore.h"
 
 namespace hyper::corestore {
 namespace {
 
-constexpr char kLeafIndexFile[] = "dedup_index";
 // A file larger than this is not read (it would index about 50 million blocks).
 constexpr uint64_t kMaxLeafIndexFile = uint64_t{1} << 30;
 
@@ -16,6 +16,16 @@ constexpr uint64_t kMaxLeafIndexFile = uint64_t{1} << 30;
 
 Status Corestore::LoadLeafIndex() {
   if (!options_.leaf_index || options_.access == Access::kRead) return Status::Ok();
+  // The index is a hint: failing to read or mark its file never stops the store from opening.
+  Status s = LoadLeafIndexFile();
+  if (!s.ok()) {
+    leaf_index_status_ = s.Annotate("the store's dedup index could not be read; rebuilt");
+    if (!leaf_index_) (void)RebuildLeafIndex();
+  }
+  return Status::Ok();
+}
+
+Status Corestore::LoadLeafIndexFile() {
   ASSIGN_OR_RETURN(auto file, files_(kLeafIndexFile));
   ASSIGN_OR_RETURN(uint64_t size, file->Size());
   if (size == 0) {
@@ -52,10 +62,17 @@ Status Corestore::RebuildLeafIndex() {
   for (const auto& key : keys) {
     const crypto::Hash dk = crypto::DiscoveryKey(key);
     const std::string root = CoreDirectory(dk);
-    storage::FileFactory core_files = [this, root](const std::string& name) {
+    // Files the core does not have (a name-derived core's `secret_key`) are not created: an
+    // empty one in memory stands for them.
+    storage::FileFactory core_files =
+        [this, root](const std::string& name) -> Result<std::unique_ptr<storage::File>> {
       std::string path = root;
       path += '/';
       path += name;
+      std::error_code ec;
+      if (!std::filesystem::exists(std::filesystem::path(dir_) / path, ec)) {
+        return storage::NewMemoryFile();
+      }
       return files_(path);
     };
     core::FeedOptions fo;

@@ -112,6 +112,8 @@ TEST(LeafIndex, TheStoreKeepsItAcrossReopensAndRebuildsItWhenLostOrDamaged) {
     EXPECT_EQ(store->leaf_index()->size(), 6u);
     EXPECT_EQ(store->leaf_index()->Find(crypto::LeafHash(Block(2))), (BlockLocation{dk, 2}));
   }
+  // The rebuild opened the cores without creating files (a named core keeps no secret key).
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub(Corestore::CoreDirectory(dk) + "/secret_key")));
   std::filesystem::resize_file(file, 0);  // as a crash leaves it
   {
     auto store = Corestore::OpenDirectory(tmp.path()).value();

@@ -129,6 +129,7 @@ class Corestore {
   // Loads (or rebuilds) the leaf index, and marks its file as in use (empties it) so that a
   // crash leaves it missing, to be rebuilt.
   Status LoadLeafIndex();
+  Status LoadLeafIndexFile();
   // Scans every core of an on-disk store into a new leaf index.
   Status RebuildLeafIndex();
   // Indexes a core that was just opened, and follows its appends.

@@ -28,6 +28,9 @@
 
 namespace hyper::corestore {
 
+// The file, in a store's directory, that holds the leaf index while the store is closed.
+inline constexpr char kLeafIndexFile[] = "dedup_index";
+
 struct BlockLocation {
   crypto::Hash discovery_key{};  // of the core that holds the block
   uint64_t index = 0;
