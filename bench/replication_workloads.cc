@@ -1,10 +1,14 @@
 // Side by side: replication over TCP on 127.0.0.1 through our C++ and through the Node reference,
 // in the same run (docs/performance.md, workloads 8 and 9).
-//   replication_workloads [--full] [--out FILE] [--ours-only]
+//   replication_workloads [--full] [--out FILE] [--ours-only] [--dedup]
 //   8. a drive holding one big file (written in 64 KiB chunks) is replicated whole to an empty
 //      replica over TCP, then the file is read there: MB/s of the whole (replicate + read).
 //   9. an empty sparse replica reads 1 MiB from the middle of that file: bytes on the wire (both
 //      directions, handshake, metadata lookups and proofs included) and time.
+// --dedup (ours only): in 8, the replica's store already holds another drive that shares nothing
+// with the served one, and the content feed is replicated with deduplication across cores
+// (docs/dedup.md): every block's hash is asked for first until the misses in a row make it
+// probe only now and then. Measures what deduplication costs a drive that gains nothing.
 // Ours runs the serving and the reading replicators in one process (one network thread each);
 // the Node side runs the server in a child process and the reader in the main one.
 #include <sys/resource.h>
@@ -21,6 +25,7 @@
 
 #include "hyper/drive/drive.h"
 #include "hyper/protocol/tcp.h"
+#include "hyper/replication/store_dedup.h"
 #include "side_by_side.h"
 #include "tests/support/node_harness.h"
 #include "tests/support/temp_dir.h"
@@ -50,6 +55,21 @@ void Check(const Status& s, const char* what) {
 
 // Byte j of the big file (the Node twin uses the same formula).
 uint8_t ByteAt(uint64_t j) { return static_cast<uint8_t>((j * 7 + (j >> 16)) & 0xff); }
+// ByteAt repeats every 256 blocks of 64 KiB (deduplication would find them): with --dedup the
+// file is pseudo-random instead, each chunk from a generator seeded by its index.
+void FillChunk(uint64_t pos, bool random, Bytes& buf) {
+  if (!random) {
+    for (uint64_t j = 0; j < buf.size(); j++) buf[j] = ByteAt(pos + j);
+    return;
+  }
+  uint64_t x = (pos + 1) * 0x9E3779B97F4A7C15ull;
+  for (auto& c : buf) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<uint8_t>(x >> 24);
+  }
+}
 
 // CPU time (user + system) of every thread of this process so far: both replicators' network
 // threads, the store thread, and the main thread. Unlike MB/s, it does not depend much on what
@@ -134,6 +154,8 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
   const uint64_t big = cfg["bigBytes"], chunk = cfg["chunkBytes"], range = cfg["rangeBytes"];
   hyper::testing::TempDir tmp;
   nlohmann::json out;
+  const bool random = cfg.value("dedup", false);
+  std::vector<uint8_t> first_bytes;  // of each chunk (the reads below start on chunks)
 
   // The served drive.
   auto wstore = Check(corestore::Corestore::OpenDirectory(tmp.Sub("writer")), "writer store");
@@ -142,7 +164,8 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     auto w = Check(writer->CreateWriter("/big.bin"), "create writer");
     Bytes buf(chunk);
     for (uint64_t pos = 0; pos < big; pos += chunk) {
-      for (uint64_t j = 0; j < chunk; j++) buf[j] = ByteAt(pos + j);
+      FillChunk(pos, random, buf);
+      first_bytes.push_back(buf[0]);
       Check(w->Write(buf), "write");
     }
     Check(w->Close().status(), "close");
@@ -160,6 +183,16 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     auto [rstore, meta, client] = NewReplica(tmp.Sub("full"), writer->key());
     protocol::PeerOptions all;
     all.live = true;  // the connection stays while the content feed is added
+    protocol::PeerOptions content_options = all;
+    if (cfg.value("dedup", false)) {
+      drive::DriveOptions o;
+      o.namespace_name = "unrelated";
+      auto other = Check(drive::Drive::Open(*rstore, o), "unrelated drive");
+      Bytes unrelated(uint64_t{16} << 20);
+      for (uint64_t j = 0; j < unrelated.size(); j++) unrelated[j] = ByteAt(j) ^ 0x5a;
+      Check(other->WriteFile("/unrelated.bin", unrelated), "unrelated write");
+      content_options.dedup = replication::StoreDedup::For(*rstore);
+    }
     auto t = Clock::now();
     double cpu = CpuSeconds();
     auto threads = ThreadCpu();
@@ -168,7 +201,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     Check(client->WaitSynced(meta.get(), 600s), "metadata synced");
     auto replica = Check(drive::Drive::Open(*rstore, {.key = writer->key()}), "replica drive");
     auto content = replica->content_feed();
-    Check(client->AddFeed(content.get(), all), "add content");
+    Check(client->AddFeed(content.get(), content_options), "add content");
     WaitLocal(*meta, 0, meta->length(), "metadata");
     while (content->length() < writer->content_feed()->length() ||
            !content->Has(BlockIndex(0), BlockIndex(content->length()))) {
@@ -180,7 +213,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     uint64_t total = 0;
     for (uint64_t pos = 0; pos < big; pos += drive::kContentBlockBytes) {
       auto got = Check(replica->ReadRange("/big.bin", pos, drive::kContentBlockBytes), "read");
-      if (got[0] != ByteAt(pos)) std::exit(1);
+      if (got[0] != first_bytes[pos / chunk]) std::exit(1);
       total += got.size();
     }
     if (total != big) std::exit(1);
@@ -192,6 +225,13 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     out["replicateCpuMillisPerMB"] = {{"value", replicated_cpu * 1e3 / (big / 1e6)},
                                       {"unit", "CPU ms/MB"}};
     out["wireBytesFull"] = {{"value", static_cast<double>(WireBytes(*client))}, {"unit", "bytes"}};
+    if (content_options.dedup) {
+      auto st = Check(client->stats(content.get()), "stats");
+      out["dedupHashRequests"] = {{"value", static_cast<double>(st.hash_requests)},
+                                  {"unit", "requests"}};
+      out["dedupCopiedBlocks"] = {{"value", static_cast<double>(st.copied_blocks)},
+                                  {"unit", "blocks"}};
+    }
   }
 
   // 9. 1 MiB from the middle, sparse.
@@ -215,7 +255,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
     WaitLocal(*content, first, last + 1, "range");
     auto got = Check(replica->ReadRange("/big.bin", start, range), "read range");
     double took = Seconds(t);
-    if (got.size() != range || got[0] != ByteAt(start)) std::exit(1);
+    if (got.size() != range || got[0] != first_bytes[start / chunk]) std::exit(1);
     out["rangeWireBytes"] = {{"value", static_cast<double>(WireBytes(*client))}, {"unit", "bytes"}};
     out["rangeMillis"] = {{"value", took * 1000}, {"unit", "ms"}};
     out["rangeContentBlocks"] = {{"value", static_cast<double>(content->Downloaded())},
@@ -229,6 +269,7 @@ nlohmann::json RunOurs(const nlohmann::json& cfg) {
 int main(int argc, char** argv) {
   bool full = false;
   bool ours_only = false;  // skip the Node twin (for profiling our side); per-thread CPU times
+  bool dedup = false;
   std::string out_path = "bench-replication.json";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -236,10 +277,13 @@ int main(int argc, char** argv) {
       full = true;
     } else if (a == "--ours-only") {
       ours_only = true;
+    } else if (a == "--dedup") {
+      dedup = true;
+      ours_only = true;
     } else if (a == "--out" && i + 1 < argc) {
       out_path = argv[++i];
     } else {
-      std::cerr << "usage: replication_workloads [--full] [--out FILE] [--ours-only]\n";
+      std::cerr << "usage: replication_workloads [--full] [--out FILE] [--ours-only] [--dedup]\n";
       return 2;
     }
   }
@@ -247,6 +291,7 @@ int main(int argc, char** argv) {
                         {"chunkBytes", 65536},
                         {"rangeBytes", 1 << 20}};
   if (ours_only) cfg["threads"] = true;  // and print each thread's CPU time
+  if (dedup) cfg["dedup"] = true;
 
   std::cerr << "replicating through hyperdrive-cpp...\n";
   nlohmann::json ours = RunOurs(cfg);

@@ -60,6 +60,8 @@ echo "== gc of a drive of 10,000 files / 1 GiB overwritten once (ours only: the 
 "$bench/gc_bench" --files 10000 --mib 1024 >&2
 "$bench/gc_bench" --files 10000 --mib 1024 --every 2 >&2
 
+echo "== replication of a drive sharing 90 % of its content with one held, with and without deduplication (ours only)" >&2
+"$bench/dedup_wire_bench" --mib "$([ ${#full[@]} -gt 0 ] && echo 1024 || echo 64)" >&2
 echo "== import of a folder of 90 % copies, with and without deduplication (ours only)" >&2
 bash "$root/bench/dedup_import.sh" --bin "${HYPER_BUILD_DIR:-$root/build}/src/cli/hyperdrive" >&2
 

@@ -75,6 +75,10 @@ Result<std::unique_ptr<corestore::Corestore>> OpenStore(const std::string& root,
   options.holder = CommandLine();
   auto store = corestore::Corestore::OpenDirectory(dir, options);
   if (!store.ok()) return store.status().Annotate("opening the store " + dir);
+  // A damaged dedup index was rebuilt (docs/dedup.md): say so, it is a sign of disk trouble.
+  if ((*store)->leaf_index_load_status().code() == Code::kCorruption) {
+    std::fprintf(stderr, "hyperdrive: %s\n", (*store)->leaf_index_load_status().message().c_str());
+  }
   return store;
 }
 

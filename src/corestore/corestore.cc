@@ -96,6 +96,7 @@ Result<std::unique_ptr<Corestore>> Corestore::OpenDirectory(const std::string& d
   std::unique_ptr<Corestore> store(new Corestore(std::move(files), dir, options));
   store->lock_ = std::move(lock);
   RETURN_IF_ERROR(store->LoadMasterKey());
+  RETURN_IF_ERROR(store->LoadLeafIndex());
   return store;
 }
 
@@ -103,6 +104,7 @@ Result<std::unique_ptr<Corestore>> Corestore::Open(storage::FileFactory files,
                                                    CorestoreOptions options) {
   std::unique_ptr<Corestore> store(new Corestore(std::move(files), "", std::move(options)));
   RETURN_IF_ERROR(store->LoadMasterKey());
+  RETURN_IF_ERROR(store->LoadLeafIndex());
   return store;
 }
 
@@ -169,6 +171,7 @@ Result<std::shared_ptr<core::Feed>> Corestore::Get(const CoreOptions& options) {
   resolved.key = public_key;
   ASSIGN_OR_RETURN(auto feed, OpenCore(dk, resolved));
   open_[dk] = feed;
+  IndexOpenedCore(feed);
   return feed;
 }
 
@@ -364,6 +367,9 @@ Result<std::vector<crypto::PublicKey>> Corestore::List() const {
 
 Status Corestore::Close() {
   std::lock_guard lock(mu_);
+  // A leaf index that cannot be saved is rebuilt at the next open (its file is then empty or
+  // fails its checksum): not a reason for Close to fail.
+  (void)SaveLeafIndexLocked();
   Status first;
   for (auto& [dk, feed] : open_) {
     Status s = feed->Close();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <system_error>
 
+#include "hyper/corestore/leaf_index.h"
 #include "store_lock.h"
 
 namespace hyper::corestore {
@@ -156,6 +157,9 @@ Result<LegacyMove> MoveLegacyStore(const std::string& root) {
     ::rmdir(parent.c_str());
     ::rmdir(parent.parent_path().c_str());
   }
+  // The old place's dedup index goes: cores it does not cover are indexed when opened, and a
+  // store without one rebuilds it (docs/dedup.md).
+  fs::remove(JoinPath(move.from, kLeafIndexFile), ec);
   // Last: until this rename the old place still says there is something to move.
   RETURN_IF_ERROR(Rename(old_key, new_key));
   move.entries.emplace_back(kMasterKey);

@@ -16,6 +16,11 @@ constexpr uint64_t kMaxInflightWants = 16;
 // Block indexes past this are refused (2^53, as far as the reference's numbers go).
 constexpr uint64_t kMaxIndex = uint64_t{1} << 53;
 constexpr uint64_t kAll = IntervalSet::kNone;  // "no block" and "to the end"
+// Deduplication (PeerOptions::dedup): after this many hashes in a row found nothing in the
+// store, only one Request in kDedupProbe asks for the hash first (until one is found again),
+// so that a feed sharing nothing with the store costs few extra round trips.
+constexpr uint64_t kDedupMissRun = 32;
+constexpr uint64_t kDedupProbe = 16;
 
 }  // namespace
 
@@ -115,7 +120,7 @@ class FeedReplicator::Peer : public ChannelHandler {
         if (Async()) {
           prepare.push_back(i);
         } else {
-          SendRequest(i, feed_->Digest(BlockIndex(i)));
+          SendFirstRequest(i, feed_->Digest(BlockIndex(i)));
         }
       }
       if (!prepare.empty()) owner_->PrepareAsync(this, std::move(prepare));
@@ -135,13 +140,29 @@ class FeedReplicator::Peer : public ChannelHandler {
       return;
     }
     if (stream_->destroyed()) return;
-    SendRequest(r.index, r.digest);
+    SendFirstRequest(r.index, r.digest);
+  }
+
+  // A copy of block `index` from the store (after its hash answer) is done: Ok (it is stored)
+  // or not (then ask for its data now). Returns whether the block is still in flight here.
+  bool OnCopied(uint64_t index, bool stored) {
+    auto c = copying_.find(index);
+    const uint64_t digest = c == copying_.end() ? 0 : c->second;
+    if (c != copying_.end()) copying_.erase(c);
+    if (stored || closed_ || stream_->destroyed() || !inflight_.count(index)) {
+      inflight_.erase(index);
+      return false;
+    }
+    SendRequest(index, digest);
+    return true;
   }
 
   // Drops requests in flight (so that other peers may ask for them).
   void ReleaseAll() {
     for (uint64_t i : inflight_) owner_->reserved_.erase(i);
     inflight_.clear();
+    hash_inflight_.clear();
+    copying_.clear();
   }
 
   // A block became local (from any peer): no need to ask this one for it.
@@ -252,6 +273,48 @@ class FeedReplicator::Peer : public ChannelHandler {
     if (inflight_.empty()) last_progress_ = std::chrono::steady_clock::now();
     owner_->reserved_.insert(index);
     inflight_.insert(index);
+  }
+
+  // The first Request for a block: for its hash only when deduplicating (PeerOptions::dedup);
+  // the answer decides whether its data is asked for (OnHashAnswer).
+  void SendFirstRequest(uint64_t index, uint64_t digest) {
+    if (!owner_->AskHashFirst()) {
+      SendRequest(index, digest);
+      return;
+    }
+    hash_inflight_[index] = digest;
+    owner_->stats_.hash_requests++;
+    RequestMessage r;
+    r.index = index;
+    r.bytes = 0;
+    r.hash = true;
+    r.nodes = digest;
+    Send(r);
+  }
+
+  // The answer to a hash-only Request: the block's leaf node first, then the proof of it (as
+  // the reference's proof with `hash` orders them). A leaf the store may hold is copied from
+  // there (verified against this feed's tree by Feed::Put); otherwise its data is asked for.
+  Status OnHashAnswer(const DataMessage& d, uint64_t digest) {
+    last_progress_ = std::chrono::steady_clock::now();
+    const bool has_leaf = !d.nodes.empty() && d.nodes[0].index == 2 * d.index &&
+                          d.nodes[0].size <= core::kMaxBlockBytes;
+    if (has_leaf && owner_->options_.dedup->MayHold(d.nodes[0].hash)) {
+      core::TreeNode leaf{TreeIndex(d.nodes[0].index), d.nodes[0].hash, d.nodes[0].size};
+      core::Proof proof;
+      proof.nodes.reserve(d.nodes.size() - 1);
+      for (size_t k = 1; k < d.nodes.size(); ++k) {
+        const auto& n = d.nodes[k];
+        proof.nodes.push_back(core::TreeNode{TreeIndex(n.index), n.hash, n.size});
+      }
+      proof.signature = d.signature;
+      copying_[d.index] = digest;
+      owner_->CopyAsync(this, d.index, leaf, std::move(proof));
+      return Status::Ok();
+    }
+    owner_->NoteDedupOutcome(false);
+    SendRequest(d.index, digest);
+    return Status::Ok();
   }
 
   void SendRequest(uint64_t index, uint64_t digest) {
@@ -391,6 +454,11 @@ class FeedReplicator::Peer : public ChannelHandler {
     bool released = false;
     for (auto it = inflight_.lower_bound(u.start);
          it != inflight_.end() && *it < u.start + length;) {
+      if (copying_.count(*it)) {  // being copied from the store: its outcome decides
+        ++it;
+        continue;
+      }
+      hash_inflight_.erase(*it);
       owner_->reserved_.erase(*it);
       it = inflight_.erase(it);
       released = true;
@@ -441,7 +509,16 @@ class FeedReplicator::Peer : public ChannelHandler {
   }
 
   Status OnData(DataMessage& d) {
-    if (!inflight_.count(d.index) || !d.value) {
+    if (!d.value && inflight_.count(d.index)) {
+      auto h = hash_inflight_.find(d.index);
+      if (h != hash_inflight_.end()) {
+        const uint64_t digest = h->second;
+        hash_inflight_.erase(h);
+        return OnHashAnswer(d, digest);
+      }
+    }
+    if (!inflight_.count(d.index) || !d.value || hash_inflight_.count(d.index) ||
+        copying_.count(d.index)) {
       // Unrequested: tell the remote we did not take it (unless it is on its way to the feed).
       if (d.index < kMaxIndex && !owner_->reserved_.count(d.index) &&
           !feed_->Has(BlockIndex(d.index))) {
@@ -471,6 +548,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     }
     owner_->stats_.downloaded_blocks++;
     owner_->stats_.downloaded_bytes += d.value->size();
+    if (owner_->options_.dedup) owner_->options_.dedup->Stored(*feed_, d.index);
     owner_->OnBlockStored(d.index, this);
     return Status::Ok();
   }
@@ -538,13 +616,17 @@ class FeedReplicator::Peer : public ChannelHandler {
   uint64_t inflight_wants_ = 0;
   IntervalSet missing_;  // blocks the remote has and we lack
   std::set<uint64_t> inflight_;
+  // Of inflight_: blocks whose hash was asked for, and blocks being copied from the store after
+  // their hash answer, each with the digest to ask for its data with.
+  std::map<uint64_t, uint64_t> hash_inflight_;
+  std::map<uint64_t, uint64_t> copying_;
   std::chrono::steady_clock::time_point last_progress_{};
   std::set<uint64_t> wants_sent_;               // regions
   std::vector<std::string> remote_extensions_;  // the remote's sorted names (its Options)
 };
 
 FeedReplicator::FeedReplicator(core::Feed* feed, PeerOptions options)
-    : feed_(feed), options_(options), alive_(std::make_shared<FeedReplicator*>(this)) {
+    : feed_(feed), options_(std::move(options)), alive_(std::make_shared<FeedReplicator*>(this)) {
   discovery_key_ = feed->discovery_key();
   announced_length_ = feed->length();
 }
@@ -774,6 +856,56 @@ void FeedReplicator::OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, 
   stats_.downloaded_blocks++;
   stats_.downloaded_bytes += bytes;
   OnBlockStored(index, from);
+}
+
+bool FeedReplicator::AskHashFirst() {
+  if (!options_.dedup || !options_.dedup->Active()) return false;
+  if (dedup_misses_ < kDedupMissRun) return true;
+  if (++dedup_skipped_ < kDedupProbe) return false;
+  dedup_skipped_ = 0;
+  return true;
+}
+
+void FeedReplicator::NoteDedupOutcome(bool hit) {
+  if (hit) {
+    dedup_misses_ = 0;
+    dedup_skipped_ = 0;
+  } else {
+    ++dedup_misses_;
+  }
+}
+
+void FeedReplicator::CopyAsync(Peer* from, uint64_t index, core::TreeNode leaf, core::Proof proof) {
+  const uint64_t peer_id = from->id();
+  const uint64_t bytes = leaf.size;
+  if (!store_.copy) {  // inline, as Put is without a BlockStore
+    Status s = options_.dedup->Copy(*feed_, index, leaf, proof);
+    OnCopied(peer_id, index, bytes, s);
+    return;
+  }
+  std::weak_ptr<FeedReplicator*> alive = alive_;
+  store_.copy(CopyJob{BlockIndex(index), leaf, std::move(proof)},
+              [alive, peer_id, index, bytes](const Status& s) {
+                if (auto self = alive.lock()) (*self)->OnCopied(peer_id, index, bytes, s);
+              });
+}
+
+void FeedReplicator::OnCopied(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s) {
+  NoteDedupOutcome(s.ok());
+  Peer* from = FindPeer(peer_id);
+  if (s.ok()) {
+    stats_.copied_blocks++;
+    stats_.copied_bytes += bytes;
+    if (from) from->OnCopied(index, true);
+    reserved_.erase(index);
+    OnBlockStored(index, from);
+    return;
+  }
+  // Not in the store after all (or it did not verify): its data comes from the peer, which
+  // keeps it reserved; if that peer is gone, anyone may ask for it.
+  if (from && from->OnCopied(index, false)) return;
+  reserved_.erase(index);
+  UpdateAll();
 }
 
 Status FeedReplicator::RegisterExtension(const std::string& name, ExtensionHandler handler) {

@@ -603,9 +603,11 @@ Result<Replicator::Impl::FeedEntry*> Replicator::Impl::AddEntry(core::Feed* feed
   Impl* impl = this;
   runtime::Executor* exec = &executor;
   BlockStore store;
-  store.store = [impl, exec, feed](StoreJob job, std::function<void(Status)> done) {
-    exec->Post(feed, [impl, feed, job = std::move(job), done = std::move(done)]() mutable {
+  std::shared_ptr<BlockCopier> dedup = options.dedup;
+  store.store = [impl, exec, feed, dedup](StoreJob job, std::function<void(Status)> done) {
+    exec->Post(feed, [impl, feed, dedup, job = std::move(job), done = std::move(done)]() mutable {
       Status s = feed->Put(job.index, job.data, job.proof);
+      if (s.ok() && dedup) dedup->Stored(*feed, job.index.value);
       // The block's buffer is freed with the completion, on the loop: the executor only
       // verifies and writes.
       impl->AddCompletion(
@@ -629,6 +631,15 @@ Result<Replicator::Impl::FeedEntry*> Replicator::Impl::AddEntry(core::Feed* feed
         },
         runtime::Lane::kUrgent);
   };
+  // Copies from elsewhere in the store (PeerOptions::dedup) go the same way as the stores.
+  if (dedup) {
+    store.copy = [impl, exec, feed, dedup](CopyJob job, std::function<void(Status)> done) {
+      exec->Post(feed, [impl, feed, dedup, job = std::move(job), done = std::move(done)]() mutable {
+        Status s = dedup->Copy(*feed, job.index.value, job.leaf, job.proof);
+        impl->AddCompletion([s = std::move(s), done = std::move(done)] { done(s); });
+      });
+    };
+  }
   e->rep->SetBlockStore(std::move(store), kMaxStoringBlocks, kMaxStoringBytes);
   if (options.hypertrie_extension) RETURN_IF_ERROR(EnableTrieExtension(*e));
   FeedEntry* raw = e.get();
@@ -674,8 +685,8 @@ void Replicator::Impl::Provide(const crypto::Hash& dk) {
   if (!options.feed_provider || !providing.insert(dk).second) return;
   std::shared_ptr<Gate> g = gate;
   options.feed_provider(dk, [g, dk](std::shared_ptr<core::Feed> feed, PeerOptions o) {
-    g->Post([dk, feed = std::move(feed), o](Impl* impl) mutable {
-      impl->OnProvided(dk, std::move(feed), o);
+    g->Post([dk, feed = std::move(feed), o = std::move(o)](Impl* impl) mutable {
+      impl->OnProvided(dk, std::move(feed), std::move(o));
     });
   });
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <shared_mutex>
 
+#include "hyper/replication/store_dedup.h"
 #include "hyper/runtime/runtime.h"
 #include "hyper/util/bytes.h"
 
@@ -24,7 +25,11 @@ struct DriveReplication::Shared {
 
 DriveReplication::DriveReplication(corestore::Corestore& store, protocol::Replicator& rep,
                                    const crypto::PublicKey& key, protocol::PeerOptions options)
-    : store_(store), rep_(rep), key_(key), options_(options), shared_(std::make_shared<Shared>()) {
+    : store_(store),
+      rep_(rep),
+      key_(key),
+      options_(std::move(options)),
+      shared_(std::make_shared<Shared>()) {
   shared_->owner = this;
 }
 
@@ -32,7 +37,7 @@ Result<std::unique_ptr<DriveReplication>> DriveReplication::Start(corestore::Cor
                                                                   protocol::Replicator& rep,
                                                                   const crypto::PublicKey& key,
                                                                   protocol::PeerOptions options) {
-  std::unique_ptr<DriveReplication> dr(new DriveReplication(store, rep, key, options));
+  std::unique_ptr<DriveReplication> dr(new DriveReplication(store, rep, key, std::move(options)));
   RETURN_IF_ERROR(dr->Refresh().status());
   return dr;
 }
@@ -80,6 +85,7 @@ Result<bool> DriveReplication::Scan(const crypto::PublicKey& key, int depth) {
     ASSIGN_OR_RETURN(auto meta, store_.Get(co));
     protocol::PeerOptions meta_options = options_;
     meta_options.hypertrie_extension = true;  // answer peers' lookups in one round trip
+    meta_options.dedup = nullptr;             // small blocks: a hash costs as much as they do
     RETURN_IF_ERROR(rep_.AddFeed(meta.get(), meta_options));
     uint64_t handle = meta->OnAppend([shared = shared_](uint64_t) { OnMetadataAppend(shared); });
     std::lock_guard lock(mu_);
@@ -102,7 +108,10 @@ Result<bool> DriveReplication::Scan(const crypto::PublicKey& key, int depth) {
   if (d->content_feed()) {
     std::string cid = ToHex(d->content_feed()->key());
     if (!contents_.count(cid)) {
-      RETURN_IF_ERROR(rep_.AddFeed(d->content_feed().get(), options_));
+      // Content is deduplicated across the store's cores unless the caller chose otherwise.
+      protocol::PeerOptions content_options = options_;
+      if (!content_options.dedup) content_options.dedup = StoreDedup::For(store_);
+      RETURN_IF_ERROR(rep_.AddFeed(d->content_feed().get(), content_options));
       std::lock_guard lock(mu_);
       contents_[cid] = d->content_feed();
       added = true;

@@ -195,6 +195,9 @@ Result<std::unique_ptr<Host>> Host::Open(HostOptions options) {
     auto store = corestore::Corestore::OpenDirectory(o.store_dir, co);
     if (!store.ok()) return store.status().Annotate("opening the store " + o.store_dir);
     host->store_ = std::move(store).value();
+    // A damaged dedup index was rebuilt (docs/dedup.md): worth a line in the log.
+    const Status& index = host->store_->leaf_index_load_status();
+    if (index.code() == Code::kCorruption && o.log) o.log(index.message());
   }
   // Peers may ask for any core the store holds (and prove they know its key), as the
   // reference's corestore networking answers them.

@@ -4,6 +4,8 @@
 //   <dir>/master_key                      32 random bytes, created on first open
 //   <dir>/<dk[0..2]>/<dk[2..4]>/<dk>/     one folder per core, <dk> = hex discovery key
 //       key, name | secret_key, tree, data, signatures, bitfield
+//   <dir>/dedup_index                     ours: the leaf index (docs/dedup.md); the reference
+//                                         ignores it
 //
 // A core made from a name (Default(), or Get with a name) stores its name, not its secret key:
 // the key pair is derived again from the master key and the name whenever it is opened.
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "hyper/core/feed.h"
+#include "hyper/corestore/leaf_index.h"
 #include "hyper/crypto/crypto.h"
 #include "hyper/storage/file.h"
 
@@ -51,6 +54,12 @@ struct CorestoreOptions {
   std::string holder;
   // Passed to every feed.
   bool durable = false;
+  // Keep the store-wide leaf index (deduplication across cores on the wire, docs/dedup.md):
+  // persisted in `dedup_index` when the store closes, rebuilt from the cores when that file is
+  // missing (first open, or the last process did not close the store) or damaged. Never for
+  // kRead.
+  bool leaf_index = true;
+  LeafIndexOptions leaf_index_options;
 };
 
 // How to find or make a core. Exactly one of key_pair, key, name is used, in that order;
@@ -98,8 +107,16 @@ class Corestore {
   // The public keys of every core in the store (on-disk stores only), sorted.
   Result<std::vector<crypto::PublicKey>> List() const;
 
-  // Closes every open core.
+  // Closes every open core, and saves the leaf index.
   Status Close();
+
+  // The store's leaf index (null when CorestoreOptions::leaf_index is off, or for kRead).
+  std::shared_ptr<LeafIndex> leaf_index() const { return leaf_index_; }
+  // How the leaf index was loaded: Ok from its file; NotFound when there was none, Corruption
+  // saying what was wrong with it (in both cases it was rebuilt from the cores).
+  const Status& leaf_index_load_status() const { return leaf_index_status_; }
+  // Indexes block `index` of `feed` (a block that replication stored).
+  void NoteBlockStored(const core::Feed& feed, BlockIndex index);
 
   // The namespaced name corestore derives for `name` inside `parent` ("parent:name").
   static std::string NamespacedName(const std::string& parent, const std::string& name);
@@ -109,6 +126,16 @@ class Corestore {
  private:
   Corestore(storage::FileFactory files, std::string dir, CorestoreOptions options);
   Status LoadMasterKey();
+  // Loads (or rebuilds) the leaf index, and marks its file as in use (empties it) so that a
+  // crash leaves it missing, to be rebuilt.
+  Status LoadLeafIndex();
+  Status LoadLeafIndexFile();
+  // Scans every core of an on-disk store into a new leaf index.
+  Status RebuildLeafIndex();
+  // Indexes a core that was just opened, and follows its appends.
+  void IndexOpenedCore(const std::shared_ptr<core::Feed>& feed);
+  // REQUIRES: mu_ held. Writes the leaf index to its file (once).
+  Status SaveLeafIndexLocked();
   Result<std::shared_ptr<core::Feed>> OpenCore(const crypto::Hash& discovery_key,
                                                const CoreOptions& options);
   std::optional<Result<crypto::KeyPair>> NamedKeyPair(storage::FileFactory& core_files,
@@ -121,6 +148,9 @@ class Corestore {
   Key32 master_key_{};
   std::mutex mu_;
   std::map<crypto::Hash, std::shared_ptr<core::Feed>> open_;  // by discovery key
+  std::shared_ptr<LeafIndex> leaf_index_;
+  Status leaf_index_status_;
+  bool leaf_index_saved_ = false;
 };
 
 }  // namespace hyper::corestore

@@ -25,6 +25,27 @@
 
 namespace hyper::protocol {
 
+// Deduplication across the cores of a store (src/replication/store_dedup.h, docs/dedup.md): a
+// feed replicated with one asks its peers for a block's hash first (a hash-only Request) and,
+// when the store holds a block with that leaf hash, copies it instead of downloading it.
+class BlockCopier {
+ public:
+  virtual ~BlockCopier() = default;
+  // Whether asking for hashes can pay off at all (the store indexes some block). On the loop.
+  virtual bool Active() const = 0;
+  // Whether the store may hold a block with this leaf hash (a memory lookup). On the loop.
+  virtual bool MayHold(const crypto::Hash& leaf_hash) const = 0;
+  // Copies a block of the store whose leaf is `leaf` into `feed` as block `index` with
+  // Feed::Put(index, bytes, proof), which verifies it against `feed`'s tree: Ok once stored;
+  // otherwise (no usable copy, or it did not verify) nothing was stored and the block is to be
+  // downloaded. On the store thread (or the loop, without a BlockStore).
+  virtual Status Copy(core::Feed& feed, uint64_t index, const core::TreeNode& leaf,
+                      const core::Proof& proof) = 0;
+  // A block received from a peer was stored in `feed`: it may be copied from now on. On the
+  // store thread (or the loop, without a BlockStore).
+  virtual void Stored(core::Feed& feed, uint64_t index) = 0;
+};
+
 struct PeerOptions {
   // Keep the channel open after the download is done and announce new blocks as they come.
   bool live = false;
@@ -48,6 +69,8 @@ struct PeerOptions {
     kRemoteAsks,       // a server: never name it first
   };
   OpenOn open_on = OpenOn::kEveryConnection;
+  // Deduplication across cores: ask for hashes before data (see BlockCopier). Null: never.
+  std::shared_ptr<BlockCopier> dedup;
 };
 
 struct ReplicationStats {
@@ -61,12 +84,23 @@ struct ReplicationStats {
   uint64_t trie_gets_sent = 0;
   uint64_t trie_gets_answered = 0;
   uint64_t trie_cache_seqs = 0;
+  // Deduplication (PeerOptions::dedup): hash-only Requests sent, and blocks (and their bytes)
+  // copied from elsewhere in the store instead of downloaded.
+  uint64_t hash_requests = 0;
+  uint64_t copied_blocks = 0;
+  uint64_t copied_bytes = 0;
 };
 
 // A received block on its way to Feed::Put.
 struct StoreJob {
   BlockIndex index;
   Bytes data;
+  core::Proof proof;
+};
+// A block to copy from elsewhere in the store (BlockCopier::Copy) on its way to the feed.
+struct CopyJob {
+  BlockIndex index;
+  core::TreeNode leaf;
   core::Proof proof;
 };
 // What a Request for a block needs from the feed.
@@ -90,6 +124,9 @@ struct BlockStore {
   std::function<void(std::vector<uint64_t> indexes,
                      std::function<void(std::vector<RequestInfo>)> done)>
       prepare;
+  // With PeerOptions::dedup: runs dedup->Copy(feed, job...) on the store thread, in order with
+  // the stores, then done(its status).
+  std::function<void(CopyJob job, std::function<void(Status)> done)> copy;
 };
 
 // Receives the messages of one extension (hypercore's registerExtension) on one feed.
@@ -183,6 +220,14 @@ class FeedReplicator {
   void UpdateAll();
   void StoreAsync(Peer* from, uint64_t index, Bytes data, core::Proof proof);
   void OnStored(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s);
+  // A hash answer named a leaf the store may hold: copy it (async with a BlockStore), then
+  // OnCopied.
+  void CopyAsync(Peer* from, uint64_t index, core::TreeNode leaf, core::Proof proof);
+  void OnCopied(uint64_t peer_id, uint64_t index, uint64_t bytes, const Status& s);
+  // Whether the next Request should ask for the hash first (and count it).
+  bool AskHashFirst();
+  // The outcome of a hash asked for: whether the block was found in the store.
+  void NoteDedupOutcome(bool hit);
   void PrepareAsync(Peer* from, std::vector<uint64_t> indexes);
   void OnPrepared(uint64_t peer_id, const std::vector<RequestInfo>& infos);
   Peer* FindPeer(uint64_t peer_id) const;
@@ -224,6 +269,10 @@ class FeedReplicator {
   uint64_t storing_bytes_ = 0;
   // Completions of the store hold a weak reference: they do nothing once this object is gone.
   std::shared_ptr<FeedReplicator*> alive_;
+  // Deduplication: hashes asked for in a row that found nothing, and Requests since the last
+  // hash asked for while such a run goes on (then only every kDedupProbe-th asks).
+  uint64_t dedup_misses_ = 0;
+  uint64_t dedup_skipped_ = 0;
 };
 
 }  // namespace hyper::protocol
