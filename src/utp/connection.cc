@@ -20,6 +20,9 @@ constexpr size_t kLibutpPacketSize = 1435;
 // Ours: an accepted connection whose initiator never sends data is dropped after this long
 // (libutp keeps it until its owner closes it); longer than the peer's keep-alive.
 constexpr uint64_t kSynReceivedTimeoutMs = 60000;
+// Ours: a resent packet still missing from a selective ack this long after its resend was
+// lost again (at least this, or the round trip and four deviations); see ResendWasLost.
+constexpr uint64_t kMinLostResendWaitMs = 10;
 constexpr uint16_t kRingMask = Connection::kOutgoingBufferMax - 1;
 
 bool SeqLess(uint16_t a, uint16_t b) { return WrappingLess(a, b, 0xffff); }
@@ -254,8 +257,36 @@ size_t Connection::SelectiveAckBytes(uint16_t base, ByteView mask, int64_t& min_
   return acked;
 }
 
+uint64_t Connection::LostResendDueUs(const OutgoingPacket& packet) const {
+  if (packet.transmissions == 0 || packet.need_resend) return UINT64_MAX;
+  // A round trip and four deviations (the RTO without libutp's 1 s floor), doubled for every
+  // further resend of the same packet.
+  const uint32_t shift =
+      packet.transmissions >= 2 ? std::min<uint32_t>(packet.transmissions - 2, 6) : 0;
+  const uint64_t wait_ms = std::max<uint64_t>(rtt_ms_ + 4ull * rtt_var_ms_, kMinLostResendWaitMs)
+                           << shift;
+  return packet.time_sent_us + wait_ms * 1000;
+}
+
+bool Connection::ResendWasLost(const OutgoingPacket& packet, uint64_t now_us) const {
+  return packet.transmissions >= 2 && now_us >= LostResendDueUs(packet);
+}
+
+Connection::OutgoingPacket* Connection::ProbeCandidate() {
+  if (state_ != State::kConnected || cur_window_packets_ == 0 || retransmit_count_ != 0) {
+    return nullptr;
+  }
+  OutgoingPacket* head = Outgoing(static_cast<uint16_t>(seq_nr_ - cur_window_packets_));
+  if (head == nullptr || head->transmissions == 0 || head->need_resend) return nullptr;
+  // Resent already (selective acks never resend a packet twice), or a tail: nothing waits to
+  // be sent, so too few packets may follow it for selective acks to find it missing.
+  if (head->transmissions >= 2 || pending_bytes() == 0) return head;
+  return nullptr;
+}
+
 void Connection::SelectiveAck(uint16_t base, ByteView mask) {
   if (cur_window_packets_ == 0) return;
+  const uint64_t now_us = NowUs();
   size_t count = 0;
   uint16_t resends[kMaxEack];
   size_t nr = 0;
@@ -273,8 +304,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
       AckPacket(seq);
       continue;
     }
-    if (static_cast<uint16_t>(seq - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
-        count >= kDuplicateAcksBeforeResend) {
+    if ((static_cast<uint16_t>(seq - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
+         count >= kDuplicateAcksBeforeResend) ||
+        ResendWasLost(*p, now_us)) {
       if (nr >= kMaxEack - 2) {
         std::copy(resends + kMaxEack / 2, resends + nr, resends);
         nr -= kMaxEack / 2;
@@ -286,6 +318,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
   if (static_cast<uint16_t>(oldest - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
       count >= kDuplicateAcksBeforeResend) {
     resends[nr++] = oldest;
+  } else if (const OutgoingPacket* p = Outgoing(oldest);
+             p != nullptr && ResendWasLost(*p, now_us)) {
+    resends[nr++] = oldest;
   }
   bool back_off = false;
   size_t sent = 0;
@@ -296,7 +331,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
     back_off = true;
     ++stats_.fast_resends;
     SendPacket(*p);
-    fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    if (SeqLess(fast_resend_seq_nr_, static_cast<uint16_t>(seq + 1))) {
+      fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    }
     if (++sent >= kMaxResendsPerAck) break;
   }
   if (back_off) MaybeDecayWindow();
@@ -669,6 +706,18 @@ void Connection::CheckTimeouts() {
       }
     }
   }
+  if (OutgoingPacket* head = ProbeCandidate();
+      head != nullptr && NowUs() >= LostResendDueUs(*head)) {
+    // The oldest packet is still missing a round trip after it was resent (that resend was
+    // lost too), or after it was sent with nothing behind it: send it again now rather than
+    // after the RTO (at least 1 s), which stalls the whole connection behind it. Ours (as
+    // TCP's tail loss probe); libutp waits for the timeout. A second loss of the same packet
+    // halves the window as a loss does; a tail's probe does not (it may only be a slow ack).
+    const bool lost_again = head->transmissions >= 2;
+    ++stats_.fast_resends;
+    SendPacket(*head);
+    if (lost_again) MaybeDecayWindow();
+  }
   if (state_ == State::kConnected && !fin_sent_ && now - last_sent_packet_ms_ >= kKeepAliveMs) {
     SendKeepAlive();
   }
@@ -685,6 +734,9 @@ void Connection::ArmTimer() {
   if (state_ == State::kSynReceived)
     due = std::min(due, last_got_packet_ms_ + kSynReceivedTimeoutMs);
   if (max_window_user_ == 0) due = std::min(due, zerowindow_time_ms_);
+  if (const OutgoingPacket* head = ProbeCandidate()) {
+    due = std::min(due, (LostResendDueUs(*head) + 999) / 1000);
+  }
   if (options_.idle_timeout.count() > 0) {
     due = std::min(
         due, last_got_packet_ms_ +

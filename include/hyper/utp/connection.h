@@ -150,6 +150,11 @@ class Connection {
   void AckPacket(uint16_t seq);
   size_t SelectiveAckBytes(uint16_t base, ByteView mask, int64_t& min_rtt_us);
   void SelectiveAck(uint16_t base, ByteView mask);
+  // When a resent packet still missing counts as lost again (UINT64_MAX: not resent).
+  uint64_t LostResendDueUs(const OutgoingPacket& packet) const;
+  bool ResendWasLost(const OutgoingPacket& packet, uint64_t now_us) const;
+  // The oldest packet in flight when it may be resent before the RTO (see CheckTimeouts).
+  OutgoingPacket* ProbeCandidate();
   void ApplyCongestionControl(size_t bytes_acked, int64_t min_rtt_us);
   void MaybeDecayWindow();
   void Deliver(ByteView data);
