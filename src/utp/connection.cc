@@ -272,15 +272,42 @@ bool Connection::ResendWasLost(const OutgoingPacket& packet, uint64_t now_us) co
   return packet.transmissions >= 2 && now_us >= LostResendDueUs(packet);
 }
 
-Connection::OutgoingPacket* Connection::ProbeCandidate() {
+Connection::OutgoingPacket* Connection::ProbeCandidate(uint64_t& due_us, bool& lost) {
+  due_us = UINT64_MAX;
+  lost = false;
   if (state_ != State::kConnected || cur_window_packets_ == 0 || retransmit_count_ != 0) {
     return nullptr;
   }
-  OutgoingPacket* head = Outgoing(static_cast<uint16_t>(seq_nr_ - cur_window_packets_));
+  const auto oldest = static_cast<uint16_t>(seq_nr_ - cur_window_packets_);
+  OutgoingPacket* head = Outgoing(oldest);
   if (head == nullptr || head->transmissions == 0 || head->need_resend) return nullptr;
-  // Resent already (selective acks never resend a packet twice), or a tail: nothing waits to
-  // be sent, so too few packets may follow it for selective acks to find it missing.
-  if (head->transmissions >= 2 || pending_bytes() == 0) return head;
+  const uint64_t wait_us =
+      std::max<uint64_t>(rtt_ms_ + 4ull * rtt_var_ms_, kMinLostResendWaitMs) * 1000;
+  if (head->transmissions >= 2) {
+    // Resent already (selective acks never resend a packet twice): that resend was lost too.
+    due_us = LostResendDueUs(*head);
+    lost = true;
+    return head;
+  }
+  if (cur_window_packets_ > kDuplicateAcksBeforeResend &&
+      static_cast<uint16_t>(oldest - fast_resend_seq_nr_) <= kOutgoingBufferMax) {
+    // The peer answered a round trip after the third packet behind it left, and has not
+    // acknowledged it: lost. (libutp acks on its own DATA packets without a selective ack, so
+    // while it sends, the selective ack that would resend it never comes.)
+    const OutgoingPacket* later =
+        Outgoing(static_cast<uint16_t>(oldest + kDuplicateAcksBeforeResend));
+    if (later != nullptr && later->transmissions > 0 &&
+        last_got_packet_us_ >= later->time_sent_us + rtt_ms_ * 1000ull) {
+      due_us = later->time_sent_us + wait_us;
+      lost = true;
+      return head;
+    }
+  }
+  if (pending_bytes() == 0) {
+    // A tail: nothing waits to be sent, so too few packets may follow it for selective acks.
+    due_us = head->time_sent_us + wait_us;
+    return head;
+  }
   return nullptr;
 }
 
@@ -418,6 +445,7 @@ void Connection::OnPacket(const PacketView& packet) {
   }
   if (state_ == State::kSynSent) ack_nr_ = static_cast<uint16_t>(h.seq_nr - 1);
   last_got_packet_ms_ = now_ms;
+  last_got_packet_us_ = now_us;
 
   // How far past the next expected packet this one is (0: the next one).
   const auto ahead = static_cast<uint16_t>(h.seq_nr - ack_nr_ - 1);
@@ -706,17 +734,21 @@ void Connection::CheckTimeouts() {
       }
     }
   }
-  if (OutgoingPacket* head = ProbeCandidate();
-      head != nullptr && NowUs() >= LostResendDueUs(*head)) {
-    // The oldest packet is still missing a round trip after it was resent (that resend was
-    // lost too), or after it was sent with nothing behind it: send it again now rather than
-    // after the RTO (at least 1 s), which stalls the whole connection behind it. Ours (as
-    // TCP's tail loss probe); libutp waits for the timeout. A second loss of the same packet
-    // halves the window as a loss does; a tail's probe does not (it may only be a slow ack).
-    const bool lost_again = head->transmissions >= 2;
+  uint64_t probe_due_us = 0;
+  bool lost = false;
+  if (OutgoingPacket* head = ProbeCandidate(probe_due_us, lost);
+      head != nullptr && NowUs() >= probe_due_us) {
+    // The oldest packet is overdue (see ProbeCandidate): send it again now rather than after
+    // the RTO (at least 1 s), which stalls the whole connection behind it. Ours (as TCP's
+    // tail loss probe and RACK); libutp waits for the timeout. A loss halves the window as
+    // any loss does; a tail's probe does not (it may only be a slow ack).
+    const auto seq = static_cast<uint16_t>(seq_nr_ - cur_window_packets_);
     ++stats_.fast_resends;
     SendPacket(*head);
-    if (lost_again) MaybeDecayWindow();
+    if (SeqLess(fast_resend_seq_nr_, static_cast<uint16_t>(seq + 1))) {
+      fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    }
+    if (lost) MaybeDecayWindow();
   }
   if (state_ == State::kConnected && !fin_sent_ && now - last_sent_packet_ms_ >= kKeepAliveMs) {
     SendKeepAlive();
@@ -734,8 +766,10 @@ void Connection::ArmTimer() {
   if (state_ == State::kSynReceived)
     due = std::min(due, last_got_packet_ms_ + kSynReceivedTimeoutMs);
   if (max_window_user_ == 0) due = std::min(due, zerowindow_time_ms_);
-  if (const OutgoingPacket* head = ProbeCandidate()) {
-    due = std::min(due, (LostResendDueUs(*head) + 999) / 1000);
+  uint64_t probe_due_us = 0;
+  bool lost = false;
+  if (ProbeCandidate(probe_due_us, lost) != nullptr) {
+    due = std::min(due, (probe_due_us + 999) / 1000);
   }
   if (options_.idle_timeout.count() > 0) {
     due = std::min(
