@@ -1010,6 +1010,13 @@ Status Replicator::Connect(const std::string& host, uint16_t port,
 
 void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
                       DialCallbacks callbacks) {
+  Dial(impl_->sockets, host, port, timeout, std::move(callbacks));
+}
+
+runtime::SocketFactory& Replicator::sockets() { return impl_->sockets; }
+
+void Replicator::Dial(runtime::SocketFactory& sockets, const std::string& host, uint16_t port,
+                      std::chrono::milliseconds timeout, DialCallbacks callbacks) {
   // The attempt runs on the loop; its deadline is a timer on the replicator's clock, which
   // gives up the attempt (reported as Timeout).
   struct Attempt {
@@ -1021,7 +1028,8 @@ void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milli
   auto a = std::make_shared<Attempt>();
   a->callbacks = std::move(callbacks);
   std::weak_ptr<Impl> weak = impl_;
-  impl_->loop.Post([a, weak, host, port, timeout] {
+  runtime::SocketFactory* factory = &sockets;
+  impl_->loop.Post([a, weak, host, port, timeout, factory] {
     auto d = weak.lock();
     if (!d) return;
     a->deadline.emplace(d->clock);
@@ -1030,7 +1038,7 @@ void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milli
       auto give_up = std::move(a->give_up);  // it reports, and so clears a->give_up
       if (give_up) give_up();
     });
-    a->give_up = d->sockets.Connect(
+    a->give_up = factory->Connect(
         host, port, [a, weak, host, port](Result<std::unique_ptr<runtime::Socket>> r) {
           a->deadline->Cancel();
           a->give_up = nullptr;

@@ -158,6 +158,71 @@ TEST(Swarm, ASeedAcceptsUtpConnectionsOnItsDhtSocket) {
   seed.reset();
 }
 
+// The runtime's TCP sockets, except that Listen binds nothing: TCP to the port is refused.
+class NoTcpListening : public runtime::SocketFactory {
+ public:
+  std::function<void()> Connect(const std::string& host, uint16_t port, Connected done) override {
+    return runtime::Default().sockets().Connect(host, port, std::move(done));
+  }
+  Result<std::unique_ptr<runtime::Listener>> Listen(const std::string&, uint16_t port,
+                                                    Accepted) override {
+    struct Nothing : runtime::Listener {
+      uint16_t p;
+      explicit Nothing(uint16_t port) : p(port) {}
+      uint16_t port() const override { return p; }
+      void Close() override {}
+    };
+    return std::unique_ptr<runtime::Listener>(new Nothing(port));
+  }
+};
+
+TEST(Swarm, AReaderDialsUtpWhenTcpToTheSeedIsRefused) {
+  // The seed listens on uTP only (its TCP port refuses). The reader, a plain swarm, finds it
+  // through the DHT and dials: TCP and uTP race on the DHT's socket, uTP wins, and the feed
+  // replicates over it.
+  Bootstrap boot;
+  auto w = NewFeed(std::nullopt, 20);
+  NoTcpListening no_tcp;
+  protocol::ReplicationOptions so = Dedup();
+  so.sockets = &no_tcp;
+  auto seed_rep = protocol::Replicator::Create(so).value();
+  protocol::PeerOptions serve;
+  serve.live = true;
+  serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), serve).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+  seed->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = false});
+  // Nothing accepts TCP on the seed's port.
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(seed->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    close(fd);
+  }
+
+  auto r = NewFeed(w->feed->key());
+  auto reader_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get()).ok());
+  auto reader = Swarm::Open(*reader_rep, Local(boot, false)).value();
+  reader->Join(Topic(*w->feed));
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 20, 15s).ok());
+  for (uint64_t i = 0; i < 20; i++) {
+    EXPECT_EQ(r->feed->Get(BlockIndex(i)).value(), w->feed->Get(BlockIndex(i)).value());
+  }
+  EXPECT_EQ(reader->stats().dialled_connected, 1u);
+  // The seed sees the reader's DHT socket as the remote: a uTP connection (a TCP one would
+  // come from an ephemeral port).
+  auto conns = seed_rep->connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(reader->port()));
+  reader.reset();
+  seed.reset();
+}
+
 TEST(Swarm, LeavingUnannouncesSoThatLaterLookupsFindNobody) {
   Bootstrap boot;
   auto w = NewFeed(std::nullopt, 1);
