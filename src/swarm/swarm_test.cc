@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "hyper/core/feed.h"
@@ -220,6 +221,61 @@ TEST(Swarm, AReaderDialsUtpWhenTcpToTheSeedIsRefused) {
   ASSERT_EQ(conns.size(), 1u);
   EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(reader->port()));
   reader.reset();
+  seed.reset();
+}
+
+TEST(Swarm, OfAUtpAndATcpConnectionToOnePeerTheTcpOneIsKept) {
+  // The reader dials the seed over uTP, then over TCP: two connections to one peer. By the
+  // key rule alone the older (uTP) one would stay; as in hyperswarm, TCP is kept over uTP,
+  // on both sides.
+  Bootstrap boot;
+  auto w = NewFeed(std::nullopt, 5);
+  protocol::PeerOptions live;
+  live.live = true;
+  auto seed_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), live).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+
+  runtime::Runtime& rt = runtime::Default();
+  std::unique_ptr<UdpDht> dialer_socket;
+  std::unique_ptr<utp::UtpSocketFactory> dialer_utp;
+  rt.loop().Call([&] {
+    UdpDhtOptions o;
+    o.host = "127.0.0.1";
+    o.utp = true;
+    dialer_socket = UdpDht::Open(rt.udp(), rt.clock(), o).value();
+    dialer_utp = std::make_unique<utp::UtpSocketFactory>(rt.loop(), *dialer_socket->utp(),
+                                                         dialer_socket->local().port);
+  });
+  const std::string utp_remote = "127.0.0.1:" + std::to_string(dialer_socket->local().port);
+  auto r = NewFeed(w->feed->key());
+  auto reader_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get(), live).ok());
+  std::promise<Status> utp_connected;
+  protocol::DialCallbacks cb;
+  cb.connected = [&](const Status& s) { utp_connected.set_value(s); };
+  reader_rep->Dial(*dialer_utp, "127.0.0.1", seed->port(), 5000ms, std::move(cb));
+  ASSERT_TRUE(utp_connected.get_future().get().ok());
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 5, 10s).ok());
+  ASSERT_EQ(seed_rep->connections().size(), 1u);
+  EXPECT_EQ(seed_rep->connections()[0].remote, utp_remote);
+  ASSERT_TRUE(reader_rep->Connect("127.0.0.1", seed->port()).ok());  // TCP
+  // The uTP one closes on both sides; the TCP one stays.
+  for (int i = 0; i < 300 && (seed_rep->connections().size() != 1 ||
+                              seed_rep->connections()[0].remote == utp_remote ||
+                              reader_rep->connections().size() != 1);
+       i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto seed_conns = seed_rep->connections();
+  ASSERT_EQ(seed_conns.size(), 1u);
+  EXPECT_NE(seed_conns[0].remote, utp_remote);  // TCP: the dialler's ephemeral port
+  EXPECT_EQ(reader_rep->connections().size(), 1u);
+  reader_rep.reset();
+  rt.loop().Call([&] {
+    dialer_utp.reset();
+    dialer_socket.reset();
+  });
   seed.reset();
 }
 
