@@ -304,6 +304,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
         initiator(initiator) {
     remote = socket->remote_endpoint();
     address = socket->remote_address();
+    over_datagrams = socket->over_datagrams();
   }
 
   Replicator::Impl* impl;
@@ -323,6 +324,7 @@ struct TcpConnection : std::enable_shared_from_this<TcpConnection> {
   bool ending = false;
   bool had_channels = false;
   bool read_paused = false;
+  bool over_datagrams = false;  // uTP: loses to a TCP connection to the same peer
   bool handshake_told = false;  // the handshake's end was handled (duplicate rule, on_connection)
   uint64_t id = 0;
   std::function<void(const Status&)> on_closed;  // a Dial's `closed`
@@ -540,11 +542,16 @@ void Replicator::Impl::Deduplicate(TcpConnection& c) {
     }
   }
   if (!other) return;
-  // The connection dialled by the side with the smaller key survives; two dialled by the same
+  // TCP survives over uTP (hyperswarm's rule: both sides see the same transports). Otherwise
+  // the connection dialled by the side with the smaller key survives; two dialled by the same
   // side (two addresses of one peer): the older one.
   const bool we_are_smaller = key_pair.public_key < *remote_key;
   TcpConnection* loser = &c;
-  if (c.initiator != other->initiator && c.initiator == we_are_smaller) loser = other.get();
+  if (c.over_datagrams != other->over_datagrams) {
+    if (!c.over_datagrams) loser = other.get();
+  } else if (c.initiator != other->initiator && c.initiator == we_are_smaller) {
+    loser = other.get();
+  }
   loser->Close(Status::Exists("a duplicate of another connection to " + c.remote));
 }
 
@@ -1021,6 +1028,13 @@ Status Replicator::Connect(const std::string& host, uint16_t port,
 
 void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
                       DialCallbacks callbacks) {
+  Dial(impl_->sockets, host, port, timeout, std::move(callbacks));
+}
+
+runtime::SocketFactory& Replicator::sockets() { return impl_->sockets; }
+
+void Replicator::Dial(runtime::SocketFactory& sockets, const std::string& host, uint16_t port,
+                      std::chrono::milliseconds timeout, DialCallbacks callbacks) {
   // The attempt runs on the loop; its deadline is a timer on the replicator's clock, which
   // gives up the attempt (reported as Timeout).
   struct Attempt {
@@ -1032,7 +1046,8 @@ void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milli
   auto a = std::make_shared<Attempt>();
   a->callbacks = std::move(callbacks);
   std::weak_ptr<Impl> weak = impl_;
-  impl_->loop.Post([a, weak, host, port, timeout] {
+  runtime::SocketFactory* factory = &sockets;
+  impl_->loop.Post([a, weak, host, port, timeout, factory] {
     auto d = weak.lock();
     if (!d) return;
     a->deadline.emplace(d->clock);
@@ -1041,7 +1056,7 @@ void Replicator::Dial(const std::string& host, uint16_t port, std::chrono::milli
       auto give_up = std::move(a->give_up);  // it reports, and so clears a->give_up
       if (give_up) give_up();
     });
-    a->give_up = d->sockets.Connect(
+    a->give_up = factory->Connect(
         host, port, [a, weak, host, port](Result<std::unique_ptr<runtime::Socket>> r) {
           a->deadline->Cancel();
           a->give_up = nullptr;

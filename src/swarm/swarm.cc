@@ -10,6 +10,7 @@
 #include "hyper/swarm/lan_discovery.h"
 #include "hyper/swarm/peer_queue.h"
 #include "hyper/swarm/peers.h"
+#include "hyper/swarm/race_sockets.h"
 #include "hyper/swarm/udp_dht.h"
 #include "hyper/utp/socket_factory.h"
 
@@ -52,6 +53,8 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
   std::unique_ptr<UdpDht> dht;
   // uTP connections on the DHT's socket, as the Replicator's sockets (accepted ones only).
   std::unique_ptr<utp::UtpSocketFactory> utp_sockets;
+  // TCP (the Replicator's sockets) raced against uTP on the DHT's socket, for dialling.
+  std::unique_ptr<RaceSocketFactory> dial_sockets;
   std::unique_ptr<LanDiscovery> lan;
   uint16_t port = 0;
   std::map<NodeId, std::unique_ptr<Topic>> topics;
@@ -141,7 +144,11 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     cb.closed = [weak, peer](const Status& s) {
       if (auto self = weak.lock()) self->OnClosed(peer, s);
     };
-    rep.Dial(peer.host, peer.port, options.connect_timeout, std::move(cb));
+    if (dial_sockets) {
+      rep.Dial(*dial_sockets, peer.host, peer.port, options.connect_timeout, std::move(cb));
+    } else {
+      rep.Dial(peer.host, peer.port, options.connect_timeout, std::move(cb));
+    }
   }
 
   void OnDialled(const UdpEndpoint& peer, const Status& s) {
@@ -329,11 +336,15 @@ Result<std::unique_ptr<Swarm>> Swarm::Open(protocol::Replicator& replicator, Swa
         rt.loop().Call([&] { impl->dht.reset(); });
         continue;
       }
-      if (options.utp) {
-        rt.loop().Call([&] {
-          impl->utp_sockets =
-              std::make_unique<utp::UtpSocketFactory>(rt.loop(), *impl->dht->utp(), *bound);
-        });
+    }
+    if (options.utp) {
+      rt.loop().Call([&] {
+        impl->utp_sockets =
+            std::make_unique<utp::UtpSocketFactory>(rt.loop(), *impl->dht->utp(), *bound);
+        impl->dial_sockets = std::make_unique<RaceSocketFactory>(replicator.sockets(), "tcp",
+                                                                 *impl->utp_sockets, "utp");
+      });
+      if (options.listen) {
         auto utp = replicator.Listen(*impl->utp_sockets, options.host, *bound);
         if (!utp.ok()) return utp.status().Annotate("uTP " + options.host);
       }
@@ -392,6 +403,7 @@ Swarm::~Swarm() {
   (void)fut.wait_for(kUnannounceWait);
   d.loop.Call([&] {
     d.lan.reset();
+    d.dial_sockets.reset();
     d.utp_sockets.reset();  // its listener (the Replicator's) stops accepting
     d.dht.reset();
   });

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "hyper/core/feed.h"
@@ -150,6 +151,126 @@ TEST(Swarm, ASeedAcceptsUtpConnectionsOnItsDhtSocket) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_GE(boot.records(), 1u);
+  reader_rep.reset();
+  rt.loop().Call([&] {
+    dialer_utp.reset();
+    dialer_socket.reset();
+  });
+  seed.reset();
+}
+
+// The runtime's TCP sockets, except that Listen binds nothing: TCP to the port is refused.
+class NoTcpListening : public runtime::SocketFactory {
+ public:
+  std::function<void()> Connect(const std::string& host, uint16_t port, Connected done) override {
+    return runtime::Default().sockets().Connect(host, port, std::move(done));
+  }
+  Result<std::unique_ptr<runtime::Listener>> Listen(const std::string&, uint16_t port,
+                                                    Accepted) override {
+    struct Nothing : runtime::Listener {
+      uint16_t p;
+      explicit Nothing(uint16_t port) : p(port) {}
+      uint16_t port() const override { return p; }
+      void Close() override {}
+    };
+    return std::unique_ptr<runtime::Listener>(new Nothing(port));
+  }
+};
+
+TEST(Swarm, AReaderDialsUtpWhenTcpToTheSeedIsRefused) {
+  // The seed listens on uTP only (its TCP port refuses). The reader, a plain swarm, finds it
+  // through the DHT and dials: TCP and uTP race on the DHT's socket, uTP wins, and the feed
+  // replicates over it.
+  Bootstrap boot;
+  auto w = NewFeed(std::nullopt, 20);
+  NoTcpListening no_tcp;
+  protocol::ReplicationOptions so = Dedup();
+  so.sockets = &no_tcp;
+  auto seed_rep = protocol::Replicator::Create(so).value();
+  protocol::PeerOptions serve;
+  serve.live = true;
+  serve.open_on = protocol::PeerOptions::OpenOn::kRemoteAsks;
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), serve).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+  seed->Join(Topic(*w->feed), JoinOptions{.announce = true, .lookup = false});
+  // Nothing accepts TCP on the seed's port.
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(seed->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    close(fd);
+  }
+
+  auto r = NewFeed(w->feed->key());
+  auto reader_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get()).ok());
+  auto reader = Swarm::Open(*reader_rep, Local(boot, false)).value();
+  reader->Join(Topic(*w->feed));
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 20, 15s).ok());
+  for (uint64_t i = 0; i < 20; i++) {
+    EXPECT_EQ(r->feed->Get(BlockIndex(i)).value(), w->feed->Get(BlockIndex(i)).value());
+  }
+  EXPECT_EQ(reader->stats().dialled_connected, 1u);
+  // The seed sees the reader's DHT socket as the remote: a uTP connection (a TCP one would
+  // come from an ephemeral port).
+  auto conns = seed_rep->connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].remote, "127.0.0.1:" + std::to_string(reader->port()));
+  reader.reset();
+  seed.reset();
+}
+
+TEST(Swarm, OfAUtpAndATcpConnectionToOnePeerTheTcpOneIsKept) {
+  // The reader dials the seed over uTP, then over TCP: two connections to one peer. By the
+  // key rule alone the older (uTP) one would stay; as in hyperswarm, TCP is kept over uTP,
+  // on both sides.
+  Bootstrap boot;
+  auto w = NewFeed(std::nullopt, 5);
+  protocol::PeerOptions live;
+  live.live = true;
+  auto seed_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(seed_rep->AddFeed(w->feed.get(), live).ok());
+  auto seed = Swarm::Open(*seed_rep, Local(boot, true)).value();
+
+  runtime::Runtime& rt = runtime::Default();
+  std::unique_ptr<UdpDht> dialer_socket;
+  std::unique_ptr<utp::UtpSocketFactory> dialer_utp;
+  rt.loop().Call([&] {
+    UdpDhtOptions o;
+    o.host = "127.0.0.1";
+    o.utp = true;
+    dialer_socket = UdpDht::Open(rt.udp(), rt.clock(), o).value();
+    dialer_utp = std::make_unique<utp::UtpSocketFactory>(rt.loop(), *dialer_socket->utp(),
+                                                         dialer_socket->local().port);
+  });
+  const std::string utp_remote = "127.0.0.1:" + std::to_string(dialer_socket->local().port);
+  auto r = NewFeed(w->feed->key());
+  auto reader_rep = protocol::Replicator::Create(Dedup()).value();
+  ASSERT_TRUE(reader_rep->AddFeed(r->feed.get(), live).ok());
+  std::promise<Status> utp_connected;
+  protocol::DialCallbacks cb;
+  cb.connected = [&](const Status& s) { utp_connected.set_value(s); };
+  reader_rep->Dial(*dialer_utp, "127.0.0.1", seed->port(), 5000ms, std::move(cb));
+  ASSERT_TRUE(utp_connected.get_future().get().ok());
+  ASSERT_TRUE(reader_rep->WaitForLength(r->feed.get(), 5, 10s).ok());
+  ASSERT_EQ(seed_rep->connections().size(), 1u);
+  EXPECT_EQ(seed_rep->connections()[0].remote, utp_remote);
+  ASSERT_TRUE(reader_rep->Connect("127.0.0.1", seed->port()).ok());  // TCP
+  // The uTP one closes on both sides; the TCP one stays.
+  for (int i = 0; i < 300 && (seed_rep->connections().size() != 1 ||
+                              seed_rep->connections()[0].remote == utp_remote ||
+                              reader_rep->connections().size() != 1);
+       i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto seed_conns = seed_rep->connections();
+  ASSERT_EQ(seed_conns.size(), 1u);
+  EXPECT_NE(seed_conns[0].remote, utp_remote);  // TCP: the dialler's ephemeral port
+  EXPECT_EQ(reader_rep->connections().size(), 1u);
   reader_rep.reset();
   rt.loop().Call([&] {
     dialer_utp.reset();

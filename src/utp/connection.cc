@@ -20,6 +20,9 @@ constexpr size_t kLibutpPacketSize = 1435;
 // Ours: an accepted connection whose initiator never sends data is dropped after this long
 // (libutp keeps it until its owner closes it); longer than the peer's keep-alive.
 constexpr uint64_t kSynReceivedTimeoutMs = 60000;
+// Ours: a resent packet still missing from a selective ack this long after its resend was
+// lost again (at least this, or the round trip and four deviations); see ResendWasLost.
+constexpr uint64_t kMinLostResendWaitMs = 10;
 constexpr uint16_t kRingMask = Connection::kOutgoingBufferMax - 1;
 
 bool SeqLess(uint16_t a, uint16_t b) { return WrappingLess(a, b, 0xffff); }
@@ -254,8 +257,63 @@ size_t Connection::SelectiveAckBytes(uint16_t base, ByteView mask, int64_t& min_
   return acked;
 }
 
+uint64_t Connection::LostResendDueUs(const OutgoingPacket& packet) const {
+  if (packet.transmissions == 0 || packet.need_resend) return UINT64_MAX;
+  // A round trip and four deviations (the RTO without libutp's 1 s floor), doubled for every
+  // further resend of the same packet.
+  const uint32_t shift =
+      packet.transmissions >= 2 ? std::min<uint32_t>(packet.transmissions - 2, 6) : 0;
+  const uint64_t wait_ms = std::max<uint64_t>(rtt_ms_ + 4ull * rtt_var_ms_, kMinLostResendWaitMs)
+                           << shift;
+  return packet.time_sent_us + wait_ms * 1000;
+}
+
+bool Connection::ResendWasLost(const OutgoingPacket& packet, uint64_t now_us) const {
+  return packet.transmissions >= 2 && now_us >= LostResendDueUs(packet);
+}
+
+Connection::OutgoingPacket* Connection::ProbeCandidate(uint64_t& due_us, bool& lost) {
+  due_us = UINT64_MAX;
+  lost = false;
+  if (state_ != State::kConnected || cur_window_packets_ == 0 || retransmit_count_ != 0) {
+    return nullptr;
+  }
+  const auto oldest = static_cast<uint16_t>(seq_nr_ - cur_window_packets_);
+  OutgoingPacket* head = Outgoing(oldest);
+  if (head == nullptr || head->transmissions == 0 || head->need_resend) return nullptr;
+  const uint64_t wait_us =
+      std::max<uint64_t>(rtt_ms_ + 4ull * rtt_var_ms_, kMinLostResendWaitMs) * 1000;
+  if (head->transmissions >= 2) {
+    // Resent already (selective acks never resend a packet twice): that resend was lost too.
+    due_us = LostResendDueUs(*head);
+    lost = true;
+    return head;
+  }
+  if (cur_window_packets_ > kDuplicateAcksBeforeResend &&
+      static_cast<uint16_t>(oldest - fast_resend_seq_nr_) <= kOutgoingBufferMax) {
+    // The peer answered a round trip after the third packet behind it left, and has not
+    // acknowledged it: lost. (libutp acks on its own DATA packets without a selective ack, so
+    // while it sends, the selective ack that would resend it never comes.)
+    const OutgoingPacket* later =
+        Outgoing(static_cast<uint16_t>(oldest + kDuplicateAcksBeforeResend));
+    if (later != nullptr && later->transmissions > 0 &&
+        last_got_packet_us_ >= later->time_sent_us + rtt_ms_ * 1000ull) {
+      due_us = later->time_sent_us + wait_us;
+      lost = true;
+      return head;
+    }
+  }
+  if (pending_bytes() == 0) {
+    // A tail: nothing waits to be sent, so too few packets may follow it for selective acks.
+    due_us = head->time_sent_us + wait_us;
+    return head;
+  }
+  return nullptr;
+}
+
 void Connection::SelectiveAck(uint16_t base, ByteView mask) {
   if (cur_window_packets_ == 0) return;
+  const uint64_t now_us = NowUs();
   size_t count = 0;
   uint16_t resends[kMaxEack];
   size_t nr = 0;
@@ -273,8 +331,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
       AckPacket(seq);
       continue;
     }
-    if (static_cast<uint16_t>(seq - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
-        count >= kDuplicateAcksBeforeResend) {
+    if ((static_cast<uint16_t>(seq - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
+         count >= kDuplicateAcksBeforeResend) ||
+        ResendWasLost(*p, now_us)) {
       if (nr >= kMaxEack - 2) {
         std::copy(resends + kMaxEack / 2, resends + nr, resends);
         nr -= kMaxEack / 2;
@@ -286,6 +345,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
   if (static_cast<uint16_t>(oldest - fast_resend_seq_nr_) <= kOutgoingBufferMax &&
       count >= kDuplicateAcksBeforeResend) {
     resends[nr++] = oldest;
+  } else if (const OutgoingPacket* p = Outgoing(oldest);
+             p != nullptr && ResendWasLost(*p, now_us)) {
+    resends[nr++] = oldest;
   }
   bool back_off = false;
   size_t sent = 0;
@@ -296,7 +358,9 @@ void Connection::SelectiveAck(uint16_t base, ByteView mask) {
     back_off = true;
     ++stats_.fast_resends;
     SendPacket(*p);
-    fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    if (SeqLess(fast_resend_seq_nr_, static_cast<uint16_t>(seq + 1))) {
+      fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    }
     if (++sent >= kMaxResendsPerAck) break;
   }
   if (back_off) MaybeDecayWindow();
@@ -381,6 +445,7 @@ void Connection::OnPacket(const PacketView& packet) {
   }
   if (state_ == State::kSynSent) ack_nr_ = static_cast<uint16_t>(h.seq_nr - 1);
   last_got_packet_ms_ = now_ms;
+  last_got_packet_us_ = now_us;
 
   // How far past the next expected packet this one is (0: the next one).
   const auto ahead = static_cast<uint16_t>(h.seq_nr - ack_nr_ - 1);
@@ -669,6 +734,22 @@ void Connection::CheckTimeouts() {
       }
     }
   }
+  uint64_t probe_due_us = 0;
+  bool lost = false;
+  if (OutgoingPacket* head = ProbeCandidate(probe_due_us, lost);
+      head != nullptr && NowUs() >= probe_due_us) {
+    // The oldest packet is overdue (see ProbeCandidate): send it again now rather than after
+    // the RTO (at least 1 s), which stalls the whole connection behind it. Ours (as TCP's
+    // tail loss probe and RACK); libutp waits for the timeout. A loss halves the window as
+    // any loss does; a tail's probe does not (it may only be a slow ack).
+    const auto seq = static_cast<uint16_t>(seq_nr_ - cur_window_packets_);
+    ++stats_.fast_resends;
+    SendPacket(*head);
+    if (SeqLess(fast_resend_seq_nr_, static_cast<uint16_t>(seq + 1))) {
+      fast_resend_seq_nr_ = static_cast<uint16_t>(seq + 1);
+    }
+    if (lost) MaybeDecayWindow();
+  }
   if (state_ == State::kConnected && !fin_sent_ && now - last_sent_packet_ms_ >= kKeepAliveMs) {
     SendKeepAlive();
   }
@@ -685,6 +766,11 @@ void Connection::ArmTimer() {
   if (state_ == State::kSynReceived)
     due = std::min(due, last_got_packet_ms_ + kSynReceivedTimeoutMs);
   if (max_window_user_ == 0) due = std::min(due, zerowindow_time_ms_);
+  uint64_t probe_due_us = 0;
+  bool lost = false;
+  if (ProbeCandidate(probe_due_us, lost) != nullptr) {
+    due = std::min(due, (probe_due_us + 999) / 1000);
+  }
   if (options_.idle_timeout.count() > 0) {
     due = std::min(
         due, last_got_packet_ms_ +

@@ -189,6 +189,74 @@ TEST(UtpMultiplexer, SelectiveAckReportsWhatArrivedOutOfOrderAndTriggersAResend)
   EXPECT_EQ((*c)->unacknowledged_bytes(), 0u);
 }
 
+// utp-native acks on its own DATA packets, without a selective ack, while it has data to
+// send; then its FIN, then silence. A hole at the head of our packets was therefore never
+// found by a selective ack: it waited for the retransmission timeout (at least 1 s) after
+// Node's FIN, in every run of the interop echo test. Here B's answers are replaced by such
+// packets: our oldest packet must go again within a few round trips, not after a timeout.
+TEST(UtpMultiplexer, AHoleAckedOnlyByThePeersDataIsResentWithoutATimeout) {
+  Pair p;
+  auto c = p.a->Connect(kB, {});
+  ASSERT_TRUE(c.ok());
+  size_t da = 0, db = 0;
+  auto carry = [&] {
+    while (da < p.from_a.size() || db < p.from_b.size()) {
+      p.clock.Advance(1ms);
+      while (da < p.from_a.size()) p.ToB(p.from_a[da++]);
+      p.clock.Advance(1ms);
+      while (db < p.from_b.size()) p.ToA(p.from_b[db++]);
+    }
+  };
+  carry();
+  const Bytes chunk(1382, 'x');
+  for (int i = 0; i < 200 && (*c)->max_window() < 6 * chunk.size(); ++i) {
+    ASSERT_EQ((*c)->Write(chunk), chunk.size());
+    carry();
+  }
+  ASSERT_GE((*c)->max_window(), 6 * chunk.size());
+  // More than the window takes (A has more to send: no tail); of the packets that go, the
+  // first is lost, the others reach B, whose own answers are lost.
+  const size_t start = p.from_a.size();
+  for (int i = 0; i < 40; ++i) ASSERT_EQ((*c)->Write(chunk), chunk.size());
+  ASSERT_GE(p.from_a.size() - start, 5u);
+  ASSERT_LT(p.from_a.size() - start, 40u);
+  const uint16_t first = p.from_a[start].header().seq_nr;
+  p.clock.Advance(1ms);
+  for (size_t i = start + 1; i < p.from_a.size(); ++i) p.ToB(p.from_a[i]);
+  da = p.from_a.size();
+  db = p.from_b.size();
+  // What B says instead, as utp-native would: DATA acking the packet before the hole, no
+  // selective ack, every 2 ms; then its FIN; then nothing.
+  PacketHeader h;
+  h.connection_id = p.accepted->send_id();
+  h.seq_nr = p.from_b.back().header().seq_nr;
+  h.ack_nr = static_cast<uint16_t>(first - 1);
+  h.wnd_size = 1 << 20;
+  const Bytes payload(100, 'y');
+  for (int i = 0; i < 4; ++i) {
+    p.clock.Advance(2ms);
+    h.type = i < 3 ? PacketType::kData : PacketType::kFin;
+    h.timestamp_us = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(p.clock.Now().time_since_epoch())
+            .count());
+    ASSERT_TRUE(p.a->OnDatagram(kB, EncodePacket(h, i < 3 ? ByteView(payload) : ByteView())));
+    ++h.seq_nr;
+  }
+  const auto fin_at = p.clock.Now();
+  auto resent = [&] {
+    for (size_t i = da; i < p.from_a.size(); ++i) {
+      const PacketHeader sent = p.from_a[i].header();
+      if (sent.type == PacketType::kData && sent.seq_nr == first) return true;
+    }
+    return false;
+  };
+  while (!resent() && p.clock.Now() - fin_at < 2s) p.clock.Advance(1ms);
+  ASSERT_TRUE(resent());
+  EXPECT_LT(p.clock.Now() - fin_at, 50ms);
+  EXPECT_EQ((*c)->stats().timeouts, 0u);
+  EXPECT_EQ((*c)->stats().fast_resends, 1u);
+}
+
 TEST(UtpMultiplexer, LeavesDatagramsThatAreNotUtpToTheCaller) {
   Pair p;
   // A dht-rpc message (protobuf: field 1 varint, 0x08) and short junk.

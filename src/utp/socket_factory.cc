@@ -154,6 +154,7 @@ class UtpSocket : public runtime::Socket {
 
   std::string remote_address() const override { return stream_->remote_host; }
   std::string remote_endpoint() const override { return stream_->remote; }
+  bool over_datagrams() const override { return true; }
 
  private:
   std::shared_ptr<Stream> stream_;

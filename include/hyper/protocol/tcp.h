@@ -180,6 +180,12 @@ class Replicator {
   // Dials without waiting: from any thread, the loop too. See DialCallbacks.
   void Dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout,
             DialCallbacks callbacks);
+  // The same through another socket factory (the swarm races TCP and uTP). REQUIRES:
+  // `sockets` outlives the attempt (until `connected` is told).
+  void Dial(runtime::SocketFactory& sockets, const std::string& host, uint16_t port,
+            std::chrono::milliseconds timeout, DialCallbacks callbacks);
+  // The factory connections are made with (ReplicationOptions::sockets or the default).
+  runtime::SocketFactory& sockets();
   // Our Noise public key (the same on every connection of this replicator).
   std::array<uint8_t, kDhBytes> public_key() const;
 

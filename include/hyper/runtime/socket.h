@@ -36,6 +36,9 @@ class Socket {
   // writer that produces data only as it is taken (fetching it from peers) does not run megabytes
   // ahead of its reader. Sockets without a kernel buffer ignore it.
   virtual void LimitSendBuffer(size_t bytes) { (void)bytes; }
+  // A datagram transport (uTP) rather than TCP: of two connections to one peer, the swarm's
+  // duplicate rule keeps the TCP one (as hyperswarm does).
+  virtual bool over_datagrams() const { return false; }
 };
 
 // Accepts connections until closed or destroyed.

@@ -150,6 +150,12 @@ class Connection {
   void AckPacket(uint16_t seq);
   size_t SelectiveAckBytes(uint16_t base, ByteView mask, int64_t& min_rtt_us);
   void SelectiveAck(uint16_t base, ByteView mask);
+  // When a resent packet still missing counts as lost again (UINT64_MAX: not resent).
+  uint64_t LostResendDueUs(const OutgoingPacket& packet) const;
+  bool ResendWasLost(const OutgoingPacket& packet, uint64_t now_us) const;
+  // The oldest packet in flight when it may be resent before the RTO, with when (`due_us`)
+  // and whether that counts as a loss (see CheckTimeouts and docs/utp.md).
+  OutgoingPacket* ProbeCandidate(uint64_t& due_us, bool& lost);
   void ApplyCongestionControl(size_t bytes_acked, int64_t min_rtt_us);
   void MaybeDecayWindow();
   void Deliver(ByteView data);
@@ -200,6 +206,7 @@ class Connection {
   uint64_t rto_timeout_ms_ = 0;
   uint64_t zerowindow_time_ms_ = 0;
   uint64_t last_got_packet_ms_ = 0;
+  uint64_t last_got_packet_us_ = 0;
   uint64_t last_sent_packet_ms_ = 0;
   uint64_t last_maxed_out_window_ms_ = 0;
   uint64_t last_window_decay_ms_ = 0;
