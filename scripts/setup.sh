@@ -12,14 +12,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # grpc++ and protobuf (with protoc and its gRPC plugin) for the daemon's API (src/daemon).
 # curl, chromium and ffmpeg: the HTTP gateway's end-to-end tests (tests/cli/gateway_*_test.cc).
 # libfuse3-dev and fuse3 (fusermount3): the daemon's FUSE mount (src/fuse). nftables: packet loss
-# in the namespaces of the network benchmarks (bench/utp_loss.sh).
+# in the namespaces of the network benchmarks (bench/utp_loss.sh). rsync and attr (setfattr,
+# getfattr): the FUSE tests use them as a user would (tests/cli/fuse_cli_test.cc).
 packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
   nodejs npm libasio-dev libleveldb-dev curl chromium ffmpeg
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libfuse3-dev fuse3 nftables)
+  libfuse3-dev fuse3 nftables rsync attr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,8 @@
 // is taken down by a guard whatever the test did.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -178,6 +180,69 @@ TEST_F(FuseCli, ShellToolsWorkInTheMountAndWhatTheyWroteIsInTheDrive) {
     puts++;
   }
   EXPECT_EQ(puts, 1u) << log;
+}
+
+TEST_F(FuseCli, ExtendedAttributesAreTheFilesMetadata) {
+  Start();
+  const std::string f = mnt_ + "/x.txt";
+  ShOk("printf hello > " + f);
+  ShOk("setfattr -n user.color -v blue " + f + " && setfattr -n user.bin -v 0x00ff01 " + f);
+  EXPECT_EQ(ShOk("getfattr --only-values -n user.color " + f), "blue");
+  EXPECT_EQ(ShOk("getfattr -e hex --only-values -n user.bin " + f + " | od -An -tx1 | tr -d ' '"),
+            "00ff01");
+  EXPECT_EQ(ShOk("getfattr -d " + f + " | grep user. | sort"),
+            "user.bin=0sAP8B\nuser.color=\"blue\"");
+  // The errors POSIX programs expect.
+  const auto none = Sh("getfattr -n user.none " + f);
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.stderr_text.find("No such attribute"), std::string::npos) << none.stderr_text;
+  char small[2];
+  errno = 0;
+  EXPECT_EQ(::getxattr(f.c_str(), "user.color", small, sizeof(small)), -1);
+  EXPECT_EQ(errno, ERANGE);
+  EXPECT_EQ(::getxattr(f.c_str(), "user.color", nullptr, 0), 4);  // the size alone
+  EXPECT_EQ(::setxattr(f.c_str(), "user.color", "red", 3, XATTR_CREATE), -1);
+  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(::setxattr(f.c_str(), "user.new", "x", 1, XATTR_REPLACE), -1);
+  EXPECT_EQ(errno, ENODATA);
+  EXPECT_EQ(::removexattr(f.c_str(), "user.none"), -1);
+  EXPECT_EQ(errno, ENODATA);
+  const std::string huge(65537, 'v');
+  EXPECT_EQ(::setxattr(f.c_str(), "user.huge", huge.data(), huge.size(), 0), -1);
+  EXPECT_EQ(errno, E2BIG);
+  EXPECT_EQ(::setxattr(f.c_str(), "security.x", "x", 1, 0), -1);
+  EXPECT_EQ(errno, ENOTSUP);
+  char names[64];
+  EXPECT_EQ(::listxattr(f.c_str(), names, 3), -1);
+  EXPECT_EQ(errno, ERANGE);
+  // Removed; kept by a later write and by a rename; set on a file still being written.
+  ShOk("setfattr -x user.bin " + f + " && printf ' world' >> " + f + " && mv " + f + " " + mnt_ +
+       "/y.txt");
+  EXPECT_EQ(ShOk("getfattr -d " + mnt_ + "/y.txt | grep user."), "user.color=\"blue\"");
+  ShOk("exec 3>" + mnt_ + "/open.txt && printf abc >&3 && setfattr -n user.k -v v " + mnt_ +
+       "/open.txt && printf def >&3 && exec 3>&-");
+  EXPECT_EQ(ShOk("getfattr --only-values -n user.k " + mnt_ + "/open.txt"), "v");
+  EXPECT_EQ(ReadText(mnt_ + "/open.txt"), "abcdef");
+  // On a directory too.
+  ShOk("mkdir " + mnt_ + "/dir && setfattr -n user.d -v 1 " + mnt_ + "/dir");
+  EXPECT_EQ(ShOk("getfattr --only-values -n user.d " + mnt_ + "/dir"), "1");
+
+  // chown: stored in the Stat (root may give a file away); link: EPERM, no hard links.
+  ShOk("chown 1234:5678 " + mnt_ + "/y.txt");
+  EXPECT_EQ(::link((mnt_ + "/y.txt").c_str(), (mnt_ + "/hard").c_str()), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_NE(Sh("ln " + mnt_ + "/y.txt " + mnt_ + "/hard2").stderr_text.find("not permitted"),
+            std::string::npos);
+
+  const std::string url = "hyper://" + RootKey();
+  Stop();
+  // What a Node reader sees: the Stat's metadata map and owner.
+  const std::string stat = ExpectSuccess(RunCli(root_, {"stat", url + "/y.txt"}), {"stat"});
+  EXPECT_NE(stat.find("user.color"), std::string::npos) << stat;
+  EXPECT_EQ(stat.find("user.bin"), std::string::npos) << stat;
+  EXPECT_NE(stat.find("1234"), std::string::npos) << stat;
+  EXPECT_NE(stat.find("5678"), std::string::npos) << stat;
+  EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", url + "/y.txt"}), {"cat"}), "hello world");
 }
 
 TEST_F(FuseCli, GitWorksInTheMount) {
