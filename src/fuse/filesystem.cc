@@ -162,8 +162,18 @@ Result<std::shared_ptr<service::HostedDrive>> Filesystem::NetworkDrive(
     }
     return here;
   }
-  std::lock_guard<std::mutex> lock(network_mu_);
-  return network_.emplace(key, drive).first->second;
+  bool added = false;
+  std::shared_ptr<service::HostedDrive> kept;
+  {
+    std::lock_guard<std::mutex> lock(network_mu_);
+    auto [it, inserted] = network_.emplace(key, drive);
+    added = inserted;
+    kept = it->second;
+  }
+  if (added && options_.watch_drive) {
+    options_.watch_drive(kept, std::string(kNetworkDir) + "/" + ToHex(key));
+  }
+  return kept;
 }
 
 Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {

@@ -53,6 +53,10 @@ struct FilesystemOptions {
   // kernel then looks the name up again). Called when a symlink became a mount: the kernel was
   // told a symlink, the drive now has a directory. May be empty.
   std::function<void(const std::string& path)> invalidate_entry;
+  // Called with each drive opened under Network (latest versions) and where it is shown
+  // ("/Network/<key>"), so that its new versions drop what the kernel caches of it. May be empty.
+  std::function<void(const std::shared_ptr<service::HostedDrive>& drive, const std::string& prefix)>
+      watch_drive;
 };
 
 // The magic directory at the root of the mount (network_paths.h: Network/<key>[+version],

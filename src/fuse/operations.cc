@@ -22,6 +22,10 @@ void* Init(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->entry_timeout = 1.0;
   cfg->attr_timeout = 1.0;
   cfg->negative_timeout = 0;
+  // A file's pages stay cached across opens while its mtime and size are those cached
+  // (libfuse checks at each open); changes made other than through the mount are told to the
+  // kernel as they come (change_notifier.h).
+  cfg->auto_cache = 1;
   // Writes and reads of up to 1 MiB per call (the kernel's default is 128 KiB).
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;

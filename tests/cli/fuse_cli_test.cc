@@ -7,10 +7,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
@@ -243,6 +245,55 @@ TEST_F(FuseCli, ExtendedAttributesAreTheFilesMetadata) {
   EXPECT_NE(stat.find("1234"), std::string::npos) << stat;
   EXPECT_NE(stat.find("5678"), std::string::npos) << stat;
   EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", url + "/y.txt"}), {"cat"}), "hello world");
+}
+
+// A drive changed through the daemon (not through the mount) is seen at once through it: the
+// kernel's cached size and pages, kept 1 s otherwise, are dropped when the version comes
+// (change_notifier.h). Each read follows the last one by less than the attribute timeout.
+TEST_F(FuseCli, AChangeMadeThroughTheDaemonIsSeenThroughTheMountAtOnce) {
+  Start();
+  const std::string url = "hyper://" + RootKey();
+  // In the root drive, and in another drive shown under Network.
+  const std::string created = ExpectSuccess(RunCli(root_, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string other = created.substr(at, 8 + 64);
+  ExpectSuccess(RunCli(root_, {"put", other + "/n.txt"}, "first"), {"put"});
+  const std::vector<std::pair<std::string, std::string>> places = {
+      {url + "/live.txt", mnt_ + "/live.txt"},
+      {other + "/n.txt", mnt_ + "/Network/" + other.substr(8) + "/n.txt"}};
+  ExpectSuccess(RunCli(root_, {"put", places[0].first}, "first"), {"put"});
+  for (const auto& [where, path] : places) {
+    std::string before = ReadText(path);
+    EXPECT_EQ(before, "first") << path;
+    for (int i = 0; i < 4; i++) {
+      const std::string next = std::string(static_cast<size_t>(i) * 3 + 2, 'a' + i);
+      EXPECT_EQ(ShOk("stat -c %s " + path), std::to_string(before.size()));  // cached now
+      const auto start = std::chrono::steady_clock::now();
+      ExpectSuccess(RunCli(root_, {"put", where}, next), {"put"});
+      // The notification is sent by a thread of the daemon right after the version: allow it a
+      // moment, far less than the 1 s the kernel would keep the old size.
+      std::string seen = ReadText(path);
+      while (seen != next &&
+             std::chrono::steady_clock::now() - start < std::chrono::milliseconds(600)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        seen = ReadText(path);
+      }
+      EXPECT_EQ(seen, next) << path << " after put " << i;
+      EXPECT_EQ(ShOk("stat -c %s " + path), std::to_string(next.size()));
+      before = next;
+    }
+  }
+  // A file removed through the daemon is gone at once; one added is there.
+  ExpectSuccess(RunCli(root_, {"rm", url + "/live.txt"}), {"rm"});
+  ExpectSuccess(RunCli(root_, {"put", url + "/new.txt"}, "new"), {"put"});
+  const auto start = std::chrono::steady_clock::now();
+  while (std::filesystem::exists(mnt_ + "/live.txt") &&
+         std::chrono::steady_clock::now() - start < std::chrono::milliseconds(600)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(std::filesystem::exists(mnt_ + "/live.txt"));
+  EXPECT_EQ(ReadText(mnt_ + "/new.txt"), "new");
 }
 
 TEST_F(FuseCli, GitWorksInTheMount) {
