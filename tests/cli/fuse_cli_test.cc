@@ -51,8 +51,9 @@ class FuseCli : public CliTest {
     EXPECT_FALSE(IsMounted(mnt_));
   }
 
-  void Start(bool with_mountpoint = true) {
+  void Start(bool with_mountpoint = true, const std::vector<std::string>& more = {}) {
     std::vector<std::string> args = {"start", "--port", "0", "--offline"};
+    args.insert(args.end(), more.begin(), more.end());
     if (with_mountpoint) {
       args.emplace_back("--mountpoint");
       args.push_back(mnt_);
@@ -428,13 +429,17 @@ TEST_F(FuseCli, NetworkShowsAnyDriveByKeyReadOnly) {
             std::string::npos);
 }
 
-// A key nobody has: EIO after the host's fetch timeout (20 s), and nothing is left of it: not
-// listed in Network or Stats, no replica in the store.
+// A key nobody has: EIO after the read timeout (`start --read-timeout`, 1.5 s here), never a
+// hang, and nothing is left of it: not listed in Network or Stats, no replica in the store.
 TEST_F(FuseCli, ALookupOfAnUnknownKeyLeavesNothingBehind) {
-  Start();
+  Start(/*with_mountpoint=*/true, {"--read-timeout", "1.5"});
   const std::string unknown(64, 'a');
   const auto cores_before = ShOk("find " + Cores(root_) + " | sort");
+  const auto start = std::chrono::steady_clock::now();
   const auto run = Sh("ls " + mnt_ + "/Network/" + unknown);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(1400));
+  EXPECT_LT(took, std::chrono::seconds(6));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.stderr_text.find("Input/output error"), std::string::npos) << run.stderr_text;
   EXPECT_EQ(ShOk("ls " + mnt_ + "/Network"), "Active\nStats");
