@@ -365,6 +365,7 @@ void Filesystem::FillFromStat(const drive::Stat& in, struct stat* st) const {
   if (type != drive::kModeDirectory && type != drive::kModeSymlink) type = drive::kModeFile;
   uint32_t perms = in.mode & 07777;
   if (perms == 0) perms = type == drive::kModeDirectory ? 0755 : 0644;
+  if (type == drive::kModeSymlink) perms = 0777;  // as Linux shows every link
   st->st_mode = type | perms;
   st->st_nlink = type == drive::kModeDirectory ? 2 : 1;
   st->st_uid = options_.uid;

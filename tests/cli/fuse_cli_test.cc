@@ -2,12 +2,15 @@
 // real shell tools on the real kernel mount; what they wrote is then read back from the drive
 // with the CLI, after the daemon stopped. Every command runs under `timeout`, and every mount
 // is taken down by a guard whatever the test did.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -295,6 +298,142 @@ TEST_F(FuseCli, AChangeMadeThroughTheDaemonIsSeenThroughTheMountAtOnce) {
   }
   EXPECT_FALSE(std::filesystem::exists(mnt_ + "/live.txt"));
   EXPECT_EQ(ReadText(mnt_ + "/new.txt"), "new");
+}
+
+// rsync -a, tar c | tar x, du -s, ls -lR, in and out of the mount (a tree with a symlink, modes
+// and times, which -a and tar keep).
+TEST_F(FuseCli, RsyncTarAndDuWorkInTheMount) {
+  Start();
+  const std::string src = tmp_.Sub("src");
+  MakeTree(src, 6, 20);
+  ShOk("ln -s d0/f0.txt " + src + "/link && chmod 640 " + src + "/d1/f2.txt && touch -d " +
+       "'2001-02-03 04:05:06' " + src + "/d2/f4.txt");
+  // rsync -a in, and back out to a fresh folder: the same tree, modes, times and link.
+  ShOk("rsync -a " + src + "/ " + mnt_ + "/rs/");
+  ShOk("diff -r " + src + " " + mnt_ + "/rs");
+  EXPECT_EQ(ShOk("readlink " + mnt_ + "/rs/link"), "d0/f0.txt");
+  EXPECT_EQ(ShOk("stat -c %a " + mnt_ + "/rs/d1/f2.txt"), "640");
+  EXPECT_EQ(ShOk("stat -c %Y " + mnt_ + "/rs/d2/f4.txt"), ShOk("stat -c %Y " + src + "/d2/f4.txt"));
+  const std::string back = tmp_.Sub("back");
+  ShOk("rsync -a " + mnt_ + "/rs/ " + back + "/");
+  ShOk("diff -r " + src + " " + back);
+  // A second rsync finds nothing to do (sizes and times match).
+  EXPECT_EQ(ShOk("rsync -ai " + src + "/ " + mnt_ + "/rs/"), "");
+  // tar c | tar x, into the mount and out of it.
+  ShOk("mkdir " + mnt_ + "/tx && tar c -C " + src + " . | tar x -C " + mnt_ + "/tx");
+  ShOk("diff -r " + src + " " + mnt_ + "/tx");
+  const std::string untar = tmp_.Sub("untar");
+  ShOk("mkdir " + untar + " && tar c -C " + mnt_ + "/tx . | tar x -C " + untar);
+  ShOk("diff -r " + src + " " + untar);
+  EXPECT_EQ(ShOk("stat -c %Y " + untar + "/d2/f4.txt"), ShOk("stat -c %Y " + src + "/d2/f4.txt"));
+  // du -s: the blocks of 512 bytes each file takes (directories and links take none here).
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(src)) {
+    if (!e.is_regular_file() || e.is_symlink()) continue;
+    blocks += (e.file_size() + 511) / 512;
+    bytes += e.file_size();
+  }
+  EXPECT_EQ(ShOk("du -s -B512 " + mnt_ + "/rs | cut -f1"), std::to_string(blocks));
+  EXPECT_EQ(ShOk("find " + mnt_ + "/rs -type f -printf '%s\\n' | awk '{s+=$1} END {print s}'"),
+            std::to_string(bytes));
+  // ls -lR lists every file of both copies.
+  const std::string listing = ShOk("ls -lR " + mnt_ + "/rs " + mnt_ + "/tx");
+  size_t files = 0;
+  for (size_t at = listing.find("\n-"); at != std::string::npos; at = listing.find("\n-", at + 1)) {
+    files++;
+  }
+  EXPECT_EQ(files, 2 * 120u);
+}
+
+// An fsx-style random test: writes, truncates, reads, renames, mmap reads, fsyncs and reopens of
+// one file through the mount, each checked against a model of its bytes. HYPER_FSX_OPS sets the
+// number of operations (default 10,000), HYPER_FSX_SEED the seed.
+TEST_F(FuseCli, RandomOperationsMatchAModel) {
+  Start();
+  const char* ops_env = std::getenv("HYPER_FSX_OPS");
+  const char* seed_env = std::getenv("HYPER_FSX_SEED");
+  const int ops = ops_env != nullptr ? std::atoi(ops_env) : 10000;
+  const unsigned seed = seed_env != nullptr ? static_cast<unsigned>(std::atoi(seed_env)) : 1234;
+  std::mt19937 rng(seed);
+  constexpr size_t kMaxSize = 1u << 20;
+  std::string model;
+  std::string names[2] = {mnt_ + "/fsx-a", mnt_ + "/fsx-b"};
+  int which = 0;
+  int fd = ::open(names[0].c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  auto check = [&](size_t off, size_t len, const std::string& got, const char* how, int op) {
+    if (got == model.substr(std::min(off, model.size()), len)) return true;
+    ADD_FAILURE() << how << " mismatch at op " << op << " (seed " << seed << "), offset " << off
+                  << " length " << len << ", file size " << model.size();
+    return false;
+  };
+  int counts[8] = {};
+  for (int op = 0; op < ops; op++) {
+    const int kind = static_cast<int>(rng() % 100);
+    if (kind < 35) {  // write at a random place, maybe past the end (a hole)
+      const size_t off = rng() % kMaxSize;
+      const size_t len = 1 + rng() % std::min<size_t>(65536, kMaxSize - off);
+      std::string data(len, '\0');
+      for (auto& c : data) c = static_cast<char>('A' + rng() % 26);
+      ASSERT_EQ(::pwrite(fd, data.data(), len, static_cast<off_t>(off)), static_cast<ssize_t>(len));
+      if (model.size() < off + len) model.resize(off + len, '\0');
+      model.replace(off, len, data);
+      counts[0]++;
+    } else if (kind < 65) {  // read a random range (past the end too)
+      const size_t off = rng() % (model.size() + 1000);
+      const size_t len = rng() % 70000;
+      std::string got(len, '\0');
+      const ssize_t n = ::pread(fd, got.data(), len, static_cast<off_t>(off));
+      ASSERT_GE(n, 0);
+      got.resize(static_cast<size_t>(n));
+      const size_t want = off >= model.size() ? 0 : std::min(len, model.size() - off);
+      ASSERT_EQ(got.size(), want) << "read at op " << op;
+      if (!check(off, want, got, "read", op)) break;
+      counts[1]++;
+    } else if (kind < 75) {  // truncate, shorter or longer
+      const size_t size = rng() % kMaxSize;
+      ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+      model.resize(size, '\0');
+      counts[2]++;
+    } else if (kind < 85) {  // mmap read
+      if (model.empty()) continue;
+      void* map = ::mmap(nullptr, model.size(), PROT_READ, MAP_SHARED, fd, 0);
+      ASSERT_NE(map, MAP_FAILED) << "mmap at op " << op;
+      const size_t off = rng() % model.size();
+      const size_t len = std::min<size_t>(rng() % 70000, model.size() - off);
+      const std::string got(static_cast<const char*>(map) + off, len);
+      ::munmap(map, model.size());
+      if (!check(off, len, got, "mmap read", op)) break;
+      counts[3]++;
+    } else if (kind < 90) {  // rename, the file open
+      ASSERT_EQ(::rename(names[which].c_str(), names[1 - which].c_str()), 0);
+      which = 1 - which;
+      counts[4]++;
+    } else if (kind < 95) {  // the size as stat says it
+      struct stat st {};
+      ASSERT_EQ(::stat(names[which].c_str(), &st), 0);
+      ASSERT_EQ(static_cast<size_t>(st.st_size), model.size()) << "stat at op " << op;
+      counts[5]++;
+    } else if (kind < 98) {  // fsync: a version
+      ASSERT_EQ(::fsync(fd), 0);
+      counts[6]++;
+    } else {  // close and open again: a version, read back from the drive
+      ASSERT_EQ(::close(fd), 0);
+      fd = ::open(names[which].c_str(), O_RDWR);
+      ASSERT_GE(fd, 0);
+      counts[7]++;
+    }
+  }
+  ASSERT_EQ(::close(fd), 0);
+  EXPECT_EQ(ReadText(names[which]), model);
+  EXPECT_FALSE(std::filesystem::exists(names[1 - which]));
+  // Every kind of operation ran.
+  for (int c : counts) EXPECT_GT(c, 0);
+  const std::string url = "hyper://" + RootKey();
+  Stop();
+  const std::string file = url + (which == 0 ? "/fsx-a" : "/fsx-b");
+  EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", file}), {"cat"}), model);
 }
 
 TEST_F(FuseCli, GitWorksInTheMount) {
