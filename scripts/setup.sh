@@ -38,6 +38,13 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
+# /dev/fuse for every user, as the fuse3 package's udev rule makes it (a container has no udev,
+# and leaves it root's alone): a user's daemon mounts through fusermount3 without sudo, and the
+# FUSE tests run one as a user who is not root (tests/cli/fuse_cli_test.cc).
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ] && [ "$(id -u)" -eq 0 ]; then
+  chmod 666 /dev/fuse || echo "setup: could not chmod 666 /dev/fuse" >&2
+fi
+
 npm_pid=
 if [ "${HYPER_WITH_TESTS:-0}" = 1 ] || [ "${HYPER_WITH_NODE:-0}" = 1 ]; then
   # The Node reference, pinned by tests/interop/package-lock.json (with the noise-protocol override).

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -434,6 +435,86 @@ TEST_F(FuseCli, RandomOperationsMatchAModel) {
   Stop();
   const std::string file = url + (which == 0 ? "/fsx-a" : "/fsx-b");
   EXPECT_EQ(ExpectSuccess(RunCli(root_, {"cat", file}), {"cat"}), model);
+}
+
+// A user who is not root starts the daemon, which mounts through fusermount3 (no sudo), and
+// works in the mount as root did: files, directories, rename, chmod, xattrs, chown to itself
+// (to anyone else: EPERM), cp -r and diff -r, git. The user is `nobody` (uid 65534, always
+// there), through setpriv.
+TEST_F(FuseCli, AUserWhoIsNotRootMountsAndWorksInIt) {
+  const uid_t uid = 65534;
+  const gid_t gid = 65534;
+  ASSERT_EQ(::geteuid(), 0u) << "this test becomes the user nobody with setpriv, as root";
+  struct stat dev {};
+  ASSERT_EQ(::stat("/dev/fuse", &dev), 0);
+  ASSERT_EQ(dev.st_mode & 0006, 0006u)
+      << "/dev/fuse is not open to every user (scripts/setup.sh makes it 0666, as Debian's udev "
+         "rule does)";
+  const std::string home = tmp_.Sub("user");
+  std::filesystem::create_directories(home);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chown(home.c_str(), uid, gid), 0);
+  // The user runs its own copy of the binary (the build folder may be closed to it).
+  const std::string bin = home + "/hyperdrive";
+  std::filesystem::copy_file(HYPERDRIVE_BINARY, bin);
+  ASSERT_EQ(::chmod(bin.c_str(), 0755), 0);
+  const std::string root = home + "/root";
+  const std::string mnt = home + "/mnt";
+  auto as_user = [&](const std::string& script) {
+    auto run = hyper::testing::RunProcess(
+        {"timeout", "-k", "5", "120", "setpriv", "--reuid=" + std::to_string(uid),
+         "--regid=" + std::to_string(gid), "--clear-groups", "env", "HOME=" + home,
+         "HYPERDRIVE_STORAGE=" + root, "sh", "-c", script});
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    return run.ok() ? *run : ProcessRun{"", "", -1};
+  };
+  auto as_user_ok = [&](const std::string& script) {
+    return ExpectSuccess(as_user(script), {script});
+  };
+  struct Guard {
+    std::function<void()> f;
+    ~Guard() { f(); }
+  } guard{[&] {
+    (void)as_user(bin + " stop");
+    if (IsMounted(mnt)) (void)fuse::ForceUnmount(mnt);
+    EXPECT_FALSE(IsMounted(mnt));
+  }};
+  const std::string started =
+      as_user_ok(bin + " start --port 0 --offline --mountpoint " + mnt + " && id -u");
+  EXPECT_NE(started.find("hyperdrive daemon started"), std::string::npos) << started;
+  EXPECT_NE(started.find("65534"), std::string::npos) << started;
+  ASSERT_TRUE(IsMounted(mnt));
+  // The mount is the user's: FUSE keeps other users out, root included (no allow_other).
+  struct stat st {};
+  EXPECT_NE(::stat((mnt + "/").c_str(), &st), 0);
+  EXPECT_EQ(errno, EACCES);
+
+  as_user_ok("cd " + mnt + " && echo hi > a.txt && mkdir d && mv a.txt d/b.txt && chmod 600 " +
+             "d/b.txt && setfattr -n user.k -v v d/b.txt && ln -s d/b.txt l");
+  EXPECT_EQ(as_user_ok("cd " + mnt + " && stat -c '%U %G %a' d/b.txt && cat l && getfattr " +
+                       "--only-values -n user.k d/b.txt"),
+            "nobody nogroup 600\nhi\nv");
+  // chown: to itself and its own group, yes; to anyone else, EPERM; link: EPERM.
+  as_user_ok("chown nobody:nogroup " + mnt + "/d/b.txt");
+  for (const std::string& refused :
+       {"chown root " + mnt + "/d/b.txt", "chgrp root " + mnt + "/d/b.txt",
+        "ln " + mnt + "/d/b.txt " + mnt + "/hard"}) {
+    const auto run = as_user(refused);
+    EXPECT_NE(run.exit_code, 0) << refused;
+    EXPECT_NE(run.stderr_text.find("Operation not permitted"), std::string::npos)
+        << refused << ": " << run.stderr_text;
+  }
+  // A tree copied in and compared; git.
+  as_user_ok("mkdir -p " + home + "/src/x/y && for i in 1 2 3 4 5 6 7 8 9; do seq $i 1000 > " +
+             home + "/src/x/f$i; seq $i > " + home + "/src/x/y/g$i; done && cp -r " + home +
+             "/src " + mnt + "/src && diff -r " + home + "/src " + mnt + "/src");
+  as_user_ok("mkdir " + mnt + "/repo && cd " + mnt + "/repo && git init -q && git config " +
+             "user.email u@example.com && git config user.name u && echo one > a && git add a " +
+             "&& git commit -qm first && git log --format=%s | grep -qx first");
+  as_user_ok(bin + " stop");
+  EXPECT_FALSE(IsMounted(mnt));
+  // What the user wrote is in the drive (read by the user, the root's owner, without daemon).
+  EXPECT_EQ(as_user_ok(bin + " drives | head -1 | xargs -I{} " + bin + " cat {}/d/b.txt"), "hi");
 }
 
 TEST_F(FuseCli, GitWorksInTheMount) {
