@@ -21,6 +21,7 @@
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
 #include "hyper/util/bytes.h"
+#include "tests/cli/background.h"
 #include "tests/cli/cli_runner.h"
 
 namespace hyper::cli {
@@ -665,6 +666,41 @@ TEST_F(FuseCli, ALookupOfAnUnknownKeyLeavesNothingBehind) {
   EXPECT_EQ(ShOk("ls " + mnt_ + "/Network"), "Active\nStats");
   EXPECT_EQ(ShOk("ls " + mnt_ + "/Network/Stats").find(unknown), std::string::npos);
   EXPECT_EQ(ShOk("find " + Cores(root_) + " | sort"), cores_before);
+}
+
+// A block no peer sends: the read fails with EIO once the read timeout (`start --read-timeout`)
+// has passed, never a hang; the blocks held here still read. The drive is a replica fetched
+// from a seed that is gone, with one file's content cleared.
+TEST_F(FuseCli, ABlockNoPeerSendsIsEioAfterTheReadTimeout) {
+  const std::string origin = tmp_.Sub("origin");
+  const std::string created = ExpectSuccess(RunCli(origin, {"create"}), {"create"});
+  const size_t at = created.find("hyper://");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string url = created.substr(at, 8 + 64);
+  const std::string big(300000, 'b');
+  ExpectSuccess(RunCli(origin, {"put", url + "/big"}, big), {"put"});
+  ExpectSuccess(RunCli(origin, {"put", url + "/small"}, "small"), {"put"});
+  {
+    std::string addr;
+    auto seed = StartSeed(origin, url, tmp_.path(), &addr);
+    ExpectSuccess(RunCli(root_, {"export", url, tmp_.Sub("out"), "--peer", addr}), {"export"});
+  }
+  ExpectSuccess(RunCli(root_, {"clear", url + "/big"}), {"clear"});
+  // Online (so that the read waits for peers), with no DHT and no LAN: nobody will send it.
+  const std::vector<std::string> args = {"start",    "--port",       "0",  "--bootstrap",    "",
+                                         "--no-lan", "--mountpoint", mnt_, "--read-timeout", "1"};
+  ExpectSuccess(RunCli(root_, args), args);
+  const std::string dir = mnt_ + "/Network/" + url.substr(8);
+  EXPECT_EQ(ReadText(dir + "/small"), "small");
+  EXPECT_EQ(ShOk("stat -c %s " + dir + "/big"), "300000");
+  const auto start = std::chrono::steady_clock::now();
+  const auto run = Sh("cat " + dir + "/big > /dev/null");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.stderr_text.find("Input/output error"), std::string::npos) << run.stderr_text;
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::seconds(8));
+  EXPECT_EQ(ReadText(dir + "/small"), "small");
 }
 
 // The rest of the reference's Network layout: <key>+<version> checkouts, Stats/<key>/*.json
