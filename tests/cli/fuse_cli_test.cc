@@ -358,7 +358,7 @@ TEST_F(FuseCli, RandomOperationsMatchAModel) {
   const int ops = ops_env != nullptr ? std::atoi(ops_env) : 10000;
   const unsigned seed = seed_env != nullptr ? static_cast<unsigned>(std::atoi(seed_env)) : 1234;
   std::mt19937 rng(seed);
-  constexpr size_t kMaxSize = 1u << 20;
+  constexpr size_t kMaxSize = 256u << 10;
   std::string model;
   std::string names[2] = {mnt_ + "/fsx-a", mnt_ + "/fsx-b"};
   int which = 0;
@@ -375,7 +375,7 @@ TEST_F(FuseCli, RandomOperationsMatchAModel) {
     const int kind = static_cast<int>(rng() % 100);
     if (kind < 35) {  // write at a random place, maybe past the end (a hole)
       const size_t off = rng() % kMaxSize;
-      const size_t len = 1 + rng() % std::min<size_t>(65536, kMaxSize - off);
+      const size_t len = 1 + rng() % std::min<size_t>(32768, kMaxSize - off);
       std::string data(len, '\0');
       for (auto& c : data) c = static_cast<char>('A' + rng() % 26);
       ASSERT_EQ(::pwrite(fd, data.data(), len, static_cast<off_t>(off)), static_cast<ssize_t>(len));
@@ -384,7 +384,7 @@ TEST_F(FuseCli, RandomOperationsMatchAModel) {
       counts[0]++;
     } else if (kind < 65) {  // read a random range (past the end too)
       const size_t off = rng() % (model.size() + 1000);
-      const size_t len = rng() % 70000;
+      const size_t len = rng() % 40000;
       std::string got(len, '\0');
       const ssize_t n = ::pread(fd, got.data(), len, static_cast<off_t>(off));
       ASSERT_GE(n, 0);
@@ -403,7 +403,7 @@ TEST_F(FuseCli, RandomOperationsMatchAModel) {
       void* map = ::mmap(nullptr, model.size(), PROT_READ, MAP_SHARED, fd, 0);
       ASSERT_NE(map, MAP_FAILED) << "mmap at op " << op;
       const size_t off = rng() % model.size();
-      const size_t len = std::min<size_t>(rng() % 70000, model.size() - off);
+      const size_t len = std::min<size_t>(rng() % 40000, model.size() - off);
       const std::string got(static_cast<const char*>(map) + off, len);
       ::munmap(map, model.size());
       if (!check(off, len, got, "mmap read", op)) break;
