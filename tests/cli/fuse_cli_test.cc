@@ -600,7 +600,22 @@ TEST_F(FuseCli, AMountLeftByAKilledDaemonIsClearedByForceUnmountAndByStart) {
     // Gone when the pid no longer answers.
     ShOk("while kill -0 " + std::to_string(pid) + " 2>/dev/null; do sleep 0.05; done");
   };
+  // A shell with its cwd inside the mount, and a reader with the file open, when the daemon
+  // dies: neither hangs; their next calls fail (ENOTCONN) and they go on.
+  Background shell(
+      {"sh", "-c", "cd " + mnt_ + " && echo inside && sleep 1; ls; echo shell-done $?"},
+      tmp_.Sub("shell.out"), tmp_.Sub("shell.err"));
+  Background reader(
+      {"sh", "-c",
+       "exec 3<" + mnt_ + "/f.txt && echo open && sleep 1; cat <&3; " + "echo reader-done $?"},
+      tmp_.Sub("reader.out"), tmp_.Sub("reader.err"));
+  ASSERT_TRUE(shell.WaitFor("inside")) << shell.err();
+  ASSERT_TRUE(reader.WaitFor("open")) << reader.err();
   kill_daemon();
+  EXPECT_TRUE(shell.WaitFor("shell-done", std::chrono::seconds(10))) << shell.err();
+  EXPECT_TRUE(reader.WaitFor("reader-done", std::chrono::seconds(10))) << reader.err();
+  EXPECT_NE(shell.err().find("not connected"), std::string::npos) << shell.err();
+  EXPECT_NE(reader.out().find("reader-done 1"), std::string::npos) << reader.out();
   ASSERT_TRUE(IsMounted(mnt_));
   const auto stale = Sh("ls " + mnt_);
   EXPECT_NE(stale.exit_code, 0);
