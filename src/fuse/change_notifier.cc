@@ -69,7 +69,8 @@ uint64_t ChangeNotifier::notified() const {
 }
 
 std::vector<std::pair<std::string, bool>> ChangeNotifier::Changes(Watched& w) {
-  std::vector<std::pair<std::string, bool>> paths;  // the path, and whether its name came or went
+  // The path, and whether its name went away (a removal, an unmount).
+  std::vector<std::pair<std::string, bool>> paths;
   auto diff = w.drive->Run(
       [&](drive::Drive& d) -> Result<std::pair<uint64_t, std::vector<drive::DiffEntry>>> {
         const uint64_t now = d.version();
@@ -80,8 +81,9 @@ std::vector<std::pair<std::string, bool>> ChangeNotifier::Changes(Watched& w) {
   if (!diff.ok()) return paths;
   w.version = diff->first;
   for (const drive::DiffEntry& e : diff->second) {
-    const bool name_changed = e.type != drive::DiffEntry::Type::kPut || !e.previous_seq;
-    paths.emplace_back(w.prefix + "/" + e.name, name_changed);
+    const bool gone =
+        e.type == drive::DiffEntry::Type::kDel || e.type == drive::DiffEntry::Type::kUnmount;
+    paths.emplace_back(w.prefix + "/" + e.name, gone);
   }
   return paths;
 }
@@ -107,12 +109,15 @@ void ChangeNotifier::Loop() {
     lock.unlock();
     uint64_t told = 0;
     for (const auto& w : due) {
-      for (const auto& [path, name_changed] : Changes(*w)) {
-        if (callbacks_.invalidate_path) callbacks_.invalidate_path(path);
-        if (name_changed) {
-          if (callbacks_.invalidate_entry) callbacks_.invalidate_entry(path);
-          if (callbacks_.invalidate_path) callbacks_.invalidate_path(ParentOf(path));
+      for (const auto& [path, gone] : Changes(*w)) {
+        if (callbacks_.invalidate_path) {
+          callbacks_.invalidate_path(path);
+          callbacks_.invalidate_path(ParentOf(path));
         }
+        // Only a name that went away loses its entry: dropping the entry of a directory that
+        // just appeared (a mkdir through the mount) would cut a shell already inside it off
+        // its cwd (getcwd: ENOENT). A new name needs nothing (no negative entries are kept).
+        if (gone && callbacks_.invalidate_entry) callbacks_.invalidate_entry(path);
         told++;
       }
     }

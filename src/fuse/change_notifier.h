@@ -1,7 +1,7 @@
 // Tells the kernel when a drive shown in the mount changes other than through it (a `put`
 // through the daemon, a peer's new version of a drive under Network): for each path the new
-// versions changed, its cached attributes and pages are dropped (and, for a name that went
-// away or appeared, its parent's attributes and the entry), so nothing stale is served.
+// versions changed, its cached attributes and pages and its parent's attributes are dropped
+// (and, for a name that went away, its entry), so nothing stale is served.
 //
 // Drive::Watch calls come on the appending thread, often under the drive's lock; the work
 // (a Diff from the last version seen, then the notifications) runs on a thread of its own,
