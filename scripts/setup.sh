@@ -12,14 +12,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # grpc++ and protobuf (with protoc and its gRPC plugin) for the daemon's API (src/daemon).
 # curl, chromium and ffmpeg: the HTTP gateway's end-to-end tests (tests/cli/gateway_*_test.cc).
 # libfuse3-dev and fuse3 (fusermount3): the daemon's FUSE mount (src/fuse). nftables: packet loss
-# in the namespaces of the network benchmarks (bench/utp_loss.sh).
+# in the namespaces of the network benchmarks (bench/utp_loss.sh). rsync and attr (setfattr,
+# getfattr): the FUSE tests use them as a user would (tests/cli/fuse_cli_test.cc).
 packages=(build-essential cmake ninja-build pkg-config git python3
   libsodium-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy clang-format libclang-rt-14-dev llvm-14 lld
   nodejs npm libasio-dev libleveldb-dev curl chromium ffmpeg
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libfuse3-dev fuse3 nftables)
+  libfuse3-dev fuse3 nftables rsync attr)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,6 +36,13 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+
+# /dev/fuse for every user, as the fuse3 package's udev rule makes it (a container has no udev,
+# and leaves it root's alone): a user's daemon mounts through fusermount3 without sudo, and the
+# FUSE tests run one as a user who is not root (tests/cli/fuse_cli_test.cc).
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ] && [ "$(id -u)" -eq 0 ]; then
+  chmod 666 /dev/fuse || echo "setup: could not chmod 666 /dev/fuse" >&2
 fi
 
 npm_pid=

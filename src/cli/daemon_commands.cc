@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include "hyper/daemon/state_db.h"
 #include "hyper/fuse/mount.h"
 #include "net_commands.h"
+#include "number_options.h"
 #include "progress.h"
 #include "stop_signal.h"
 #include "store.h"
@@ -71,6 +74,8 @@ Result<daemon::DaemonOptions> OptionsOf(const std::string& root, const DaemonArg
   o.memory_only = a.memory_only;
   o.announce = !a.no_announce;
   ASSIGN_OR_RETURN(o.log_level, daemon::ParseLogLevel(a.log_level));
+  o.read_timeout = std::chrono::milliseconds(
+      std::max<int64_t>(1, static_cast<int64_t>(std::llround(a.read_timeout * 1000))));
   if (!a.mountpoint.empty()) {
     std::error_code ec;
     o.mountpoint = std::filesystem::absolute(a.mountpoint, ec).lexically_normal().string();
@@ -389,6 +394,11 @@ void AddDaemonCommands(CLI::App& app, const std::string& storage, DaemonArgs& a,
                     "Mount the root drive there, read-write, through FUSE (fusermount3: no sudo), "
                     "and again there at every later start (recorded in the root); without it, "
                     "the daemon mounts only where a start recorded before");
+  AddSecondsOption(start, "--read-timeout", a.read_timeout,
+                   "Seconds a read waits for a block (or a drive's header) that must come from "
+                   "peers: past it the read fails (EIO through the FUSE mount, "
+                   "DEADLINE_EXCEEDED through the API) instead of waiting on (default 15, as the "
+                   "reference)");
   start
       ->add_option("--gateway", a.gateway,
                    "Also serve the daemon's drives over HTTP (the gateway of `hyperdrive serve`, "

@@ -26,6 +26,7 @@ struct DaemonArgs {
   std::string log_level = "info";
   std::string mountpoint;          // start --mountpoint
   std::string gateway;             // start --gateway [HOST:]PORT
+  double read_timeout = 15;        // start --read-timeout SECONDS
   std::string unmount_mountpoint;  // force-unmount [DIR]
   DiscoveryArgs discovery;
   std::string stats_url;  // `stats [URL]`

@@ -301,6 +301,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
     ho.network->log = [self](const std::string& line) { self->Log(LogLevel::kInfo, line); };
   }
   ho.announce = d.options.announce;
+  ho.fetch_timeout = d.options.read_timeout;
   {
     Impl* self = impl.get();
     ho.log = [self](const std::string& line) { self->Log(LogLevel::kInfo, line); };

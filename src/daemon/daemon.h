@@ -5,6 +5,7 @@
 //   d->Wait();   // until Shutdown() (a signal handler calls it)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,10 @@ struct DaemonOptions {
   // The swarm; nullopt: no network.
   std::optional<swarm::SwarmOptions> network;
   bool announce = true;
+  // How long a read waits for a block (or a drive's header) that must come from peers before it
+  // fails (EIO through the FUSE mount, DEADLINE_EXCEEDED through the API): the host's fetch
+  // timeout. 15 s, as the reference's FUSE read timeout.
+  std::chrono::milliseconds read_timeout{15000};
   // Cores in memory (lost at exit); the root still holds config.json, the pid and the log.
   bool memory_only = false;
   LogLevel log_level = LogLevel::kInfo;

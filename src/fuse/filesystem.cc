@@ -1,6 +1,7 @@
 #include "filesystem.h"
 
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,11 @@ ByteView ViewOf(const char* data, size_t size) {
 }
 
 bool WantsWrite(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
+
+// Extended attributes of the namespaces the kernel and security modules own: not stored.
+bool IsUnstoredXattr(std::string_view name) {
+  return name.starts_with("security.") || name.starts_with("system.");
+}
 
 // A symlink that became a mount, for the getattr libfuse makes on the same thread right after
 // the symlink call to build its reply: the kernel checks that the new entry is a symlink (EIO
@@ -156,8 +162,18 @@ Result<std::shared_ptr<service::HostedDrive>> Filesystem::NetworkDrive(
     }
     return here;
   }
-  std::lock_guard<std::mutex> lock(network_mu_);
-  return network_.emplace(key, drive).first->second;
+  bool added = false;
+  std::shared_ptr<service::HostedDrive> kept;
+  {
+    std::lock_guard<std::mutex> lock(network_mu_);
+    auto [it, inserted] = network_.emplace(key, drive);
+    added = inserted;
+    kept = it->second;
+  }
+  if (added && options_.watch_drive) {
+    options_.watch_drive(kept, std::string(kNetworkDir) + "/" + ToHex(key));
+  }
+  return kept;
 }
 
 Result<Filesystem::NetworkTarget> Filesystem::RouteNetwork(const std::string& path) {
@@ -349,6 +365,7 @@ void Filesystem::FillFromStat(const drive::Stat& in, struct stat* st) const {
   if (type != drive::kModeDirectory && type != drive::kModeSymlink) type = drive::kModeFile;
   uint32_t perms = in.mode & 07777;
   if (perms == 0) perms = type == drive::kModeDirectory ? 0755 : 0644;
+  if (type == drive::kModeSymlink) perms = 0777;  // as Linux shows every link
   st->st_mode = type | perms;
   st->st_nlink = type == drive::kModeDirectory ? 2 : 1;
   st->st_uid = options_.uid;
@@ -1017,8 +1034,157 @@ int Filesystem::UpdateAttributes(const char* path, const OpenFile* file,
   update[0].options = options;
   auto writes = drive_->LockWrites();
   Status s = drive_->Run([&](drive::Drive& d) { return d.UpdateAttributes(update); });
-  if (s.code() == Code::kInvalidArgument) return -EPERM;  // a symlink, or below a mount
+  if (s.code() == Code::kInvalidArgument) {
+    // A symlink's owner and times are not stored (a drive updates those of files and
+    // directories only): lchown and lutimes succeed without a version, so that `cp -a`,
+    // `rsync -a` and `tar x` copy links. Anything else (a mount point, the root) is EPERM.
+    auto st = drive_->Run([&](drive::Drive& d) { return d.Lstat(target); });
+    if (st.ok() && st->IsSymlink() && !options.mode) return 0;
+    return -EPERM;
+  }
   return s.ok() ? 0 : Fail(s, what, target, ErrnoOf(s));
+}
+
+int Filesystem::Chown(const char* path, uid_t uid, gid_t gid, uint64_t fh, const Caller& caller) {
+  HYPER_FUSE_GATE();
+  if (IsNetwork(path) || (fh != 0 && HandleOf(fh)->network)) return -EROFS;
+  const bool set_uid = uid != static_cast<uid_t>(-1);
+  const bool set_gid = gid != static_cast<gid_t>(-1);
+  if (caller.uid != 0) {
+    // Every file shows the mount's owner (FillFromStat); only that user may change it, and only
+    // to itself and to one of its groups.
+    if (caller.uid != options_.uid) return -EPERM;
+    if (set_uid && uid != caller.uid) return -EPERM;
+    if (set_gid && gid != caller.gid &&
+        std::find(caller.groups.begin(), caller.groups.end(), gid) == caller.groups.end()) {
+      return -EPERM;
+    }
+  }
+  if (!set_uid && !set_gid) return 0;
+  std::shared_ptr<OpenFile> file = fh != 0 ? HandleOf(fh)->file : files_.Find(path);
+  if (file) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    if (set_uid) file->base.uid = uid;
+    if (set_gid) file->base.gid = gid;
+    if (file->dirty || !file->in_drive) return 0;  // the next version has them
+  }
+  drive::WriteOptions options;
+  if (set_uid) options.uid = uid;
+  if (set_gid) options.gid = gid;
+  return UpdateAttributes(path, file.get(), options, "chown");
+}
+
+int Filesystem::Link(const char* from, const char* to) {
+  HYPER_FUSE_GATE();
+  (void)from;
+  return IsNetwork(to) ? -EROFS : -EPERM;
+}
+
+// --- extended attributes (the Stat's metadata) ---
+
+Result<drive::MetadataMap> Filesystem::MetadataOf(const char* path) {
+  if (IsNetwork(path)) {
+    ASSIGN_OR_RETURN(NetworkTarget t, RouteNetwork(path));
+    if (t.where.kind != NetworkPath::Kind::kDrive) return drive::MetadataMap{};
+    ASSIGN_OR_RETURN(drive::Stat st, RunOn(t.drive, t.checkout, [&](drive::Drive& d) {
+                       return d.Lstat(t.where.inner);
+                     }));
+    return std::move(st.metadata);
+  }
+  if (std::shared_ptr<OpenFile> file = files_.Find(path)) {
+    std::lock_guard<std::mutex> lock(file->mu);
+    if (file->dirty || !file->in_drive) return file->base.metadata;
+  }
+  ASSIGN_OR_RETURN(drive::Stat st, drive_->Run([&](drive::Drive& d) { return d.Lstat(path); }));
+  return std::move(st.metadata);
+}
+
+int Filesystem::ChangeMetadata(const char* path, const std::string& key, std::optional<Bytes> value,
+                               int flags, const char* what) {
+  // setxattr(2)'s flags, and removexattr's ENODATA for a name that is not there.
+  auto refusal = [&](const drive::MetadataMap& map) {
+    const std::optional<Bytes>* old = drive::FindMetadataEntry(map, key);
+    const bool has = old != nullptr && old->has_value();
+    if ((flags & XATTR_CREATE) != 0 && has) return EEXIST;
+    if (((flags & XATTR_REPLACE) != 0 || !value) && !has) return ENODATA;
+    return 0;
+  };
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<OpenFile> file = files_.Find(path);
+  std::unique_lock<std::mutex> file_lock;
+  if (file) {
+    file_lock = std::unique_lock<std::mutex>(file->mu);
+    if (file->dirty || !file->in_drive) {
+      // The next version carries it.
+      if (const int err = refusal(file->base.metadata)) return -err;
+      drive::SetMetadataEntry(file->base.metadata, key, std::move(value));
+      return 0;
+    }
+  }
+  int refused = 0;
+  auto writes = drive_->LockWrites();
+  Status s = drive_->Run([&](drive::Drive& d) -> Status {
+    ASSIGN_OR_RETURN(drive::Stat st, d.Lstat(path));
+    refused = refusal(st.metadata);
+    if (refused != 0) return Status::Ok();
+    return value ? d.SetMetadata(path, key, *value) : d.RemoveMetadata(path, key);
+  });
+  if (refused != 0) return -refused;
+  if (s.code() == Code::kInvalidArgument) return -ENOTSUP;  // the root, a mount point
+  if (!s.ok()) return Fail(s, what, path, ErrnoOf(s));
+  // An open file's next version keeps it.
+  if (file) drive::SetMetadataEntry(file->base.metadata, key, std::move(value));
+  return 0;
+}
+
+int Filesystem::Setxattr(const char* path, const char* name, const char* value, size_t size,
+                         int flags) {
+  HYPER_FUSE_GATE();
+  if (path == nullptr) return -ENOENT;
+  if (IsNetwork(path)) return -EROFS;
+  if (IsUnstoredXattr(name)) return -ENOTSUP;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(value);
+  return ChangeMetadata(path, name, Bytes(bytes, bytes + size), flags, "setxattr");
+}
+
+int Filesystem::Removexattr(const char* path, const char* name) {
+  HYPER_FUSE_GATE();
+  if (path == nullptr) return -ENOENT;
+  if (IsNetwork(path)) return -EROFS;
+  if (IsUnstoredXattr(name)) return -ENODATA;
+  return ChangeMetadata(path, name, std::nullopt, 0, "removexattr");
+}
+
+int Filesystem::Getxattr(const char* path, const char* name, char* value, size_t size) {
+  HYPER_FUSE_GATE();
+  if (path == nullptr) return -ENOENT;
+  if (IsUnstoredXattr(name)) return -ENODATA;  // without a look-up: asked on every write
+  auto map = MetadataOf(path);
+  if (!map.ok()) return Fail(map.status(), "getxattr", path, ErrnoOf(map.status()));
+  const std::optional<Bytes>* entry = drive::FindMetadataEntry(*map, name);
+  if (entry == nullptr || !entry->has_value()) return -ENODATA;
+  const Bytes& bytes = **entry;
+  if (size == 0) return static_cast<int>(bytes.size());
+  if (size < bytes.size()) return -ERANGE;
+  std::memcpy(value, bytes.data(), bytes.size());
+  return static_cast<int>(bytes.size());
+}
+
+int Filesystem::Listxattr(const char* path, char* list, size_t size) {
+  HYPER_FUSE_GATE();
+  if (path == nullptr) return -ENOENT;
+  auto map = MetadataOf(path);
+  if (!map.ok()) return Fail(map.status(), "listxattr", path, ErrnoOf(map.status()));
+  std::string names;  // each name ends with a NUL, as listxattr(2) gives them
+  for (const auto& [key, value] : *map) {
+    if (!value || key.empty() || IsUnstoredXattr(key)) continue;
+    names += key;
+    names += '\0';
+  }
+  if (size == 0) return static_cast<int>(names.size());
+  if (size < names.size()) return -ERANGE;
+  std::copy(names.begin(), names.end(), list);
+  return static_cast<int>(names.size());
 }
 
 }  // namespace hyper::fuse

@@ -53,6 +53,10 @@ struct FilesystemOptions {
   // kernel then looks the name up again). Called when a symlink became a mount: the kernel was
   // told a symlink, the drive now has a directory. May be empty.
   std::function<void(const std::string& path)> invalidate_entry;
+  // Called with each drive opened under Network (latest versions) and where it is shown
+  // ("/Network/<key>"), so that its new versions drop what the kernel caches of it. May be empty.
+  std::function<void(const std::shared_ptr<service::HostedDrive>& drive, const std::string& prefix)>
+      watch_drive;
 };
 
 // The magic directory at the root of the mount (network_paths.h: Network/<key>[+version],
@@ -87,6 +91,24 @@ class Filesystem {
   int Readlink(const char* path, char* buf, size_t size);
   int Rename(const char* from, const char* to, unsigned int flags);
   int Chmod(const char* path, mode_t mode, uint64_t fh);
+  // Who makes a call (libfuse's context), for chown's permission check.
+  struct Caller {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary groups
+  };
+  // Stores uid and gid ((uid_t)-1: unchanged) in the Stat. As POSIX: only root gives a file
+  // away; the owner may set its own uid and a group it is in (EPERM otherwise).
+  int Chown(const char* path, uid_t uid, gid_t gid, uint64_t fh, const Caller& caller);
+  // A drive has no hard links: EPERM, as link(2) says of a filesystem without them.
+  int Link(const char* from, const char* to);
+  // Extended attributes are the entries of the Stat's metadata map (as the reference): the
+  // name is the key ("user.x"), the value its bytes. security.* and system.* are not stored
+  // (ENOTSUP to set, ENODATA to read: the kernel asks for security.capability on writes).
+  int Setxattr(const char* path, const char* name, const char* value, size_t size, int flags);
+  int Getxattr(const char* path, const char* name, char* value, size_t size);
+  int Listxattr(const char* path, char* list, size_t size);
+  int Removexattr(const char* path, const char* name);
   int Utimens(const char* path, const struct timespec tv[2], uint64_t fh);
   int Statfs(const char* path, struct statvfs* st);
   int Access(const char* path, int mask);
@@ -152,6 +174,12 @@ class Filesystem {
   // when path is null (a call by handle); `what` names the call in errors.
   int UpdateAttributes(const char* path, const OpenFile* file, const drive::WriteOptions& options,
                        const char* what);
+  // The metadata map of the file at `path` (its next version's when open and not written yet).
+  Result<drive::MetadataMap> MetadataOf(const char* path);
+  // Sets (or, with no value, removes) one metadata entry with setxattr's flags
+  // (XATTR_CREATE, XATTR_REPLACE); a negative errno or 0.
+  int ChangeMetadata(const char* path, const std::string& key, std::optional<Bytes> value,
+                     int flags, const char* what);
 
   std::shared_ptr<service::HostedDrive> drive_;
   const FilesystemOptions options_;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "change_notifier.h"
 #include "filesystem.h"
 #include "operations.h"
 // After operations.h, which sets the FUSE version.
@@ -142,6 +143,7 @@ struct Mount::Impl {
   std::unique_ptr<Filesystem> fs;
   struct fuse* f = nullptr;
   std::unique_ptr<EntryInvalidator> invalidator;
+  std::unique_ptr<ChangeNotifier> notifier;
   std::thread loop;
   std::future<int> done;
 };
@@ -187,7 +189,16 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
   fo.invalidate_entry = [self](const std::string& path) {
     if (self->invalidator) self->invalidator->Add(path);
   };
+  fo.watch_drive = [self](const std::shared_ptr<service::HostedDrive>& network,
+                          const std::string& prefix) {
+    if (!self->notifier) return;
+    Status s = self->notifier->Watch(network, prefix);
+    if (!s.ok() && self->options.log) {
+      self->options.log("fuse: not watching " + prefix + " for changes: " + s.ToString());
+    }
+  };
   std::filesystem::create_directories(fo.statfs_dir, ec);
+  std::shared_ptr<service::HostedDrive> root = drive;
   impl->fs = std::make_unique<Filesystem>(std::move(drive), fo);
 
   std::vector<std::string> argv = {"hyperdrive", "-o", "fsname=hyperdrive,subtype=hyperdrive"};
@@ -205,6 +216,17 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
                            " (is /dev/fuse there, and fusermount3 installed? see the log)");
   }
   impl->invalidator = std::make_unique<EntryInvalidator>(impl->f, impl->options.mountpoint);
+  // Changes made other than through the mount drop what the kernel caches of them.
+  ChangeNotifier::Callbacks callbacks;
+  struct fuse* fuse_object = impl->f;
+  callbacks.invalidate_path = [fuse_object](const std::string& path) {
+    (void)fuse_invalidate_path(fuse_object, path.c_str());
+  };
+  callbacks.invalidate_entry = [self](const std::string& path) { self->invalidator->Add(path); };
+  impl->notifier = std::make_unique<ChangeNotifier>(std::move(callbacks));
+  if (Status s = impl->notifier->Watch(root, ""); !s.ok() && options.log) {
+    options.log("fuse: not watching the root drive for changes: " + s.ToString());
+  }
   std::promise<int> finished;
   impl->done = finished.get_future();
   struct fuse* f = impl->f;
@@ -221,6 +243,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(std::shared_ptr<service::HostedDrive
 Mount::~Mount() {
   Impl& m = *impl_;
   if (m.f == nullptr) return;
+  m.notifier.reset();
   m.invalidator.reset();
   fuse_exit(m.f);
   // Detaches the mount; with nobody inside, the kernel ends the connection and every loop

@@ -1,5 +1,6 @@
 #include "operations.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -21,6 +22,10 @@ void* Init(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->entry_timeout = 1.0;
   cfg->attr_timeout = 1.0;
   cfg->negative_timeout = 0;
+  // A file's pages stay cached across opens while its mtime and size are those cached
+  // (libfuse checks at each open); changes made other than through the mount are told to the
+  // kernel as they come (change_notifier.h).
+  cfg->auto_cache = 1;
   // Writes and reads of up to 1 MiB per call (the kernel's default is 128 KiB).
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
@@ -48,6 +53,39 @@ int Rename(const char* from, const char* to, unsigned int flags) {
 int Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
   return Fs().Chmod(path, mode, Fh(fi));
 }
+
+int Chown(const char* path, uid_t uid, gid_t gid, fuse_file_info* fi) {
+  const fuse_context* ctx = fuse_get_context();
+  Filesystem::Caller caller;
+  caller.uid = ctx->uid;
+  caller.gid = ctx->gid;
+  if (caller.uid != 0) {
+    caller.groups.resize(64);
+    const int n = fuse_getgroups(static_cast<int>(caller.groups.size()), caller.groups.data());
+    if (n > static_cast<int>(caller.groups.size())) {
+      caller.groups.resize(static_cast<size_t>(n));
+      (void)fuse_getgroups(n, caller.groups.data());
+    }
+    caller.groups.resize(static_cast<size_t>(std::max(n, 0)));
+  }
+  return Fs().Chown(path, uid, gid, Fh(fi), caller);
+}
+
+int Link(const char* from, const char* to) { return Fs().Link(from, to); }
+
+int Setxattr(const char* path, const char* name, const char* value, size_t size, int flags) {
+  return Fs().Setxattr(path, name, value, size, flags);
+}
+
+int Getxattr(const char* path, const char* name, char* value, size_t size) {
+  return Fs().Getxattr(path, name, value, size);
+}
+
+int Listxattr(const char* path, char* list, size_t size) {
+  return Fs().Listxattr(path, list, size);
+}
+
+int Removexattr(const char* path, const char* name) { return Fs().Removexattr(path, name); }
 
 int Truncate(const char* path, off_t size, fuse_file_info* fi) {
   return Fs().Truncate(path, size, Fh(fi));
@@ -106,6 +144,12 @@ fuse_operations MakeOperations() {
   ops.symlink = Symlink;
   ops.rename = Rename;
   ops.chmod = Chmod;
+  ops.chown = Chown;
+  ops.link = Link;
+  ops.setxattr = Setxattr;
+  ops.getxattr = Getxattr;
+  ops.listxattr = Listxattr;
+  ops.removexattr = Removexattr;
   ops.truncate = Truncate;
   ops.open = Open;
   ops.read = Read;
