@@ -31,6 +31,11 @@ using ::hyperdrive_cpp::CommandInput;
 using ::hyperdrive_cpp::CommandOutput;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// A daemon that stops answering (stopped, or hung) without closing its socket is noticed by
+// HTTP/2 pings: one after this much time without a frame from it, and the call ends with
+// UNAVAILABLE when no answer comes within the same time. The daemon accepts pings this often
+// (src/daemon/daemon.cc).
+constexpr int kKeepaliveMs = 10'000;
 constexpr size_t kStdinChunk = 1 << 20;
 
 std::string WorkingDirectory() {
@@ -63,7 +68,12 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
     return 1;
   };
   const std::string where = "the daemon on " + root + " (pid " + std::to_string(d.pid) + ")";
-  auto channel = grpc::CreateChannel(d.endpoint, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  channel_args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
+  channel_args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);  // a silent command is no fault
+  auto channel =
+      grpc::CreateCustomChannel(d.endpoint, grpc::InsecureChannelCredentials(), channel_args);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
     return fail("Unavailable: " + where + " does not answer at " + d.endpoint + "; see its log, " +
                 daemon::Root{root}.log_path());
@@ -188,8 +198,9 @@ int ForwardCommand(const RunningDaemon& d, const std::string& root,
     return fail("PermissionDenied: " + where + " refused its token in " +
                 daemon::Root{root}.config_path() + ": " + status.error_message());
   }
-  return fail("Unavailable: " + where + " went away during the command (" + status.error_message() +
-              "); it may not have finished: see " + daemon::Root{root}.log_path());
+  return fail("Unavailable: " + where + " went away or stopped answering during the command (" +
+              status.error_message() + "); it may not have finished: see " +
+              daemon::Root{root}.log_path());
 }
 
 int RunForwardedCommand(service::Host& host, const daemon::CommandIo& io) {

@@ -375,6 +375,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // SO_REUSEPORT would let a second daemon bind the same port and steal half the calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The command line's client pings every 10 s of silence to notice a daemon that stopped
+  // answering (src/cli/forward.cc): pings that often, during a call or not, are welcome.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(d.status_service.get());
   builder.RegisterService(d.drive_service.get());
   builder.RegisterService(d.peers_service.get());

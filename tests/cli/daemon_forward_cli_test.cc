@@ -314,7 +314,31 @@ TEST_F(ForwardCli, ADaemonThatDiesDuringACommandIsAClearErrorNotAWait) {
   ASSERT_TRUE(status.has_value()) << "the client waits for a dead daemon";
   ASSERT_TRUE(WIFEXITED(*status)) << *status;
   EXPECT_EQ(WEXITSTATUS(*status), 1);
-  EXPECT_NE(put.err().find("went away during the command"), std::string::npos) << put.err();
+  EXPECT_NE(put.err().find("went away or stopped answering during the command"), std::string::npos)
+      << put.err();
+}
+
+// A daemon that stops answering without closing its socket (stopped, or hung) during a
+// forwarded command: the client's HTTP/2 pings go unanswered, and it says so and exits 1
+// within two keepalive periods (10 s each) instead of waiting forever.
+TEST_F(ForwardCli, ADaemonThatStopsAnsweringIsAClearErrorNotAWait) {
+  const std::string root = store_;
+  Start(root);
+  const std::string u = Ok({"create"});
+  Piped put({HYPERDRIVE_BINARY, "--storage", root, "put", u + "/f.bin"}, tmp_.Sub("p.out"),
+            tmp_.Sub("p.err"));
+  ASSERT_TRUE(put.Feed(1 << 20));
+  const pid_t daemon = DaemonPid(root);
+  ASSERT_EQ(::kill(daemon, SIGSTOP), 0);
+  const auto status = put.Wait(std::chrono::seconds(60));
+  ASSERT_EQ(::kill(daemon, SIGCONT), 0);
+  ASSERT_TRUE(status.has_value()) << "the client waits for a daemon that does not answer";
+  ASSERT_TRUE(WIFEXITED(*status)) << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_NE(put.err().find("went away or stopped answering during the command"), std::string::npos)
+      << put.err();
+  // The daemon goes on once it runs again: the put that was cut off left nothing.
+  EXPECT_EQ(Ok({"ls", u}), "");
 }
 
 // seed URL with a daemon: the daemon seeds it (announce and look up), again after a restart,
