@@ -13,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "check.h"
 #include "hyper/corestore/corestore.h"
 #include "hyper/drive/drive.h"
 #include "hyper/replication/drive_replication.h"
@@ -22,23 +23,9 @@
 namespace {
 
 using namespace hyper;
+using hyper::bench::Check;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-template <typename T>
-T Check(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::cerr << what << ": " << r.status().ToString() << "\n";
-    std::exit(1);
-  }
-  return std::move(r).value();
-}
-
-void Check(const Status& s, const char* what) {
-  if (s.ok()) return;
-  std::cerr << what << ": " << s.ToString() << "\n";
-  std::exit(1);
-}
 
 Bytes Body(uint64_t size, uint64_t seed) {
   Bytes b(size);

@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 
+#include "check.h"
 #include "drive_builder.h"
 #include "hyper/drive/drive.h"
 #include "tests/support/temp_dir.h"
@@ -22,6 +23,7 @@
 namespace {
 
 using namespace hyper;
+using hyper::bench::Check;
 
 double CpuMs() {
   timespec ts{};
@@ -33,15 +35,6 @@ double WallMs() {
   return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-template <typename T>
-T Check(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, r.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(r).value();
 }
 
 void Readdir(int trials) {

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "check.h"
 #include "hyper/drive/drive.h"
 #include "hyper/protocol/tcp.h"
 #include "hyper/replication/store_dedup.h"
@@ -33,25 +34,10 @@
 namespace {
 
 using namespace hyper;
+using hyper::bench::Check;
 using namespace std::chrono_literals;
 using hyper::bench::Clock;
 using hyper::bench::Seconds;
-
-template <typename T>
-T Check(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::cerr << what << ": " << r.status().ToString() << "\n";
-    std::exit(1);
-  }
-  return std::move(r).value();
-}
-
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::cerr << what << ": " << s.ToString() << "\n";
-    std::exit(1);
-  }
-}
 
 // Byte j of the big file (the Node twin uses the same formula).
 uint8_t ByteAt(uint64_t j) { return static_cast<uint8_t>((j * 7 + (j >> 16)) & 0xff); }

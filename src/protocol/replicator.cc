@@ -284,12 +284,7 @@ class FeedReplicator::Peer : public ChannelHandler {
     }
     hash_inflight_[index] = digest;
     owner_->stats_.hash_requests++;
-    RequestMessage r;
-    r.index = index;
-    r.bytes = 0;
-    r.hash = true;
-    r.nodes = digest;
-    Send(r);
+    SendRequest(index, digest, /*hash=*/true);
   }
 
   // The answer to a hash-only Request: the block's leaf node first, then the proof of it (as
@@ -317,11 +312,12 @@ class FeedReplicator::Peer : public ChannelHandler {
     return Status::Ok();
   }
 
-  void SendRequest(uint64_t index, uint64_t digest) {
+  // A Request for block `index`: its data, or with `hash` only its leaf node and proof.
+  void SendRequest(uint64_t index, uint64_t digest, bool hash = false) {
     RequestMessage r;
     r.index = index;
     r.bytes = 0;
-    r.hash = false;
+    r.hash = hash;
     r.nodes = digest;
     Send(r);
   }
