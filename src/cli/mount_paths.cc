@@ -5,6 +5,7 @@
 #include "console.h"
 #include "daemon/root.h"
 #include "fuse/network_paths.h"
+#include "fuse/paths.h"
 #include "hyper/daemon/state_db.h"
 #include "store.h"
 
@@ -44,15 +45,13 @@ Result<MountPath> ResolveMountPath(const DaemonMount& mount, const std::string& 
   if (ec) return Status::InvalidArgument("'" + arg + "': " + ec.message());
   if (local.size() > 1 && local.back() == '/') local.pop_back();
   const std::string& mnt = mount.mountpoint;
-  const bool below = local == mnt || (local.size() > mnt.size() && local.rfind(mnt, 0) == 0 &&
-                                      (mnt == "/" || local[mnt.size()] == '/'));
-  if (!below) {
+  if (!fuse::IsAtOrBelow(local, mnt)) {
     return Status::InvalidArgument("'" + arg + "' (" + local +
                                    ") is not under the mountpoint of the root drive, " + mnt);
   }
   MountPath out;
   out.local = local;
-  const std::string rel = local == mnt ? "/" : local.substr(mnt == "/" ? 0 : mnt.size());
+  const std::string rel = fuse::Rebase(local, mnt, "/");
   const std::string network = "/Network";
   if (rel == network || rel.rfind(network + "/", 0) == 0) {
     auto where = fuse::ParseNetworkPath(rel);

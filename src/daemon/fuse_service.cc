@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "convert.h"
 #include "fuse/network_paths.h"
+#include "fuse/paths.h"
 
 namespace hyper::daemon {
 
@@ -36,12 +37,10 @@ Result<FuseService::Place> FuseService::PlaceOf(const std::string& path) const {
   std::string local = std::filesystem::path(path).lexically_normal().string();
   if (local.size() > 1 && local.back() == '/') local.pop_back();
   const std::string& mnt = mountpoint_;
-  const bool below = local == mnt || (local.size() > mnt.size() && local.rfind(mnt, 0) == 0 &&
-                                      (mnt == "/" || local[mnt.size()] == '/'));
-  if (!below) {
+  if (!fuse::IsAtOrBelow(local, mnt)) {
     return Status::InvalidArgument("'" + path + "' is not under the mountpoint, " + mnt);
   }
-  const std::string rel = local == mnt ? "/" : local.substr(mnt == "/" ? 0 : mnt.size());
+  const std::string rel = fuse::Rebase(local, mnt, "/");
   Place out;
   const std::string network = "/Network";
   if (rel == network || rel.rfind(network + "/", 0) == 0) {
